@@ -1,0 +1,103 @@
+"""glassgrad: a tiny, fast autograd engine that shows what a neural network does.
+
+>>> from autograd import Tensor
+>>> w = Tensor([0.5, -1.0], requires_grad=True)
+>>> x = Tensor([2.0, 3.0])
+>>> loss = (w * x).sum().sigmoid()
+>>> loss.backward()
+>>> w.grad.round(4)
+array([0.21 , 0.315])
+"""
+
+from . import ops
+from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, ShapeError
+from .functional import grad, value_and_grad
+from .graph import (
+    REGISTRY,
+    Function,
+    Node,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    record_sites,
+    scope,
+    walk,
+)
+from .ops import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    broadcast_to,
+    cast,
+    clip,
+    concatenate,
+    dot,
+    exp,
+    log,
+    log_sigmoid,
+    matmul,
+    max,
+    mean,
+    relu,
+    reshape,
+    sigmoid,
+    softplus,
+    stack,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+from .ops import abs_ as abs
+from .scalar import Scalar
+from .tensor import Tensor, as_tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError",
+    "DomainError",
+    "Function",
+    "GlassgradError",
+    "GradError",
+    "InPlaceError",
+    "Node",
+    "REGISTRY",
+    "Scalar",
+    "ShapeError",
+    "Tensor",
+    "abs",
+    "as_tensor",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "broadcast_to",
+    "cast",
+    "clip",
+    "concatenate",
+    "detect_anomaly",
+    "dot",
+    "enable_grad",
+    "exp",
+    "grad",
+    "is_grad_enabled",
+    "log",
+    "log_sigmoid",
+    "matmul",
+    "max",
+    "mean",
+    "no_grad",
+    "ops",
+    "record_sites",
+    "relu",
+    "reshape",
+    "scope",
+    "sigmoid",
+    "softplus",
+    "stack",
+    "sum",
+    "tanh",
+    "transpose",
+    "value_and_grad",
+    "walk",
+    "where",
+]

@@ -1,0 +1,27 @@
+"""The exceptions glassgrad raises. Each message names the op, the shapes and what to do."""
+
+from __future__ import annotations
+
+
+class GlassgradError(Exception):
+    """Base class of every error glassgrad raises on purpose."""
+
+
+class ShapeError(GlassgradError, ValueError):
+    """Operands whose shapes do not fit the operation (broadcasting, matmul, reshape)."""
+
+
+class DomainError(GlassgradError, ValueError):
+    """An input outside an op's domain, e.g. ``log`` of a value ≤ 0."""
+
+
+class GradError(GlassgradError, RuntimeError):
+    """A backward pass that cannot run: freed graph, no path to a leaf, bad seed gradient."""
+
+
+class InPlaceError(GradError):
+    """A value the graph saved for backward was modified in place after the forward pass."""
+
+
+class AnomalyError(GlassgradError, FloatingPointError):
+    """Raised under ``detect_anomaly()``: the first op whose output or gradient is NaN or inf."""

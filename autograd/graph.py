@@ -1,0 +1,659 @@
+"""The graph core shared by Scalar and Tensor.
+
+Every value is a :class:`Node`. An operation is a :class:`Function` subclass: its
+``forward`` computes the output from raw data (floats or numpy arrays) and its
+``backward`` maps the upstream gradient ``g = ∂L/∂out`` to one gradient per input
+(a vector-Jacobian product). ``Function.apply`` runs forward and, when gradients are
+wanted, records the output's parents, so the graph is built as a side effect of
+ordinary arithmetic.
+
+``backward`` walks the recorded graph in reverse topological order without
+recursion and applies the chain rule::
+
+    ∂L/∂x = Σ over every use of x:  backward(∂L/∂out)
+
+The same driver serves both value types and, with ``create_graph=True``, records the
+backward pass itself as a graph, which gives gradients of gradients.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
+
+# Creation order of op nodes, and the clock of in-place modifications. One counter
+# for both: a parent whose version is newer than its consumer was modified after use.
+_clock = itertools.count(1)
+
+_grad_enabled = True
+# Annotation of new nodes (user scope, source line) costs a little; it is on only
+# inside ``scope()``, ``detect_anomaly()`` or ``record_sites()``.
+_scope: tuple[str, ...] = ()
+_record_sites = 0
+_anomaly = 0
+
+_VISITED = object()  # marks a node reached by the current traversal; no gradient yet
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---------------------------------------------------------------------------------------
+# Modes
+# ---------------------------------------------------------------------------------------
+
+
+class _GradMode:
+    """Context manager and decorator that sets whether new operations are recorded."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._saved.append(_grad_enabled)
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._saved.pop()
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.enabled):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Stop recording: inside ``with no_grad():`` (or a function decorated with
+    ``@no_grad()``) results have no history and ``requires_grad=False``."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Record again inside a ``no_grad()`` region."""
+    return _GradMode(True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded right now."""
+    return _grad_enabled
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Group the values created inside into a named scope; the graph drawing shows a
+    scope as a cluster and can collapse it into one box."""
+    global _scope
+    saved = _scope
+    _scope = saved + (str(name),)
+    try:
+        yield
+    finally:
+        _scope = saved
+
+
+@contextmanager
+def record_sites() -> Iterator[None]:
+    """Remember, for every value created inside, the line of user code that created it."""
+    global _record_sites
+    _record_sites += 1
+    try:
+        yield
+    finally:
+        _record_sites -= 1
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise :class:`AnomalyError` at the first op whose output (forward) or input
+    gradient (backward) is NaN or inf, naming the op and the line that created it.
+
+    Checking every value costs a pass over each array; use it to debug, not to train.
+    """
+    global _anomaly, _record_sites
+    _anomaly += 1
+    _record_sites += 1
+    try:
+        yield
+    finally:
+        _anomaly -= 1
+        _record_sites -= 1
+
+
+def _user_site() -> str:
+    """``file:line in function`` of the innermost frame outside this package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+# ---------------------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------------------
+
+
+class Node:
+    """A value in the graph: the common base of :class:`Scalar` and :class:`Tensor`.
+
+    A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
+    backward when ``requires_grad`` is set. A non-leaf was produced by the op
+    ``_fn`` from ``_parents`` and is itself the op's context: ``saved`` holds what
+    the op's backward needs beyond its inputs and output.
+    """
+
+    __slots__ = (
+        "_data",  # float (Scalar) or numpy array (Tensor)
+        "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
+        "requires_grad",
+        "_fn",  # the Function that produced this value, None for a leaf
+        "_parents",  # input nodes of _fn; None once backward has freed the graph
+        "saved",  # op-specific constants saved by forward for backward
+        "_version",  # clock reading of the last in-place change (0: never)
+        "_seq",  # clock reading at creation: orders the graph topologically
+        "_g",  # gradient being accumulated during one backward pass
+        "_meta",  # None, or a dict: name, scope, site, hooks, retain_grad
+    )
+
+    # -- set by subclasses ------------------------------------------------------------
+    #: Whether values have shapes that numpy broadcasting can stretch (Tensor: yes).
+    broadcasting: ClassVar[bool] = False
+    #: The type of ``_data`` (float or numpy.ndarray); op outputs are converted to it.
+    data_type: ClassVar[type] = object
+
+    def _sum_to(self, g: Any) -> Any:  # pragma: no cover - only for broadcasting kinds
+        return g
+
+    def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _wrap(cls, x: Any) -> Node:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _all_finite(data: Any) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _seed(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- identity and metadata --------------------------------------------------------
+    def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
+        self._data = data
+        self.grad = None
+        self.requires_grad = requires_grad
+        self._fn = None
+        self._parents = ()
+        self.saved = None
+        self._version = 0
+        self._seq = 0
+        self._g = None
+        self._meta = None
+        if name is not None or _scope or _record_sites:
+            self._annotate(name)
+
+    def _annotate(self, name: str | None = None) -> None:
+        meta = self._meta if self._meta is not None else {}
+        if name is not None:
+            meta["name"] = str(name)
+        if _scope:
+            meta["scope"] = _scope
+        if _record_sites:
+            meta["site"] = _user_site()
+        self._meta = meta
+
+    def _get_meta(self, key: str, default: Any = None) -> Any:
+        return default if self._meta is None else self._meta.get(key, default)
+
+    @property
+    def name(self) -> str | None:
+        """A label for drawings and error messages (``Tensor(..., name="w")``)."""
+        return self._get_meta("name")
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if value is None:
+            if self._meta is not None:
+                self._meta.pop("name", None)
+        else:
+            self._annotate(value)
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The nested ``scope()`` names active when this value was created."""
+        return self._get_meta("scope", ())
+
+    @property
+    def site(self) -> str | None:
+        """``file:line`` of the user code that created this value, when recorded."""
+        return self._get_meta("site")
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for values created by the user rather than by an operation."""
+        return self._fn is None
+
+    @property
+    def op(self) -> str | None:
+        """Name of the operation that produced this value; None for a leaf."""
+        return None if self._fn is None else self._fn.name
+
+    @property
+    def fn(self) -> type[Function] | None:
+        """The :class:`Function` that produced this value; None for a leaf."""
+        return self._fn
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For an op's backward: which inputs want a gradient (skip the others' work)."""
+        return tuple(p.requires_grad for p in self._parents)
+
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        """The inputs of the operation that produced this value (empty for a leaf).
+
+        Raises :class:`GradError` once a backward pass has freed this part of the graph.
+        """
+        if self._parents is None:
+            raise GradError(_freed_message(self))
+        return self._parents
+
+    @property
+    def is_freed(self) -> bool:
+        """True once backward (without ``retain_graph=True``) has released this node."""
+        return self._parents is None
+
+    @property
+    def data(self) -> Any:
+        """The raw value (a float for Scalar, a numpy array for Tensor)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = self._check_new_data(value)
+        self._bump_version()
+
+    def _check_new_data(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _bump_version(self) -> None:
+        """Record an in-place change; graphs that saved this value will refuse backward."""
+        self._version = next(_clock)
+
+    # -- hooks --------------------------------------------------------------------------
+    def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this value's gradient is computed; a non-None
+        return value replaces the gradient. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise GradError(
+                f"register_hook on a value that does not require grad ({self._describe()}): "
+                "no gradient will ever reach it"
+            )
+        if self._meta is None:
+            self._meta = {}
+        hooks = self._meta.setdefault("hooks", [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise GradError(f"retain_grad on a value that does not require grad ({self._describe()})")
+        if self._meta is None:
+            self._meta = {}
+        self._meta["retain"] = True
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
+        self.grad = None
+
+    # -- backward -----------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is ∂L/∂self; it may be omitted only when self holds one number.
+        The graph is freed afterwards unless ``retain_graph=True``. With
+        ``create_graph=True`` the backward pass is recorded too, so the gradients are
+        themselves differentiable (and ``.grad`` holds graph values).
+        """
+        run_backward([self], [gradient], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
+    # can key dicts and sets.
+    __hash__ = object.__hash__
+
+
+def _freed_message(node: Node) -> str:
+    return (
+        f"the graph through {node.op} ({node._describe()}) was freed by an earlier backward(). "
+        "Trying to backward through the graph a second time: pass retain_graph=True to the "
+        "first backward() to keep it, or recompute the forward pass."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Functions (operations)
+# ---------------------------------------------------------------------------------------
+
+#: Every Function subclass with a ``name``, by name: the op registry.
+REGISTRY: dict[str, type[Function]] = {}
+
+
+class Function:
+    """A differentiable operation: ``forward`` and its vector-Jacobian product side by side.
+
+    Subclass it to define an op; the built-in ops are written this way::
+
+        class Mul(Function):
+            '''z = a·b;  ∂z/∂a = b,  ∂z/∂b = a'''
+            name = "mul"
+
+            @staticmethod
+            def forward(ctx, a, b):
+                return a * b
+
+            @staticmethod
+            def backward(ctx, g, z, a, b):
+                return g * b, g * a
+
+    ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
+    returns the output; it may keep constants for backward in ``ctx.saved``.
+    ``backward(ctx, g, out, *inputs)`` receives the upstream gradient ``g = ∂L/∂out``,
+    the output and the inputs, and returns one gradient per input (None where an input
+    gets none). It must use only arithmetic and methods that work both on raw data and
+    on graph values (``+ - * / @``, ``.sum``, ``.reshape``, ``.T``, the ``ops`` module
+    functions): with ``create_graph=True`` it is called with graph values and records
+    itself, which is how higher-order gradients work.
+
+    Class attributes describe the op for checks and drawings: ``domains`` (one
+    :class:`~autograd.ops.domains.Domain` per input), ``kinks`` (points where the
+    derivative jumps), ``reads_inputs`` (whether backward reads input values; an
+    in-place change of such an input after forward is an error), ``broadcasts``
+    (inputs follow numpy broadcasting: the driver sums each gradient back to its
+    input's shape, so backward never has to).
+    """
+
+    name: ClassVar[str] = ""
+    broadcasts: ClassVar[bool] = False
+    domains: ClassVar[tuple[Any, ...]] = ()
+    kinks: ClassVar[tuple[float, ...]] = ()
+    reads_inputs: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+        # Only the built-in ops, defined in autograd.ops, are listed in REGISTRY;
+        # user-defined ops work the same but stay out of it.
+        if cls.__module__.startswith(__package__ + ".ops"):
+            REGISTRY[cls.name] = cls
+
+    @classmethod
+    def check_domains(cls, datas: Sequence[Any]) -> None:
+        """Raise :class:`DomainError` when raw input data lies outside the declared domains."""
+        for i, (dom, x) in enumerate(zip(cls.domains, datas)):
+            if dom is not None and not dom.contains(x):
+                which = f"input {i}" if len(cls.domains) > 1 else "its input"
+                raise DomainError(f"{cls.name}: {which} must satisfy {dom.describe()} ({dom.name}); {dom.violations(x)}")
+
+    @staticmethod
+    def forward(ctx: Node, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Node, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Node, **params: Any) -> Node:
+        """Run forward on the inputs' data and record the result in the graph.
+
+        ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
+        arrays must be wrapped by the caller (the operators do this).
+        """
+        kind = type(inputs[0])
+        # Unary and binary ops are nearly all of a graph; unpacking them by hand
+        # halves the cost of recording one (a list and a generator cost ~0.5 µs).
+        if len(inputs) == 2:
+            a, b = inputs
+            datas: Sequence[Any] = (a._data, b._data)
+            record = a.requires_grad or b.requires_grad
+        elif len(inputs) == 1:
+            datas = (inputs[0]._data,)
+            record = inputs[0].requires_grad
+        else:
+            datas = [x._data for x in inputs]
+            record = any(x.requires_grad for x in inputs)
+        if cls.domains:
+            cls.check_domains(datas)
+        out = kind.__new__(kind)
+        out.saved = None
+        try:
+            data = cls.forward(out, *datas, **params)
+        except GlassgradError:
+            raise
+        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
+            raise kind._op_error(cls, inputs, exc) from None
+        out._data = data if type(data) is kind.data_type else kind._as_data(data)
+        out.grad = None
+        out._version = 0
+        out._g = None
+        out._meta = None
+        if record and _grad_enabled:
+            out.requires_grad = True
+            out._fn = cls
+            out._parents = inputs
+            out._seq = next(_clock)
+        else:
+            out.requires_grad = False
+            out._fn = None
+            out._parents = ()
+            out.saved = None
+            out._seq = 0
+        if _scope or _record_sites:
+            out._annotate()
+        if _anomaly:
+            _check_forward(cls, out, inputs)
+        return out
+
+
+def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
+    if not type(out)._all_finite(out._data) and all(type(x)._all_finite(x._data) for x in inputs):
+        raise AnomalyError(
+            f"{fn.name} produced NaN or inf in the forward pass from finite inputs "
+            f"({', '.join(x._describe() for x in inputs)}); created at {out.site}"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Backward
+# ---------------------------------------------------------------------------------------
+
+
+def _seq_key(node: Node) -> int:
+    return node._seq
+
+
+def _reachable(roots: Sequence[Node]) -> list[Node]:
+    """Nodes that require grad and are reachable from roots, newest first.
+
+    A node's consumers are always newer than it (``_seq`` is the creation order), so
+    newest-first is a reverse topological order: every node comes after all its uses.
+    Marks each node's ``_g`` with ``_VISITED``; the caller must reset ``_g``.
+    """
+    order: list[Node] = []
+    stack = [r for r in roots if r._g is None]
+    for r in stack:
+        r._g = _VISITED
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        parents = node._parents
+        if parents is None:
+            raise GradError(_freed_message(node))
+        for p in parents:
+            if p._g is None and p.requires_grad:
+                p._g = _VISITED
+                stack.append(p)
+    order.sort(key=_seq_key, reverse=True)
+    return order
+
+
+def run_backward(
+    roots: Sequence[Node],
+    gradients: Sequence[Any],
+    *,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Node] | None = None,
+) -> list[Any] | None:
+    """The backward driver behind ``Node.backward`` and ``grad``.
+
+    Seeds each root with its gradient, then visits every node once, newest first, and
+    hands ``∂L/∂node`` to its op's backward. Without ``inputs`` the gradients are
+    accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
+    (one per input, None where no path leads) and no ``.grad`` is touched.
+    """
+    global _grad_enabled
+    for root in roots:
+        if not root.requires_grad:
+            raise GradError(
+                f"backward from a value that does not require grad ({root._describe()}): "
+                "nothing it was computed from has requires_grad=True, or it was computed "
+                "under no_grad(). Create the leaves with requires_grad=True."
+            )
+    seeds = [_seed_for(r, g, create_graph) for r, g in zip(roots, gradients)]
+
+    saved_mode = _grad_enabled
+    _grad_enabled = create_graph
+    captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
+    order: list[Node] = []
+    try:
+        order = _reachable(roots)
+        for root, seed in zip(roots, seeds):
+            root._g = seed if root._g is _VISITED else root._g + seed
+        for node in order:
+            g = node._g
+            node._g = None
+            if g is _VISITED:  # reachable, but every path to it carried no gradient
+                continue
+            if node._meta is not None:
+                g = _run_hooks(node, g)
+            if captured is not None and id(node) in captured:
+                captured[id(node)] = g
+            fn = node._fn
+            if fn is None:
+                if captured is None:
+                    node._grad_store(g)
+                continue
+            parents = node._parents
+            if fn.reads_inputs:
+                for p in parents:
+                    if p._version > node._seq:
+                        raise InPlaceError(_inplace_message(node, p))
+            if create_graph:
+                grads = fn.backward(node, g, node, *parents)
+            elif len(parents) == 2:  # the common case, unpacked by hand for speed
+                grads = fn.backward(node, g, node._data, parents[0]._data, parents[1]._data)
+            elif len(parents) == 1:
+                grads = fn.backward(node, g, node._data, parents[0]._data)
+            else:
+                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
+            if _anomaly:
+                _check_backward(node, grads)
+            reduce = fn.broadcasts and node.broadcasting
+            for p, gp in zip(parents, grads):
+                if gp is not None and p._g is not None:  # p requires grad and is reachable
+                    if reduce:
+                        gp = p._sum_to(gp)
+                    p._g = gp if p._g is _VISITED else p._g + gp
+            if not retain_graph:
+                node._parents = None
+                node.saved = None
+    except BaseException:
+        for node in order:
+            node._g = None
+        raise
+    finally:
+        _grad_enabled = saved_mode
+    if captured is None:
+        return None
+    return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
+
+
+def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
+    seed = root._seed() if gradient is None else root._check_seed(gradient)
+    if create_graph:
+        return seed if isinstance(seed, Node) else type(root)._wrap(seed)
+    return seed._data if isinstance(seed, Node) else seed
+
+
+def _run_hooks(node: Node, g: Any) -> Any:
+    meta = node._meta
+    for hook in list(meta.get("hooks", ())):
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
+    if meta.get("retain") and node._fn is not None:
+        node._grad_store(g)
+    return g
+
+
+def _inplace_message(node: Node, parent: Node) -> str:
+    where = f" (created at {node.site})" if node.site else ""
+    return (
+        f"an input of {node.op}{where}, {parent._describe()}, was modified in place after "
+        f"{node.op} used it, so its gradient would be wrong. Recompute the forward pass "
+        "after the change, or modify a copy."
+    )
+
+
+def _check_backward(node: Node, grads: Sequence[Any]) -> None:
+    for i, gp in enumerate(grads):
+        if gp is None:
+            continue
+        raw = gp._data if isinstance(gp, Node) else gp
+        if not type(node)._all_finite(raw):
+            raise AnomalyError(
+                f"the backward of {node.op} produced NaN or inf for input {i} "
+                f"({node.parents[i]._describe()}); {node.op} was created at {node.site}"
+            )
+
+
+def walk(roots: Node | Sequence[Node]) -> list[Node]:
+    """Every node the roots depend on (constants included), oldest first, each once.
+
+    Iterative, so graphs of any depth work; ties in creation order (leaves) keep the
+    order in which they were first met going back from the roots.
+    """
+    roots = [roots] if isinstance(roots, Node) else list(roots)
+    seen: set[int] = set()
+    found: list[Node] = []
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        stack.extend(reversed(node.parents))
+    # Stable sort: leaves (seq 0) stay in discovery order.
+    found.reverse()
+    found.sort(key=_seq_key)
+    return found

@@ -1,0 +1,116 @@
+"""Python operators and method spellings shared by Scalar and Tensor.
+
+Every operator delegates to a function in :mod:`autograd.ops`, which wraps Python
+numbers and arrays as constants, so ``2 * x``, ``x * 2`` and ``array * x`` all record
+the same ``mul``. Comparisons compare the data and return plain booleans (or boolean
+arrays): they are not differentiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ops
+from .ops.base import as_raw
+
+
+class Operators:
+    """Mixin of the arithmetic every value type supports."""
+
+    __slots__ = ()
+
+    def __add__(self, other: Any) -> Any:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return ops.div(other, self)
+
+    def __pow__(self, exponent: Any) -> Any:
+        return ops.power(self, exponent)
+
+    def __rpow__(self, base: Any) -> Any:
+        return ops.power(base, self)
+
+    def __neg__(self) -> Any:
+        return ops.neg(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return ops.abs_(self)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._data < as_raw(other)  # type: ignore[attr-defined]
+
+    def __le__(self, other: Any) -> Any:
+        return self._data <= as_raw(other)  # type: ignore[attr-defined]
+
+    def __gt__(self, other: Any) -> Any:
+        return self._data > as_raw(other)  # type: ignore[attr-defined]
+
+    def __ge__(self, other: Any) -> Any:
+        return self._data >= as_raw(other)  # type: ignore[attr-defined]
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._data == as_raw(other)  # type: ignore[attr-defined]
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._data != as_raw(other)  # type: ignore[attr-defined]
+
+    # Defining __eq__ would drop hashing; values stay hashable by identity.
+    __hash__ = object.__hash__
+
+    def exp(self) -> Any:
+        """eˣ"""
+        return ops.exp(self)
+
+    def log(self) -> Any:
+        """ln x (x > 0)"""
+        return ops.log(self)
+
+    def sigmoid(self) -> Any:
+        """σ(x) = 1/(1+e⁻ˣ)"""
+        return ops.sigmoid(self)
+
+    def tanh(self) -> Any:
+        """tanh x"""
+        return ops.tanh(self)
+
+    def relu(self) -> Any:
+        """max(x, 0)"""
+        return ops.relu(self)
+
+    def softplus(self) -> Any:
+        """ln(1 + eˣ)"""
+        return ops.softplus(self)
+
+    def log_sigmoid(self) -> Any:
+        """ln σ(x)"""
+        return ops.log_sigmoid(self)
+
+    def abs(self) -> Any:
+        """|x|"""
+        return ops.abs_(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Any:
+        """min(max(x, lo), hi)"""
+        return ops.clip(self, lo, hi)

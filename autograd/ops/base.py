@@ -1,0 +1,82 @@
+"""How a public op function reaches its :class:`Function`: on graph values it records
+the op, on raw data (floats, numpy arrays) it just computes it.
+
+That one rule is what lets every backward formula be written once: during an ordinary
+backward pass the formula sees raw arrays and computes numbers; under
+``create_graph=True`` it sees graph values and records a graph of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..graph import Function, Node
+from .kernels import kernels_for
+
+
+class RawCtx:
+    """The context a Function sees when it runs on raw data outside the graph."""
+
+    __slots__ = ("xp", "saved")
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        self.saved = None
+
+
+def call(fn: type[Function], *args: Any, **params: Any) -> Any:
+    """Run ``fn`` on ``args``: recorded when any argument is a graph value, else raw."""
+    kind = None
+    for a in args:
+        if isinstance(a, Node):
+            kind = type(a)
+            break
+    if kind is None:
+        fn.check_domains(args)
+        return fn.forward(RawCtx(kernels_for(args[0])), *args, **params)
+    like = a
+    return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """Shape of raw data or a graph value; a Python number has shape ()."""
+    return () if type(x) in (float, int, bool) else x.shape
+
+
+def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo numpy broadcasting on a gradient: sum ``g`` over the axes that broadcasting
+    prepended or stretched from size 1, so the result has ``shape``.
+
+    If ``a`` of shape (3, 1) was broadcast against (2, 3, 4), ``∂L/∂a`` is ``∂L/∂out``
+    summed over axis 0 (prepended) and axis 2 (stretched), kept as (3, 1).
+    """
+    gshape = shape_of(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def as_raw(x: Any) -> Any:
+    """The data of a graph value, or the argument itself."""
+    return x._data if isinstance(x, Node) else x
+
+
+def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints (all axes for None)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(int(a), ndim)
+        out.append(int(a) % ndim)
+    return tuple(sorted(out))

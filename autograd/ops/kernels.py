@@ -1,0 +1,96 @@
+"""The raw numerics under the ops, for Python floats and for numpy arrays.
+
+Ops call ``ctx.xp.<kernel>(x)``: ``FloatKernels`` serves Scalar (the ``math`` module:
+fast on one number), ``ArrayKernels`` serves Tensor (numpy ufuncs). Both compute the
+stable forms, so logits of ±1e4 give finite results and no numpy warnings:
+
+    σ(x)        = 1/(1+e^{-x})            for x ≥ 0,   e^{x}/(1+e^{x})  for x < 0
+    softplus(x) = log(1+e^{x})            = max(x, 0) + log1p(e^{-|x|})
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class FloatKernels:
+    """Kernels on Python floats."""
+
+    exp = staticmethod(math.exp)
+    log = staticmethod(math.log)
+    tanh = staticmethod(math.tanh)
+
+    @staticmethod
+    def sigmoid(x: float) -> float:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+
+    @staticmethod
+    def softplus(x: float) -> float:
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+    @staticmethod
+    def relu(x: float) -> float:
+        return x if x > 0 else 0.0
+
+    @staticmethod
+    def power(x: float, c: float) -> float:
+        return float(x**c)
+
+    @staticmethod
+    def mean(x: float) -> float:
+        return x
+
+    @staticmethod
+    def sum(x: float) -> float:
+        return x
+
+    @staticmethod
+    def count(x: float) -> int:
+        return 1
+
+
+class ArrayKernels:
+    """Kernels on numpy arrays (and numpy scalars)."""
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    tanh = staticmethod(np.tanh)
+
+    @staticmethod
+    def sigmoid(x: np.ndarray) -> np.ndarray:
+        e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+        return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+    @staticmethod
+    def softplus(x: np.ndarray) -> np.ndarray:
+        return np.logaddexp(0.0, x)
+
+    @staticmethod
+    def relu(x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def power(x: np.ndarray, c: float) -> np.ndarray:
+        return np.power(x, c)
+
+    @staticmethod
+    def mean(x: np.ndarray) -> np.ndarray:
+        return x.mean()
+
+    @staticmethod
+    def sum(x: np.ndarray) -> np.ndarray:
+        return x.sum()
+
+    @staticmethod
+    def count(x: np.ndarray) -> int:
+        return x.size
+
+
+def kernels_for(x: object) -> type[FloatKernels] | type[ArrayKernels]:
+    """The kernel family for raw data: floats get ``math``, everything else numpy."""
+    return FloatKernels if type(x) in (float, int) else ArrayKernels

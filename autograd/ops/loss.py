@@ -1,0 +1,126 @@
+"""Binary cross-entropy, from logits (fused and stable) and from probabilities.
+
+For a logit z and a target y ∈ [0, 1], with positive-class weight w (``pos_weight``):
+
+    ℓ(z, y) = w·y·softplus(−z) + (1 − y)·softplus(z)
+            = (1 − y)·z + (1 + (w − 1)·y)·softplus(−z)
+    ∂ℓ/∂z  = (1 + (w − 1)·y)·σ(z) − w·y            (= σ(z) − y when w = 1)
+    ∂ℓ/∂y  = −z + (w − 1)·softplus(−z) = w·softplus(−z) − softplus(z)
+
+softplus never overflows, so logits of ±1e4 give finite losses and gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..graph import Function
+from .base import call
+from .domains import UNIT_INTERVAL
+from .elementwise import clip, log, sigmoid, softplus
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(ctx: Any, loss: Any, reduction: str) -> Any:
+    n = ctx.xp.count(loss)
+    ctx.saved = (reduction, n) + (ctx.saved or ())
+    if reduction == "mean":
+        return ctx.xp.mean(loss)
+    if reduction == "sum":
+        return ctx.xp.sum(loss)
+    return loss
+
+
+def _scale(ctx: Any, g: Any) -> Any:
+    """∂(reduction)/∂ℓᵢ times the upstream gradient: g/n for mean, g for sum and none."""
+    reduction, n = ctx.saved[0], ctx.saved[1]
+    return g / n if reduction == "mean" else g
+
+
+class BCEWithLogits(Function):
+    """ℓ = (1−y)·z + (1+(w−1)y)·softplus(−z);  ∂ℓ/∂z = (1+(w−1)y)·σ(z) − w·y"""
+
+    name = "bce_with_logits"
+    broadcasts = True
+    domains = (None, UNIT_INTERVAL)
+
+    @staticmethod
+    def forward(ctx, z, y, pos_weight, reduction):
+        sp_neg = ctx.xp.softplus(-z)  # −log σ(z)
+        if pos_weight is None:
+            loss = (1 - y) * z + sp_neg
+        else:
+            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * sp_neg
+        ctx.saved = (pos_weight,)
+        return _reduce(ctx, loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g, out, z, y):
+        w = ctx.saved[2]
+        g = _scale(ctx, g)
+        if w is None:
+            return g * (sigmoid(z) - y), g * -z
+        return (
+            g * ((1 + (w - 1) * y) * sigmoid(z) - w * y),
+            g * (w * softplus(-z) - softplus(z)),
+        )
+
+
+class BCE(Function):
+    """ℓ = −[y·ln p + (1−y)·ln(1−p)];  ∂ℓ/∂p = (p − y)/(p(1−p)),  ∂ℓ/∂y = ln(1−p) − ln p
+
+    As in PyTorch, each log is clamped at −100 (so p = 0 or 1 gives a finite loss)
+    and p(1−p) is clamped at 1e-12 in the gradient.
+    """
+
+    name = "binary_cross_entropy"
+    broadcasts = True
+    domains = (UNIT_INTERVAL, UNIT_INTERVAL)
+
+    @staticmethod
+    def forward(ctx, p, y, reduction):
+        return _reduce(ctx, -(y * _log_clamped(p) + (1 - y) * _log_clamped(1 - p)), reduction)
+
+    @staticmethod
+    def backward(ctx, g, out, p, y):
+        g = _scale(ctx, g)
+        return (
+            g * (p - y) / clip(p * (1 - p), 1e-12, None),
+            g * (_log_clamped(1 - p) - _log_clamped(p)),
+        )
+
+
+_TINY = math.exp(-100.0)
+
+
+def _log_clamped(x: Any) -> Any:
+    """max(ln x, −100), without evaluating ln 0: ln is increasing, so clamp x at e⁻¹⁰⁰."""
+    return log(clip(x, _TINY, None))
+
+
+def binary_cross_entropy_with_logits(
+    logits: Any, targets: Any, pos_weight: float | None = None, reduction: str = "mean"
+) -> Any:
+    """Binary cross-entropy of ``targets`` under σ(``logits``), fused and stable.
+
+    ``pos_weight`` multiplies the loss of positive targets (use n_neg/n_pos for an
+    imbalanced class). ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"``.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if pos_weight is not None and not pos_weight > 0:
+        raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
+    return call(BCEWithLogits, logits, targets, pos_weight=pos_weight, reduction=reduction)
+
+
+def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Any:
+    """Binary cross-entropy of ``targets`` under probabilities ``probs`` ∈ [0, 1].
+
+    Prefer :func:`binary_cross_entropy_with_logits` when you have logits: it is exact
+    where σ(z) rounds to 0 or 1.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return call(BCE, probs, targets, reduction=reduction)

@@ -1,0 +1,186 @@
+"""Ops that move elements without computing new values: reshape, transpose,
+broadcast_to, indexing, concatenate and stack. Their backward moves the gradient
+back the same way (indexing scatters it, adding where an index repeats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..graph import Function
+from .base import call, normalize_axis, sum_to
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  ∂L/∂x = ∂L/∂y reshaped back"""
+
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (reshape(g, x.shape),)
+
+
+class Transpose(Function):
+    """y = x with axes permuted;  ∂L/∂x = ∂L/∂y with the inverse permutation"""
+
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(a) % max(x.ndim, 1) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes")
+        ctx.saved = axes
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (transpose(g, tuple(np.argsort(ctx.saved))),)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂y summed over them"""
+
+    name = "broadcast_to"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (sum_to(g, x.shape),)
+
+
+def _is_basic_index(key: Any) -> bool:
+    """True when ``x[key]`` selects each element at most once (ints, slices, None, ...)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) for k in parts)
+
+
+class GetItem(Function):
+    """y = x[key];  ∂L/∂x = zeros with ∂L/∂y scattered (added) at the selected places"""
+
+    name = "getitem"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.saved = key
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (scatter_add(g, ctx.saved, x.shape),)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with g added at x[key];  ∂L/∂g = (∂L/∂y)[key]
+
+    The adjoint of indexing, so that indexing has gradients of every order.
+    """
+
+    name = "scatter_add"
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, g, key, shape):
+        ctx.saved = key
+        out = np.zeros(shape, dtype=np.result_type(g))
+        if _is_basic_index(key):
+            out[key] = g
+        else:  # an advanced index may repeat positions: add, don't overwrite
+            np.add.at(out, key, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy, y, g):
+        return (getitem(gy, ctx.saved),)
+
+
+class Concatenate(Function):
+    """y = [x₁, x₂, …] joined along ``axis``;  ∂L/∂xᵢ = the matching slice of ∂L/∂y"""
+
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, *xs, axis):
+        ctx.saved = axis
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g, y, *xs):
+        axis = normalize_axis(ctx.saved, len(xs[0].shape))[0]
+        grads, start = [], 0
+        for x in xs:
+            stop = start + x.shape[axis]
+            grads.append(getitem(g, (slice(None),) * axis + (slice(start, stop),)))
+            start = stop
+        return grads
+
+
+class Stack(Function):
+    """y = [x₁, x₂, …] stacked along a new ``axis``;  ∂L/∂xᵢ = ∂L/∂y taken at index i"""
+
+    reads_inputs = False
+
+    @staticmethod
+    def forward(ctx, *xs, axis):
+        out = np.stack(xs, axis=axis)
+        ctx.saved = int(axis) % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx, g, y, *xs):
+        axis = ctx.saved
+        return [getitem(g, (slice(None),) * axis + (i,)) for i in range(len(xs))]
+
+
+def reshape(x: Any, *shape: Any) -> Any:
+    """x with a new shape (one dimension may be -1)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return call(Reshape, x, shape=tuple(int(n) for n in shape))
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
+    """Permute the axes (reverse them by default, as ``x.T``)."""
+    return call(Transpose, x, axes=None if axes is None else tuple(axes))
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
+    """x repeated to ``shape`` by numpy's broadcasting rules (a read-only view on raw data)."""
+    return call(BroadcastTo, x, shape=tuple(shape))
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]`` with numpy's basic and advanced indexing."""
+    return call(GetItem, x, key=key)
+
+
+def scatter_add(g: Any, key: Any, shape: Sequence[int]) -> Any:
+    """zeros(shape) with ``g`` added at ``[key]`` (repeated indices add up)."""
+    return call(ScatterAdd, g, key=key, shape=tuple(shape))
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
+    """Join values along an existing axis."""
+    if len(xs) == 0:
+        raise ValueError("concatenate needs at least one value")
+    return call(Concatenate, *xs, axis=axis)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Any:
+    """Join values of one shape along a new axis."""
+    if len(xs) == 0:
+        raise ValueError("stack needs at least one value")
+    return call(Stack, *xs, axis=axis)

@@ -1,0 +1,121 @@
+"""Scalar: a Python float in the graph — the micrograd-sized view of the engine.
+
+Scalars run the same ops and the same backward driver as Tensors; their kernels use
+the ``math`` module, which is fast on single numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import GradError
+from .graph import Function, Node
+from .operators import Operators
+from .ops.arithmetic import Add, Mul
+from .ops.kernels import FloatKernels
+
+
+def _to_float(x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        import numpy as np
+
+        if isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "fiu":
+            return float(x.item())
+        if isinstance(x, (np.floating, np.integer)):
+            return float(x)
+        raise TypeError(f"a Scalar holds one real number, got {type(x).__name__} {x!r}")
+    return float(x)
+
+
+class Scalar(Operators, Node):
+    """One float that records the operations applied to it.
+
+    ``Scalar(data, requires_grad=True, name=None)``: unlike a Tensor, a Scalar requires
+    grad by default, as a micrograd ``Value`` does; ``.grad`` is a float.
+    """
+
+    __slots__ = ()
+    data_type = float
+    xp = FloatKernels
+
+    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+        self._init_leaf(_to_float(data), bool(requires_grad), name)
+
+    # The two ops that dominate scalar graphs skip the generic dispatch.
+    def __add__(self, other: Any) -> Scalar:
+        return Add.apply(self, other if type(other) is Scalar else Scalar._wrap(other))
+
+    def __radd__(self, other: Any) -> Scalar:
+        return Add.apply(Scalar._wrap(other), self)
+
+    def __mul__(self, other: Any) -> Scalar:
+        return Mul.apply(self, other if type(other) is Scalar else Scalar._wrap(other))
+
+    def __rmul__(self, other: Any) -> Scalar:
+        return Mul.apply(Scalar._wrap(other), self)
+
+    @classmethod
+    def _wrap(cls, x: Any, like: Any = None) -> Scalar:
+        if isinstance(x, Scalar):
+            return x
+        if isinstance(x, Node):
+            raise TypeError(f"cannot combine a Scalar with a {type(x).__name__}; use Tensor values on both sides")
+        s = cls.__new__(cls)
+        s._init_leaf(_to_float(x), False, None)
+        return s
+
+    @staticmethod
+    def _as_data(data: Any) -> float:
+        return data if type(data) is float else float(data)
+
+    @staticmethod
+    def _all_finite(data: Any) -> bool:
+        return math.isfinite(data)
+
+    def _seed(self) -> float:
+        return 1.0
+
+    def _check_seed(self, gradient: Any) -> Any:
+        if isinstance(gradient, Node):
+            return gradient
+        try:
+            return _to_float(gradient)
+        except TypeError as exc:
+            raise GradError(f"backward gradient for a Scalar must be one number: {exc}") from None
+
+    def _grad_store(self, g: Any) -> None:
+        self.grad = g if self.grad is None else self.grad + g
+
+    def _describe(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"Scalar{name} {self._data!r}"
+
+    @classmethod
+    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
+        args = ", ".join(repr(x._data) for x in inputs)
+        return type(exc)(f"{fn.name}({args}): {exc}")
+
+    def _check_new_data(self, value: Any) -> float:
+        return _to_float(value)
+
+    def __float__(self) -> float:
+        return self._data
+
+    def item(self) -> float:
+        """The value as a Python float."""
+        return self._data
+
+    def detach(self) -> Scalar:
+        """A new constant with the same value, cut from the graph."""
+        return Scalar(self._data, requires_grad=False)
+
+    def __repr__(self) -> str:
+        extras = [f"grad={self.grad!r}"] if self.grad is not None else []
+        if self._fn is not None:
+            extras.append(f"op={self._fn.name}")
+        elif not self.requires_grad:
+            extras.append("requires_grad=False")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "Scalar(" + ", ".join([repr(self._data)] + extras) + ")"

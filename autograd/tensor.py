@@ -1,0 +1,317 @@
+"""Tensor: a numpy array in the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import GradError, InPlaceError, ShapeError
+from .graph import Function, Node, is_grad_enabled
+from .operators import Operators
+from .ops.base import as_raw, sum_to
+from .ops.kernels import ArrayKernels
+
+DEFAULT_DTYPE = np.dtype(np.float64)
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """Short dtype spelling used in listings and errors: f64, f32, i64, u8, bool."""
+    return "bool" if dtype.kind == "b" else f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+def _to_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
+    """An ndarray from user data: Python numbers and lists become float64 (unless
+    ``dtype`` says otherwise), numpy data keeps its dtype."""
+    if isinstance(data, Node):
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data, dtype=dtype, copy=copy or None)
+    else:
+        try:
+            arr = np.array(data, dtype=dtype if dtype is not None else DEFAULT_DTYPE)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Tensor data must be numbers, nested lists of numbers or a numpy array: {exc}") from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Tensor data must be real numbers; got dtype {arr.dtype} "
+            "(object, string and complex arrays are not supported)"
+        )
+    return arr
+
+
+class Tensor(Operators, Node):
+    """A numpy array that records the operations applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)`` copies ``data``;
+    Python numbers and lists become float64, numpy arrays keep their dtype (float32
+    stays float32 through every op and gradient). Only floating-point tensors can
+    require grad. Use :func:`as_tensor` to wrap an array without copying.
+    """
+
+    __slots__ = ()
+    data_type = np.ndarray
+    xp = ArrayKernels
+    broadcasting = True
+    # numpy defers to our reflected operators: ``array * tensor`` records a mul.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
+        arr = _to_array(data, dtype, copy=True)
+        _check_requires_grad(arr, requires_grad)
+        self._init_leaf(arr, bool(requires_grad), name)
+
+    # -- conversion hooks used by the graph core and ops ------------------------------
+    @classmethod
+    def _wrap(cls, x: Any, like: Any = None) -> Tensor:
+        """A constant Tensor for an operand; shares memory with an ndarray operand."""
+        if isinstance(x, Tensor):
+            return x
+        if isinstance(x, Node):
+            raise TypeError(f"cannot combine a Tensor with a {type(x).__name__}; convert with Tensor(x.data)")
+        if isinstance(x, (int, float, bool)) and like is not None and like.dtype.kind == "f":
+            # numpy's rule for Python numbers: they take the array's float dtype
+            arr = np.asarray(x, dtype=like.dtype)
+        else:
+            arr = _to_array(x, None, copy=False)
+        t = cls.__new__(cls)
+        t._init_leaf(arr, False, None)
+        return t
+
+    @staticmethod
+    def _as_data(data: Any) -> np.ndarray:
+        return data if type(data) is np.ndarray else np.asarray(data)
+
+    @staticmethod
+    def _all_finite(data: Any) -> bool:
+        return bool(np.isfinite(data).all())
+
+    def _seed(self) -> np.ndarray:
+        if self._data.size != 1:
+            raise GradError(
+                f"backward() without a gradient needs a single-number output, got shape {self.shape}. "
+                "Reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape."
+            )
+        return np.ones_like(self._data)
+
+    def _check_seed(self, gradient: Any) -> Any:
+        g = as_raw(gradient)
+        g = np.asarray(g, dtype=self._data.dtype) if not isinstance(gradient, Node) else gradient
+        if tuple(g.shape) != self.shape:
+            raise GradError(f"backward gradient has shape {tuple(g.shape)} but the output has shape {self.shape}")
+        return g
+
+    def _sum_to(self, g: Any) -> Any:
+        return sum_to(g, self._data.shape)
+
+    def _grad_store(self, g: Any) -> None:
+        if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
+            self.grad = g if self.grad is None else self.grad + g
+            return
+        if g.dtype != self._data.dtype or g.shape != self._data.shape:
+            g = np.broadcast_to(g, self._data.shape).astype(self._data.dtype)
+        if self.grad is None:
+            self.grad = np.array(g, copy=True)  # never alias another value's gradient
+        else:
+            self.grad = self.grad + g
+
+    def _describe(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"Tensor{name} {dtype_name(self._data.dtype)}{list(self._data.shape)}"
+
+    @classmethod
+    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
+        shapes = ", ".join(x._describe() for x in inputs)
+        msg = str(exc)
+        if isinstance(exc, ValueError) and ("shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg):
+            hint = (
+                "for matmul the last axis of the left operand must equal the second-to-last of the right"
+                if fn.name == "matmul"
+                else "shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
+            )
+            return ShapeError(f"{fn.name}: operands {shapes} do not fit: {msg}; {hint}")
+        return type(exc)(f"{fn.name} on {shapes}: {msg}") if isinstance(exc, (ValueError, TypeError, IndexError)) else exc
+
+    def _check_new_data(self, value: Any) -> np.ndarray:
+        arr = _to_array(value, None, copy=False)
+        _check_requires_grad(arr, self.requires_grad)
+        return arr
+
+    # -- numpy-like attributes -------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
+        return ops.transpose(self)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.array(self._data, dtype=dtype, copy=copy) if (dtype is not None or copy) else self._data
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self._data)
+
+    def item(self) -> float:
+        """The single number this tensor holds, as a Python scalar."""
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (shared, not copied; no gradient flows through it)."""
+        return self._data
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        t = Tensor.__new__(Tensor)
+        t._init_leaf(self._data, False, None)
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf in place; returns self."""
+        if not self.is_leaf:
+            raise GradError("requires_grad_ works on leaves only; use detach() to start a new leaf")
+        _check_requires_grad(self._data, requires_grad)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20, prefix="Tensor(")
+        extras = []
+        if self._data.dtype != DEFAULT_DTYPE:
+            extras.append(f"dtype={self._data.dtype}")
+        if self._fn is not None:
+            extras.append(f"op={self._fn.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "Tensor(" + ", ".join([body] + extras) + ")"
+
+    # -- ops as methods ------------------------------------------------------------------
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return ops.getitem(self, _raw_key(key))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Σ over ``axis`` (all by default)."""
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all by default)."""
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (all by default); ties share the gradient."""
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """Same data, new shape (one dimension may be -1)."""
+        return ops.reshape(self, *shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def dot(self, other: Any) -> Tensor:
+        """Dot product / matrix product for 1-D and 2-D operands."""
+        return ops.dot(self, other)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Convert to another float dtype; gradients come back in this tensor's dtype."""
+        return ops.cast(self, dtype)
+
+    # -- in-place updates (allowed only where no gradient can be corrupted) ------------
+    def _inplace(self, what: str) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise InPlaceError(
+                f"{what} on {self._describe()}, which requires grad: an in-place change would "
+                "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
+                "build a new value."
+            )
+        self._bump_version()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._inplace("item assignment")
+        self._data[_raw_key(key)] = as_raw(value)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        self._inplace("+=")
+        self._data += as_raw(other)
+        return self
+
+    def __isub__(self, other: Any) -> Tensor:
+        self._inplace("-=")
+        self._data -= as_raw(other)
+        return self
+
+    def __imul__(self, other: Any) -> Tensor:
+        self._inplace("*=")
+        self._data *= as_raw(other)
+        return self
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        self._inplace("/=")
+        self._data /= as_raw(other)
+        return self
+
+
+def _raw_key(key: Any) -> Any:
+    """An index with any Tensor parts replaced by their data."""
+    if isinstance(key, tuple):
+        return tuple(as_raw(k) for k in key)
+    return as_raw(key)
+
+
+def _check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
+    if requires_grad and arr.dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point tensors can require grad, got dtype {arr.dtype}; "
+            "pass float data or dtype=np.float64"
+        )
+
+
+def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """A Tensor that shares memory with ``data`` when it is already a numpy array of the
+    right dtype (no copy), else a converted copy."""
+    arr = _to_array(data, dtype, copy=False)
+    _check_requires_grad(arr, requires_grad)
+    t = Tensor.__new__(Tensor)
+    t._init_leaf(arr, bool(requires_grad), name)
+    return t

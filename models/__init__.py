@@ -1,0 +1,1 @@
+"""What is built on the engine: the one-unit logistic model, MNIST data, training and the CLI."""
