@@ -89,8 +89,9 @@ def test_matmul_cases_gradcheck():
     rng = np.random.default_rng(0)
     M = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
     v = Tensor(rng.standard_normal(4), requires_grad=True)
+    u = Tensor(rng.standard_normal(3), requires_grad=True)
     B = Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
-    for a, b in [(M, v), (v, M.T), (v, v), (M, M.T), (B, v), (v, B), (B, M)]:
+    for a, b in [(M, v), (u, M), (v, v), (M, M.T), (B, u), (v, B), (B, M)]:
         gradcheck(lambda p, q: p @ q, a, b)
 
 
