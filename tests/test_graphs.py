@@ -130,3 +130,22 @@ def test_higher_order_through_every_smooth_op():
     ]
     for f in fns:
         gradcheck(lambda t: ag.grad(f(t), [t], create_graph=True)[0], x, atol=1e-5, rtol=1e-4)
+
+
+def test_graphs_hold_no_reference_cycles():
+    """Freeing a graph is refcounting's job: nothing is left for the cyclic collector."""
+    gc.collect()
+    gc.disable()
+    try:
+        for retain in (False, True):
+            w = Tensor(np.ones(4), requires_grad=True)
+            s = Scalar(0.5)
+            loss = ag.binary_cross_entropy_with_logits(np.ones((3, 4)) @ w + 1.0, np.ones(3))
+            loss.backward(retain_graph=retain)
+            y = (s * s + s).tanh()
+            y.backward(retain_graph=retain)
+            assert ag.grad(ag.grad(lambda x: x**3))(2.0) == 12.0
+            del w, s, loss, y
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
