@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GlassgradError
-from ..graph import Node, no_grad, run_backward
+from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
 
@@ -44,11 +44,14 @@ def _leaf_copy(x: Node) -> Node:
     return Tensor(x.data, requires_grad=True)
 
 
-def _evaluate(fn: Callable[..., Any], values: Sequence[Any], kinds: Sequence[type]) -> np.ndarray:
-    """f at raw float64 inputs, as a float64 array (no graph recorded)."""
-    args = [Scalar(float(v), requires_grad=False) if k is Scalar else Tensor(v) for v, k in zip(values, kinds)]
-    with no_grad():
-        out = fn(*args)
+def _evaluate(fn: Callable[..., Any], values: Sequence[Any], like: Sequence[Node]) -> np.ndarray:
+    """f at raw float64 inputs, as a float64 array. Inputs require grad as the
+    originals do, so functions that differentiate inside (gradients of gradients) work."""
+    args = [
+        Scalar(float(v), requires_grad=x.requires_grad) if isinstance(x, Scalar) else Tensor(v, requires_grad=x.requires_grad)
+        for v, x in zip(values, like)
+    ]
+    out = fn(*args)
     return np.asarray(out.data if isinstance(out, Node) else out, dtype=np.float64)
 
 
@@ -68,7 +71,6 @@ def gradcheck(
     On failure it raises :class:`GradcheckError` (or returns a falsy result with
     ``raise_exception=False``) naming the input, the worst element and both values.
     """
-    kinds = [type(x) for x in inputs]
     leaves = [_leaf_copy(x) for x in inputs]
     out = fn(*leaves)
     if not isinstance(out, Node):
@@ -93,9 +95,9 @@ def gradcheck(
         for idx in np.ndindex(num.shape):
             vals = [b.copy() for b in base]
             vals[i][idx] += eps
-            up = float(np.sum(v * _evaluate(fn, vals, kinds)))
+            up = float(np.sum(v * _evaluate(fn, vals, inputs)))
             vals[i][idx] -= 2 * eps
-            down = float(np.sum(v * _evaluate(fn, vals, kinds)))
+            down = float(np.sum(v * _evaluate(fn, vals, inputs)))
             num[idx] = (up - down) / (2 * eps)
         result.analytic.append(a)
         result.numeric.append(num)
