@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     model, meta = load_model(args.model)
     digit, threshold = meta["digit"], meta["threshold"]
     if model.n_features != 28 * 28:
-        raise UsageError(f"model {args.model} takes {model.n_features} features, not 28×28 pictures")
+        raise UsageError(f"model {args.model} takes {model.n_features} features, but a 28×28 picture has 784")
     named: list[tuple[str, np.ndarray]] = [(str(p), load_digit_image(p)) for p in args.images]
     if args.index:
         data = mnist.load_embedded() if args.data is None else mnist.load_dir(args.data, args.split)
