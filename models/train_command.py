@@ -112,7 +112,7 @@ def run_train(args: argparse.Namespace) -> int:
     dtype = np.dtype(args.dtype)
     X = digits.features(dtype)
     y = mnist.binary_targets(digits.labels, args.digit, dtype)
-    train, val = digits.subset(train_idx), digits.subset(val_idx)
+    val = digits.subset(val_idx)
     X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
     del X
 
