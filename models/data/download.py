@@ -84,6 +84,11 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
                     progress(target.name, done, total)
             out.flush()
             os.fsync(out.fileno())  # the bytes are on disk before the name points at them
+        if total is not None and done != total:  # read(n) returns short, not raising, when cut
+            raise DataError(
+                f"{url}: the connection closed after {done:,} of {total:,} bytes; "
+                "the file was not saved, try again"
+            )
         got = digest.hexdigest()
         if got != sha256:
             raise DataError(
