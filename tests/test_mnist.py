@@ -36,6 +36,8 @@ def test_features_are_pixels_over_255_row_by_row():
         np.testing.assert_array_equal(x[2, 28:56], (images[2, 1] / 255).astype(dtype))
         assert 0.0 <= x.min() and x.max() <= 1.0
     assert d.features() is not d.features()
+    with pytest.raises(DataError, match="features need a floating dtype"):
+        d.features(np.uint8)
 
 
 def test_subset_by_indices_mask_slice_and_int():
@@ -60,7 +62,8 @@ def test_subset_by_indices_mask_slice_and_int():
         (np.zeros((2, 28, 28), np.uint8), np.zeros(3, np.uint8), "labels must be a uint8 array "
          "of shape \\(2,\\)"),
         (np.zeros((2, 28, 28), np.uint8), [0, 1], "got list"),
-        (np.zeros((2, 28, 28), np.uint8), np.array([0, 10], np.uint8), "here: label 10 at index 1"),
+        (np.zeros((2, 28, 28), np.uint8), np.array([0, 10], np.uint8),
+         "here: label 10 at index 1 is outside 0..9 \\(labels outside 0..9: 1 of 2\\)"),
     ],
 )
 def test_digits_check_their_arrays(images, labels, match):

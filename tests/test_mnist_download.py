@@ -9,9 +9,11 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
+from mnist_files import random_digits, write_idx_pair
 
-from models.mnist import DataError, download
+from models.mnist import OFFICIAL_FILES, DataError, download, load_dir
 
 FILES = {"a-images.gz": b"first file " * 20000,  # several chunks
          "b-labels.gz": b"second file"}
@@ -138,6 +140,20 @@ def test_interrupt_midway_leaves_nothing(server, tmp_path):
         _get(server, tmp_path, progress=interrupt)
     assert partial and all(p.startswith(".a-images.gz.") and p.endswith(".part") for p in partial)
     assert os.listdir(tmp_path) == []
+
+
+def test_downloaded_folder_loads_with_the_official_names(server, tmp_path):
+    """Small IDX files under the official names, their hashes in place of the official ones."""
+    train, test = random_digits(5, seed=1), random_digits(3, seed=2)
+    served = write_idx_pair(server.root, *train, "train", gz=True)
+    served += write_idx_pair(server.root, *test, "t10k", gz=True)
+    files = {p.name: _sha(p.read_bytes()) for p in served}
+    assert sorted(files) == sorted(OFFICIAL_FILES)
+    cache = download(tmp_path / "mnist", server.url, timeout=5.0, files=files)
+    for split, (images, labels) in {"train": train, "test": test}.items():
+        d = load_dir(cache, split)
+        np.testing.assert_array_equal(d.images, images)
+        np.testing.assert_array_equal(d.labels, labels)
 
 
 def test_unreachable_server(tmp_path):
