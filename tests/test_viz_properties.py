@@ -31,7 +31,7 @@ SHAPES = [(), (3,), (2, 3)]  # pairwise broadcastable
 values = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
 # any text, including the characters DOT and HTML give meaning to
 names = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["x<0", "|x|", "{a}", "a&b", '"q"', "\\", "]", "<>", "&amp;", "\n", "%3"]
+    ["x<0", "|x|", "{a}", "a&b", "\"q\"", "\\", "\\N", "\\G", "]", "<>", "&amp;", "\n", "%3"]
 )
 
 
