@@ -159,3 +159,15 @@ def test_explain_refuses_what_it_cannot_explain():
     u.loss.backward()
     with pytest.raises(Exception, match="retain_graph=True"):
         explain(u.w, u.loss)
+
+
+def test_explain_a_deep_chain_is_linear_and_exact():
+    x = Scalar(0.5, name="x")
+    v = x
+    for _ in range(5_000):
+        v = v * 1.0001
+    e = explain(x, v)
+    assert e.n_paths == 1 and len(e.paths[0].factors) == 5_000
+    v.backward()
+    assert e.total == pytest.approx(x.grad, rel=1e-12)
+    assert e.total == pytest.approx(1.0001**5_000, rel=1e-9)

@@ -130,17 +130,24 @@ def _consumers(order: list[Node], on: set[int]) -> dict[int, list[Step]]:
 
 def _paths(order: list[Node], on: set[int], param: Node, root: Node, limit: int) -> list[list[Step]]:
     """Up to ``limit`` paths from param to root, each as steps from the root down
-    (iterative depth-first search, in the order the graph recorded the uses)."""
+    (iterative depth-first search, in the order the graph recorded the uses).
+
+    A partial path is a linked list ``(step, rest)``, so extending it costs O(1) and a
+    long chain stays linear."""
     uses = _consumers(order, on)
     found: list[list[Step]] = []
-    stack: list[tuple[Node, list[Step]]] = [(param, [])]
+    stack: list[tuple[Node, Any]] = [(param, None)]
     while stack and len(found) < limit:
-        node, steps = stack.pop()
+        node, link = stack.pop()
         if node is root:
-            found.append(list(reversed(steps)))
+            steps = []
+            while link is not None:  # newest step first: from the root down
+                step, link = link
+                steps.append(step)
+            found.append(steps)
             continue
         for step in reversed(uses.get(id(node), [])):
-            stack.append((step.child, steps + [step]))
+            stack.append((step.child, (step, link)))
     return found
 
 
