@@ -45,6 +45,13 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return () if type(x) in (float, int, bool) else x.shape
 
 
+def broadcast_axes(gshape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``gshape`` that numpy broadcasting added to ``shape``: the leading
+    axes it prepended and the size-1 axes it stretched. ``sum_to`` sums over them."""
+    lead = len(gshape) - len(shape)
+    return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+
+
 def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     """Undo numpy broadcasting on a gradient: sum ``g`` over the axes that broadcasting
     prepended or stretched from size 1, so the result has ``shape``.
@@ -55,10 +62,7 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     gshape = shape_of(g)
     if gshape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
-    )
+    axes = broadcast_axes(gshape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)

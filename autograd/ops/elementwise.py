@@ -126,7 +126,12 @@ class Clip(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.saved = (lo, hi)
-        return np.clip(x, lo, hi) if not isinstance(x, float) else min(max(x, lo), hi)
+        if type(x) is not float:  # numpy data (np.float64 is a float subclass: not here)
+            return np.clip(x, lo, hi)
+        # A Scalar's float; either bound may be None.
+        if lo is not None:
+            x = max(x, lo)
+        return x if hi is None else min(x, hi)
 
     @staticmethod
     def backward(ctx, g, y, x):

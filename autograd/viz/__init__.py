@@ -1,0 +1,45 @@
+"""See the graph: forward and backward drawings, a text listing and ``explain()``.
+
+>>> from autograd import Tensor, sigmoid, binary_cross_entropy, scope
+>>> from autograd.viz import draw, explain, to_text
+>>> x = Tensor([1.5, -0.5], name="x"); y = Tensor(1.0, name="y")
+>>> w = Tensor([0.8, 0.3], requires_grad=True, name="w")
+>>> b = Tensor(0.1, requires_grad=True, name="b")
+>>> z = x @ w + b; z.name = "z"
+>>> y_hat = sigmoid(z); y_hat.name = "ŷ"
+>>> L = binary_cross_entropy(y_hat, y); L.name = "L"
+>>> draw(L).save("forward.svg")                      # doctest: +SKIP
+>>> draw(L, view="backward").save("backward.svg")    # doctest: +SKIP
+>>> print(explain(w, L))                             # doctest: +SKIP
+
+The drawings read the recorded graph, which ``backward()`` frees: draw (and
+explain) before ``backward()``, or call ``backward(retain_graph=True)``.
+
+Needs the ``graphviz`` Python package (extra ``viz``) and graphviz's ``dot``
+program for pictures; ``to_text`` and ``explain`` need neither, and ``draw`` falls
+back to the text listing, with a one-line install hint, when ``dot`` is missing.
+"""
+
+from .backprop import Backprop, Flow, backprop
+from .explain import Explanation, PathTerm, explain
+from .spec import GraphSpec, build
+from .text import to_text
+from .view import MAX_NODES, GraphTooLarge, GraphView, GraphvizNotFound, VizWarning, draw
+
+__all__ = [
+    "MAX_NODES",
+    "Backprop",
+    "Explanation",
+    "Flow",
+    "GraphSpec",
+    "GraphTooLarge",
+    "GraphView",
+    "GraphvizNotFound",
+    "PathTerm",
+    "VizWarning",
+    "backprop",
+    "build",
+    "draw",
+    "explain",
+    "to_text",
+]

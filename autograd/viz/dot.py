@@ -1,0 +1,278 @@
+"""DOT emission: a :class:`~autograd.viz.spec.GraphSpec` as a ``graphviz.Digraph``.
+
+Values are HTML-like tables (name, shape·dtype, value, gradient), ops are rounded
+boxes filled by category, folded scopes are dashed boxes, scopes are clusters. In the
+backward view every edge points back toward the input it feeds and is labelled
+
+    ∂out/∂in = formula = local  ×  ∂L/∂out = upstream  =  contribution
+
+All user text passes through :func:`~autograd.viz.labels.escape`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .backprop import Flow
+from .formulas import local_formula
+from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
+from .spec import Edge, GraphSpec, GroupBox, OpBox, ValueBox
+from .style import (
+    CATEGORY_COLOR,
+    CATEGORY_LABEL,
+    DIM_COLOR,
+    DIM_TEXT,
+    FLOW_COLOR,
+    FONT,
+    GROUP_COLOR,
+    HEALTH_COLOR,
+    HEALTH_LABEL,
+    HIGHLIGHT_COLOR,
+    ROLE_COLOR,
+    ROLE_LABEL,
+    ROLE_SHORT,
+    ROLES,
+    CATEGORIES,
+)
+
+EDGE_COLOR = "#444444"
+
+
+def to_digraph(spec: GraphSpec, rankdir: str | None = None, show_legend: bool = True) -> Any:
+    """The ``graphviz.Digraph`` of ``spec`` (the graph is never ``strict``: ``x*x``
+    keeps both of its edges)."""
+    import graphviz
+
+    index = {id(n): k for k, n in enumerate(spec.order)}
+    if rankdir is None:
+        # Small forward graphs read left to right; the backward view's edge labels
+        # are wide, so it (and any big graph) stacks top to bottom.
+        rankdir = "LR" if spec.view == "forward" and spec.box_count() <= 50 else "TB"
+    dot = graphviz.Digraph(
+        "glassgrad",
+        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.4", "tooltip": " "},
+        node_attr={"fontname": FONT, "fontsize": "11"},
+        edge_attr={"fontname": FONT, "fontsize": "10", "color": EDGE_COLOR, "arrowsize": "0.7"},
+    )
+    root_name = display_name(spec.root, index)
+    clusters: dict[tuple[str, ...], list[tuple[int, str, dict[str, str]]]] = {}
+    for v in spec.values:
+        clusters.setdefault(v.scope, []).append((v.index, v.id, _value_attrs(spec, v, index, root_name)))
+    for o in spec.ops:
+        clusters.setdefault(o.scope, []).append((o.index, o.id, _op_attrs(spec, o)))
+    for g in spec.groups:
+        clusters.setdefault(g.scope, []).append((int(g.id[1:]), g.id, _group_attrs(g)))
+    _emit_clusters(dot, clusters)
+    for e in spec.edges:
+        dot.edge(e.tail, e.head, **_edge_attrs(spec, e, index, root_name))
+    if show_legend:
+        dot.node("legend", **_legend(spec))
+    return dot
+
+
+# -- clusters ------------------------------------------------------------------------------
+
+
+def _emit_clusters(dot: Any, clusters: dict[tuple[str, ...], list[tuple[int, str, dict[str, str]]]]) -> None:
+    """Nested ``cluster_*`` subgraphs, one per scope path, built deepest first so each
+    finished cluster can be pasted into its parent (no recursion)."""
+    import graphviz
+
+    paths = set(clusters)
+    for p in list(paths):
+        paths.update(p[:d] for d in range(len(p)))
+    first = {p: min((i for q, items in clusters.items() if q[: len(p)] == p for i, _, _ in items), default=0) for p in paths}
+    ordered = sorted(paths, key=lambda p: (first[p], len(p)))
+    graphs: dict[tuple[str, ...], Any] = {(): dot}
+    for n, p in enumerate(ordered):
+        if p:
+            graphs[p] = graphviz.Digraph(
+                f"cluster_{n}",
+                graph_attr={
+                    "label": f"<<B>{escape(shorten(p[-1]))}</B>>",
+                    "style": "rounded,dashed",
+                    "color": "#888888",
+                    "fontname": FONT,
+                    "fontsize": "11",
+                },
+            )
+        for _, node_id, attrs in sorted(clusters.get(p, ())):
+            graphs[p].node(node_id, **attrs)
+    for p in sorted((p for p in ordered if p), key=lambda p: (-len(p), first[p])):
+        graphs[p[:-1]].subgraph(graphs[p])
+
+
+# -- boxes ----------------------------------------------------------------------------
+
+
+def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name: str) -> dict[str, str]:
+    node = v.node
+    dim = v.on_path is False
+    fill, border = ROLE_COLOR[v.role]
+    if dim:
+        fill, border = "#f7f7f7", DIM_COLOR
+    elif v.on_path:
+        border = HIGHLIGHT_COLOR
+    text = DIM_TEXT if dim else "#000000"
+    name = node.name
+    head = f"<B>{escape(shorten(name))}</B> " if name else ""
+    head += f'<FONT POINT-SIZE="9">%{v.index}</FONT>'
+    rows = [
+        f'<TR><TD COLSPAN="2" BGCOLOR="{fill}">{head}</TD></TR>',
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}</FONT></TD></TR>',
+        f'<TR><TD ALIGN="LEFT">value</TD><TD ALIGN="LEFT">{escape(summary(node.data))}</TD></TR>',
+    ]
+    if node.requires_grad:
+        me = symbol(shorten(display_name(node, index), 12))
+        label = escape(f"∂{symbol(root_name)}/∂{me}") if spec.view == "backward" else "grad"
+        shown = "—" if v.grad is None else escape(summary(v.grad))
+        state = health(v.grad)
+        bg = f' BGCOLOR="{HEALTH_COLOR[state]}"' if state and not dim else ""
+        rows.append(f'<TR><TD ALIGN="LEFT">{label}</TD><TD ALIGN="LEFT"{bg}>{shown}</TD></TR>')
+    if v.fan_in > 1:
+        rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">Σ of {v.fan_in} contributions</FONT></TD></TR>')
+    table = (
+        f'<TABLE BORDER="{2 if v.on_path else 1}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="{border}">'
+        + "".join(rows)
+        + "</TABLE>"
+    )
+    if dim:
+        table = f'<FONT COLOR="{text}">{table}</FONT>'
+    tip = [f"{display_name(node, index)}: {type_str(node.data)}", full(node.data)]
+    if v.grad is not None:
+        tip += ["gradient:", full(v.grad)]
+    return {"label": f"<{table}>", "shape": "plain", "tooltip": _tooltip(tip)}
+
+
+def _op_attrs(spec: GraphSpec, o: OpBox) -> dict[str, str]:
+    dim = o.on_path is False
+    detail = op_detail(o.node)
+    label = f"<B>{escape(o.node.op)}</B>" + (f'<BR/><FONT POINT-SIZE="9">{escape(detail)}</FONT>' if detail else "")
+    return {
+        "label": f"<{label}>",
+        "shape": "box",
+        "style": "rounded,filled",
+        "fillcolor": "#f7f7f7" if dim else CATEGORY_COLOR[o.category],
+        "color": DIM_COLOR if dim else (HIGHLIGHT_COLOR if o.on_path else "#555555"),
+        "fontcolor": DIM_TEXT if dim else "#000000",
+        "penwidth": "2.5" if o.on_path else "1",
+        "tooltip": _tooltip([f"{o.node.op} ({CATEGORY_LABEL[o.category]})", _first_line(o.node.fn.__doc__)]),
+    }
+
+
+def _first_line(doc: str | None) -> str:
+    """The formula line of an op's docstring (``z = a·b;  ∂z/∂a = b, …``)."""
+    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
+
+
+def _group_attrs(g: GroupBox) -> dict[str, str]:
+    fill, border = GROUP_COLOR
+    lines = [
+        f"<B>{escape(shorten('/'.join(g.path), 48))}</B>",
+        f"{g.n_ops} ops · {g.n_values} values",
+        f"in: {escape(', '.join(g.inputs) or '—')}",
+        f"out: {escape(', '.join(g.outputs) or '—')}",
+    ]
+    return {
+        "label": "<" + "<BR/>".join(lines) + ">",
+        "shape": "box",
+        "style": "dashed,filled,rounded",
+        "fillcolor": "#f7f7f7" if g.on_path is False else fill,
+        "color": HIGHLIGHT_COLOR if g.on_path else border,
+        "penwidth": "2.5" if g.on_path else "1",
+        "tooltip": _tooltip([f"folded scope {'/'.join(g.path)}"]),
+    }
+
+
+def _tooltip(lines: list[str]) -> Any:
+    import graphviz
+
+    # One DOT line per text line: escape each, join with real newlines (DOT allows
+    # them inside quoted strings; escape_attr would spell them \x0a).
+    parts = [part for line in lines for part in line.splitlines() if part]
+    return graphviz.nohtml("\n".join(escape_attr(part) for part in parts))
+
+
+# -- edges ------------------------------------------------------------------------------
+
+
+def flow_lines(flow: Flow, index: dict[int, int], root_name: str) -> list[str]:
+    """The chain-rule step an edge carries, as plain text lines:
+    ``∂z/∂w = x = 1.5``, ``× ∂L/∂z = 0.27``, ``= 0.405``, ``sum over axis 0``."""
+    child, parent = flow.child, flow.parent
+    out = display_name(child, index)
+    args = [symbol(display_name(p, index)) for p in child.parents]
+    formula = local_formula(child, flow.arg, symbol(out), args)
+    d = f"∂{symbol(out)}/∂{symbol(display_name(parent, index))}"
+    if flow.local is not None:
+        first = f"{d} = {formula} = {summary(flow.local)}" if formula and formula != summary(flow.local) else f"{d} = {summary(flow.local)}"
+    else:
+        first = f"{d}: vjp {formula}" if formula else f"{d}: vjp of {child.op}"
+    lines = [first, f"× ∂{symbol(root_name)}/∂{symbol(out)} = {summary(flow.upstream)}"]
+    if flow.reduced_axes:
+        lines.append(f"sum over axis {', '.join(map(str, flow.reduced_axes))}")
+    lines.append(f"= {summary(flow.contribution)}")
+    return lines
+
+
+def _edge_attrs(spec: GraphSpec, e: Edge, index: dict[int, int], root_name: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    lines: list[str] = []
+    if e.arg is not None:
+        lines.append(f"arg {e.arg}")
+    if spec.view == "backward":
+        attrs["dir"] = "back"
+        if len(e.flows) == 1:
+            lines += flow_lines(e.flows[0], index, root_name)
+        elif e.flows:
+            total = sum((f.contribution for f in e.flows[1:]), e.flows[0].contribution)
+            lines.append(f"Σ of {len(e.flows)} = {summary(total)}")
+        if e.flows or not e.tail.startswith("v"):
+            attrs["color"] = FLOW_COLOR
+        else:  # from a constant: no gradient flows back into it
+            attrs.update(color="#999999", style="dashed")
+    if lines:
+        attrs["label"] = "<" + "<BR/>".join(escape(line) for line in lines) + ">"
+    if e.on_path:
+        attrs.update(color=HIGHLIGHT_COLOR, penwidth="2.5")
+    elif e.on_path is False:
+        attrs.update(color=DIM_COLOR, fontcolor=DIM_TEXT)
+    return attrs
+
+
+# -- legend ----------------------------------------------------------------------------
+
+
+def _legend(spec: GraphSpec) -> dict[str, str]:
+    rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
+
+    def row(color: str, text: str, border: str = "#666666") -> None:
+        rows.append(f'<TR><TD BGCOLOR="{color}" COLOR="{border}" WIDTH="18"> </TD><TD ALIGN="LEFT">{escape(text)}</TD></TR>')
+
+    present_roles = {v.role for v in spec.values}
+    for r in ROLES:
+        if r in present_roles:
+            row(ROLE_COLOR[r][0], ROLE_LABEL[r], ROLE_COLOR[r][1])
+    present_cats = {o.category for o in spec.ops}
+    for c in CATEGORIES:
+        if c in present_cats:
+            row(CATEGORY_COLOR[c], f"op: {CATEGORY_LABEL[c]}")
+    states = {health(v.grad) for v in spec.values}
+    for s in ("nonfinite", "zero"):
+        if s in states:
+            row(HEALTH_COLOR[s], HEALTH_LABEL[s])
+    if spec.groups:
+        row(GROUP_COLOR[0], "folded scope")
+    if spec.highlighted:
+        row(HIGHLIGHT_COLOR, f"on a path from {', '.join(spec.highlighted)} to the output")
+    if spec.view == "backward":
+        rows.append(
+            '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">'
+            "edge: local ∂out/∂in × upstream ∂L/∂out<BR ALIGN=\"LEFT\"/>"
+            "= contribution to ∂L/∂in; a value used k times<BR ALIGN=\"LEFT\"/>"
+            "sums its k contributions (Σ of k)<BR ALIGN=\"LEFT\"/></FONT></TD></TR>"
+        )
+    footer = "dashed: no gradient flows (constant)" if spec.view == "backward" else "—: no gradient yet"
+    rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">%k: topological index; {footer}</FONT></TD></TR>')
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2">' + "".join(rows) + "</TABLE>"
+    return {"label": f"<{table}>", "shape": "plain", "tooltip": "legend"}

@@ -1,0 +1,169 @@
+"""Text for drawings: escaping, numbers, arrays, shapes.
+
+Every piece of user text (value names, op names, scope names) goes through
+:func:`escape` before it lands in a graphviz HTML-like label, so names such as
+``x<0``, ``|x|`` or ``{a}`` render instead of breaking ``dot``.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..graph import Node
+
+#: Arrays with at most this many elements are shown in full on a node.
+SMALL_ARRAY = 6
+#: Tooltips show arrays in full up to this many elements (numpy summarizes beyond).
+TOOLTIP_ELEMENTS = 1000
+#: Names longer than this are cut on the node (the tooltip keeps the full name).
+MAX_NAME = 32
+
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "]": "&#93;", "\\": "\\\\"}
+# & < > " ' are markup in HTML labels. Two more surprises, found by the property
+# test: dot 2.43 rejects a label whose text is just "]" (sent as an entity), and it
+# expands escapes such as \N (the node's id) even in HTML labels, entity or not, so
+# a backslash is doubled.
+# Record labels would also need { } | escaped; HTML labels make that unnecessary
+# (no record shapes are used).
+
+
+def printable(text: str) -> str:
+    """``text`` with characters no renderer can show replaced by visible escapes:
+    control characters become ``\\xNN``, lone surrogates ``\\uNNNN``."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            out.append(f"\\x{ord(ch):02x}")
+        elif cat in ("Cs", "Co", "Cn"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def escape(text: Any) -> str:
+    """``text`` made safe inside a graphviz HTML-like label: ``& < > " ' ]`` as
+    entities, backslashes doubled, unprintable characters as visible escapes."""
+    return "".join(_HTML.get(ch, ch) for ch in printable(str(text)))
+
+
+def escape_attr(text: Any) -> str:
+    """``text`` made safe inside a quoted DOT attribute such as ``tooltip``: DOT reads
+    backslash escapes there, so backslashes are doubled."""
+    return printable(str(text)).replace("\\", "\\\\")
+
+
+def shorten(text: str, limit: int = MAX_NAME) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def dtype_code(data: Any) -> str:
+    """Short dtype spelling: f64, f32, i64, u8, bool (a Python float is f64)."""
+    if isinstance(data, float):
+        return "f64"
+    dtype = np.asarray(data).dtype
+    return "bool" if dtype.kind == "b" else f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+def shape_of(data: Any) -> tuple[int, ...]:
+    return () if isinstance(data, float) else tuple(np.shape(data))
+
+
+def type_str(data: Any) -> str:
+    """``f64[3]``, ``f32[2,5]``, ``f64[]`` for a single number (JAX's spelling)."""
+    return f"{dtype_code(data)}[{','.join(str(n) for n in shape_of(data))}]"
+
+
+def number(x: Any) -> str:
+    """One number, 4 significant digits: ``0.2689``, ``-1.5``, ``1e+04``, ``nan``."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "−inf"
+    return f"{x:.4g}".replace("-", "−")
+
+
+def summary(data: Any, small: int = SMALL_ARRAY) -> str:
+    """A short text for a value: the number, the whole array when it has at most
+    ``small`` elements, else ``min … mean … max`` (NaN and inf counted apart)."""
+    if isinstance(data, (float, int, np.number)) or np.ndim(data) == 0:
+        return number(np.asarray(data).item() if not isinstance(data, (float, int)) else data)
+    arr = np.asarray(data)
+    if arr.size <= small:
+        return _nested(arr.tolist())
+    if arr.dtype.kind == "b":
+        return f"{int(arr.sum())} of {arr.size} true"
+    finite = np.isfinite(arr)
+    if finite.all():
+        return f"min {number(arr.min())} · mean {number(arr.mean())} · max {number(arr.max())}"
+    bad = f"{int(np.isnan(arr).sum())} nan, {int(np.isinf(arr).sum())} inf"
+    if not finite.any():
+        return bad
+    fin = arr[finite]
+    return f"min {number(fin.min())} · max {number(fin.max())} · {bad}"
+
+
+def _nested(items: Any) -> str:
+    if isinstance(items, list):
+        return "[" + ", ".join(_nested(i) for i in items) + "]"
+    return number(items)
+
+
+def full(data: Any) -> str:
+    """The whole array (numpy summarizes beyond ``TOOLTIP_ELEMENTS`` elements)."""
+    if isinstance(data, float):
+        return repr(data)
+    return np.array2string(np.asarray(data), separator=", ", threshold=TOOLTIP_ELEMENTS, max_line_width=100)
+
+
+def health(grad: Any) -> str | None:
+    """``"nonfinite"`` when a gradient holds NaN or inf, ``"zero"`` when it is exactly
+    zero everywhere, else None (healthy or absent)."""
+    if grad is None:
+        return None
+    arr = np.asarray(grad)
+    if arr.dtype.kind not in "fc":
+        return None
+    if not np.isfinite(arr).all():
+        return "nonfinite"
+    if not arr.any():
+        return "zero"
+    return None
+
+
+def symbol(name: str) -> str:
+    """A name fit to sit inside ∂…/∂…: parenthesized unless it is one simple token."""
+    return name if name.replace("_", "").isalnum() or name.startswith("%") or len(name) == 1 else f"({name})"
+
+
+def display_name(node: Node, index: dict[int, int]) -> str:
+    """The node's name, or ``%k`` (its topological index) when it has none."""
+    return node.name if node.name else f"%{index[id(node)]}"
+
+
+def op_detail(node: Node) -> str:
+    """The op's constant parameters worth showing: exponent, axes, bounds, reduction."""
+    op, saved = node.op, node.saved
+    if op == "power":
+        return f"c={number(saved)}"
+    if op in ("sum", "max") and saved is not None and len(saved) < len(getattr(node.parents[0].data, "shape", ())):
+        return f"axis={saved}"
+    if op == "mean" and saved is not None and len(saved[0]) < len(getattr(node.parents[0].data, "shape", ())):
+        return f"axis={saved[0]}"
+    if op == "clip":
+        return f"[{'' if saved[0] is None else number(saved[0])}, {'' if saved[1] is None else number(saved[1])}]"
+    if op in ("binary_cross_entropy", "bce_with_logits") and saved[0] != "mean":
+        return saved[0]
+    return ""

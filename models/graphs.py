@@ -1,0 +1,184 @@
+"""The one-unit logistic model's computation, drawn: ``glassgrad graph``.
+
+For one sample x with label y, the unit computes
+
+    z = x·w + b,    ŷ = σ(z),    L = BCE(ŷ, y) = −[y ln ŷ + (1−y) ln(1−ŷ)]
+
+and back-propagation multiplies three local derivatives,
+
+    ∂L/∂w = ∂L/∂ŷ · ∂ŷ/∂z · ∂z/∂w = (ŷ−y)/(ŷ(1−ŷ)) · ŷ(1−ŷ) · x = (ŷ−y)·x.
+
+Training uses the fused ``binary_cross_entropy_with_logits`` (exact where σ(z)
+rounds to 0 or 1); this drawing is built from the unfused ops (``matmul``, ``add``,
+``sigmoid``, ``binary_cross_entropy`` on probabilities) so that each factor has its
+own edge. In the graph x·w is its own value, so ∂z/∂w appears as
+∂z/∂(x·w) · ∂(x·w)/∂w = 1 · x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograd import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
+from autograd.viz import draw, explain, to_text
+from autograd.viz.view import VizWarning, write_atomic
+
+FORMATS = ("svg", "png", "pdf")
+# A sample the unit gets partly wrong (ŷ ≈ 0.76 for label 1), so every gradient is
+# visibly nonzero.
+DEFAULT_X = (1.5, -0.5)
+DEFAULT_W = (0.8, 0.3)
+DEFAULT_B = 0.1
+DEFAULT_Y = 1.0
+
+
+@dataclass
+class LogisticUnit:
+    """The named values of one forward pass of the logistic unit."""
+
+    x: Tensor
+    w: Tensor
+    b: Tensor
+    y: Tensor
+    xw: Tensor
+    z: Tensor
+    y_hat: Tensor
+    loss: Tensor
+
+
+def logistic_unit(
+    x: Sequence[float] = DEFAULT_X,
+    w: Sequence[float] = DEFAULT_W,
+    b: float = DEFAULT_B,
+    y: float = DEFAULT_Y,
+) -> LogisticUnit:
+    """Record z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y) for one sample, every value named."""
+    if len(x) != len(w):
+        raise ValueError(f"x has {len(x)} features but w has {len(w)} weights; give as many of each")
+    if not 0.0 <= y <= 1.0:
+        raise ValueError(f"the label y must lie in [0, 1], got {y}")
+    xt = Tensor(list(x), name="x")
+    wt = Tensor(list(w), requires_grad=True, name="w")
+    bt = Tensor(b, requires_grad=True, name="b")
+    yt = Tensor(y, name="y")
+    xw = xt @ wt
+    xw.name = "x·w"
+    z = xw + bt
+    z.name = "z"
+    y_hat = sigmoid(z)
+    y_hat.name = "ŷ"
+    loss = binary_cross_entropy(y_hat, yt)
+    loss.name = "L"
+    return LogisticUnit(xt, wt, bt, yt, xw, z, y_hat, loss)
+
+
+def write_logistic_figures(
+    out_dir: str | Path, formats: Sequence[str] = ("svg",), unit: LogisticUnit | None = None
+) -> list[Path]:
+    """Write the unit's forward and backward graphs (``forward.<fmt>``,
+    ``backward.<fmt>`` for each format), the listing (``graph.txt``) and the chain
+    rule for w and b (``explain.txt``) into ``out_dir``. Returns the paths written
+    (a ``.dot`` file stands in for a picture when graphviz's ``dot`` is missing)."""
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown picture format {fmt!r}; choose from {', '.join(FORMATS)}")
+    unit = logistic_unit() if unit is None else unit
+    out = Path(out_dir)
+    written: list[Path] = []
+    # Both pictures and explain() read the recorded graph, before any backward().
+    views = {"forward": draw(unit.loss), "backward": draw(unit.loss, view="backward")}
+    for name, view in views.items():
+        for fmt in dict.fromkeys(formats):
+            written.append(view.save(out / f"{name}.{fmt}"))
+    text = "\n\n".join(str(explain(p, unit.loss)) for p in (unit.w, unit.b)) + "\n"
+    write_atomic(out / "explain.txt", text.encode("utf-8"))
+    write_atomic(out / "graph.txt", (to_text(unit.loss) + "\n").encode("utf-8"))
+    written += [out / "explain.txt", out / "graph.txt"]
+    return list(dict.fromkeys(written))
+
+
+def _run(args: argparse.Namespace) -> int:
+    formats = args.format or ["svg"]
+    try:
+        unit = logistic_unit(args.x, args.w, args.b, args.y)
+    except ValueError as exc:
+        print(f"glassgrad graph: {exc}", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VizWarning)
+        paths = write_logistic_figures(args.out, formats, unit)
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, VizWarning)):
+        print(f"warning: {message}", file=sys.stderr)
+    for path in paths:
+        print(f"wrote {path}")
+    print(explain(unit.w, unit.loss))
+    return 0
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``graph``: draw the logistic unit's forward and backward graphs."""
+    p = subparsers.add_parser(
+        "graph",
+        help="draw the logistic unit's forward and backward graphs and explain ∂L/∂w",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--out", type=Path, default=Path("graphs"), help="folder for the files (default: graphs)")
+    p.add_argument(
+        "--format", action="append", choices=FORMATS, help="picture format; repeat for several (default: svg)"
+    )
+    p.add_argument("--x", type=float, nargs="+", default=list(DEFAULT_X), help="the sample's features")
+    p.add_argument("--w", type=float, nargs="+", default=list(DEFAULT_W), help="the weights (as many as features)")
+    p.add_argument("--b", type=float, default=DEFAULT_B, help="the bias")
+    p.add_argument("--y", type=float, default=DEFAULT_Y, help="the label, in [0, 1]")
+    p.set_defaults(run=_run)
+    return p
+
+
+def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
+    """A 2-2-1 network on one sample, in Scalars, with scopes ``hidden/h0``,
+    ``hidden/h1`` and ``out``: the example for highlighting and folding.
+    Returns the loss and the parameters by name."""
+    x = [Scalar(1.0, requires_grad=False, name="x1"), Scalar(-2.0, requires_grad=False, name="x2")]
+    y = Scalar(1.0, requires_grad=False, name="y")
+    params: dict[str, Scalar] = {}
+    hidden = []
+    with scope("hidden"):
+        for i, (wa, wb, b) in enumerate([(0.5, -0.3, 0.1), (-0.8, 0.2, 0.0)]):
+            with scope(f"h{i}"):
+                w = [Scalar(wa, name=f"w{i}1"), Scalar(wb, name=f"w{i}2")]
+                bias = Scalar(b, name=f"b{i}")
+                params.update({p.name: p for p in (*w, bias)})
+                h = (w[0] * x[0] + w[1] * x[1] + bias).tanh()
+                h.name = f"h{i}"
+                hidden.append(h)
+    with scope("out"):
+        v = [Scalar(1.2, name="v0"), Scalar(-0.7, name="v1")]
+        c = Scalar(0.05, name="c")
+        params.update({p.name: p for p in (*v, c)})
+        y_hat = (v[0] * hidden[0] + v[1] * hidden[1] + c).sigmoid()
+        y_hat.name = "ŷ"
+    loss = binary_cross_entropy(y_hat, y)
+    loss.name = "L"
+    return loss, params
+
+
+def write_docs_figures(out_dir: str | Path) -> list[Path]:
+    """Every picture of the visualization page: the logistic unit (forward,
+    backward, explain), a value used three times, and the tiny network highlighted
+    and folded. SVGs, written into ``out_dir``."""
+    out = Path(out_dir)
+    written = write_logistic_figures(out, ("svg",))
+    x = Scalar(1.5, name="x")
+    y = x * x + x
+    y.name = "y"
+    written.append(draw(y, view="backward").save(out / "fan_in.svg"))
+    loss, params = tiny_network()
+    written.append(draw(loss, highlight=params["w01"]).save(out / "highlight.svg"))
+    written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
+    written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
+    return written
