@@ -4,6 +4,7 @@
     glassgrad train [options]            train the 9-detector (embedded MNIST sample by default)
     glassgrad predict MODEL IMAGE...     probability that each picture is the digit
     glassgrad descent [options]          gradient descent on x², step by step, with a plot
+    glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
 Bad input (missing files, bad data, impossible options) ends with exit status 2 and
 one line on stderr.
