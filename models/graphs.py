@@ -26,7 +26,8 @@ from pathlib import Path
 
 from autograd import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
 from autograd.viz import draw, explain, to_text
-from autograd.viz.view import VizWarning, write_atomic
+from autograd.atomic import write_text_atomic
+from autograd.viz.view import VizWarning
 
 FORMATS = ("svg", "png", "pdf")
 # A sample the unit gets partly wrong (ŷ ≈ 0.76 for label 1), so every gradient is
@@ -96,8 +97,8 @@ def write_logistic_figures(
         for fmt in dict.fromkeys(formats):
             written.append(view.save(out / f"{name}.{fmt}"))
     text = "\n\n".join(str(explain(p, unit.loss)) for p in (unit.w, unit.b)) + "\n"
-    write_atomic(out / "explain.txt", text.encode("utf-8"))
-    write_atomic(out / "graph.txt", (to_text(unit.loss) + "\n").encode("utf-8"))
+    write_text_atomic(out / "explain.txt", text)
+    write_text_atomic(out / "graph.txt", to_text(unit.loss) + "\n")
     written += [out / "explain.txt", out / "graph.txt"]
     return list(dict.fromkeys(written))
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from autograd.errors import GlassgradError
 
-from .files import write_atomic, write_text_atomic
+from autograd.atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"

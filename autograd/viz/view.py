@@ -4,12 +4,12 @@ svg/png/pdf/dot, or listed as text when ``dot`` is missing or the graph is too b
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import GlassgradError
 from ..graph import Node
 from .dot import to_digraph
@@ -109,7 +109,7 @@ class GraphView:
                 warnings.warn(f"{DOT_MISSING}; writing the DOT text instead. {INSTALL}", VizWarning, stacklevel=2)
                 path = path.with_suffix(".dot")
                 data = self.source.encode("utf-8")
-        write_atomic(path, data)
+        write_atomic(path, lambda f: f.write(data))
         return path
 
     # -- display -------------------------------------------------------------------
@@ -152,21 +152,6 @@ class GraphView:
             return self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a
-    rename, so a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def draw(
