@@ -19,7 +19,9 @@ backward pass itself as a graph, which gives gradients of gradients.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +33,9 @@ from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlac
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
 _clock = itertools.count(1)
+# Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
+# a node's inputs for in-place changes only when one happened after the node was made.
+_last_inplace = 0
 
 _grad_enabled = True
 # Annotation of new nodes (user scope, source line) costs a little; it is on only
@@ -38,6 +43,8 @@ _grad_enabled = True
 _scope: tuple[str, ...] = ()
 _record_sites = 0
 _anomaly = 0
+# True while none of the three is active: the fast path of recording may skip them.
+_plain = True
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -96,10 +103,12 @@ def scope(name: str) -> Iterator[None]:
     global _scope
     saved = _scope
     _scope = saved + (str(name),)
+    _update_plain()
     try:
         yield
     finally:
         _scope = saved
+        _update_plain()
 
 
 @contextmanager
@@ -107,10 +116,12 @@ def record_sites() -> Iterator[None]:
     """Remember, for every value created inside, the line of user code that created it."""
     global _record_sites
     _record_sites += 1
+    _update_plain()
     try:
         yield
     finally:
         _record_sites -= 1
+        _update_plain()
 
 
 @contextmanager
@@ -123,11 +134,18 @@ def detect_anomaly() -> Iterator[None]:
     global _anomaly, _record_sites
     _anomaly += 1
     _record_sites += 1
+    _update_plain()
     try:
         yield
     finally:
         _anomaly -= 1
         _record_sites -= 1
+        _update_plain()
+
+
+def _update_plain() -> None:
+    global _plain
+    _plain = not (_scope or _record_sites or _anomaly)
 
 
 def _user_site() -> str:
@@ -150,8 +168,12 @@ class Node:
 
     A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
     backward when ``requires_grad`` is set. A non-leaf was produced by the op
-    ``_fn`` from ``_parents`` and is itself the op's context: ``saved`` holds what
-    the op's backward needs beyond its inputs and output.
+    ``_fn`` from its inputs (:attr:`parents`) and is itself the op's context:
+    ``saved`` holds what the op's backward needs beyond its inputs and output.
+
+    The inputs of unary and binary ops sit in two slots rather than in a tuple: a
+    tuple is one more object for Python's garbage collector to walk on every
+    collection, and on a scalar graph those walks are the largest cost per node.
     """
 
     __slots__ = (
@@ -159,7 +181,10 @@ class Node:
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
         "_fn",  # the Function that produced this value, None for a leaf
-        "_parents",  # input nodes of _fn; None once backward has freed the graph
+        "_nin",  # number of inputs of _fn (0 for a leaf); -1 once backward has freed the graph
+        "_p0",  # first input when _nin is 1 or 2, else None
+        "_p1",  # second input when _nin is 2, else None
+        "_pn",  # the tuple of inputs when _nin > 2, else None
         "saved",  # op-specific constants saved by forward for backward
         "_version",  # clock reading of the last in-place change (0: never)
         "_seq",  # clock reading at creation: orders the graph topologically
@@ -199,7 +224,8 @@ class Node:
         self.grad = None
         self.requires_grad = requires_grad
         self._fn = None
-        self._parents = ()
+        self._nin = 0
+        self._p0 = self._p1 = self._pn = None
         self.saved = None
         self._version = 0
         self._seq = 0
@@ -262,7 +288,7 @@ class Node:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For an op's backward: which inputs want a gradient (skip the others' work)."""
-        return tuple(p.requires_grad for p in self._parents)
+        return tuple(p.requires_grad for p in self.parents)
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -270,14 +296,20 @@ class Node:
 
         Raises :class:`GradError` once a backward pass has freed this part of the graph.
         """
-        if self._parents is None:
+        parents = _inputs(self)
+        if parents is None:
             raise GradError(_freed_message(self))
-        return self._parents
+        return parents
+
+    @property
+    def _parents(self) -> tuple[Node, ...] | None:
+        """The inputs as a tuple, None once freed (the form graph tools read)."""
+        return _inputs(self)
 
     @property
     def is_freed(self) -> bool:
         """True once backward (without ``retain_graph=True``) has released this node."""
-        return self._parents is None
+        return self._nin < 0
 
     @property
     def data(self) -> Any:
@@ -294,7 +326,8 @@ class Node:
 
     def _bump_version(self) -> None:
         """Record an in-place change; graphs that saved this value will refuse backward."""
-        self._version = next(_clock)
+        global _last_inplace
+        self._version = _last_inplace = next(_clock)
 
     # -- hooks --------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
@@ -337,6 +370,18 @@ class Node:
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+
+def _inputs(node: Node) -> tuple[Node, ...] | None:
+    """The inputs of the op that made ``node`` (() for a leaf), None once freed."""
+    n = node._nin
+    if n == 2:
+        return (node._p0, node._p1)
+    if n == 1:
+        return (node._p0,)
+    if n == 0:
+        return ()
+    return None if n < 0 else node._pn
 
 
 def _freed_message(node: Node) -> str:
@@ -455,22 +500,67 @@ class Function:
         out._version = 0
         out._g = None
         out._meta = None
+        out._p0 = out._p1 = out._pn = None
         if record and _grad_enabled:
             out.requires_grad = True
             out._fn = cls
-            out._parents = inputs
+            n = out._nin = len(inputs)
+            if n == 2:
+                out._p0, out._p1 = inputs
+            elif n == 1:
+                out._p0 = inputs[0]
+            else:
+                out._pn = inputs
             out._seq = next(_clock)
         else:
             out.requires_grad = False
             out._fn = None
-            out._parents = ()
+            out._nin = 0
             out.saved = None
             out._seq = 0
-        if _scope or _record_sites:
-            out._annotate()
-        if _anomaly:
-            _check_forward(cls, out, inputs)
+        if not _plain:
+            if _scope or _record_sites:
+                out._annotate()
+            if _anomaly:
+                _check_forward(cls, out, inputs)
         return out
+
+
+_new = object.__new__
+
+
+def record_binary(fn: type[Function], a: Node, b: Node) -> Node:
+    """``fn.apply(a, b)`` for the ops that dominate scalar graphs (add, mul on Scalars).
+
+    The same steps as :meth:`Function.apply` for an op without domains or params
+    whose forward cannot fail, written out flat: the generic path costs about twice
+    as much per op, and a deep scalar chain is nothing but such ops.
+    """
+    if not _plain:
+        return fn.apply(a, b)
+    kind = type(a)
+    out = _new(kind)
+    out.saved = None
+    out._data = fn.forward(out, a._data, b._data)
+    out.grad = None
+    out._version = 0
+    out._g = None
+    out._meta = None
+    out._pn = None
+    if (a.requires_grad or b.requires_grad) and _grad_enabled:
+        out.requires_grad = True
+        out._fn = fn
+        out._nin = 2
+        out._p0 = a
+        out._p1 = b
+        out._seq = next(_clock)
+    else:
+        out.requires_grad = False
+        out._fn = None
+        out._nin = 0
+        out._p0 = out._p1 = None
+        out._seq = 0
+    return out
 
 
 def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
@@ -486,8 +576,7 @@ def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def _seq_key(node: Node) -> int:
-    return node._seq
+_seq_key = operator.attrgetter("_seq")
 
 
 def _reachable(roots: Sequence[Node]) -> list[Node]:
@@ -498,19 +587,22 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     Marks each node's ``_g`` with ``_VISITED``; the caller must reset ``_g``.
     """
     order: list[Node] = []
+    push = order.append
     stack = [r for r in roots if r._g is None]
     for r in stack:
         r._g = _VISITED
+    pop = stack.pop
     while stack:
-        node = stack.pop()
-        order.append(node)
-        parents = node._parents
-        if parents is None:
+        node = pop()
+        push(node)
+        n = node._nin
+        if n < 0:
             raise GradError(_freed_message(node))
-        for p in parents:
+        for p in (node._p0, node._p1) if n == 2 else _inputs(node):  # type: ignore[union-attr]
             if p._g is None and p.requires_grad:
                 p._g = _VISITED
                 stack.append(p)
+    # Depth-first order of a chain is already sorted; timsort sees that in one pass.
     order.sort(key=_seq_key, reverse=True)
     return order
 
@@ -529,6 +621,11 @@ def run_backward(
     hands ``∂L/∂node`` to its op's backward. Without ``inputs`` the gradients are
     accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
     (one per input, None where no path leads) and no ``.grad`` is touched.
+
+    Python's cyclic garbage collector is paused while the driver runs (and restored
+    after): the pass creates no reference cycles, and on a scalar graph of a million
+    nodes the collector's repeated walks over the live graph would cost more than the
+    backward pass itself.
     """
     global _grad_enabled
     for root in roots:
@@ -542,59 +639,76 @@ def run_backward(
 
     saved_mode = _grad_enabled
     _grad_enabled = create_graph
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
     order: list[Node] = []
     try:
         order = _reachable(roots)
         for root, seed in zip(roots, seeds):
             root._g = seed if root._g is _VISITED else root._g + seed
-        for node in order:
-            g = node._g
-            node._g = None
-            if g is _VISITED:  # reachable, but every path to it carried no gradient
-                continue
-            if node._meta is not None:
-                g = _run_hooks(node, g)
-            if captured is not None and id(node) in captured:
-                captured[id(node)] = g
-            fn = node._fn
-            if fn is None:
-                if captured is None:
-                    node._grad_store(g)
-                continue
-            parents = node._parents
-            if fn.reads_inputs:
-                for p in parents:
-                    if p._version > node._seq:
-                        raise InPlaceError(_inplace_message(node, p))
-            if create_graph:
-                grads = fn.backward(node, g, node, *parents)
-            elif len(parents) == 2:  # the common case, unpacked by hand for speed
-                grads = fn.backward(node, g, node._data, parents[0]._data, parents[1]._data)
-            elif len(parents) == 1:
-                grads = fn.backward(node, g, node._data, parents[0]._data)
-            else:
-                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-            if _anomaly:
-                _check_backward(node, grads)
-            reduce = fn.broadcasts and node.broadcasting
-            for p, gp in zip(parents, grads):
-                if gp is not None and p._g is not None:  # p requires grad and is reachable
-                    if reduce:
-                        gp = p._sum_to(gp)
-                    p._g = gp if p._g is _VISITED else p._g + gp
-            if not retain_graph:
-                node._parents = None
-                node.saved = None
+        _backward_pass(order, captured, retain_graph, create_graph)
     except BaseException:
         for node in order:
             node._g = None
         raise
     finally:
         _grad_enabled = saved_mode
+        if gc_was_enabled:
+            gc.enable()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
+
+
+def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_graph: bool, create_graph: bool) -> None:
+    """The chain rule over ``order`` (newest first): each node's ``_g`` is complete
+    when it is reached, because all its consumers came before it."""
+    visited = _VISITED
+    # One graph holds one kind of value (Scalars and Tensors do not mix).
+    broadcasting = bool(order) and order[0].broadcasting
+    for node in order:
+        g = node._g
+        node._g = None
+        if g is visited:  # reachable, but every path to it carried no gradient
+            continue
+        if node._meta is not None:
+            g = _run_hooks(node, g)
+        if captured is not None and id(node) in captured:
+            captured[id(node)] = g
+        fn = node._fn
+        if fn is None:
+            if captured is None:
+                node._grad_store(g)
+            continue
+        parents = (node._p0, node._p1) if node._nin == 2 else _inputs(node)
+        if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
+            for p in parents:
+                if p._version > node._seq:
+                    raise InPlaceError(_inplace_message(node, p))
+        if create_graph:
+            grads = fn.backward(node, g, node, *parents)
+        elif len(parents) == 2:  # the common case, unpacked by hand for speed
+            a, b = parents
+            grads = fn.backward(node, g, node._data, a._data, b._data)
+        elif len(parents) == 1:
+            grads = fn.backward(node, g, node._data, parents[0]._data)
+        else:
+            grads = fn.backward(node, g, node._data, *[p._data for p in parents])
+        if _anomaly:
+            _check_backward(node, grads)
+        reduce = broadcasting and fn.broadcasts
+        for p, gp in zip(parents, grads):
+            if gp is not None:
+                pg = p._g
+                if pg is not None:  # p requires grad and is reachable
+                    if reduce:
+                        gp = p._sum_to(gp)
+                    p._g = gp if pg is visited else pg + gp
+        if not retain_graph:  # release the inputs and saved constants once its backward ran
+            node._nin = -1
+            node._p0 = node._p1 = node._pn = None
+            node.saved = None
 
 
 def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .errors import GradError
-from .graph import Function, Node
+from .graph import Function, Node, record_binary
 from .operators import Operators
 from .ops.arithmetic import Add, Mul
 from .ops.kernels import FloatKernels
@@ -44,16 +44,16 @@ class Scalar(Operators, Node):
 
     # The two ops that dominate scalar graphs skip the generic dispatch.
     def __add__(self, other: Any) -> Scalar:
-        return Add.apply(self, other if type(other) is Scalar else Scalar._wrap(other))
+        return record_binary(Add, self, other if type(other) is Scalar else Scalar._wrap(other))
 
     def __radd__(self, other: Any) -> Scalar:
-        return Add.apply(Scalar._wrap(other), self)
+        return record_binary(Add, Scalar._wrap(other), self)
 
     def __mul__(self, other: Any) -> Scalar:
-        return Mul.apply(self, other if type(other) is Scalar else Scalar._wrap(other))
+        return record_binary(Mul, self, other if type(other) is Scalar else Scalar._wrap(other))
 
     def __rmul__(self, other: Any) -> Scalar:
-        return Mul.apply(Scalar._wrap(other), self)
+        return record_binary(Mul, Scalar._wrap(other), self)
 
     @classmethod
     def _wrap(cls, x: Any, like: Any = None) -> Scalar:
