@@ -171,9 +171,11 @@ class Node:
     ``_fn`` from its inputs (:attr:`parents`) and is itself the op's context:
     ``saved`` holds what the op's backward needs beyond its inputs and output.
 
-    The inputs of unary and binary ops sit in two slots rather than in a tuple: a
-    tuple is one more object for Python's garbage collector to walk on every
-    collection, and on a scalar graph those walks are the largest cost per node.
+    Few slots, and the inputs of unary and binary ops in two of them rather than in a
+    tuple: Python's garbage collector walks every live node and every slot of it on
+    each full collection, and on a big scalar graph those walks are the largest cost
+    per node (a tuple is one more object to walk, each slot costs about 50 ns per op).
+    Rarely used fields (name, hooks, in-place version) live in ``_meta``.
     """
 
     __slots__ = (
@@ -181,15 +183,13 @@ class Node:
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
         "_fn",  # the Function that produced this value, None for a leaf
-        "_nin",  # number of inputs of _fn (0 for a leaf); -1 once backward has freed the graph
-        "_p0",  # first input when _nin is 1 or 2, else None
-        "_p1",  # second input when _nin is 2, else None
-        "_pn",  # the tuple of inputs when _nin > 2, else None
+        "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
+        #         inputs of an op with more; None for a leaf and once backward freed it
+        "_p1",  # the second input of a binary op, else None
         "saved",  # op-specific constants saved by forward for backward
-        "_version",  # clock reading of the last in-place change (0: never)
         "_seq",  # clock reading at creation: orders the graph topologically
         "_g",  # gradient being accumulated during one backward pass
-        "_meta",  # None, or a dict: name, scope, site, hooks, retain_grad
+        "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
     )
 
     # -- set by subclasses ------------------------------------------------------------
@@ -224,10 +224,8 @@ class Node:
         self.grad = None
         self.requires_grad = requires_grad
         self._fn = None
-        self._nin = 0
-        self._p0 = self._p1 = self._pn = None
+        self._p0 = self._p1 = None
         self.saved = None
-        self._version = 0
         self._seq = 0
         self._g = None
         self._meta = None
@@ -309,7 +307,7 @@ class Node:
     @property
     def is_freed(self) -> bool:
         """True once backward (without ``retain_graph=True``) has released this node."""
-        return self._nin < 0
+        return self._p0 is None and self._fn is not None
 
     @property
     def data(self) -> Any:
@@ -327,7 +325,13 @@ class Node:
     def _bump_version(self) -> None:
         """Record an in-place change; graphs that saved this value will refuse backward."""
         global _last_inplace
-        self._version = _last_inplace = next(_clock)
+        if self._meta is None:
+            self._meta = {}
+        self._meta["version"] = _last_inplace = next(_clock)
+
+    def _version(self) -> int:
+        """Clock reading of the last in-place change (0: never changed)."""
+        return 0 if self._meta is None else self._meta.get("version", 0)
 
     # -- hooks --------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
@@ -374,14 +378,12 @@ class Node:
 
 def _inputs(node: Node) -> tuple[Node, ...] | None:
     """The inputs of the op that made ``node`` (() for a leaf), None once freed."""
-    n = node._nin
-    if n == 2:
-        return (node._p0, node._p1)
-    if n == 1:
-        return (node._p0,)
-    if n == 0:
-        return ()
-    return None if n < 0 else node._pn
+    p0 = node._p0
+    if node._p1 is not None:
+        return (p0, node._p1)
+    if p0 is None:
+        return () if node._fn is None else None
+    return p0 if type(p0) is tuple else (p0,)
 
 
 def _freed_message(node: Node) -> str:
@@ -497,25 +499,22 @@ class Function:
             raise kind._op_error(cls, inputs, exc) from None
         out._data = data if type(data) is kind.data_type else kind._as_data(data)
         out.grad = None
-        out._version = 0
         out._g = None
         out._meta = None
-        out._p0 = out._p1 = out._pn = None
         if record and _grad_enabled:
             out.requires_grad = True
             out._fn = cls
-            n = out._nin = len(inputs)
+            n = len(inputs)
             if n == 2:
                 out._p0, out._p1 = inputs
-            elif n == 1:
-                out._p0 = inputs[0]
             else:
-                out._pn = inputs
+                out._p0 = inputs[0] if n == 1 else inputs
+                out._p1 = None
             out._seq = next(_clock)
         else:
             out.requires_grad = False
             out._fn = None
-            out._nin = 0
+            out._p0 = out._p1 = None
             out.saved = None
             out._seq = 0
         if not _plain:
@@ -543,21 +542,17 @@ def record_binary(fn: type[Function], a: Node, b: Node) -> Node:
     out.saved = None
     out._data = fn.forward(out, a._data, b._data)
     out.grad = None
-    out._version = 0
     out._g = None
     out._meta = None
-    out._pn = None
     if (a.requires_grad or b.requires_grad) and _grad_enabled:
         out.requires_grad = True
         out._fn = fn
-        out._nin = 2
         out._p0 = a
         out._p1 = b
         out._seq = next(_clock)
     else:
         out.requires_grad = False
         out._fn = None
-        out._nin = 0
         out._p0 = out._p1 = None
         out._seq = 0
     return out
@@ -595,10 +590,19 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     while stack:
         node = pop()
         push(node)
-        n = node._nin
-        if n < 0:
+        p0, p1 = node._p0, node._p1
+        if p1 is not None:  # a binary op, unrolled: most nodes are
+            if p0._g is None and p0.requires_grad:
+                p0._g = _VISITED
+                stack.append(p0)
+            if p1._g is None and p1.requires_grad:
+                p1._g = _VISITED
+                stack.append(p1)
+            continue
+        parents = _inputs(node)
+        if parents is None:
             raise GradError(_freed_message(node))
-        for p in (node._p0, node._p1) if n == 2 else _inputs(node):  # type: ignore[union-attr]
+        for p in parents:
             if p._g is None and p.requires_grad:
                 p._g = _VISITED
                 stack.append(p)
@@ -681,33 +685,46 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             if captured is None:
                 node._grad_store(g)
             continue
-        parents = (node._p0, node._p1) if node._nin == 2 else _inputs(node)
         if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
-            for p in parents:
-                if p._version > node._seq:
+            for p in _inputs(node):  # type: ignore[union-attr]
+                if p._version() > node._seq:
                     raise InPlaceError(_inplace_message(node, p))
-        if create_graph:
-            grads = fn.backward(node, g, node, *parents)
-        elif len(parents) == 2:  # the common case, unpacked by hand for speed
-            a, b = parents
-            grads = fn.backward(node, g, node._data, a._data, b._data)
-        elif len(parents) == 1:
-            grads = fn.backward(node, g, node._data, parents[0]._data)
-        else:
-            grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-        if _anomaly:
-            _check_backward(node, grads)
         reduce = broadcasting and fn.broadcasts
-        for p, gp in zip(parents, grads):
-            if gp is not None:
-                pg = p._g
-                if pg is not None:  # p requires grad and is reachable
+        a, b = node._p0, node._p1
+        if b is not None and not create_graph and not _anomaly:
+            # A binary op on raw data: most nodes. The loop below, unrolled.
+            ga, gb = fn.backward(node, g, node._data, a._data, b._data)
+            if ga is not None:
+                pg = a._g
+                if pg is not None:
                     if reduce:
-                        gp = p._sum_to(gp)
-                    p._g = gp if pg is visited else pg + gp
+                        ga = a._sum_to(ga)
+                    a._g = ga if pg is visited else pg + ga
+            if gb is not None:
+                pg = b._g
+                if pg is not None:
+                    if reduce:
+                        gb = b._sum_to(gb)
+                    b._g = gb if pg is visited else pg + gb
+        else:
+            parents = _inputs(node)
+            if create_graph:
+                grads = fn.backward(node, g, node, *parents)
+            elif len(parents) == 1:
+                grads = fn.backward(node, g, node._data, a._data)
+            else:
+                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
+            if _anomaly:
+                _check_backward(node, grads)
+            for p, gp in zip(parents, grads):
+                if gp is not None:
+                    pg = p._g
+                    if pg is not None:  # p requires grad and is reachable
+                        if reduce:
+                            gp = p._sum_to(gp)
+                        p._g = gp if pg is visited else pg + gp
         if not retain_graph:  # release the inputs and saved constants once its backward ran
-            node._nin = -1
-            node._p0 = node._p1 = node._pn = None
+            node._p0 = node._p1 = None
             node.saved = None
 
 
