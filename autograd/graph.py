@@ -80,15 +80,21 @@ class _GradMode:
         return wrapper
 
 
+# One instance per mode serves every ``with``: each keeps a stack of saved modes, so
+# nesting works, and an optimizer step does not pay for a new object.
+_NO_GRAD = _GradMode(False)
+_ENABLE_GRAD = _GradMode(True)
+
+
 def no_grad() -> _GradMode:
     """Stop recording: inside ``with no_grad():`` (or a function decorated with
     ``@no_grad()``) results have no history and ``requires_grad=False``."""
-    return _GradMode(False)
+    return _NO_GRAD
 
 
 def enable_grad() -> _GradMode:
     """Record again inside a ``no_grad()`` region."""
-    return _GradMode(True)
+    return _ENABLE_GRAD
 
 
 def is_grad_enabled() -> bool:
@@ -286,6 +292,8 @@ class Node:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For an op's backward: which inputs want a gradient (skip the others' work)."""
+        if self._p1 is not None:  # binary: asked on every backward of matmul and the losses
+            return (self._p0.requires_grad, self._p1.requires_grad)
         return tuple(p.requires_grad for p in self.parents)
 
     @property
@@ -676,7 +684,8 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
         node._g = None
         if g is visited:  # reachable, but every path to it carried no gradient
             continue
-        if node._meta is not None:
+        meta = node._meta
+        if meta is not None and ("hooks" in meta or "retain" in meta):
             g = _run_hooks(node, g)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
