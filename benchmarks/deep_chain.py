@@ -8,6 +8,7 @@ Python-float sweep). Python's garbage collector stays on, as users run it.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -17,6 +18,7 @@ import procmem
 
 LIBS = {
     "python-floats-by-hand": None,
+    "slotted-objects floor": None,
     "glassgrad (Scalar)": "autograd",
     "micrograd": "micrograd",
     "micrograd (recursion limit raised)": "micrograd",
@@ -46,6 +48,39 @@ def floats_by_hand(depth: int) -> tuple[float, float, list[float]]:
         g *= a
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, [g, ga, gc_]
+
+
+class TapeNode:
+    """The least a recorded scalar op can be: its value, its gradient, its two inputs
+    and the two local derivatives, in slots; one garbage-collected object per op."""
+
+    __slots__ = ("data", "grad", "a", "b", "da", "db")
+
+    def __init__(self, data: float, a: TapeNode | None = None, b: TapeNode | None = None, da: float = 0.0,
+                 db: float = 0.0):
+        self.data, self.grad, self.a, self.b, self.da, self.db = data, 0.0, a, b, da, db
+
+
+def slotted_floor(depth: int) -> tuple[float, float, list[float]]:
+    """The floor of any pure-Python engine with one object per op (no op dispatch, no
+    checks): the chain recorded on a tape of TapeNodes, then one reverse sweep."""
+    x0, a, c = (TapeNode(v) for v in start_values(depth))
+    t0 = time.perf_counter()
+    tape = []
+    x = x0
+    for _ in range(depth):
+        m = TapeNode(x.data * a.data, x, a, a.data, x.data)
+        x = TapeNode(m.data + c.data, m, c, 1.0, 1.0)
+        tape.append(m)
+        tape.append(x)
+    t1 = time.perf_counter()
+    x.grad = 1.0
+    for node in reversed(tape):
+        g = node.grad
+        node.a.grad += g * node.da
+        node.b.grad += g * node.db
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, [x0.grad, a.grad, c.grad]
 
 
 def graph_chain(lib: str, depth: int) -> tuple[float, float, list[float]]:
@@ -90,7 +125,9 @@ def main() -> None:
             return
     if lib == "micrograd (recursion limit raised)":
         sys.setrecursionlimit(4 * depth + 10_000)
-    run = floats_by_hand if module is None else (lambda d: graph_chain(lib, d))
+    run = {"python-floats-by-hand": floats_by_hand, "slotted-objects floor": slotted_floor}.get(
+        lib, lambda d: graph_chain(lib, d)
+    )
     rss_before = procmem.rss_bytes()
     peak_reset = procmem.reset_peak()
     result: dict = {"fwd": [], "bwd": [], "peak_reset": peak_reset}
@@ -107,6 +144,14 @@ def main() -> None:
         result["traceback"] = traceback.format_exc()
     result["rss_before"] = rss_before
     result["peak"] = procmem.peak_bytes()
+    if "error" not in result and lib.startswith("glassgrad"):
+        # Diagnostic, not the measurement: the same forward with the collector paused
+        # shows how much of the forward time is the garbage collector's.
+        gc.disable()
+        try:
+            result["fwd_gc_paused"] = run(depth)[0]
+        finally:
+            gc.enable()
     print(json.dumps(result))
 
 

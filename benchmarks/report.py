@@ -68,18 +68,19 @@ def timing_table(result: dict[str, Any]) -> str:
 def chain_table(result: dict[str, Any]) -> str:
     """W4: one row per (library, depth)."""
     rows = [
-        "| library | D | forward | backward | ns/op (fwd+bwd) | peak RSS | bytes/op | result |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| library | D | forward | backward | ns/op (fwd+bwd) | peak RSS | bytes/op | forward, GC paused (diagnostic) | result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["runs"]:
         if "fwd" in r and r["fwd"] and "error" not in r:
             fwd, bwd = statistics.median(r["fwd"]), statistics.median(r["bwd"])
+            paused = f"{r['fwd_gc_paused']:.3f} s" if "fwd_gc_paused" in r else "—"
             rows.append(
                 f"| {r['lib']} | {r['depth']:,} | {fwd:.3f} s | {bwd:.3f} s | {r['ns_per_op']:,.0f} | "
-                f"{fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | {r['result']} |"
+                f"{fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | {paused} | {r['result']} |"
             )
         else:
-            rows.append(f"| {r['lib']} | {r['depth']:,} | — | — | — | {fmt_mib(r.get('peak'))} | — | {r['result']} |")
+            rows.append(f"| {r['lib']} | {r['depth']:,} | — | — | — | {fmt_mib(r.get('peak'))} | — | — | {r['result']} |")
     return "\n".join(rows)
 
 

@@ -41,7 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TOLERANCE = 1e-8
 WORKLOADS = ("W1", "W1-large", "W2", "W3", "W4", "W5")
-OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (Scalar)", "python-floats-by-hand"}
+OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (Scalar)", "python-floats-by-hand",
+       "slotted-objects floor"}
 
 
 # ---------------------------------------------------------------------------------------
