@@ -50,6 +50,28 @@ def floats_by_hand(depth: int) -> tuple[float, float, list[float]]:
     return t1 - t0, t2 - t1, [g, ga, gc_]
 
 
+class GCClock:
+    """Time Python's garbage collector spends in collections (via ``gc.callbacks``),
+    and how many full (generation 2) collections ran: the profile of where a scalar
+    graph's time goes that a function profiler cannot show."""
+
+    def __init__(self) -> None:
+        self.seconds, self.full, self._t0 = 0.0, 0, 0.0
+        gc.callbacks.append(self._on)
+
+    def _on(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._t0
+            self.full += info["generation"] == 2
+
+    def read(self) -> tuple[float, int]:
+        out = (self.seconds, self.full)
+        self.seconds, self.full = 0.0, 0
+        return out
+
+
 class TapeNode:
     """The least a recorded scalar op can be: its value, its gradient, its two inputs
     and the two local derivatives, in slots; one garbage-collected object per op."""
@@ -130,12 +152,16 @@ def main() -> None:
     )
     rss_before = procmem.rss_bytes()
     peak_reset = procmem.reset_peak()
-    result: dict = {"fwd": [], "bwd": [], "peak_reset": peak_reset}
+    result: dict = {"fwd": [], "bwd": [], "gc": [], "gc_full": [], "peak_reset": peak_reset}
+    clock = GCClock()
     try:
         for _ in range(repeats):
             fwd, bwd, grads = run(depth)
+            gc_seconds, full = clock.read()
             result["fwd"].append(fwd)
             result["bwd"].append(bwd)
+            result["gc"].append(gc_seconds)
+            result["gc_full"].append(full)
             result["grads"] = grads
     except RecursionError as exc:
         result["error"] = f"RecursionError: {exc}"
@@ -144,14 +170,6 @@ def main() -> None:
         result["traceback"] = traceback.format_exc()
     result["rss_before"] = rss_before
     result["peak"] = procmem.peak_bytes()
-    if "error" not in result and lib.startswith("glassgrad"):
-        # Diagnostic, not the measurement: the same forward with the collector paused
-        # shows how much of the forward time is the garbage collector's.
-        gc.disable()
-        try:
-            result["fwd_gc_paused"] = run(depth)[0]
-        finally:
-            gc.enable()
     print(json.dumps(result))
 
 

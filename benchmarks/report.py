@@ -68,19 +68,21 @@ def timing_table(result: dict[str, Any]) -> str:
 def chain_table(result: dict[str, Any]) -> str:
     """W4: one row per (library, depth)."""
     rows = [
-        "| library | D | forward | backward | ns/op (fwd+bwd) | peak RSS | bytes/op | forward, GC paused (diagnostic) | result |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| library | D | forward | backward | ns/op (fwd+bwd) | of which in GC | full GCs | peak RSS | bytes/op | result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["runs"]:
         if "fwd" in r and r["fwd"] and "error" not in r:
             fwd, bwd = statistics.median(r["fwd"]), statistics.median(r["bwd"])
-            paused = f"{r['fwd_gc_paused']:.3f} s" if "fwd_gc_paused" in r else "—"
+            gc_ns = statistics.median(r["gc"]) / (2 * r["depth"]) * 1e9
             rows.append(
-                f"| {r['lib']} | {r['depth']:,} | {fwd:.3f} s | {bwd:.3f} s | {r['ns_per_op']:,.0f} | "
-                f"{fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | {paused} | {r['result']} |"
+                f"| {r['lib']} | {r['depth']:,} | {fwd:.3f} s | {bwd:.3f} s | {r['ns_per_op']:,.0f} | {gc_ns:,.0f} | "
+                f"{statistics.median(r['gc_full']):.0f} | {fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | {r['result']} |"
             )
         else:
-            rows.append(f"| {r['lib']} | {r['depth']:,} | — | — | — | {fmt_mib(r.get('peak'))} | — | — | {r['result']} |")
+            rows.append(
+                f"| {r['lib']} | {r['depth']:,} | — | — | — | — | — | {fmt_mib(r.get('peak'))} | — | {r['result']} |"
+            )
     return "\n".join(rows)
 
 
@@ -123,4 +125,6 @@ def markdown(run: dict[str, Any]) -> str:
             lines += [f"- {note}"]
         if result.get("notes"):
             lines.append("")
+    if "profile_w2" in run:
+        lines += ["### Where glassgrad's W2 step spends its time", "", run["profile_w2"], ""]
     return "\n".join(lines)
