@@ -536,23 +536,23 @@ class Function:
 _new = object.__new__
 
 
-def record_binary(fn: type[Function], a: Node, b: Node) -> Node:
-    """``fn.apply(a, b)`` for the ops that dominate scalar graphs (add, mul on Scalars).
+def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+    """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
 
     The same steps as :meth:`Function.apply` for an op without domains or params
-    whose forward cannot fail, written out flat: the generic path costs about twice
-    as much per op, and a deep scalar chain is nothing but such ops.
+    whose forward cannot fail (add, sub, mul, neg, relu, tanh, sigmoid on Scalars),
+    written out flat: the generic path costs about twice as much per op, and a deep
+    scalar graph is nothing but such ops.
     """
     if not _plain:
-        return fn.apply(a, b)
-    kind = type(a)
-    out = _new(kind)
+        return fn.apply(a) if b is None else fn.apply(a, b)
+    out = _new(type(a))
     out.saved = None
-    out._data = fn.forward(out, a._data, b._data)
+    out._data = fn.forward(out, a._data) if b is None else fn.forward(out, a._data, b._data)
     out.grad = None
     out._g = None
     out._meta = None
-    if (a.requires_grad or b.requires_grad) and _grad_enabled:
+    if (a.requires_grad or (b is not None and b.requires_grad)) and _grad_enabled:
         out.requires_grad = True
         out._fn = fn
         out._p0 = a
@@ -564,14 +564,6 @@ def record_binary(fn: type[Function], a: Node, b: Node) -> Node:
         out._p0 = out._p1 = None
         out._seq = 0
     return out
-
-
-def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
-    if not type(out)._all_finite(out._data) and all(type(x)._all_finite(x._data) for x in inputs):
-        raise AnomalyError(
-            f"{fn.name} produced NaN or inf in the forward pass from finite inputs "
-            f"({', '.join(x._describe() for x in inputs)}); created at {out.site}"
-        )
 
 
 # ---------------------------------------------------------------------------------------

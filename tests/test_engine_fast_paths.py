@@ -90,3 +90,16 @@ def test_bce_with_logits_backward_from_saved_softplus_matches_sigmoid(dtype):
     assert t.grad.dtype == dtype and loss.dtype == dtype
     expected = (1 / (1 + np.exp(-z.astype(np.float64))) - y) / len(z)
     np.testing.assert_allclose(t.grad, expected, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-8)
+
+
+def test_scalar_unary_fast_paths_match_their_derivatives():
+    x = Scalar(0.3)
+    (x.relu() + x.tanh() + x.sigmoid() - (-x)).backward()
+    s = 1 / (1 + np.exp(-0.3))
+    assert x.grad == pytest.approx(1 + (1 - np.tanh(0.3) ** 2) + s * (1 - s) + 1, rel=1e-15)
+    y = Scalar(-2.0)
+    z = y.relu()
+    assert z.data == 0.0 and z.op == "relu"
+    z.backward()
+    assert y.grad == 0.0
+    assert (1 - y).data == 3.0 and (y - 1).data == -3.0
