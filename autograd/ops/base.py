@@ -36,8 +36,11 @@ def call(fn: type[Function], *args: Any, **params: Any) -> Any:
     if kind is None:
         fn.check_domains(args)
         return fn.forward(RawCtx(kernels_for(args[0])), *args, **params)
-    like = a
-    return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
+    for x in args:
+        if not isinstance(x, Node):  # wrap numbers and arrays as constants of the same kind
+            like = a
+            return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
+    return fn.apply(*args, **params)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
