@@ -566,6 +566,14 @@ def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
     return out
 
 
+def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
+    if not type(out)._all_finite(out._data) and all(type(x)._all_finite(x._data) for x in inputs):
+        raise AnomalyError(
+            f"{fn.name} produced NaN or inf in the forward pass from finite inputs "
+            f"({', '.join(x._describe() for x in inputs)}); created at {out.site}"
+        )
+
+
 # ---------------------------------------------------------------------------------------
 # Backward
 # ---------------------------------------------------------------------------------------

@@ -103,3 +103,12 @@ def test_scalar_unary_fast_paths_match_their_derivatives():
     z.backward()
     assert y.grad == 0.0
     assert (1 - y).data == 3.0 and (y - 1).data == -3.0
+
+
+def test_scalar_fast_path_still_checks_under_detect_anomaly():
+    with ag.detect_anomaly():
+        with pytest.raises(ag.AnomalyError, match="mul produced NaN or inf"):
+            Scalar(1e308) * 1e308
+        with pytest.raises(ag.AnomalyError, match="add produced NaN or inf"):
+            Scalar(1e308) + 1e308
+    assert (Scalar(1e308) * 1e308).data == float("inf")  # outside the mode: IEEE as usual
