@@ -679,6 +679,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
     visited = _VISITED
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
+    unrolled = not create_graph and not _anomaly  # the plain case, unrolled below for binary ops
     for node in order:
         g = node._g
         node._g = None
@@ -700,8 +701,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                     raise InPlaceError(_inplace_message(node, p))
         reduce = broadcasting and fn.broadcasts
         a, b = node._p0, node._p1
-        if b is not None and not create_graph and not _anomaly:
-            # A binary op on raw data: most nodes. The loop below, unrolled.
+        if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
             ga, gb = fn.backward(node, g, node._data, a._data, b._data)
             if ga is not None:
                 pg = a._g
