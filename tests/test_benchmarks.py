@@ -68,3 +68,27 @@ def test_quick_memory_run_keeps_float32_without_copying_X(quick_run):
     assert "error" not in mem, mem
     # A float64 copy of X would add twice the data's size; float32 end to end adds ~nothing.
     assert mem["peak"] - mem["after_data"] < mem["data_bytes"] / 2
+
+
+def test_mnist_idx_files_are_read_as_pixels_over_255_and_is_a_9_labels(tmp_path):
+    import gzip
+
+    import numpy as np
+    import synthetic_data
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    labels = np.array([9, 1, 9, 0, 4, 9], dtype=np.uint8)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        b"\0\0\x08\x03" + b"".join(int(n).to_bytes(4, "big") for n in images.shape) + images.tobytes()
+    )
+    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"\0\0\x08\x01" + (6).to_bytes(4, "big") + labels.tobytes())
+    X, y = synthetic_data.load(5, "float32", 0, str(tmp_path))
+    assert X.shape == (5, 784) and X.dtype == np.float32
+    np.testing.assert_allclose(X, images[:5].reshape(5, -1) / np.float32(255))
+    np.testing.assert_array_equal(y, [1, 0, 1, 0, 0])
+    with pytest.raises(ValueError, match="holds 6"):
+        synthetic_data.load(7, "float32", 0, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="IDX"):
+        synthetic_data.load(5, "float32", 0, str(tmp_path / "missing"))
