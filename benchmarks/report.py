@@ -106,6 +106,58 @@ def memory_table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _best_ratio(result: dict[str, Any], lib: str, ref: str) -> tuple[float, float] | None:
+    """(best-over-best, median-over-median) time ratio of lib to ref, if both ran and checked OK."""
+    libs = result["libraries"]
+    a, b = libs.get(lib, {}), libs.get(ref, {})
+    if not (a.get("check_ok") and b.get("check_ok") and "stats" in a and "stats" in b):
+        return None
+    return a["stats"]["min"] / b["stats"]["min"], a["stats"]["median"] / b["stats"]["median"]
+
+
+def targets_table(run: dict[str, Any]) -> str:
+    """glassgrad's targets, judged on this run (ratios: best repeat over best repeat)."""
+    w = run["workloads"]
+    rows = ["| target | goal | this run | met? |", "|---|---|---|---|"]
+
+    def ratio_row(key: str, goal: float, label: str) -> None:
+        r = _best_ratio(w[key], "glassgrad", "numpy-by-hand") if key in w else None
+        if r is None:
+            rows.append(f"| {label} | ≤ {goal:.2f}× numpy | not measured | — |")
+        else:
+            rows.append(f"| {label} | ≤ {goal:.2f}× numpy | {r[0]:.2f}× (median {r[1]:.2f}×) | "
+                        f"{'met' if r[0] <= goal else 'not met'} |")
+
+    ratio_row("W1", 1.10, "W1 full batch, N=5,000")
+    ratio_row("W1-large", 1.03, "W1-large, N=60,000")
+    ratio_row("W2", 1.5, "W2 minibatch 64")
+    if "W3" in w:
+        r = _best_ratio(w["W3"], "micrograd", "glassgrad (Scalar)")
+        if r is None:
+            rows.append("| W3 micrograd's demo | ≥ 10× faster than micrograd, same gradients | not measured | — |")
+        else:
+            rows.append(f"| W3 micrograd's demo | ≥ 10× faster than micrograd, same gradients | {r[0]:.1f}× faster "
+                        f"(median {r[1]:.1f}×), gradients checked | {'met' if r[0] >= 10 else 'not met'} |")
+    if "W4" in w:
+        mine = [r for r in w["W4"]["runs"] if r["lib"].startswith("glassgrad")]
+        all_ok = bool(mine) and all(r["result"].startswith("ok") for r in mine)
+        deepest = max(mine, key=lambda r: r["depth"]) if mine else None
+        if deepest and "ns_per_op" in deepest:
+            bpo = ", ".join(f"{r['bytes_per_op']:,.0f}" for r in mine if "bytes_per_op" in r)
+            rows.append(f"| W4 every depth runs | up to D = 1e6 | {'all ran' if all_ok else 'FAILED'} up to "
+                        f"D = {deepest['depth']:,} | {'met' if all_ok and deepest['depth'] >= 1_000_000 else 'not met'} |")
+            rows.append(f"| W4 time at the deepest D | ≤ 1,000 ns/op (fwd+bwd) | {deepest['ns_per_op']:,.0f} ns/op | "
+                        f"{'met' if deepest['ns_per_op'] <= 1000 else 'not met'} |")
+            rows.append(f"| W4 memory | linear in D | {bpo} bytes/op over the depths | see table |")
+    if "W5" in w:
+        m = w["W5"]["libraries"].get("glassgrad", {})
+        if "peak" in m:
+            extra = (m["peak"] - m["after_data"]) / MIB
+            rows.append(f"| W5 peak memory over the data | ≤ +15 MiB (float32) | {extra:+.0f} MiB | "
+                        f"{'met' if extra <= 15 else 'not met'} |")
+    return "\n".join(rows)
+
+
 def markdown(run: dict[str, Any]) -> str:
     """The whole run as Markdown: header (date, machine, versions, command), then one table per workload."""
     m = run["machine"]
@@ -115,6 +167,8 @@ def markdown(run: dict[str, Any]) -> str:
         f"{run['repeats']} interleaved repeats of about {run['repeat_seconds']} s each; "
         f"CPU steal during the run: {run.get('steal', '?')}.",
         "",
+        "### glassgrad's targets", "",
+        targets_table(run), "",
     ]
     for key, result in run["workloads"].items():
         lines += [f"### {key}: {result['title']}", ""]

@@ -324,7 +324,7 @@ def display_command(args: argparse.Namespace) -> str:
         parts.append("--mnist $MNIST_DIR")
     if args.workloads != list(WORKLOADS):
         parts.append("--workloads " + " ".join(args.workloads))
-    if args.repeats != 7:
+    if args.repeats != 9:
         parts.append(f"--repeats {args.repeats}")
     return " ".join(parts)
 
@@ -341,8 +341,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--peers-python", help="python of the virtualenv that holds the peers (torch, autograd, ...)")
     p.add_argument("--quick", action="store_true", help="seconds-long smoke run: glassgrad and numpy only, tiny sizes")
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
-    p.add_argument("--repeats", type=int, default=7, help="timed repeats per library (default 7)")
-    p.add_argument("--repeat-seconds", type=float, default=0.3, help="target length of one repeat (default 0.3)")
+    p.add_argument("--repeats", type=int, default=9, help="timed repeats per library (default 9)")
+    p.add_argument("--repeat-seconds", type=float, default=0.2, help="target length of one repeat (default 0.2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mnist", help="directory with MNIST's IDX files, instead of synthetic data")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write benchmarks.json and .md")
