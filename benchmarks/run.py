@@ -65,14 +65,18 @@ class Worker:
 
     def __init__(self, python: str, config: dict[str, Any]):
         own = config["lib"] in OWN
+        # stderr goes to a file: a pipe nobody reads would block a chatty library.
+        self.err = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [python, os.path.join(HERE, "worker.py"), json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True, cwd=HERE,
             env=child_env(own),
         )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if not line:
-            err = self.proc.stderr.read().strip().splitlines()  # type: ignore[union-attr]
+            self.proc.wait()
+            self.err.seek(0)
+            err = self.err.read().strip().splitlines()
             self.hello: dict[str, Any] = {"error": "worker died: " + (err[-1] if err else f"exit {self.proc.wait()}")}
         else:
             self.hello = json.loads(line)
@@ -91,6 +95,7 @@ class Worker:
             except BrokenPipeError:
                 pass
         self.proc.wait()
+        self.err.close()
 
 
 def run_json_child(python: str, script: str, args: list[str], own: bool) -> dict[str, Any]:
@@ -367,7 +372,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     run: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-        "command": display_command(args), "repeats": args.repeats, "repeat_seconds": args.repeat_seconds,
+        "command": display_command(args), "quick": args.quick, "repeats": args.repeats,
+        "repeat_seconds": args.repeat_seconds,
         "workloads": {},
     }
     steal0 = steal_ticks()
