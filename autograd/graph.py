@@ -590,22 +590,22 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     Marks each node's ``_g`` with ``_VISITED``; the caller must reset ``_g``.
     """
     order: list[Node] = []
-    push = order.append
+    found = order.append
     stack = [r for r in roots if r._g is None]
     for r in stack:
         r._g = _VISITED
-    pop = stack.pop
+    pop, push = stack.pop, stack.append
     while stack:
         node = pop()
-        push(node)
+        found(node)
         p0, p1 = node._p0, node._p1
         if p1 is not None:  # a binary op, unrolled: most nodes are
             if p0._g is None and p0.requires_grad:
                 p0._g = _VISITED
-                stack.append(p0)
+                push(p0)
             if p1._g is None and p1.requires_grad:
                 p1._g = _VISITED
-                stack.append(p1)
+                push(p1)
             continue
         parents = _inputs(node)
         if parents is None:
@@ -613,7 +613,7 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
         for p in parents:
             if p._g is None and p.requires_grad:
                 p._g = _VISITED
-                stack.append(p)
+                push(p)
     # Depth-first order of a chain is already sorted; timsort sees that in one pass.
     order.sort(key=_seq_key, reverse=True)
     return order
