@@ -165,6 +165,7 @@ def markdown(run: dict[str, Any]) -> str:
         f"Run of {run['date']} on {m['cpus']} CPUs ({m['cpu_model']}), Linux {m['kernel']}, "
         f"Python {m['python']}; command: `{run['command']}`; "
         f"{run['repeats']} interleaved repeats of about {run['repeat_seconds']} s each; "
+        f"math threads: {run.get('threads') or 'each library’s default'}; "
         f"CPU steal during the run: {run.get('steal', '?')}.",
         "",
     ]

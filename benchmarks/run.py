@@ -50,13 +50,22 @@ OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (S
 # ---------------------------------------------------------------------------------------
 
 
+THREADS: int | None = None  # --threads: the thread count every child's math libraries get
+
+
 def child_env(own: bool) -> dict[str, str]:
     """glassgrad's children import it from this checkout; peers' children must not see
-    it, since HIPS autograd has the same import name."""
+    it, since HIPS autograd has the same import name. With ``--threads N`` the math
+    libraries (OpenBLAS, MKL, OpenMP for torch, XLA for jax) get N threads."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     if own:
         env["PYTHONPATH"] = REPO
+    if THREADS is not None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(THREADS)
+        if THREADS == 1:
+            env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     return env
 
 
@@ -331,6 +340,8 @@ def display_command(args: argparse.Namespace) -> str:
         parts.append("--workloads " + " ".join(args.workloads))
     if args.repeats != 9:
         parts.append(f"--repeats {args.repeats}")
+    if args.threads is not None:
+        parts.append(f"--threads {args.threads}")
     return " ".join(parts)
 
 
@@ -348,6 +359,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     p.add_argument("--repeats", type=int, default=9, help="timed repeats per library (default 9)")
     p.add_argument("--repeat-seconds", type=float, default=0.2, help="target length of one repeat (default 0.2)")
+    p.add_argument("--threads", type=int, help="threads for every library's math (default: each library's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mnist", help="directory with MNIST's IDX files, instead of synthetic data")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write benchmarks.json and .md")
@@ -360,7 +372,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    global THREADS
     args = parse_args(argv)
+    THREADS = args.threads
     quick = args.quick
     plans = {
         "W1": lambda: logistic_workload("W1", 500 if quick else 5000, None, args),
@@ -372,7 +386,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     run: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-        "command": display_command(args), "quick": args.quick, "repeats": args.repeats,
+        "command": display_command(args), "quick": args.quick, "threads": args.threads, "repeats": args.repeats,
         "repeat_seconds": args.repeat_seconds,
         "workloads": {},
     }
