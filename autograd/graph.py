@@ -500,7 +500,7 @@ class Function:
         out = kind.__new__(kind)
         out.saved = None
         try:
-            data = cls.forward(out, *datas, **params)
+            data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
         except GlassgradError:
             raise
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
@@ -591,9 +591,11 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     """
     order: list[Node] = []
     found = order.append
-    stack = [r for r in roots if r._g is None]
-    for r in stack:
-        r._g = _VISITED
+    stack = []
+    for r in roots:
+        if r._g is None:
+            r._g = _VISITED
+            stack.append(r)
     pop, push = stack.pop, stack.append
     while stack:
         node = pop()

@@ -59,7 +59,7 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     if gshape == shape:
         return g
     if not shape:  # to one number: a plain total (a bias's gradient, every step)
-        return g.sum()
+        return g.sum() if isinstance(g, Node) else np.add.reduce(g, axis=None)
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
