@@ -112,3 +112,11 @@ def test_scalar_fast_path_still_checks_under_detect_anomaly():
         with pytest.raises(ag.AnomalyError, match="add produced NaN or inf"):
             Scalar(1e308) + 1e308
     assert (Scalar(1e308) * 1e308).data == float("inf")  # outside the mode: IEEE as usual
+
+
+def test_bce_with_logits_gradient_sums_back_over_broadcast_targets():
+    z = Tensor(np.array([0.3]), requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0])
+    ag.binary_cross_entropy_with_logits(z, y, reduction="sum").backward()
+    s = 1 / (1 + np.exp(-0.3))
+    np.testing.assert_allclose(z.grad, [3 * s - 2.0], rtol=1e-14)
