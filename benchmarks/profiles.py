@@ -9,7 +9,6 @@ read for *where* the time goes, and the timed workloads for *how much*.
 from __future__ import annotations
 
 import cProfile
-import io
 import pstats
 import sys
 
@@ -47,6 +46,4 @@ def profile_minibatch(seed: int = 0, top: int = 14) -> str:
 
 
 if __name__ == "__main__":
-    out = io.StringIO()
-    print(profile_minibatch(int(sys.argv[1]) if len(sys.argv) > 1 else 0), file=out)
-    sys.stdout.write(out.getvalue())
+    print(profile_minibatch(int(sys.argv[1]) if len(sys.argv) > 1 else 0))

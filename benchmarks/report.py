@@ -89,19 +89,19 @@ def chain_table(result: dict[str, Any]) -> str:
 def memory_table(result: dict[str, Any]) -> str:
     """W5: resident memory at each stage, one row per library."""
     rows = [
-        "| library | after import | + data | + setup | peak in 20 steps | peak − data | peak − setup | 20 steps |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| library | after import | + data | + setup | peak in 20 steps | peak − data | peak − setup | 20 steps | weights |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for lib, r in result["libraries"].items():
         if "skip" in r:
-            rows.append(f"| {lib} | SKIP: {r['skip']} | | | | | | |")
-        elif "error" in r:
-            rows.append(f"| {lib} | FAIL: {r['error']} | | | | | | |")
+            rows.append(f"| {lib} | SKIP: {r['skip']} | | | | | | | |")
+        elif "error" in r or not r.get("finite", True):
+            rows.append(f"| {lib} | FAIL: {r.get('error', 'weights not finite after 20 steps')} | | | | | | | |")
         else:
             rows.append(
                 f"| {lib} | {fmt_mib(r['after_import'])} | {fmt_mib(r['after_data'])} | {fmt_mib(r['after_setup'])} | "
                 f"{fmt_mib(r['peak'])} | {fmt_mib(r['peak'] - r['after_data'], True)} | "
-                f"{fmt_mib(r['peak'] - r['after_setup'], True)} | {r['seconds']:.2f} s |"
+                f"{fmt_mib(r['peak'] - r['after_setup'], True)} | {r['seconds']:.2f} s | {r.get('weights_dtype', '?')} |"
             )
     return "\n".join(rows)
 

@@ -199,7 +199,7 @@ def interleaved(config: dict[str, Any], libs: dict[str, str], modules: dict[str,
     return out
 
 
-def logistic_workload(key: str, n: int, batch: int | None, args: argparse.Namespace) -> dict[str, Any]:
+def logistic_workload(n: int, batch: int | None, args: argparse.Namespace) -> dict[str, Any]:
     import logistic_adapters
 
     libs = {lib: (sys.executable if lib in OWN else args.peers_python) for lib in logistic_adapters.ADAPTERS}
@@ -377,9 +377,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     THREADS = args.threads
     quick = args.quick
     plans = {
-        "W1": lambda: logistic_workload("W1", 500 if quick else 5000, None, args),
-        "W1-large": lambda: logistic_workload("W1-large", 2000 if quick else 60_000, None, args),
-        "W2": lambda: logistic_workload("W2", 500 if quick else 5000, 64, args),
+        "W1": lambda: logistic_workload(500 if quick else 5000, None, args),
+        "W1-large": lambda: logistic_workload(2000 if quick else 60_000, None, args),
+        "W2": lambda: logistic_workload(500 if quick else 5000, 64, args),
         "W3": lambda: mlp_workload(args),
         "W4": lambda: chain_workload(args),
         "W5": lambda: memory_workload(args),

@@ -22,10 +22,7 @@ def library_version(module: str) -> str:
     try:
         from importlib.metadata import version
 
-        dist = {"autograd": "autograd", "micrograd": "micrograd"}.get(module, module)
-        if module == "autograd" and _is_glassgrad():
-            dist = "glassgrad"
-        return version(dist)
+        return version("glassgrad" if module == "autograd" and _is_glassgrad() else module)
     except Exception:  # noqa: BLE001 - a version string is only informative
         return getattr(sys.modules.get(module), "__version__", "?")
 
