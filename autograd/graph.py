@@ -180,7 +180,7 @@ class Node:
     Few slots, and the inputs of unary and binary ops in two of them rather than in a
     tuple: Python's garbage collector walks every live node and every slot of it on
     each full collection, and on a big scalar graph those walks are the largest cost
-    per node (a tuple is one more object to walk, each slot costs about 50 ns per op).
+    per node (a tuple is one more object to walk, and every slot adds to each walk).
     Rarely used fields (name, hooks, in-place version) live in ``_meta``.
     """
 
