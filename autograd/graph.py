@@ -637,9 +637,9 @@ def run_backward(
     (one per input, None where no path leads) and no ``.grad`` is touched.
 
     Python's cyclic garbage collector is paused while the driver runs (and restored
-    after): the pass creates no reference cycles, and on a scalar graph of a million
-    nodes the collector's repeated walks over the live graph would cost more than the
-    backward pass itself.
+    after, also on errors): the pass creates no reference cycles, so a collection
+    could free nothing, yet each full one walks every live node of the graph; with
+    ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
     global _grad_enabled
     for root in roots:
