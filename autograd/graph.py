@@ -638,7 +638,7 @@ def run_backward(
 
     Python's cyclic garbage collector is paused while the driver runs (and restored
     after, also on errors): the pass creates no reference cycles, so a collection
-    could free nothing, yet each full one walks every live node of the graph; with
+    would find nothing of its making to free, yet each full one walks every live node; with
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
     global _grad_enabled
