@@ -1,6 +1,6 @@
 """The engine's fast paths keep the general semantics: inputs held in slots, the
-Scalar add/mul shortcut, the in-place check, the paused garbage collector, the
-domain test by extremes and the fused loss backward."""
+Scalar recording shortcut, the in-place check, the paused garbage collector, the
+vectorized domain test and the fused loss backward."""
 
 import gc
 
@@ -70,7 +70,7 @@ def test_backward_restores_the_garbage_collector_state(enabled):
         gc.enable() if was else gc.disable()
 
 
-def test_domain_test_by_extremes_agrees_with_the_elementwise_test():
+def test_domain_test_agrees_with_a_number_by_number_reference():
     rng = np.random.default_rng(0)
     for dom in (UNIT_INTERVAL, POSITIVE, NONZERO):
         for _ in range(200):
