@@ -19,7 +19,9 @@ backward pass itself as a graph, which gives gradients of gradients.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +33,9 @@ from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlac
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
 _clock = itertools.count(1)
+# Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
+# a node's inputs for in-place changes only when one happened after the node was made.
+_last_inplace = 0
 
 _grad_enabled = True
 # Annotation of new nodes (user scope, source line) costs a little; it is on only
@@ -38,6 +43,8 @@ _grad_enabled = True
 _scope: tuple[str, ...] = ()
 _record_sites = 0
 _anomaly = 0
+# True while none of the three is active: the fast path of recording may skip them.
+_plain = True
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -73,15 +80,21 @@ class _GradMode:
         return wrapper
 
 
+# One instance per mode serves every ``with``: each keeps a stack of saved modes, so
+# nesting works, and an optimizer step does not pay for a new object.
+_NO_GRAD = _GradMode(False)
+_ENABLE_GRAD = _GradMode(True)
+
+
 def no_grad() -> _GradMode:
     """Stop recording: inside ``with no_grad():`` (or a function decorated with
     ``@no_grad()``) results have no history and ``requires_grad=False``."""
-    return _GradMode(False)
+    return _NO_GRAD
 
 
 def enable_grad() -> _GradMode:
     """Record again inside a ``no_grad()`` region."""
-    return _GradMode(True)
+    return _ENABLE_GRAD
 
 
 def is_grad_enabled() -> bool:
@@ -96,10 +109,12 @@ def scope(name: str) -> Iterator[None]:
     global _scope
     saved = _scope
     _scope = saved + (str(name),)
+    _update_plain()
     try:
         yield
     finally:
         _scope = saved
+        _update_plain()
 
 
 @contextmanager
@@ -107,10 +122,12 @@ def record_sites() -> Iterator[None]:
     """Remember, for every value created inside, the line of user code that created it."""
     global _record_sites
     _record_sites += 1
+    _update_plain()
     try:
         yield
     finally:
         _record_sites -= 1
+        _update_plain()
 
 
 @contextmanager
@@ -123,11 +140,18 @@ def detect_anomaly() -> Iterator[None]:
     global _anomaly, _record_sites
     _anomaly += 1
     _record_sites += 1
+    _update_plain()
     try:
         yield
     finally:
         _anomaly -= 1
         _record_sites -= 1
+        _update_plain()
+
+
+def _update_plain() -> None:
+    global _plain
+    _plain = not (_scope or _record_sites or _anomaly)
 
 
 def _user_site() -> str:
@@ -150,8 +174,14 @@ class Node:
 
     A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
     backward when ``requires_grad`` is set. A non-leaf was produced by the op
-    ``_fn`` from ``_parents`` and is itself the op's context: ``saved`` holds what
-    the op's backward needs beyond its inputs and output.
+    ``_fn`` from its inputs (:attr:`parents`) and is itself the op's context:
+    ``saved`` holds what the op's backward needs beyond its inputs and output.
+
+    Few slots, and the inputs of unary and binary ops in two of them rather than in a
+    tuple: Python's garbage collector walks every live node and every slot of it on
+    each full collection, and on a big scalar graph those walks are the largest cost
+    per node (a tuple is one more object to walk, and every slot adds to each walk).
+    Rarely used fields (name, hooks, in-place version) live in ``_meta``.
     """
 
     __slots__ = (
@@ -159,12 +189,13 @@ class Node:
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
         "_fn",  # the Function that produced this value, None for a leaf
-        "_parents",  # input nodes of _fn; None once backward has freed the graph
+        "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
+        #         inputs of an op with more; None for a leaf and once backward freed it
+        "_p1",  # the second input of a binary op, else None
         "saved",  # op-specific constants saved by forward for backward
-        "_version",  # clock reading of the last in-place change (0: never)
         "_seq",  # clock reading at creation: orders the graph topologically
         "_g",  # gradient being accumulated during one backward pass
-        "_meta",  # None, or a dict: name, scope, site, hooks, retain_grad
+        "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
     )
 
     # -- set by subclasses ------------------------------------------------------------
@@ -199,9 +230,8 @@ class Node:
         self.grad = None
         self.requires_grad = requires_grad
         self._fn = None
-        self._parents = ()
+        self._p0 = self._p1 = None
         self.saved = None
-        self._version = 0
         self._seq = 0
         self._g = None
         self._meta = None
@@ -266,7 +296,9 @@ class Node:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For an op's backward: which inputs want a gradient (skip the others' work)."""
-        return tuple(p.requires_grad for p in self._parents)
+        if self._p1 is not None:  # binary: asked on every backward of matmul and the losses
+            return (self._p0.requires_grad, self._p1.requires_grad)
+        return tuple(p.requires_grad for p in self.parents)
 
     @property
     def parents(self) -> tuple[Node, ...]:
@@ -274,14 +306,20 @@ class Node:
 
         Raises :class:`GradError` once a backward pass has freed this part of the graph.
         """
-        if self._parents is None:
+        parents = _inputs(self)
+        if parents is None:
             raise GradError(_freed_message(self))
-        return self._parents
+        return parents
+
+    @property
+    def _parents(self) -> tuple[Node, ...] | None:
+        """The inputs as a tuple, None once freed (the form graph tools read)."""
+        return _inputs(self)
 
     @property
     def is_freed(self) -> bool:
         """True once backward (without ``retain_graph=True``) has released this node."""
-        return self._parents is None
+        return self._p0 is None and self._fn is not None
 
     @property
     def data(self) -> Any:
@@ -298,7 +336,14 @@ class Node:
 
     def _bump_version(self) -> None:
         """Record an in-place change; graphs that saved this value will refuse backward."""
-        self._version = next(_clock)
+        global _last_inplace
+        if self._meta is None:
+            self._meta = {}
+        self._meta["version"] = _last_inplace = next(_clock)
+
+    def _version(self) -> int:
+        """Clock reading of the last in-place change (0: never changed)."""
+        return 0 if self._meta is None else self._meta.get("version", 0)
 
     # -- hooks --------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
@@ -341,6 +386,16 @@ class Node:
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+
+def _inputs(node: Node) -> tuple[Node, ...] | None:
+    """The inputs of the op that made ``node`` (() for a leaf), None once freed."""
+    p0 = node._p0
+    if node._p1 is not None:
+        return (p0, node._p1)
+    if p0 is None:
+        return () if node._fn is None else None
+    return p0 if type(p0) is tuple else (p0,)
 
 
 def _freed_message(node: Node) -> str:
@@ -449,32 +504,70 @@ class Function:
         out = kind.__new__(kind)
         out.saved = None
         try:
-            data = cls.forward(out, *datas, **params)
+            data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
         except GlassgradError:
             raise
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
             raise kind._op_error(cls, inputs, exc) from None
         out._data = data if type(data) is kind.data_type else kind._as_data(data)
         out.grad = None
-        out._version = 0
         out._g = None
         out._meta = None
         if record and _grad_enabled:
             out.requires_grad = True
             out._fn = cls
-            out._parents = inputs
+            n = len(inputs)
+            if n == 2:
+                out._p0, out._p1 = inputs
+            else:
+                out._p0 = inputs[0] if n == 1 else inputs
+                out._p1 = None
             out._seq = next(_clock)
         else:
             out.requires_grad = False
             out._fn = None
-            out._parents = ()
+            out._p0 = out._p1 = None
             out.saved = None
             out._seq = 0
-        if _scope or _record_sites:
-            out._annotate()
-        if _anomaly:
-            _check_forward(cls, out, inputs)
+        if not _plain:
+            if _scope or _record_sites:
+                out._annotate()
+            if _anomaly:
+                _check_forward(cls, out, inputs)
         return out
+
+
+_new = object.__new__
+
+
+def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+    """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
+
+    The same steps as :meth:`Function.apply` for an op without domains or params
+    whose forward cannot fail (add, sub, mul, neg, relu, tanh, sigmoid on Scalars),
+    written out flat: the generic path costs about twice as much per op, and a deep
+    scalar graph is nothing but such ops.
+    """
+    if not _plain:
+        return fn.apply(a) if b is None else fn.apply(a, b)
+    out = _new(type(a))
+    out.saved = None
+    out._data = fn.forward(out, a._data) if b is None else fn.forward(out, a._data, b._data)
+    out.grad = None
+    out._g = None
+    out._meta = None
+    if (a.requires_grad or (b is not None and b.requires_grad)) and _grad_enabled:
+        out.requires_grad = True
+        out._fn = fn
+        out._p0 = a
+        out._p1 = b
+        out._seq = next(_clock)
+    else:
+        out.requires_grad = False
+        out._fn = None
+        out._p0 = out._p1 = None
+        out._seq = 0
+    return out
 
 
 def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
@@ -490,8 +583,7 @@ def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def _seq_key(node: Node) -> int:
-    return node._seq
+_seq_key = operator.attrgetter("_seq")
 
 
 def _reachable(roots: Sequence[Node]) -> list[Node]:
@@ -502,19 +594,33 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     Marks each node's ``_g`` with ``_VISITED``; the caller must reset ``_g``.
     """
     order: list[Node] = []
-    stack = [r for r in roots if r._g is None]
-    for r in stack:
-        r._g = _VISITED
+    found = order.append
+    stack = []
+    for r in roots:
+        if r._g is None:
+            r._g = _VISITED
+            stack.append(r)
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        order.append(node)
-        parents = node._parents
+        node = pop()
+        found(node)
+        p0, p1 = node._p0, node._p1
+        if p1 is not None:  # a binary op, unrolled: most nodes are
+            if p0._g is None and p0.requires_grad:
+                p0._g = _VISITED
+                push(p0)
+            if p1._g is None and p1.requires_grad:
+                p1._g = _VISITED
+                push(p1)
+            continue
+        parents = _inputs(node)
         if parents is None:
             raise GradError(_freed_message(node))
         for p in parents:
             if p._g is None and p.requires_grad:
                 p._g = _VISITED
-                stack.append(p)
+                push(p)
+    # Depth-first order of a chain is already sorted; timsort sees that in one pass.
     order.sort(key=_seq_key, reverse=True)
     return order
 
@@ -533,6 +639,11 @@ def run_backward(
     hands ``∂L/∂node`` to its op's backward. Without ``inputs`` the gradients are
     accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
     (one per input, None where no path leads) and no ``.grad`` is touched.
+
+    Python's cyclic garbage collector is paused while the driver runs (and restored
+    after, also on errors): the pass creates no reference cycles, so a collection
+    would find nothing of its making to free, yet each full one walks every live node; with
+    ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
     global _grad_enabled
     for root in roots:
@@ -546,59 +657,90 @@ def run_backward(
 
     saved_mode = _grad_enabled
     _grad_enabled = create_graph
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
     order: list[Node] = []
     try:
         order = _reachable(roots)
         for root, seed in zip(roots, seeds):
             root._g = seed if root._g is _VISITED else root._g + seed
-        for node in order:
-            g = node._g
-            node._g = None
-            if g is _VISITED:  # reachable, but every path to it carried no gradient
-                continue
-            if node._meta is not None:
-                g = _run_hooks(node, g)
-            if captured is not None and id(node) in captured:
-                captured[id(node)] = g
-            fn = node._fn
-            if fn is None:
-                if captured is None:
-                    node._grad_store(g)
-                continue
-            parents = node._parents
-            if fn.reads_inputs:
-                for p in parents:
-                    if p._version > node._seq:
-                        raise InPlaceError(_inplace_message(node, p))
-            if create_graph:
-                grads = fn.backward(node, g, node, *parents)
-            elif len(parents) == 2:  # the common case, unpacked by hand for speed
-                grads = fn.backward(node, g, node._data, parents[0]._data, parents[1]._data)
-            elif len(parents) == 1:
-                grads = fn.backward(node, g, node._data, parents[0]._data)
-            else:
-                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-            if _anomaly:
-                _check_backward(node, grads)
-            reduce = fn.broadcasts and node.broadcasting
-            for p, gp in zip(parents, grads):
-                if gp is not None and p._g is not None:  # p requires grad and is reachable
-                    if reduce:
-                        gp = p._sum_to(gp)
-                    p._g = gp if p._g is _VISITED else p._g + gp
-            if not retain_graph:
-                node._parents = None
-                node.saved = None
+        _backward_pass(order, captured, retain_graph, create_graph)
     except BaseException:
         for node in order:
             node._g = None
         raise
     finally:
         _grad_enabled = saved_mode
+        if gc_was_enabled:
+            gc.enable()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
+
+
+def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_graph: bool, create_graph: bool) -> None:
+    """The chain rule over ``order`` (newest first): each node's ``_g`` is complete
+    when it is reached, because all its consumers came before it."""
+    visited = _VISITED
+    # One graph holds one kind of value (Scalars and Tensors do not mix).
+    broadcasting = bool(order) and order[0].broadcasting
+    unrolled = not create_graph and not _anomaly  # the plain case, unrolled below for binary ops
+    for node in order:
+        g = node._g
+        node._g = None
+        if g is visited:  # reachable, but every path to it carried no gradient
+            continue
+        meta = node._meta
+        if meta is not None and ("hooks" in meta or "retain" in meta):
+            g = _run_hooks(node, g)
+        if captured is not None and id(node) in captured:
+            captured[id(node)] = g
+        fn = node._fn
+        if fn is None:
+            if captured is None:
+                node._grad_store(g)
+            continue
+        if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
+            for p in _inputs(node):  # type: ignore[union-attr]
+                if p._version() > node._seq:
+                    raise InPlaceError(_inplace_message(node, p))
+        reduce = broadcasting and fn.broadcasts
+        a, b = node._p0, node._p1
+        if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
+            ga, gb = fn.backward(node, g, node._data, a._data, b._data)
+            if ga is not None:
+                pg = a._g
+                if pg is not None:
+                    if reduce:
+                        ga = a._sum_to(ga)
+                    a._g = ga if pg is visited else pg + ga
+            if gb is not None:
+                pg = b._g
+                if pg is not None:
+                    if reduce:
+                        gb = b._sum_to(gb)
+                    b._g = gb if pg is visited else pg + gb
+        else:
+            parents = _inputs(node)
+            if create_graph:
+                grads = fn.backward(node, g, node, *parents)
+            elif len(parents) == 1:
+                grads = fn.backward(node, g, node._data, a._data)
+            else:
+                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
+            if _anomaly:
+                _check_backward(node, grads)
+            for p, gp in zip(parents, grads):
+                if gp is not None:
+                    pg = p._g
+                    if pg is not None:  # p requires grad and is reachable
+                        if reduce:
+                            gp = p._sum_to(gp)
+                        p._g = gp if pg is visited else pg + gp
+        if not retain_graph:  # release the inputs and saved constants once its backward ran
+            node._p0 = node._p1 = None
+            node.saved = None
 
 
 def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:

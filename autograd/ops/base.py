@@ -36,8 +36,11 @@ def call(fn: type[Function], *args: Any, **params: Any) -> Any:
     if kind is None:
         fn.check_domains(args)
         return fn.forward(RawCtx(kernels_for(args[0])), *args, **params)
-    like = a
-    return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
+    for x in args:
+        if not isinstance(x, Node):  # wrap numbers and arrays as constants of the same kind
+            like = a
+            return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
+    return fn.apply(*args, **params)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -62,6 +65,8 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     gshape = shape_of(g)
     if gshape == shape:
         return g
+    if not shape:  # to one number: a plain total (a bias's gradient, every step)
+        return g.sum() if isinstance(g, Node) else np.add.reduce(g, axis=None)
     axes = broadcast_axes(gshape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)

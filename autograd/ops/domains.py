@@ -25,21 +25,29 @@ class Domain:
     nonzero: bool = False
 
     def contains(self, x: object) -> bool:
-        """True when every element of ``x`` (a float or an array) lies in the domain."""
-        if type(x) is float:  # the Scalar path: no numpy call on one number
-            return x != x or bool(self._inside(x))  # NaN is the anomaly detector's business
-        x = np.asarray(x)
-        return bool(np.all(np.isnan(x) | self._inside(x)))
+        """True when every element of ``x`` (a float or an array) lies in the domain.
 
-    def _inside(self, x):  # type: ignore[no-untyped-def]
-        ok = True
+        NaN is not flagged (every comparison with NaN is false): NaN is the anomaly
+        detector's business.
+        """
+        if type(x) is float:  # the Scalar path: no numpy call on one number
+            return not self._outside(x)
+        # This runs on every recorded op with a domain, e.g. on the targets of each
+        # minibatch's loss: one comparison per bound and a count, the cheapest test.
+        return not np.count_nonzero(self._outside(np.asarray(x)))
+
+    def _outside(self, x):  # type: ignore[no-untyped-def]
+        """Where x lies outside the domain (a bool, or a bool array for an array)."""
+        bad = False
         if self.low > -math.inf:
-            ok &= (x >= self.low) if self.include_low else (x > self.low)
+            bad = (x < self.low) if self.include_low else (x <= self.low)
         if self.high < math.inf:
-            ok &= (x <= self.high) if self.include_high else (x < self.high)
+            above = (x > self.high) if self.include_high else (x >= self.high)
+            bad = above if bad is False else bad | above
         if self.nonzero:
-            ok &= x != 0
-        return ok
+            zero = x == 0
+            bad = zero if bad is False else bad | zero
+        return bad
 
     def describe(self) -> str:
         if self.nonzero:
@@ -51,7 +59,7 @@ class Domain:
     def violations(self, x: object) -> str:
         """A short account of the offending elements, for error messages."""
         x = np.asarray(x)
-        bad = ~(np.isnan(x) | self._inside(x))
+        bad = np.asarray(self._outside(x))
         if x.ndim == 0:
             return f"got {x.item()!r}"
         idx = np.argwhere(bad)

@@ -40,7 +40,7 @@ class MatMul(Function):
             return (g * b if need_a else None), (g * a if need_b else None)
         if an == 2 and bn == 1:  # the logistic unit's X @ w: one matrix-vector product per grad
             ga = reshape(g, (-1, 1)) * b if need_a else None
-            gb = transpose(a) @ g if need_b else None
+            gb = a.T @ g if need_b else None
             return ga, gb
         # General case: make 1-D operands matrices, multiply, squeeze back.
         a2 = reshape(a, (1, -1)) if an == 1 else a

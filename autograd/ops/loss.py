@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..graph import Function
+from ..graph import Function, Node
 from .base import call
 from .domains import UNIT_INTERVAL
 from .elementwise import clip, log, sigmoid, softplus
@@ -40,7 +40,12 @@ def _scale(ctx: Any, g: Any) -> Any:
 
 
 class BCEWithLogits(Function):
-    """ℓ = (1−y)·z + (1+(w−1)y)·softplus(−z);  ∂ℓ/∂z = (1+(w−1)y)·σ(z) − w·y"""
+    """ℓ = (1−y)·z + (1+(w−1)y)·softplus(−z);  ∂ℓ/∂z = (1+(w−1)y)·σ(z) − w·y
+
+    Without ``pos_weight`` this is ℓ = softplus(z) − y·z (the same number, since
+    softplus(z) = z + softplus(−z)), and backward reuses the forward's softplus:
+    σ(z) = exp(z − softplus(z)), whose exponent is ≤ 0, so it never overflows.
+    """
 
     name = "bce_with_logits"
     broadcasts = True
@@ -48,23 +53,28 @@ class BCEWithLogits(Function):
 
     @staticmethod
     def forward(ctx, z, y, pos_weight, reduction):
-        sp_neg = ctx.xp.softplus(-z)  # −log σ(z)
         if pos_weight is None:
-            loss = (1 - y) * z + sp_neg
+            sp = ctx.xp.softplus(z)
+            loss = sp - y * z
+            ctx.saved = (pos_weight, sp)
         else:
-            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * sp_neg
-        ctx.saved = (pos_weight,)
+            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * ctx.xp.softplus(-z)
+            ctx.saved = (pos_weight,)
         return _reduce(ctx, loss, reduction)
 
     @staticmethod
     def backward(ctx, g, out, z, y):
         w = ctx.saved[2]
         g = _scale(ctx, g)
+        need_z, need_y = ctx.needs_input_grad
         if w is None:
-            return g * (sigmoid(z) - y), g * -z
+            # On raw data the saved softplus gives σ(z) in two array passes; on graph
+            # values (create_graph) σ must be a recorded op to be differentiated again.
+            s = sigmoid(z) if isinstance(z, Node) else ctx.xp.exp(z - ctx.saved[3])
+            return (g * (s - y) if need_z else None), (g * -z if need_y else None)
         return (
-            g * ((1 + (w - 1) * y) * sigmoid(z) - w * y),
-            g * (w * softplus(-z) - softplus(z)),
+            g * ((1 + (w - 1) * y) * sigmoid(z) - w * y) if need_z else None,
+            g * (w * softplus(-z) - softplus(z)) if need_y else None,
         )
 
 
