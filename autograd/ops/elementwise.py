@@ -126,7 +126,11 @@ class Clip(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.saved = (lo, hi)
-        return np.clip(x, lo, hi) if not isinstance(x, float) else min(max(x, lo), hi)
+        if type(x) is not float:  # arrays, and numpy scalars (a 0-d tensor's 1 - p)
+            return np.clip(x, lo, hi)
+        if lo is not None:
+            x = max(x, lo)
+        return x if hi is None else min(x, hi)
 
     @staticmethod
     def backward(ctx, g, y, x):
