@@ -19,6 +19,10 @@ OK = "ok"
 MISMATCH = "MISMATCH"
 KINK = "kink"  # non-differentiable point, analytic value between the one-sided slopes
 BAD_SUBGRADIENT = "BAD SUBGRADIENT"  # non-differentiable point, analytic value outside them
+# Outside the one-sided slopes of a composite, but every op's own derivative is a valid
+# subgradient: the chain rule of subgradients only guarantees an inclusion, so
+# compositions of kinks (relu(x) − relu(−x) = x with relu′(0) = 0) legitimately do this.
+COMPOSITE_KINK = "kink (composite)"
 
 
 @dataclass
