@@ -25,7 +25,7 @@ from ..graph import Node, record_sites, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
-from .report import KINK, Row, format_table, worst_first
+from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
 
 
 class _Ctx:
@@ -169,6 +169,6 @@ def localize(fn: Callable[..., Any], *inputs: Any, seed: int = 0) -> Localizatio
         if not check.ok:
             result.culprit = check
             break
-        if any(r.verdict == KINK for r in check.rows):
+        if any(r.verdict in (KINK, DISCONTINUITY) for r in check.rows):
             result.at_kinks.append(check)
     return result
