@@ -188,6 +188,51 @@ def _grad_problems(grads: Sequence[Any], leaves: Sequence[Node], seeds: Sequence
     return {k: "; ".join(v) for k, v in found.items() if v}
 
 
+def _backward_problems(
+    backward: Callable[[float, bool], list[Any]],
+    wanted: Sequence[Node],
+    analytic: Sequence[np.ndarray],
+    atol: float,
+    rtol: float,
+    nondet_tol: float,
+) -> dict[str, str]:
+    """Reentrancy (the same v twice gives the same gradients) and linearity in v
+    (backward(2v) = 2·backward(v), backward(0) = 0); the last call frees the graph."""
+    found = {}
+    again = [_as_analytic(g, x) for g, x in zip(backward(1.0, True), wanted)]
+    diff = max((float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(analytic, again)), default=0.0)
+    if not diff <= nondet_tol:
+        found["reentrancy"] = f"two backward passes with the same upstream gradient differ by {diff:.3g}"
+    doubled = [_as_analytic(g, x) for g, x in zip(backward(2.0, True), wanted)]
+    zeroed = [_as_analytic(g, x) for g, x in zip(backward(0.0, False), wanted)]
+    excess = [np.abs(d - 2 * a) - (atol + rtol * np.abs(2 * a)) for a, d in zip(analytic, doubled)]
+    bad_scale = max((float(np.max(e, initial=-1.0)) for e in excess), default=-1.0)
+    bad_zero = max((float(np.max(np.abs(z), initial=0.0)) for z in zeroed), default=0.0)
+    problems = []
+    if bad_scale > 0:
+        problems.append(f"backward(2v) != 2·backward(v) (off by {bad_scale:.3g} beyond tolerance)")
+    if bad_zero > atol:
+        problems.append(f"backward(0) gives gradients up to {bad_zero:.3g}, not 0")
+    if problems:
+        found["linearity"] = (
+            "backward is not linear in the upstream gradient v: "
+            + "; ".join(problems)
+            + " (does the backward multiply by the upstream gradient?)"
+        )
+    return found
+
+
+def _mutations(wanted: Sequence[Node], snapshots: Sequence[tuple[np.ndarray, np.dtype]]) -> dict[str, str]:
+    changed = [
+        leaf._describe()
+        for leaf, (data, dtype) in zip(wanted, snapshots)
+        if np.asarray(leaf.data).dtype != dtype or not np.array_equal(np.asarray(leaf.data), data, equal_nan=True)
+    ]
+    if not changed:
+        return {}
+    return {"mutation": f"fn or its backward modified its input(s) in place: {', '.join(changed)}"}
+
+
 def gradcheck(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -243,6 +288,7 @@ def gradcheck(
     roots = [(o, s) for o, s in zip(outs, seeds) if o.requires_grad]
 
     def backward(scale: float, retain: bool) -> list[Any]:
+        """Gradients of the inputs for the upstream gradient scale·v."""
         for leaf in wanted:
             leaf.grad = None
         if roots:
@@ -250,7 +296,7 @@ def gradcheck(
         return [leaf.grad for leaf in wanted]
 
     result = GradcheckResult(fn_name=fn_name)
-    first = backward(1.0, retain=True)
+    first = backward(1.0, True)
     result.failures.update(_grad_problems(first, wanted, seeds))
     result.analytic = [_as_analytic(g, x) for g, x in zip(first, wanted)]
 
@@ -261,32 +307,8 @@ def gradcheck(
     rtol = default_rtol if rtol is None else rtol
     result.atol, result.rtol = atol, rtol
 
-    again = [_as_analytic(g, x) for g, x in zip(backward(1.0, retain=True), wanted)]
-    diff = max((float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(result.analytic, again)), default=0.0)
-    if not diff <= nondet_tol:
-        result.failures["reentrancy"] = f"two backward passes with the same upstream gradient differ by {diff:.3g}"
-    doubled = [_as_analytic(g, x) for g, x in zip(backward(2.0, retain=True), wanted)]
-    zeroed = [_as_analytic(g, x) for g, x in zip(backward(0.0, retain=False), wanted)]
-    bad_scale = max(
-        (float(np.max(np.abs(d - 2 * a) - (atol + rtol * np.abs(2 * a)), initial=-1.0)) for a, d in zip(result.analytic, doubled)),
-        default=-1.0,
-    )
-    bad_zero = max((float(np.max(np.abs(z), initial=0.0)) for z in zeroed), default=0.0)
-    if bad_scale > 0 or bad_zero > atol:
-        result.failures["linearity"] = (
-            "backward is not linear in the upstream gradient v: "
-            + (f"backward(2v) != 2·backward(v) (off by {bad_scale:.3g} beyond tolerance)" if bad_scale > 0 else "")
-            + ("; " if bad_scale > 0 and bad_zero > atol else "")
-            + (f"backward(0) gives gradients up to {bad_zero:.3g}, not 0" if bad_zero > atol else "")
-            + " (does the backward multiply by the upstream gradient?)"
-        )
-    changed = [
-        leaf._describe()
-        for leaf, (data, dtype) in zip(wanted, snapshots)
-        if np.asarray(leaf.data).dtype != dtype or not np.array_equal(np.asarray(leaf.data), data, equal_nan=True)
-    ]
-    if changed:
-        result.failures["mutation"] = f"fn or its backward modified its input(s) in place: {', '.join(changed)}"
+    result.failures.update(_backward_problems(backward, wanted, result.analytic, atol, rtol, nondet_tol))
+    result.failures.update(_mutations(wanted, snapshots))
 
     _compare(fn, leaves, wanted_idx, outs, vs, result, eps, mode, directions, max_full, report_limit, rng)
 
