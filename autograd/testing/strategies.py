@@ -300,6 +300,7 @@ def graphs(
     shape: Shape = (3,),
     dtype: Any = np.float64,
     chain: bool = False,
+    smooth: bool = False,
     max_abs: float = 1e6,
 ) -> st.SearchStrategy[RandomGraph]:
     """Random computation graphs built from the op registry's elementwise ops.
@@ -310,11 +311,15 @@ def graphs(
     always does: long chains). Operands are first mapped into an op's domain by ops
     of the graph (softplus(v) + 0.1 for log, division, fractional powers). Graphs
     whose values leave [−max_abs, max_abs] are rejected. ``kind`` is Tensor (of
-    ``shape`` and ``dtype``) or Scalar.
+    ``shape`` and ``dtype``) or Scalar. ``smooth=True`` leaves out ops with kinks
+    (relu, abs, clip): for second derivatives, whose value at a kink is a convention
+    hidden in constant masks of the backward graph.
     """
     from .opinfo import graph_ops
 
     vocab = graph_ops(scalar=kind is Scalar)
+    if smooth:
+        vocab = {n: info for n, info in vocab.items() if not info.fn.kinks}
     names = sorted(vocab)
     unary = [n for n in names if vocab[n].arity == 1]
     n_in_st = n_inputs if isinstance(n_inputs, st.SearchStrategy) else st.just(n_inputs)
