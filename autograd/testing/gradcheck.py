@@ -323,7 +323,7 @@ def gradcheck(
     _compare(fn, leaves, wanted_idx, outs, vs, result, eps, mode, directions, max_full, report_limit, rng, jac)
 
     if localize and ("jacobian" in result.failures or "subgradient" in result.failures):
-        result.localization = loc = localize_failure(fn, *[snapshot_input(x) for x in inputs], seed=seed)
+        result.localization = loc = localize_failure(fn, *[_snapshot_input(x) for x in inputs], seed=seed)
         if loc.culprit is None and loc.at_kinks:
             _composite_kinks(result, loc)
     if result.failures and raise_exception:
@@ -350,7 +350,7 @@ def _composite_kinks(result: GradcheckResult, loc: Localization) -> None:
     )
 
 
-def snapshot_input(x: Any) -> Any:
+def _snapshot_input(x: Any) -> Any:
     """A fresh copy of a check input (same kind, data, dtype, requires_grad)."""
     if isinstance(x, Scalar):
         return Scalar(x.data, requires_grad=x.requires_grad, name=x.name)
