@@ -279,6 +279,12 @@ class Node:
         return self._get_meta("site")
 
     @property
+    def params(self) -> dict[str, Any]:
+        """The keyword parameters the op's ``forward`` was called with (``axis``,
+        ``keepdims``, …), recorded inside ``record_sites()``; empty otherwise."""
+        return dict(self._get_meta("params", {}))
+
+    @property
     def is_leaf(self) -> bool:
         """True for values created by the user rather than by an operation."""
         return self._fn is None
@@ -442,7 +448,8 @@ class Function:
 
     Class attributes describe the op for checks and drawings: ``domains`` (one
     :class:`~autograd.ops.domains.Domain` per input), ``kinks`` (points where the
-    derivative jumps), ``reads_inputs`` (whether backward reads input values; an
+    derivative jumps: numbers, the name of a parameter holding one, or ``"ties"``),
+    ``reads_inputs`` (whether backward reads input values; an
     in-place change of such an input after forward is an error), ``broadcasts``
     (inputs follow numpy broadcasting: the driver sums each gradient back to its
     input's shape, so backward never has to).
@@ -451,7 +458,7 @@ class Function:
     name: ClassVar[str] = ""
     broadcasts: ClassVar[bool] = False
     domains: ClassVar[tuple[Any, ...]] = ()
-    kinks: ClassVar[tuple[float, ...]] = ()
+    kinks: ClassVar[tuple[float | str, ...]] = ()
     reads_inputs: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -532,6 +539,9 @@ class Function:
         if not _plain:
             if _scope or _record_sites:
                 out._annotate()
+                if _record_sites and params:
+                    # Checkers re-run the op's forward on its recorded inputs (see .params).
+                    out._meta["params"] = params
             if _anomaly:
                 _check_forward(cls, out, inputs)
         return out
@@ -597,7 +607,7 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     found = order.append
     stack = []
     for r in roots:
-        if r._g is None:
+        if r._g is None:  # each root once, even when passed twice (grad((y, y), ...))
             r._g = _VISITED
             stack.append(r)
     pop, push = stack.pop, stack.append

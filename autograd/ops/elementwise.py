@@ -123,10 +123,13 @@ class LogSigmoid(Function):
 class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 inside [lo, hi], 0 outside (kinks at lo, hi)"""
 
+    # The kinks sit at the values of the parameters named here (a bound may be None).
+    kinks = ("lo", "hi")
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.saved = (lo, hi)
-        if type(x) is not float:  # numpy data (np.float64 is a float subclass: not here)
+        if type(x) is not float:  # arrays, and numpy scalars (a 0-d tensor's 1 - p)
             return np.clip(x, lo, hi)
         # A Scalar's float; either bound may be None.
         if lo is not None:
