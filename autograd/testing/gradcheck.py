@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import GlassgradError
-from ..graph import Node, no_grad, run_backward
+from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
@@ -436,10 +436,11 @@ def _compare(
     def evaluate(vals: Sequence[np.ndarray]) -> np.ndarray:
         """All outputs of fn at float64 inputs ``vals``, as one flat float64 vector."""
         args = list(leaves)
+        # The perturbed inputs require grad like the originals, so a function that
+        # differentiates inside (a gradient being checked, as gradgradcheck does) works.
         for i, kind, val in zip(wanted_idx, kinds, vals):
-            args[i] = Scalar(float(val), requires_grad=False) if kind is Scalar else Tensor(val)
-        with no_grad():
-            res = _outputs(fn(*args), result.fn_name)
+            args[i] = Scalar(float(val)) if kind is Scalar else Tensor(val, requires_grad=True)
+        res = _outputs(fn(*args), result.fn_name)
         if not out_dtypes:
             out_dtypes.extend(np.asarray(o.data).dtype for o in res)
         return np.concatenate([np.ravel(np.asarray(o.data, dtype=np.float64)) for o in res])
