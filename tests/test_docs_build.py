@@ -1,0 +1,57 @@
+"""The documentation site builds without a single warning, and its figures are
+regenerated from the library by one script."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed (pip install -e '.[docs]')")
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (site / "tutorial" / "index.html").is_file()
+    assert (site / "reference" / "autograd" / "index.html").is_file()
+
+
+def test_make_figures_writes_every_figure(tmp_path: Path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "make_figures.py"), "--fast", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = {p.name for p in tmp_path.iterdir()}
+    for figure in _figures_the_pages_use():
+        assert figure in written, f"the docs show images/{figure} but make_figures.py does not write it"
+    for image in (ROOT / "docs" / "images").iterdir():
+        assert image.name in written, f"docs/images/{image.name} is committed but make_figures.py does not make it"
+    for name in written:
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def _figures_the_pages_use() -> set[str]:
+    """Every images/<file> referenced from README.md or a docs page."""
+    used: set[str] = set()
+    for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        used |= set(re.findall(r"images/([\w.-]+\.(?:png|svg))", page.read_text(encoding="utf-8")))
+    return used
