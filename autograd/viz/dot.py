@@ -46,7 +46,9 @@ def to_digraph(spec: GraphSpec, rankdir: str | None = None, show_legend: bool = 
 
     index = {id(n): k for k, n in enumerate(spec.order)}
     if rankdir is None:
-        rankdir = "LR" if spec.box_count() <= 50 else "TB"
+        # Small forward graphs read left to right; the backward view's edge labels
+        # are wide, so it (and any big graph) stacks top to bottom.
+        rankdir = "LR" if spec.view == "forward" and spec.box_count() <= 50 else "TB"
     dot = graphviz.Digraph(
         "glassgrad",
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.4", "tooltip": " "},
@@ -257,7 +259,7 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
     if spec.groups:
         row(GROUP_COLOR[0], "folded scope")
     if spec.highlighted:
-        row(HIGHLIGHT_COLOR, "on a path to the output")
+        row(HIGHLIGHT_COLOR, f"on a path from {', '.join(spec.highlighted)} to the output")
     if spec.view == "backward":
         rows.append(
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">'

@@ -218,13 +218,23 @@ def _render(param: Node, root: Node, index: dict[int, int], terms: list[PathTerm
     r = display_name(root, index)
     d = f"∂{symbol(r)}/∂{symbol(p)}"
     head = f"{d}: {p} is a {ROLE_LABEL[role(param, False)]}, {r} the output; {n_paths} path{'s' * (n_paths != 1)} from {p} to {r}"
-    lines = [head, ""]
+    lines = [head]
+    if any(v is not None and raw_shape(v) not in ((), (1,)) for t in terms for _, _, v in t.factors):
+        lines.append("(· multiplies arrays element by element; a vjp factor such as Xᵀ·g applies to g, the product on its left)")
+    lines.append("")
     for k, term in enumerate(terms, 1):
-        chain = " → ".join([p] + [f"{s.child.op} → {display_name(s.child, index)}" for s in reversed(term.steps)])
+        chain = p + "".join(
+            f" →{_arg_tag(s)} {s.child.op} → {display_name(s.child, index)}" for s in reversed(term.steps)
+        )
         lines.append(f"path {k} of {n_paths}:  {chain}")
         names = [f for f, _, _ in term.factors]
         formulas = [f for _, f, _ in term.factors]
         values = [summary(v) if v is not None else "(vjp)" for _, _, v in term.factors]
+        if len(term.factors) == 1:  # one edge: the factor is the whole term
+            lines.append(f"  {names[0]} = {formulas[0]}" + (f" = {values[0]}" if values[0] != formulas[0] else ""))
+            lines.extend(f"    note: {note}" for note in term.notes)
+            lines.append("")
+            continue
         eq = " " * (len(d) + 3) + "= "
         lines.append(f"  {d} = " + " · ".join(names))
         lines.append(eq + " · ".join(_wrap(f) for f in formulas))
@@ -244,6 +254,11 @@ def _render(param: Node, root: Node, index: dict[int, int], terms: list[PathTerm
         lines.append("")
     lines.append(f"{d} = {summary(total)}" + (f"  (sum over {n_paths} paths)" if n_paths > 1 else ""))
     return "\n".join(lines)
+
+
+def _arg_tag(step: Step) -> str:
+    """``(arg 1)`` when the op has several inputs, so paths through x*x stay distinct."""
+    return f"(arg {step.arg})" if len(step.child.parents) > 1 else ""
 
 
 def _wrap(text: str) -> str:

@@ -87,7 +87,7 @@ class GraphSpec:
     collapsed: tuple[tuple[str, ...], ...] = ()
     n_boxes: int = 0
     too_large: bool = False
-    highlighted: bool = False
+    highlighted: tuple[str, ...] = ()  # display names of the highlighted values
     backprop: Backprop | None = None
 
     def box_count(self) -> int:
@@ -131,8 +131,10 @@ def build(
         return spec
     bp = backprop(root, gradient, order) if view == "backward" else None
     spec.backprop = bp
-    on_path = _descendants(order, highlight) if highlight is not None else None
-    spec.highlighted = on_path is not None
+    on_path = None
+    if highlight is not None:
+        on_path, starts = _descendants(order, highlight)
+        spec.highlighted = tuple(n.name or f"%{index[id(n)]}" for n in starts)
     _fill(spec, index, folded, bp, on_path)
     return spec
 
@@ -187,10 +189,12 @@ def _count(order: Sequence[Node], root: Node, folded: set[tuple[str, ...]]) -> i
 # -- highlighting ----------------------------------------------------------------------
 
 
-def _descendants(order: Sequence[Node], highlight: Any) -> set[int]:
-    """ids of the nodes on some path from a highlighted value to the root."""
+def _descendants(order: Sequence[Node], highlight: Any) -> tuple[set[int], list[Node]]:
+    """ids of the nodes on some path from a highlighted value to the root, and the
+    highlighted values themselves."""
     targets = list(highlight) if isinstance(highlight, (list, tuple, set)) else [highlight]
     start: set[int] = set()
+    chosen: list[Node] = []
     for t in targets:
         if isinstance(t, Node):
             matches = [n for n in order if n is t]
@@ -203,11 +207,12 @@ def _descendants(order: Sequence[Node], highlight: Any) -> set[int]:
                 + (f"; named values: {', '.join(names)}" if names else "; name values with name=... to pick them by name")
             )
         start.update(id(n) for n in matches)
+        chosen += matches
     on: set[int] = set()
     for node in order:  # oldest first: parents are decided before their consumers
         if id(node) in start or (node.fn is not None and any(id(p) in on for p in node.parents)):
             on.add(id(node))
-    return on
+    return on, chosen
 
 
 # -- boxes and edges ----------------------------------------------------------------------

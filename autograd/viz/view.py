@@ -198,7 +198,8 @@ def draw(
     - ``max_nodes``: a budget of boxes. Over it the deepest scopes are folded first;
       if that is not enough, only the text listing is shown (with a warning) rather
       than making ``dot`` run for minutes. ``None`` disables the budget.
-    - ``rankdir``: ``"LR"`` or ``"TB"``; by default LR up to 50 boxes, else TB.
+    - ``rankdir``: ``"LR"`` or ``"TB"``; by default LR for forward views of up to 50
+      boxes, TB otherwise (the backward view's edge labels are wide).
     """
     spec = build(root, view=view, highlight=highlight, collapse=collapse, max_nodes=max_nodes, gradient=gradient)
     if spec.too_large:
