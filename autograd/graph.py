@@ -245,6 +245,12 @@ class Node:
         return self._get_meta("site")
 
     @property
+    def params(self) -> dict[str, Any]:
+        """The keyword parameters the op's ``forward`` was called with (``axis``,
+        ``keepdims``, …), recorded inside ``record_sites()``; empty otherwise."""
+        return dict(self._get_meta("params", {}))
+
+    @property
     def is_leaf(self) -> bool:
         """True for values created by the user rather than by an operation."""
         return self._fn is None
@@ -468,6 +474,9 @@ class Function:
             out._seq = 0
         if _scope or _record_sites:
             out._annotate()
+            if _record_sites and params:
+                # Checkers re-run the op's forward on its recorded inputs (see .params).
+                out._meta["params"] = params
         if _anomaly:
             _check_forward(cls, out, inputs)
         return out
