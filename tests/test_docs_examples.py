@@ -62,7 +62,7 @@ not the output of the block above: prose stands between them
 
 def test_collector_pairs_code_with_output_and_honours_no_run() -> None:
     found = examples(PAGE)
-    assert [(ex.line, ex.run, ex.expected) for ex in found] == [(3, True, "42\n"), (13, False, None), (22, True, None)]
+    assert [(ex.line, ex.run, ex.expected) for ex in found] == [(3, True, "42\n"), (13, False, None), (21, True, None)]
     assert run_page(found) == 2
 
 
