@@ -1,0 +1,134 @@
+"""Numerical derivatives of a scalar objective φ(x₁, …, xₖ) by central differences,
+and the comparison of one analytic derivative with them.
+
+A check reduces every function to one number per evaluation: with a random
+upstream gradient v, φ(x) = Σ vᵀf(x). Along a direction d (one element eᵢ, or a
+random Gaussian vector) the derivative is
+
+    ∂φ/∂d ≈ (φ(x + h·d) − φ(x − h·d)) / 2h,        error O(h²) + O(ε·|φ|/h)
+
+The step balancing the two errors is h ≈ ∛ε·max(1, |x|) for the machine epsilon ε
+of the dtype φ is computed in; the rounding part, ε·Σ|v·f|/h, is added to the
+tolerance so that large outputs do not cause false alarms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import kinks
+from .report import MISMATCH, OK, Row
+
+#: φ(values) -> (φ, Σ|v·f|): the objective and the magnitude its rounding scales with.
+Objective = Callable[[Sequence[np.ndarray]], tuple[float, float]]
+
+#: Default (atol, rtol) by the dtype the analytic side ran in (JAX's gradient table,
+#: with float64 a little tighter: the numerical side is float64 in every case).
+TOLERANCES: dict[np.dtype, tuple[float, float]] = {
+    np.dtype(np.float64): (1e-6, 1e-5),
+    np.dtype(np.float32): (1e-4, 2e-3),
+    np.dtype(np.float16): (1e-2, 1e-2),
+}
+
+
+def tolerances_for(dtype: np.dtype) -> tuple[float, float]:
+    """Default (atol, rtol) for gradients computed in ``dtype``."""
+    return TOLERANCES.get(np.dtype(dtype), TOLERANCES[np.dtype(np.float16)])
+
+
+def step_size(x: float, dtype: np.dtype) -> float:
+    """Central-difference step for a coordinate of size |x| evaluated in ``dtype``:
+    ∛ε·max(1, |x|) (≈ 6e-6 for float64, 5e-3 for float32)."""
+    return float(np.cbrt(np.finfo(dtype).eps) * max(1.0, abs(x)))
+
+
+def lowest_precision(dtypes: Sequence[np.dtype]) -> np.dtype:
+    """The float dtype with the largest machine epsilon among ``dtypes`` (float64 if none)."""
+    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
+    return max(floats, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64))
+
+
+class Direction:
+    """A perturbation x + t·d of all inputs: one element (``Direction.element``) or
+    dense arrays (``Direction.dense``)."""
+
+    def __init__(self, moved: Callable[[Sequence[np.ndarray], float], list[np.ndarray]]) -> None:
+        self.moved = moved
+
+    @classmethod
+    def element(cls, i: int, idx: tuple[int, ...]) -> Direction:
+        def moved(base: Sequence[np.ndarray], t: float) -> list[np.ndarray]:
+            vals = list(base)
+            vals[i] = base[i].copy()
+            vals[i][idx] += t
+            return vals
+
+        return cls(moved)
+
+    @classmethod
+    def dense(cls, arrays: Sequence[np.ndarray]) -> Direction:
+        def moved(base: Sequence[np.ndarray], t: float) -> list[np.ndarray]:
+            return [b + t * d for b, d in zip(base, arrays)]
+
+        return cls(moved)
+
+
+@dataclass
+class FiniteDifferences:
+    """φ around a base point, counting evaluations. ``eps`` is the machine epsilon of
+    the dtype φ is computed in (for the rounding-noise estimate)."""
+
+    objective: Objective
+    base: list[np.ndarray]
+    eps: float
+    evaluations: int = 0
+
+    def __post_init__(self) -> None:
+        self.phi0, self.mag0 = self.objective(self.base)
+        self.evaluations += 1
+
+    def at(self, direction: Direction, t: float) -> tuple[float, float]:
+        self.evaluations += 1
+        return self.objective(direction.moved(self.base, t))
+
+    def probe(
+        self,
+        direction: Direction,
+        h: float,
+        analytic: float,
+        atol: float,
+        rtol: float,
+        *,
+        input: str,
+        index: str,
+        x: float | None,
+    ) -> Row:
+        """Compare ``analytic`` (= ⟨∇φ, d⟩ from backward) with the central difference
+        along ``direction``; on a mismatch, examine the point for a kink."""
+        plus, mag_p = self.at(direction, h)
+        minus, mag_m = self.at(direction, -h)
+        numeric = (plus - minus) / (2 * h)
+        noise = self.eps * (mag_p + mag_m + 2 * self.mag0) / h
+        tol = atol + rtol * abs(numeric) + noise
+        row = Row(input, index, x, float(analytic), float(numeric), float(tol))
+        if abs(analytic - numeric) <= tol:
+            return row
+        evidence = kinks.examine(
+            lambda t: self.at(direction, t)[0], self.phi0, h, plus, minus, tol + noise
+        )
+        if evidence is None:
+            row.verdict = MISMATCH
+            return row
+        row.left, row.right = evidence.left, evidence.right
+        if evidence.confirmed:
+            row.verdict = evidence.verdict(analytic, tol + noise)
+        else:
+            # The jump shrank with the step: a kink lies within h but not at x. The
+            # central difference at h/2 no longer straddles it; judge by that one.
+            row.numeric = (evidence.left_half + evidence.right_half) / 2
+            row.verdict = OK if abs(analytic - row.numeric) <= tol else MISMATCH
+        return row
+

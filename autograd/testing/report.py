@@ -1,0 +1,95 @@
+"""The failure report of a gradient check: one row per compared element (or random
+direction), worst first.
+
+A row compares the analytic derivative ``a`` with the numerical one ``n``:
+
+    |Δ| = |a − n|,   rel = |Δ| / max(|n|, tiny),   it fails when |Δ| > tol
+
+where ``tol = atol + rtol·|n| + (rounding noise of the finite difference)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Verdicts a row can carry.
+OK = "ok"
+MISMATCH = "MISMATCH"
+KINK = "kink"  # non-differentiable point, analytic value between the one-sided slopes
+BAD_SUBGRADIENT = "BAD SUBGRADIENT"  # non-differentiable point, analytic value outside them
+
+
+@dataclass
+class Row:
+    """One compared derivative: of ``input`` at ``index`` (or along a random direction)."""
+
+    input: str
+    index: str
+    x: float | None
+    analytic: float
+    numeric: float
+    tolerance: float
+    verdict: str = OK
+    left: float | None = None  # one-sided slopes, filled in where a kink was examined
+    right: float | None = None
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.numeric)
+
+    @property
+    def rel_error(self) -> float:
+        return self.abs_error / max(abs(self.numeric), 1e-300)
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in (MISMATCH, BAD_SUBGRADIENT)
+
+    @property
+    def excess(self) -> float:
+        """How far past its tolerance the error is (negative: within it); sorts rows."""
+        return self.abs_error - self.tolerance
+
+
+def worst_first(rows: Sequence[Row]) -> list[Row]:
+    """Failed rows first, then by how far the error exceeds the tolerance."""
+    return sorted(rows, key=lambda r: (not r.failed, -r.excess))
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return ""
+    if v == 0 or (1e-4 <= abs(v) < 1e6):
+        return f"{v:.6g}"
+    return f"{v:.3e}"
+
+
+_HEADER = ("input", "index", "x", "analytic", "numeric", "|Δ|", "rel error", "tolerance", "verdict")
+
+
+def format_table(rows: Sequence[Row], limit: int = 10) -> str:
+    """A plain-text table of ``rows`` (already ordered), at most ``limit`` of them."""
+    shown = list(rows[:limit])
+    cells = [_HEADER] + [
+        (
+            r.input,
+            r.index,
+            _num(r.x),
+            _num(r.analytic),
+            _num(r.numeric),
+            _num(r.abs_error),
+            _num(r.rel_error) if math.isfinite(r.rel_error) else "inf",
+            _num(r.tolerance),
+            r.verdict
+            + (f" (one-sided {_num(r.left)} | {_num(r.right)})" if r.left is not None and r.verdict != OK else ""),
+        )
+        for r in shown
+    ]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(_HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if len(rows) > limit:
+        lines.append(f"... {len(rows) - limit} more rows")
+    return "\n".join(lines)
