@@ -1,0 +1,68 @@
+"""The IDX format of the official MNIST files.
+
+An IDX file is a big-endian header followed by the raw values::
+
+    magic   4 bytes: 0x00 0x00, type (0x08 = unsigned byte), number of dimensions d
+    sizes   d × uint32: the size of each dimension
+    values  prod(sizes) bytes, last dimension fastest (C order)
+
+so the images file has magic 0x00000803 = 2051 and sizes (count, 28, 28), the labels file
+magic 0x00000801 = 2049 and size (count,).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .digits import IMAGE_SHAPE, DataError, Digits, check_labels
+from .files import read_bytes
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+_KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+
+
+def read_idx(path: str | Path, magic: int) -> np.ndarray:
+    """The uint8 array stored in the IDX file ``path``, which must carry ``magic``."""
+    data = read_bytes(path)
+    kind = _KIND[magic]
+    if len(data) < 4:
+        raise DataError(f"{path}: {len(data)} bytes is too short for an IDX file of {kind}")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        known = f" (the magic of IDX {_KIND[found]})" if found in _KIND else ""
+        raise DataError(f"{path}: magic number {found}{known}, expected {magic} for IDX {kind}")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: truncated IDX header ({len(data)} of {header} bytes)")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    size, payload = math.prod(shape), len(data) - header
+    if payload != size:
+        problem = "truncated" if payload < size else "too long"
+        dims = " × ".join(map(str, shape))
+        raise DataError(
+            f"{path}: {problem}: the header promises {dims} = {size:,} bytes of {kind}, "
+            f"the file holds {payload:,}"
+        )
+    # frombuffer shares the bytes object: no copy, and the array is read-only.
+    return np.frombuffer(data, np.uint8, count=size, offset=header).reshape(shape)
+
+
+def load_idx(images_path: str | Path, labels_path: str | Path) -> Digits:
+    """Digits from an IDX images file and an IDX labels file, each gzipped or raw."""
+    images = read_idx(images_path, IMAGES_MAGIC)
+    if images.shape[1:] != IMAGE_SHAPE:
+        rows, cols = images.shape[1:]
+        raise DataError(f"{images_path}: pictures are {rows}×{cols} pixels, expected 28×28")
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise DataError(
+            f"{images_path} holds {len(images):,} images but {labels_path} holds "
+            f"{len(labels):,} labels; give the images and labels of the same set"
+        )
+    check_labels(labels, str(labels_path))
+    return Digits(images, labels, f"IDX files {images_path} and {labels_path} ({len(labels):,} digits)")
