@@ -125,7 +125,7 @@ def test_nonfinite_gradient_is_red_and_zero_gradient_grey():
     assert "gradient has NaN / inf" in src and "gradient exactly 0" in src  # legend rows
 
 
-@pytest.mark.parametrize("name", ["x<0", "|x|", "{a}", 'say "hi"', "a&b", "back\\slash", "tab\there", "<b>bold</b>"])
+@pytest.mark.parametrize("name", ["x<0", "|x|", "{a}", 'say "hi"', "a&b", "back\\slash", "\\N", "tab\there", "<b>bold</b>"])
 def test_user_names_are_escaped(name):
     v = Tensor([1.0, 2.0], requires_grad=True, name=name)
     view = draw((v * 2).sum())

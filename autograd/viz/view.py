@@ -20,11 +20,12 @@ from .text import to_text
 MAX_NODES = 400
 RENDER_FORMATS = ("svg", "png", "pdf")
 TEXT_FORMATS = ("dot", "gv", "txt")
-INSTALL_HINT = (
-    "graphviz's `dot` program was not found on PATH; showing the text listing instead. "
+DOT_MISSING = "graphviz's `dot` program was not found on PATH"
+INSTALL = (
     "Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
     "conda: conda install graphviz) to get pictures."
 )
+INSTALL_HINT = f"{DOT_MISSING}; showing the text listing instead. {INSTALL}"
 
 
 class VizWarning(UserWarning):
@@ -105,7 +106,7 @@ class GraphView:
             try:
                 data = self._pipe(fmt)
             except GraphvizNotFound:
-                warnings.warn(INSTALL_HINT.replace("showing the text listing", "writing the DOT text"), VizWarning, stacklevel=2)
+                warnings.warn(f"{DOT_MISSING}; writing the DOT text instead. {INSTALL}", VizWarning, stacklevel=2)
                 path = path.with_suffix(".dot")
                 data = self.source.encode("utf-8")
         write_atomic(path, data)
@@ -150,7 +151,7 @@ class GraphView:
         try:
             return self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
-            raise GraphvizNotFound(INSTALL_HINT.split("; showing")[0] + ".") from None
+            raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
