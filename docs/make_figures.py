@@ -29,6 +29,13 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from autograd import Scalar, Tensor, binary_cross_entropy  # noqa: E402
 from autograd.viz import draw  # noqa: E402
 from models.graphs import logistic_unit  # noqa: E402
+from models.mnist import load_embedded  # noqa: E402
+
+
+def first_nine() -> np.ndarray:
+    """The 9 the tutorial follows: the first 9 of the embedded MNIST sample."""
+    digits = load_embedded()
+    return digits.images[int(np.flatnonzero(digits.labels == 9)[0])]
 
 DPI = 110
 
@@ -47,6 +54,29 @@ def _write(path: Path, data: bytes) -> None:
         f.write(data)
     os.chmod(tmp, 0o644)  # mkstemp makes the file private; a figure is for everyone
     os.replace(tmp, path)
+
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+def digit_numbers(out: Path, fast: bool) -> None:
+    """One MNIST 9 as the computer sees it: a 28×28 grid of brightness values 0..255."""
+    image = first_nine()
+    fig, (ax_pic, ax_num) = plt.subplots(1, 2, figsize=(15, 7.6), gridspec_kw={"width_ratios": [1, 2.05]})
+    ax_pic.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+    ax_pic.set_title("what you see: a 9", fontsize=14)
+    ax_num.imshow(image, cmap="gray_r", vmin=0, vmax=255, alpha=0.35)
+    for (r, c), v in np.ndenumerate(image):
+        # zeros in light grey, so the ink's numbers stand out
+        ax_num.text(c, r, str(v), ha="center", va="center", fontsize=5.6, color="0.72" if v == 0 else "black")
+    ax_num.set_title("what the model sees: 28 × 28 = 784 numbers\n(0 = paper, 255 = ink)", fontsize=14)
+    for ax in (ax_pic, ax_num):
+        ax.set_xticks(range(0, 28, 7))
+        ax.set_yticks(range(0, 28, 7))
+        ax.tick_params(labelsize=8)
+    ax_num.set_xlabel("column", fontsize=10)
+    ax_num.set_ylabel("row", fontsize=10)
+    _save(fig, out / "digit_numbers.png")
 
 
 # -- the loss ----------------------------------------------------------------------------
@@ -114,7 +144,7 @@ def graphs(out: Path, fast: bool) -> None:
     draw(unit.loss, view="backward").save(out / "graph_backward.svg")
 
 
-FIGURES: list[Callable[[Path, bool], None]] = [log_loss, gradient_descent, graphs]
+FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, graphs]
 
 
 def main(argv: list[str] | None = None) -> int:
