@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from autograd import Scalar, Tensor, binary_cross_entropy  # noqa: E402
-from autograd.viz import draw  # noqa: E402
-from models.graphs import logistic_unit  # noqa: E402
+from models.graphs import write_docs_figures  # noqa: E402
 from models.mnist import load_embedded  # noqa: E402
 
 
@@ -134,17 +133,17 @@ def gradient_descent(out: Path, fast: bool) -> None:
     _save(fig, out / "gradient_descent.png")
 
 
-# -- the graph of the one-unit model ----------------------------------------------------------
+# -- graphs ----------------------------------------------------------------------------------
 
 
-def graphs(out: Path, fast: bool) -> None:
-    """The one-unit model's forward graph and its backward (chain-rule) graph."""
-    unit = logistic_unit()
-    draw(unit.loss).save(out / "graph_forward.svg")
-    draw(unit.loss, view="backward").save(out / "graph_backward.svg")
+def visualization(out: Path, fast: bool) -> None:
+    """The graphs of the visualization page and the tutorial, in ``viz/``: the logistic
+    unit's forward and backward graphs, its explain() text and listing, a value used
+    three times, a network highlighted and folded."""
+    write_docs_figures(out / "viz")
 
 
-FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, graphs]
+FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, visualization]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograd import Tensor, binary_cross_entropy, sigmoid
+from autograd import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
 from autograd.viz import draw, explain, to_text
 from autograd.viz.view import VizWarning, write_atomic
 
@@ -137,3 +137,48 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--y", type=float, default=DEFAULT_Y, help="the label, in [0, 1]")
     p.set_defaults(run=_run)
     return p
+
+
+def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
+    """A 2-2-1 network on one sample, in Scalars, with scopes ``hidden/h0``,
+    ``hidden/h1`` and ``out``: the example for highlighting and folding.
+    Returns the loss and the parameters by name."""
+    x = [Scalar(1.0, requires_grad=False, name="x1"), Scalar(-2.0, requires_grad=False, name="x2")]
+    y = Scalar(1.0, requires_grad=False, name="y")
+    params: dict[str, Scalar] = {}
+    hidden = []
+    with scope("hidden"):
+        for i, (wa, wb, b) in enumerate([(0.5, -0.3, 0.1), (-0.8, 0.2, 0.0)]):
+            with scope(f"h{i}"):
+                w = [Scalar(wa, name=f"w{i}1"), Scalar(wb, name=f"w{i}2")]
+                bias = Scalar(b, name=f"b{i}")
+                params.update({p.name: p for p in (*w, bias)})
+                h = (w[0] * x[0] + w[1] * x[1] + bias).tanh()
+                h.name = f"h{i}"
+                hidden.append(h)
+    with scope("out"):
+        v = [Scalar(1.2, name="v0"), Scalar(-0.7, name="v1")]
+        c = Scalar(0.05, name="c")
+        params.update({p.name: p for p in (*v, c)})
+        y_hat = (v[0] * hidden[0] + v[1] * hidden[1] + c).sigmoid()
+        y_hat.name = "ŷ"
+    loss = binary_cross_entropy(y_hat, y)
+    loss.name = "L"
+    return loss, params
+
+
+def write_docs_figures(out_dir: str | Path) -> list[Path]:
+    """Every picture of the visualization page: the logistic unit (forward,
+    backward, explain), a value used three times, and the tiny network highlighted
+    and folded. SVGs, written into ``out_dir``."""
+    out = Path(out_dir)
+    written = write_logistic_figures(out, ("svg",))
+    x = Scalar(1.5, name="x")
+    y = x * x + x
+    y.name = "y"
+    written.append(draw(y, view="backward").save(out / "fan_in.svg"))
+    loss, params = tiny_network()
+    written.append(draw(loss, highlight=params["w01"]).save(out / "highlight.svg"))
+    written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
+    written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
+    return written

@@ -208,7 +208,7 @@ def test_text_listing_is_typed_and_names_leaves():
     text = to_text(u.loss)
     lines = text.splitlines()
     assert lines[0] == "# inputs"
-    assert "%2: f64[2] w = [0.8, 0.3]  (parameter (requires grad))" in lines
+    assert "%2: f64[2] w = [0.8, 0.3]  (parameter)" in lines
     assert "%4: f64[] = matmul(%3, %2)  # x·w = 1.05" in lines
     assert re.fullmatch(r"%7: f64\[\] = binary_cross_entropy\(%6, %0\)  # L = 0\.2751", lines[-2])
     assert lines[-1] == "# output: %7 L"

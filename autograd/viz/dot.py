@@ -223,9 +223,10 @@ def _edge_attrs(spec: GraphSpec, e: Edge, index: dict[int, int], root_name: str)
         elif e.flows:
             total = sum((f.contribution for f in e.flows[1:]), e.flows[0].contribution)
             lines.append(f"Σ of {len(e.flows)} = {summary(total)}")
-        attrs["color"] = FLOW_COLOR if (e.flows or not e.tail.startswith("v")) else "#999999"
-        if not e.flows and e.tail.startswith("v") and e.head.startswith("f"):
-            attrs["style"] = "dashed"  # into a constant: no gradient flows back
+        if e.flows or not e.tail.startswith("v"):
+            attrs["color"] = FLOW_COLOR
+        else:  # from a constant: no gradient flows back into it
+            attrs.update(color="#999999", style="dashed")
     if lines:
         attrs["label"] = "<" + "<BR/>".join(escape(line) for line in lines) + ">"
     if e.on_path:
@@ -267,6 +268,7 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
             "= contribution to ∂L/∂in; a value used k times<BR ALIGN=\"LEFT\"/>"
             "sums its k contributions (Σ of k)<BR ALIGN=\"LEFT\"/></FONT></TD></TR>"
         )
-    rows.append('<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">%k: topological index; — : no gradient yet</FONT></TD></TR>')
+    footer = "dashed: no gradient flows (constant)" if spec.view == "backward" else "—: no gradient yet"
+    rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">%k: topological index; {footer}</FONT></TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2">' + "".join(rows) + "</TABLE>"
     return {"label": f"<{table}>", "shape": "plain", "tooltip": "legend"}

@@ -219,8 +219,11 @@ def _render(param: Node, root: Node, index: dict[int, int], terms: list[PathTerm
     d = f"∂{symbol(r)}/∂{symbol(p)}"
     head = f"{d}: {p} is a {ROLE_LABEL[role(param, False)]}, {r} the output; {n_paths} path{'s' * (n_paths != 1)} from {p} to {r}"
     lines = [head]
-    if any(v is not None and raw_shape(v) not in ((), (1,)) for t in terms for _, _, v in t.factors):
-        lines.append("(· multiplies arrays element by element; a vjp factor such as Xᵀ·g applies to g, the product on its left)")
+    factors = [v for t in terms for _, _, v in t.factors]
+    if any(v is not None and raw_shape(v) not in ((), (1,)) for v in factors):
+        lines.append("(· multiplies arrays element by element)")
+    if any(v is None for v in factors):
+        lines.append("(a factor shown as a vjp, such as Xᵀ·g, applies to g: the product of the factors on its left)")
     lines.append("")
     for k, term in enumerate(terms, 1):
         chain = p + "".join(

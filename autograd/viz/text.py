@@ -1,8 +1,8 @@
 """The graph as a typed listing, one line per op (in the spirit of a jaxpr)::
 
     # inputs
-    %0: f64[2] x = [1.5, −0.5]  (data input)
-    %1: f64[2] w = [0.8, 0.3]  (parameter (requires grad))
+    %0: f64[2] x = [1.5, −0.5]  (data)
+    %1: f64[2] w = [0.8, 0.3]  (parameter)
     # ops
     %2: f64[] = matmul(%0, %1)  # = 0.75
     ...
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from ..graph import Node
 from .backprop import graph_nodes
 from .labels import op_detail, printable, summary, type_str
-from .style import ROLE_LABEL, role
+from .style import ROLE_SHORT, role
 
 
 def to_text(root: Node, order: Sequence[Node] | None = None) -> str:
@@ -31,7 +31,7 @@ def to_text(root: Node, order: Sequence[Node] | None = None) -> str:
     for k, node in enumerate(order):
         if node.fn is None:
             name = f" {printable(node.name)}" if node.name else ""
-            lines.append(f"%{k}: {type_str(node.data)}{name} = {summary(node.data)}  ({ROLE_LABEL[role(node, node is root)]})")
+            lines.append(f"%{k}: {type_str(node.data)}{name} = {summary(node.data)}  ({ROLE_SHORT[role(node, node is root)]})")
     lines.append("# ops")
     scope: tuple[str, ...] = ()
     for k, node in enumerate(order):
