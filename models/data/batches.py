@@ -36,7 +36,8 @@ def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray,
         n_val = max(n_val, 1)
     if n_val > n - 1:
         raise DataError(
-            f"cannot hold out {val_fraction:g} of {n} digits for validation and keep any to train on"
+            f"cannot hold out {val_fraction:g} of {n} digits for validation "
+            "and keep any to train on"
         )
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])

@@ -43,15 +43,16 @@ class Digits:
             and images.shape[1:] == IMAGE_SHAPE
         ):
             raise DataError(
-                f"Digits.images must be a uint8 array of shape (N, 28, 28), got {_describe(images)}"
+                "Digits.images must be a uint8 array of shape (N, 28, 28), "
+                f"got {_describe(images)}"
             )
         if not (
             isinstance(labels, np.ndarray) and labels.dtype == np.uint8
             and labels.shape == images.shape[:1]
         ):
             raise DataError(
-                f"Digits.labels must be a uint8 array of shape ({len(images)},) to match the images, "
-                f"got {_describe(labels)}"
+                f"Digits.labels must be a uint8 array of shape ({len(images)},) to match the "
+                f"images, got {_describe(labels)}"
             )
         check_labels(labels, self.source)
 
@@ -61,6 +62,8 @@ class Digits:
     def features(self, dtype: np.dtype | type = np.float64) -> np.ndarray:
         """The design matrix X of shape (N, 784): row i is picture i read row by row,
         scaled to [0, 1] by x = pixel / 255."""
+        if not np.issubdtype(dtype, np.floating):
+            raise DataError(f"features need a floating dtype such as float64, got {dtype!r}")
         x = self.images.reshape(len(self), PIXELS).astype(dtype)
         x /= 255  # divide in the target dtype: exactly-rounded pixel/255, 0 → 0.0, 255 → 1.0
         return x
@@ -79,7 +82,7 @@ def check_labels(labels: np.ndarray, where: str) -> None:
         i = int(bad[0])
         raise DataError(
             f"{where}: label {int(labels[i])} at index {i} is outside 0..9 "
-            f"({bad.size} such labels); MNIST labels are the digits 0 to 9"
+            f"(labels outside 0..9: {bad.size:,} of {len(labels):,})"
         )
 
 

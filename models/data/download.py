@@ -15,16 +15,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from .digits import DataError
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror
-OFFICIAL_FILES: Mapping[str, str] = {  # file name -> SHA-256 of the official gzipped file
+# file name -> SHA-256 of the official gzipped file, as published with the data
+OFFICIAL_FILES: Mapping[str, str] = MappingProxyType({
     "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-}
+})
 CHUNK = 1 << 16
 
 Progress = Callable[[str, int, int | None], None]
@@ -57,7 +59,8 @@ def download(
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"{cache}: cannot create the cache folder ({exc.strerror or exc})") from None
+        reason = exc.strerror or exc
+        raise DataError(f"{cache}: cannot create the cache folder ({reason})") from None
     base = base_url if base_url.endswith("/") else base_url + "/"
     for name, sha256 in files.items():
         target = cache / name
@@ -70,8 +73,8 @@ def download(
 def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progress | None) -> None:
     tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        tmp = Path(tmp_name)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        tmp = Path(name)
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
@@ -84,6 +87,11 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
                     progress(target.name, done, total)
             out.flush()
             os.fsync(out.fileno())  # the bytes are on disk before the name points at them
+        if total is not None and done != total:  # read(n) returns short, not raising, when cut
+            raise DataError(
+                f"{url}: the connection closed after {done:,} of {total:,} bytes; "
+                "the file was not saved, try again"
+            )
         got = digest.hexdigest()
         if got != sha256:
             raise DataError(

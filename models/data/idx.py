@@ -65,4 +65,5 @@ def load_idx(images_path: str | Path, labels_path: str | Path) -> Digits:
             f"{len(labels):,} labels; give the images and labels of the same set"
         )
     check_labels(labels, str(labels_path))
-    return Digits(images, labels, f"IDX files {images_path} and {labels_path} ({len(labels):,} digits)")
+    source = f"IDX files {images_path} and {labels_path} ({len(labels):,} digits)"
+    return Digits(images, labels, source)
