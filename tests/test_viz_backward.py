@@ -159,3 +159,28 @@ def test_explain_refuses_what_it_cannot_explain():
     u.loss.backward()
     with pytest.raises(Exception, match="retain_graph=True"):
         explain(u.w, u.loss)
+
+
+def test_explain_a_deep_chain_is_linear_and_exact():
+    x = Scalar(0.5, name="x")
+    v = x
+    for _ in range(5_000):
+        v = v * 1.0001
+    e = explain(x, v)
+    assert e.n_paths == 1 and len(e.paths[0].factors) == 5_000
+    v.backward()
+    assert e.total == pytest.approx(x.grad, rel=1e-12)
+    assert e.total == pytest.approx(1.0001**5_000, rel=1e-9)
+
+
+def test_backward_view_of_a_vector_root_needs_a_seed_gradient():
+    t = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="t")
+    out = t * t
+    with pytest.raises(ValueError, match="pass gradient="):
+        draw(out, view="backward")
+    seed = np.array([1.0, 0.0, -1.0])
+    spec = draw(out, view="backward", gradient=seed).spec
+    (tbox,) = [v for v in spec.values if v.node is t]
+    np.testing.assert_allclose(tbox.grad, 2 * t.data * seed)
+    out.backward(seed)
+    np.testing.assert_allclose(tbox.grad, t.grad)

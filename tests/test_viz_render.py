@@ -132,3 +132,28 @@ def test_graph_command_rejects_mismatched_sizes(tmp_path, capsys):
     assert _graph_command(["--out", str(tmp_path), "--x", "1", "2", "--w", "1"]) == 2
     assert "x has 2 features but w has 1 weights" in capsys.readouterr().err
     assert not tmp_path.joinpath("forward.svg").exists()
+
+
+@needs_dot
+def test_user_defined_op_with_a_markup_name_renders():
+    from autograd import Function
+
+    class Abs(Function):
+        """y = |x|;  dy/dx = sign x"""
+
+        name = "|x|<op>"
+
+        @staticmethod
+        def forward(ctx, x):
+            return np.abs(x)
+
+        @staticmethod
+        def backward(ctx, g, y, x):
+            return (g * np.sign(x),)
+
+    t = Tensor([-1.0, 2.0], requires_grad=True, name="{t}")
+    out = Abs.apply(t).sum()
+    view = draw(out, view="backward")
+    assert [o.category for o in view.spec.ops] == ["other", "reduction"]
+    text = " ".join(ET.fromstring(view.svg()).itertext())
+    assert "|x|<op>" in text and "{t}" in text and "vjp of |x|<op>" in text

@@ -94,8 +94,29 @@ def seed_for(root: Node, gradient: Any = None) -> Any:
     return np.ones_like(data)
 
 
-def _ones(data: Any) -> Any:
-    return 1.0 if isinstance(data, float) else np.ones_like(data)
+def vjps(node: Node, g: Any) -> Any:
+    """What the op that produced ``node`` sends back to each input for the upstream
+    gradient ``g``: its backward, before broadcast axes are summed away."""
+    return node.fn.backward(node, g, node.data, *[p.data for p in node.parents])
+
+
+def local_derivatives(node: Node) -> Any:
+    """∂node/∂input for every input of ``node``'s op, as arrays, where that is all
+    there is to say: element-wise ops (the Jacobian's diagonal) and single-number
+    outputs (the gradient). Both are the op's backward of 1. None otherwise."""
+    if not (is_elementwise(node) or shape_of(node.data) in ((), (1,))):
+        return None
+    return vjps(node, 1.0 if isinstance(node.data, float) else np.ones_like(node.data))
+
+
+def descendants(order: list[Node], starts: set[int]) -> set[int]:
+    """ids of the nodes of ``order`` (oldest first) that depend on a node in ``starts``
+    (those included): the nodes on some path from a start to the root."""
+    on: set[int] = set()
+    for node in order:  # parents are decided before their consumers
+        if id(node) in starts or (node.fn is not None and any(id(p) in on for p in node.parents)):
+            on.add(id(node))
+    return on
 
 
 def backprop(root: Node, gradient: Any = None, order: list[Node] | None = None) -> Backprop:
@@ -105,15 +126,11 @@ def backprop(root: Node, gradient: Any = None, order: list[Node] | None = None) 
     bp.grads[id(root)] = seed_for(root, gradient)
     for node in reversed(order):
         g = bp.grads.get(id(node))
-        fn = node.fn
-        if g is None or fn is None:
+        if g is None or node.fn is None:
             continue
-        parents = node.parents
-        datas = [p.data for p in parents]
-        grads = fn.backward(node, g, node.data, *datas)
-        wants_local = is_elementwise(node) or shape_of(node.data) in ((), (1,))
-        locals_ = fn.backward(node, _ones(node.data), node.data, *datas) if wants_local else None
-        for i, (p, gp) in enumerate(zip(parents, grads)):
+        grads = vjps(node, g)
+        locals_ = local_derivatives(node)
+        for i, (p, gp) in enumerate(zip(node.parents, grads)):
             if gp is None or not p.requires_grad:
                 continue
             pshape = shape_of(p.data)

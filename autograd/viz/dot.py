@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..graph import Node
 from .backprop import Flow
 from .formulas import local_formula
 from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
@@ -157,8 +156,13 @@ def _op_attrs(spec: GraphSpec, o: OpBox) -> dict[str, str]:
         "color": DIM_COLOR if dim else (HIGHLIGHT_COLOR if o.on_path else "#555555"),
         "fontcolor": DIM_TEXT if dim else "#000000",
         "penwidth": "2.5" if o.on_path else "1",
-        "tooltip": _tooltip([f"{o.node.op} ({CATEGORY_LABEL[o.category]})", (o.node.fn.__doc__ or "").strip().splitlines()[0] if o.node.fn.__doc__ else ""]),
+        "tooltip": _tooltip([f"{o.node.op} ({CATEGORY_LABEL[o.category]})", _first_line(o.node.fn.__doc__)]),
     }
+
+
+def _first_line(doc: str | None) -> str:
+    """The formula line of an op's docstring (``z = a·b;  ∂z/∂a = b, …``)."""
+    return doc.strip().splitlines()[0] if doc and doc.strip() else ""
 
 
 def _group_attrs(g: GroupBox) -> dict[str, str]:

@@ -21,9 +21,9 @@ from typing import Any
 
 from ..graph import Node
 from ..ops.base import broadcast_axes, shape_of as raw_shape, sum_to
-from .backprop import FREED_HINT, graph_nodes, seed_for
-from .formulas import is_elementwise, local_formula, n_suffix
-from .labels import display_name, number, summary, symbol
+from .backprop import backprop, descendants, graph_nodes, local_derivatives, seed_for, vjps
+from .formulas import local_formula, n_suffix
+from .labels import display_name, summary, symbol
 from .style import ROLE_LABEL, role
 
 #: Paths listed one by one; beyond this only their count and sum are shown.
@@ -89,7 +89,7 @@ def explain(param: Node, root: Node, gradient: Any = None, max_paths: int = MAX_
             "create it with requires_grad=True"
         )
     seed = seed_for(root, gradient)
-    on = _on_path(order, param)
+    on = descendants(order, {id(param)})
     counts = _path_counts(order, on, root)
     n_paths = counts.get(id(param), 0)
     terms = [_term(path, seed, index) for path in _paths(order, on, param, root, max_paths)]
@@ -104,14 +104,6 @@ def explain(param: Node, root: Node, gradient: Any = None, max_paths: int = MAX_
 
 
 # -- paths ---------------------------------------------------------------------------
-
-
-def _on_path(order: list[Node], param: Node) -> set[int]:
-    on: set[int] = set()
-    for node in order:
-        if node is param or (node.fn is not None and any(id(p) in on for p in node.parents)):
-            on.add(id(node))
-    return on
 
 
 def _path_counts(order: list[Node], on: set[int], root: Node) -> dict[int, int]:
@@ -138,34 +130,25 @@ def _consumers(order: list[Node], on: set[int]) -> dict[int, list[Step]]:
 
 def _paths(order: list[Node], on: set[int], param: Node, root: Node, limit: int) -> list[list[Step]]:
     """Up to ``limit`` paths from param to root, each as steps from the root down
-    (iterative depth-first search, in the order the graph recorded the uses)."""
+    (iterative depth-first search, in the order the graph recorded the uses).
+
+    A partial path is a linked list ``(step, rest)``, so extending it costs O(1) and a
+    long chain stays linear."""
     uses = _consumers(order, on)
     found: list[list[Step]] = []
-    stack: list[tuple[Node, list[Step]]] = [(param, [])]
+    stack: list[tuple[Node, Any]] = [(param, None)]
     while stack and len(found) < limit:
-        node, steps = stack.pop()
+        node, link = stack.pop()
         if node is root:
-            found.append(list(reversed(steps)))
+            steps = []
+            while link is not None:  # newest step first: from the root down
+                step, link = link
+                steps.append(step)
+            found.append(steps)
             continue
         for step in reversed(uses.get(id(node), [])):
-            stack.append((step.child, steps + [step]))
+            stack.append((step.child, (step, link)))
     return found
-
-
-def _backward_edge(step: Step, g: Any) -> Any:
-    """The contribution ``g`` sends to ``step.parent`` through this one edge."""
-    child = step.child
-    grads = child.fn.backward(child, g, child.data, *[p.data for p in child.parents])
-    gp = grads[step.arg]
-    return sum_to(gp, raw_shape(step.parent.data))
-
-
-def _local(step: Step) -> Any:
-    child = step.child
-    if not (is_elementwise(child) or raw_shape(child.data) in ((), (1,))):
-        return None
-    one = 1.0 if isinstance(child.data, float) else child.data * 0 + 1
-    return child.fn.backward(child, one, child.data, *[p.data for p in child.parents])[step.arg]
 
 
 def _term(steps: list[Step], seed: Any, index: dict[int, int]) -> PathTerm:
@@ -176,8 +159,9 @@ def _term(steps: list[Step], seed: Any, index: dict[int, int]) -> PathTerm:
         out = symbol(display_name(child, index))
         args = [symbol(display_name(p, index)) for p in child.parents]
         formula = local_formula(child, step.arg, out, args) or f"∂{child.op}"
-        factors.append((f"∂{out}/∂{symbol(display_name(parent, index))}", formula, _local(step)))
-        raw = child.fn.backward(child, g, child.data, *[p.data for p in child.parents])[step.arg]
+        local = local_derivatives(child)
+        factors.append((f"∂{out}/∂{symbol(display_name(parent, index))}", formula, None if local is None else local[step.arg]))
+        raw = vjps(child, g)[step.arg]
         pshape, gshape = raw_shape(parent.data), raw_shape(raw)
         if gshape != pshape:
             axes = broadcast_axes(gshape, pshape)
@@ -196,8 +180,6 @@ def _rest(order: list[Node], on: set[int], param: Node, root: Node, seed: Any, t
     paths (the full gradient by the replayed backward pass)."""
     if n_paths <= len(terms):
         return None
-    from .backprop import backprop
-
     full = backprop(root, seed, order).grad(param)
     listed = _sum([t.value for t in terms])
     return full if listed is None else full - listed

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph import Node
-from .backprop import Backprop, Flow, backprop, graph_nodes
+from .backprop import Backprop, Flow, backprop, descendants, graph_nodes
 from .labels import type_str
 from .style import COMMUTATIVE, category, role
 
@@ -133,7 +133,7 @@ def build(
     spec.backprop = bp
     on_path = None
     if highlight is not None:
-        on_path, starts = _descendants(order, highlight)
+        on_path, starts = _highlighted(order, highlight)
         spec.highlighted = tuple(n.name or f"%{index[id(n)]}" for n in starts)
     _fill(spec, index, folded, bp, on_path)
     return spec
@@ -189,7 +189,7 @@ def _count(order: Sequence[Node], root: Node, folded: set[tuple[str, ...]]) -> i
 # -- highlighting ----------------------------------------------------------------------
 
 
-def _descendants(order: Sequence[Node], highlight: Any) -> tuple[set[int], list[Node]]:
+def _highlighted(order: Sequence[Node], highlight: Any) -> tuple[set[int], list[Node]]:
     """ids of the nodes on some path from a highlighted value to the root, and the
     highlighted values themselves."""
     targets = list(highlight) if isinstance(highlight, (list, tuple, set)) else [highlight]
@@ -208,11 +208,7 @@ def _descendants(order: Sequence[Node], highlight: Any) -> tuple[set[int], list[
             )
         start.update(id(n) for n in matches)
         chosen += matches
-    on: set[int] = set()
-    for node in order:  # oldest first: parents are decided before their consumers
-        if id(node) in start or (node.fn is not None and any(id(p) in on for p in node.parents)):
-            on.add(id(node))
-    return on, chosen
+    return descendants(list(order), start), chosen
 
 
 # -- boxes and edges ----------------------------------------------------------------------

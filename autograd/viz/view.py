@@ -126,7 +126,7 @@ class GraphView:
 
     def __repr__(self) -> str:
         s = self.spec
-        values = sum(1 for n in s.order)
+        values = len(s.order)
         ops = sum(1 for n in s.order if n.fn is not None)
         extra = f", {len(s.groups)} folded scopes" if s.groups else ""
         extra += ", over budget: text only" if s.too_large else ""
