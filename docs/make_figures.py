@@ -24,11 +24,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from autograd import Scalar, Tensor, binary_cross_entropy  # noqa: E402
 from models.graphs import write_docs_figures  # noqa: E402
-from models.mnist import load_embedded  # noqa: E402
+from autograd.optim import SGD  # noqa: E402
+from autograd.stopping import MaxIterations, Patience  # noqa: E402
+from models import plots  # noqa: E402
+from models.logistic import LogisticModel  # noqa: E402
+from models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
+from models.train import fit  # noqa: E402
 
 
 def first_nine() -> np.ndarray:
@@ -133,6 +139,25 @@ def gradient_descent(out: Path, fast: bool) -> None:
     _save(fig, out / "gradient_descent.png")
 
 
+# -- training ----------------------------------------------------------------------------
+
+
+def training(out: Path, fast: bool) -> None:
+    """The 9-detector trained as in the tutorial (section 7): its loss curve and its
+    weights as a 28×28 picture, drawn by the same functions ``glassgrad train`` uses."""
+    digits = load_embedded()
+    X, y = digits.features(), binary_targets(digits.labels, 9)
+    train_idx, val_idx = train_val_split(len(digits), 0.2, seed=0)
+    model = LogisticModel()
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    stop = MaxIterations(40 if fast else 2000) | Patience(5, on="val")
+    result = fit(model, X[train_idx], y[train_idx], optimizer=optimizer, stop=stop, batch_size=100,
+                 X_val=X[val_idx], y_val=y[val_idx])
+    title = f"9-detector: loss on {len(train_idx):,} training and {len(val_idx):,} validation digits"
+    plots.loss_curve(out / "loss_curve.png", result.batch_losses, result.history, title)
+    plots.weights_heatmap(out / "weights.png", model.w.data, 9)
+
+
 # -- graphs ----------------------------------------------------------------------------------
 
 
@@ -143,7 +168,7 @@ def visualization(out: Path, fast: bool) -> None:
     write_docs_figures(out / "viz")
 
 
-FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, visualization]
+FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, training, visualization]
 
 
 def main(argv: list[str] | None = None) -> int:
