@@ -143,8 +143,9 @@ def gradient_descent(out: Path, fast: bool) -> None:
 
 
 def training(out: Path, fast: bool) -> None:
-    """The 9-detector trained as in the tutorial (section 7): its loss curve and its
-    weights as a 28×28 picture, drawn by the same functions ``glassgrad train`` uses."""
+    """The 9-detector trained as in the tutorial (section 7): its loss curve, its
+    weights as a 28×28 picture and its most confident mistakes, drawn by the same
+    functions ``glassgrad train`` uses."""
     digits = load_embedded()
     X, y = digits.features(), binary_targets(digits.labels, 9)
     train_idx, val_idx = train_val_split(len(digits), 0.2, seed=0)
@@ -156,6 +157,8 @@ def training(out: Path, fast: bool) -> None:
     title = f"9-detector: loss on {len(train_idx):,} training and {len(val_idx):,} validation digits"
     plots.loss_curve(out / "loss_curve.png", result.batch_losses, result.history, title)
     plots.weights_heatmap(out / "weights.png", model.w.data, 9)
+    val = digits.subset(val_idx)
+    plots.mistakes_grid(out / "mistakes.png", val.images, val.labels, model.predict_proba(X[val_idx]), 9, 0.5)
 
 
 # -- graphs ----------------------------------------------------------------------------------
