@@ -47,6 +47,7 @@ def test_subset_by_indices_mask_slice_and_int():
     np.testing.assert_array_equal(s.images, images[[4, 0]])
     np.testing.assert_array_equal(s.labels, labels[[4, 0]])
     assert s.source == "test" and len(s) == 2
+    assert repr(s) == "Digits(2 digits: test)"
     assert len(d.subset(labels == labels[0])) == int((labels == labels[0]).sum())
     assert len(d.subset(slice(1, 3))) == 2
     one = d.subset(np.int64(2))

@@ -30,7 +30,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves the folder; /error/... answers 500, /cut/... promises more bytes than it sends."""
 
     def do_GET(self):
-        self.server.requests.append(self.path)
+        self.server.requests.append((self.path, self.headers["User-Agent"]))
         if self.path.startswith("/error/"):
             self.send_error(500, "boom")
         elif self.path.startswith("/cut/"):
@@ -83,7 +83,8 @@ def test_downloads_every_file_verified(server, tmp_path):
 
 def test_files_already_there_are_not_fetched_again(server, tmp_path):
     _get(server, tmp_path)
-    assert len(server.requests) == 2
+    assert [path for path, _ in server.requests] == ["/a-images.gz", "/b-labels.gz"]
+    assert {agent for _, agent in server.requests} == {"glassgrad-mnist-download"}
     _get(server, tmp_path, url=server.url.rstrip("/"))  # a base URL without the slash works
     assert len(server.requests) == 2
 

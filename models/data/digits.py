@@ -22,7 +22,7 @@ class DataError(GlassgradError):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # no == over arrays: numpy has no single truth value
 class Digits:
     """MNIST-style digits.
 
@@ -58,6 +58,9 @@ class Digits:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def __repr__(self) -> str:
+        return f"Digits({len(self):,} digits: {self.source})"
 
     def features(self, dtype: np.dtype | type = np.float64) -> np.ndarray:
         """The design matrix X of shape (N, 784): row i is picture i read row by row,

@@ -28,6 +28,7 @@ OFFICIAL_FILES: Mapping[str, str] = MappingProxyType({
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 })
 CHUNK = 1 << 16
+USER_AGENT = "glassgrad-mnist-download"  # some hosts refuse urllib's default agent
 
 Progress = Callable[[str, int, int | None], None]
 """progress(file name, bytes received so far, total bytes or None when the server won't say)."""
@@ -76,10 +77,11 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         tmp = Path(name)
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length")
             total, done = (int(length) if length and length.isdigit() else None), 0
-            while chunk := response.read(CHUNK):
+            while chunk := resp.read(CHUNK):
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
