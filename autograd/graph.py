@@ -232,7 +232,11 @@ class Node:
             if self._meta is not None:
                 self._meta.pop("name", None)
         else:
-            self._annotate(value)
+            # Only the name: scope and site belong to where the value was created,
+            # not to where it is named.
+            if self._meta is None:
+                self._meta = {}
+            self._meta["name"] = str(value)
 
     @property
     def scope(self) -> tuple[str, ...]:

@@ -22,3 +22,18 @@ def test_binary_cross_entropy_of_one_number(make):
     p, y = 0.3, 1.0
     loss = binary_cross_entropy(make(p), make(y))
     assert float(loss.data) == pytest.approx(-math.log(p))
+
+
+def test_naming_a_value_later_keeps_the_scope_it_was_created_in():
+    import autograd as ag
+
+    t = Tensor([1.0], requires_grad=True)
+    with ag.scope("created"):
+        z = t * 2
+    with ag.scope("elsewhere"):
+        z.name = "z"
+    assert z.scope == ("created",) and z.name == "z"
+    outside = t * 3
+    with ag.scope("elsewhere"):
+        outside.name = "o"
+    assert outside.scope == ()

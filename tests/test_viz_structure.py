@@ -228,3 +228,11 @@ def test_deep_chain_falls_back_without_recursion_error():
         view.svg()
     spec = draw(c, max_nodes=None).spec  # the whole spec, still no recursion
     assert spec.box_count() == 150_001
+
+
+def test_gradients_that_are_graph_values_show_their_numbers():
+    x = Scalar(2.0, name="x")
+    y = x * x * x
+    y.backward(create_graph=True)  # x.grad is itself a graph value now
+    (xbox,) = [v for v in draw(y).spec.values if v.node is x]
+    assert xbox.grad == 12.0

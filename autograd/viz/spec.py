@@ -244,6 +244,8 @@ def _fill(
             box_of[id(node)] = op_box_of[id(node)] = box.id
             continue
         grad = bp.grad(node) if bp is not None else node.grad
+        if isinstance(grad, Node):  # after backward(create_graph=True) .grad is a graph value
+            grad = grad.data
         fan_in = len(bp.into.get(id(node), ())) if bp is not None else 0
         spec.values.append(
             ValueBox(f"v{k}", k, node, role(node, node is root), node.scope, grad, fan_in, mark([id(node)]))
