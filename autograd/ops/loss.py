@@ -15,8 +15,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..graph import Function
 from .base import call
+from .shape import broadcast_to
 from .domains import UNIT_INTERVAL
 from .elementwise import clip, log, sigmoid, softplus
 
@@ -31,6 +34,19 @@ def _reduce(ctx: Any, loss: Any, reduction: str) -> Any:
     if reduction == "sum":
         return ctx.xp.sum(loss)
     return loss
+
+
+def _at_loss_shape(grads: tuple[Any, Any], z: Any, y: Any) -> tuple[Any, Any]:
+    """Each gradient at the broadcast shape of (z, y), where the driver sums it back to
+    its input's shape. With a mean or sum reduction g is one number, and ``g·(−z)``
+    alone would have z's shape, smaller than y's when y was broadcast against z."""
+    shape = np.broadcast_shapes(_shape(z), _shape(y))
+    return tuple(gr if _shape(gr) == shape else broadcast_to(gr, shape) for gr in grads)  # type: ignore[return-value]
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    """Shape of an array or Tensor; () for floats and Scalars (which never broadcast)."""
+    return getattr(x, "shape", ())
 
 
 def _scale(ctx: Any, g: Any) -> Any:
@@ -61,10 +77,9 @@ class BCEWithLogits(Function):
         w = ctx.saved[2]
         g = _scale(ctx, g)
         if w is None:
-            return g * (sigmoid(z) - y), g * -z
-        return (
-            g * ((1 + (w - 1) * y) * sigmoid(z) - w * y),
-            g * (w * softplus(-z) - softplus(z)),
+            return _at_loss_shape((g * (sigmoid(z) - y), g * -z), z, y)
+        return _at_loss_shape(
+            (g * ((1 + (w - 1) * y) * sigmoid(z) - w * y), g * (w * softplus(-z) - softplus(z))), z, y
         )
 
 
@@ -86,9 +101,8 @@ class BCE(Function):
     @staticmethod
     def backward(ctx, g, out, p, y):
         g = _scale(ctx, g)
-        return (
-            g * (p - y) / clip(p * (1 - p), 1e-12, None),
-            g * (_log_clamped(1 - p) - _log_clamped(p)),
+        return _at_loss_shape(
+            (g * (p - y) / clip(p * (1 - p), 1e-12, None), g * (_log_clamped(1 - p) - _log_clamped(p))), p, y
         )
 
 

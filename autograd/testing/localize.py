@@ -25,7 +25,7 @@ from ..graph import Node, record_sites, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
-from .report import Row, format_table, worst_first
+from .report import KINK, Row, format_table, worst_first
 
 
 class _Ctx:
@@ -59,8 +59,14 @@ class Localization:
 
     ops_total: int  # op nodes in the graph
     culprit: OpCheck | None = None
+    at_kinks: list[OpCheck] = field(default_factory=list)  # correct ops evaluated at a kink
 
     def summary(self, limit: int = 5) -> str:
+        if self.culprit is None and self.at_kinks:
+            return (
+                f"localization: all {self.ops_total} ops have correct local derivatives on the actual intermediate "
+                f"values, {len(self.at_kinks)} of them at a kink"
+            )
         if self.culprit is None:
             return (
                 f"localization: all {self.ops_total} ops have correct local derivatives on the actual "
@@ -160,4 +166,6 @@ def localize(fn: Callable[..., Any], *inputs: Any, seed: int = 0) -> Localizatio
         if not check.ok:
             result.culprit = check
             break
+        if any(r.verdict == KINK for r in check.rows):
+            result.at_kinks.append(check)
     return result

@@ -1,0 +1,354 @@
+"""Hypothesis strategies for gradient checks: numbers, Tensors, broadcastable tuples,
+domains, logistic-regression problems and random computation graphs.
+
+Every strategy draws finite floats only (no NaN, no inf, no subnormals) and keeps
+a margin around the points it is told to avoid (an op's kinks and domain edges),
+so the central-difference stencil x ± h never straddles them. Arrays use ``fill``
+(one value repeated, a few elements drawn) so that large shapes stay fast.
+
+>>> from autograd.testing.strategies import tensors
+>>> from hypothesis import given
+>>> @given(tensors(shape=(3,)))
+... def test_square(x):
+...     gradcheck(lambda t: t * t, x)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..graph import Node, no_grad
+from ..ops import binary_cross_entropy_with_logits
+from ..ops.domains import NONZERO, POSITIVE, REAL, UNIT_INTERVAL, Domain
+from ..scalar import Scalar
+from ..tensor import Tensor
+
+Shape = tuple[int, ...]
+DEFAULT_MARGIN = 1e-2
+DEFAULT_BOUND = 10.0
+
+
+# ---------------------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------------------
+
+
+def _intervals(low: float, high: float, avoid: Sequence[float], margin: float) -> list[tuple[float, float]]:
+    """[low, high] minus a ``margin``-neighbourhood of every point in ``avoid``."""
+    parts = [(low, high)]
+    for p in sorted(float(a) for a in avoid):
+        gap = margin * max(1.0, abs(p))
+        parts = [piece for lo, hi in parts for piece in ((lo, min(hi, p - gap)), (max(lo, p + gap), hi))]
+    return [(lo, hi) for lo, hi in parts if lo <= hi]
+
+
+def floats_in(
+    domain: Domain = REAL,
+    *,
+    min_value: float = -DEFAULT_BOUND,
+    max_value: float = DEFAULT_BOUND,
+    avoid: Sequence[float] = (),
+    margin: float = DEFAULT_MARGIN,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy[float]:
+    """Finite floats in ``domain`` ∩ [min_value, max_value], at least ``margin``·max(1, |p|)
+    away from every point p in ``avoid`` and from the domain's edges (and from 0 for a
+    nonzero domain). ``dtype`` float32 gives float32-representable values."""
+    low, high = max(min_value, domain.low), min(max_value, domain.high)
+    points = list(avoid)
+    # Closed edges too: the stencil x ± h must stay inside, and derivatives are often
+    # infinite at the edge (√x at 0).
+    if domain.low > -math.inf:
+        low = max(low, domain.low + margin * max(1.0, abs(domain.low)))
+    if domain.high < math.inf:
+        high = min(high, domain.high - margin * max(1.0, abs(domain.high)))
+    if domain.nonzero:
+        points.append(0.0)
+    parts = _intervals(low, high, points, margin)
+    if not parts:
+        raise ValueError(f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}")
+    width = 32 if np.dtype(dtype) == np.float32 else 64
+    if width == 32:  # bounds must be float32-representable, inside the interval
+        parts = [(float(np.nextafter(np.float32(lo), np.float32(np.inf))), float(np.nextafter(np.float32(hi), np.float32(-np.inf)))) for lo, hi in parts]
+        parts = [(lo, hi) for lo, hi in parts if lo <= hi]
+    return st.one_of(
+        *[st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width) for lo, hi in parts]
+    )
+
+
+def scalars(
+    min_value: float = -DEFAULT_BOUND,
+    max_value: float = DEFAULT_BOUND,
+    *,
+    domain: Domain = REAL,
+    avoid: Sequence[float] = (),
+    margin: float = DEFAULT_MARGIN,
+    requires_grad: bool = True,
+) -> st.SearchStrategy[Scalar]:
+    """Scalars with values from :func:`floats_in` (requiring grad by default)."""
+    return floats_in(domain, min_value=min_value, max_value=max_value, avoid=avoid, margin=margin).map(
+        lambda v: Scalar(v, requires_grad=requires_grad)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Tensors
+# ---------------------------------------------------------------------------------------
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[Shape]:
+    """Array shapes (small by default: gradient checks cost two evaluations per element)."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def tensors(
+    shape: Shape | st.SearchStrategy[Shape] | None = None,
+    dtype: Any = np.float64,
+    *,
+    elements: st.SearchStrategy[float] | None = None,
+    fill: st.SearchStrategy[float] | None = None,
+    domain: Domain = REAL,
+    min_value: float = -DEFAULT_BOUND,
+    max_value: float = DEFAULT_BOUND,
+    avoid: Sequence[float] = (),
+    margin: float = DEFAULT_MARGIN,
+    unique: bool = False,
+    requires_grad: bool = True,
+) -> st.SearchStrategy[Tensor]:
+    """Tensors of ``shape`` (a tuple, a strategy, or :func:`shapes` by default) and
+    ``dtype`` (float64, float32, or a strategy of dtypes).
+
+    ``elements`` defaults to :func:`floats_in` with ``domain``/``avoid``/``margin``;
+    ``fill`` (default: the same elements) is the value most elements share, which
+    keeps big arrays fast; ``unique=True`` gives distinct elements (no ties).
+    """
+    shape_st = shapes() if shape is None else (shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape)))
+    dtype_st = dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype))
+
+    @st.composite
+    def draw_tensor(draw: Callable[..., Any]) -> Tensor:
+        dt = np.dtype(draw(dtype_st))
+        sh = draw(shape_st)
+        el = elements if elements is not None else floats_in(
+            domain, min_value=min_value, max_value=max_value, avoid=avoid, margin=margin, dtype=dt
+        )
+        if unique:
+            arr = draw(hnp.arrays(dt, sh, elements=el, unique=True))
+        else:
+            arr = draw(hnp.arrays(dt, sh, elements=el, fill=fill if fill is not None else el))
+        return Tensor(arr, requires_grad=requires_grad)
+
+    return draw_tensor()
+
+
+def positive(shape: Shape | st.SearchStrategy[Shape] | None = None, **kw: Any) -> st.SearchStrategy[Tensor]:
+    """Tensors with every element > 0 (for log, fractional powers): ``tensors(domain=POSITIVE)``."""
+    return tensors(shape, domain=POSITIVE, **kw)
+
+
+def nonzero(shape: Shape | st.SearchStrategy[Shape] | None = None, **kw: Any) -> st.SearchStrategy[Tensor]:
+    """Tensors with no element near 0 (for division)."""
+    return tensors(shape, domain=NONZERO, **kw)
+
+
+def probabilities(shape: Shape | st.SearchStrategy[Shape] | None = None, **kw: Any) -> st.SearchStrategy[Tensor]:
+    """Tensors with elements in [0, 1] (targets, probabilities)."""
+    return tensors(shape, domain=UNIT_INTERVAL, **kw)
+
+
+def broadcastable_tensors(
+    n: int = 2,
+    *,
+    max_dims: int = 3,
+    max_side: int = 3,
+    dtype: Any = np.float64,
+    domains: Sequence[Domain] | None = None,
+    **kw: Any,
+) -> st.SearchStrategy[tuple[Tensor, ...]]:
+    """``n`` Tensors whose shapes broadcast together (numpy rules), each drawn with
+    :func:`tensors` (``domains`` gives one domain per tensor)."""
+    doms = list(domains) if domains is not None else [REAL] * n
+
+    @st.composite
+    def draw_tuple(draw: Callable[..., Any]) -> tuple[Tensor, ...]:
+        shp = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=max_dims, max_side=max_side))
+        return tuple(draw(tensors(s, dtype, domain=d, **kw)) for s, d in zip(shp.input_shapes, doms))
+
+    return draw_tuple()
+
+
+# ---------------------------------------------------------------------------------------
+# Logistic regression
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogisticProblem:
+    """Features X (n×d), labels y ∈ {0, 1}ⁿ, weights w (d) and bias b (requiring grad).
+
+    ``loss(w, b)`` is the mean binary cross-entropy of σ(Xw + b) against y, whose
+    gradient has the closed form ∂L/∂w = Xᵀ(σ(Xw + b) − y)/n.
+    """
+
+    X: Tensor
+    y: Tensor
+    w: Tensor
+    b: Tensor
+
+    def loss(self, w: Node, b: Node) -> Node:
+        return binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+
+
+def logistic_problems(
+    n_samples: int | st.SearchStrategy[int] = st.integers(1, 8),
+    n_features: int | st.SearchStrategy[int] = st.integers(1, 4),
+    dtype: Any = np.float64,
+) -> st.SearchStrategy[LogisticProblem]:
+    """Random logistic-regression problems (features and weights in [−3, 3])."""
+    ns = n_samples if isinstance(n_samples, st.SearchStrategy) else st.just(n_samples)
+    ds = n_features if isinstance(n_features, st.SearchStrategy) else st.just(n_features)
+
+    @st.composite
+    def draw_problem(draw: Callable[..., Any]) -> LogisticProblem:
+        n, d = draw(ns), draw(ds)
+        X = draw(tensors((n, d), dtype, min_value=-3, max_value=3, requires_grad=False))
+        y = Tensor(draw(hnp.arrays(np.dtype(dtype), (n,), elements=st.sampled_from([0.0, 1.0]))))
+        w = draw(tensors((d,), dtype, min_value=-3, max_value=3))
+        b = draw(tensors((), dtype, min_value=-3, max_value=3))
+        return LogisticProblem(X, y, w, b)
+
+    return draw_problem()
+
+
+# ---------------------------------------------------------------------------------------
+# Random computation graphs
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a random program: ``v{n} = op(args…; params)``; an int argument is
+    an earlier value's number, a float is a constant."""
+
+    op: str
+    args: tuple[int | float, ...]
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RandomGraph:
+    """A random program over the op registry, with the inputs it was drawn with.
+
+    Call it on inputs (``graph(*graph.inputs)``) to build the graph; ``repr`` lists
+    the program one op per line.
+    """
+
+    n_inputs: int
+    steps: tuple[Step, ...]
+    inputs: tuple[Node, ...]
+
+    def trace(self, *inputs: Any) -> list[Any]:
+        """Every value of the program: the inputs, then one per step."""
+        from .opinfo import OPS
+
+        values: list[Any] = list(inputs)
+        for s in self.steps:
+            args = [values[a] if isinstance(a, int) else a for a in s.args]
+            values.append(OPS[s.op].call(*args, **dict(s.params)))
+        return values
+
+    def __call__(self, *inputs: Any) -> Any:
+        return self.trace(*inputs)[-1]
+
+    def __repr__(self) -> str:
+        lines = [f"RandomGraph({self.n_inputs} inputs, {len(self.steps)} ops):"]
+        for k, s in enumerate(self.steps):
+            args = ", ".join(f"v{a}" if isinstance(a, int) else repr(a) for a in s.args)
+            params = "".join(f", {n}={v!r}" for n, v in s.params)
+            lines.append(f"  v{self.n_inputs + k} = {s.op}({args}{params})")
+        return "\n".join(lines)
+
+
+def _append(steps: list[Step], n_inputs: int, vocab: dict[str, Any], op: str, args: tuple[int, ...], params: dict[str, Any]) -> int:
+    """Add ``op(args)`` to the program, first mapping operands into the op's domain
+    (softplus(v) + 0.1 > 0); returns the new value's number."""
+    fixed: list[int | float] = []
+    for a, dom in zip(args, vocab[op].graph_domains(params)):
+        if dom is not None and (dom.low > -math.inf or dom.nonzero):
+            steps.append(Step("softplus", (a,)))
+            steps.append(Step("add", (n_inputs + len(steps) - 1, 0.1)))
+            a = n_inputs + len(steps) - 1
+        fixed.append(a)
+    steps.append(Step(op, tuple(fixed), tuple(sorted(params.items()))))
+    return n_inputs + len(steps) - 1
+
+
+def graphs(
+    n_inputs: int | st.SearchStrategy[int] = st.integers(1, 3),
+    n_ops: int | st.SearchStrategy[int] = st.integers(1, 10),
+    *,
+    kind: type[Node] = Tensor,
+    shape: Shape = (3,),
+    dtype: Any = np.float64,
+    chain: bool = False,
+    max_abs: float = 1e6,
+) -> st.SearchStrategy[RandomGraph]:
+    """Random computation graphs built from the op registry's elementwise ops.
+
+    Each step applies an op to values computed so far, with forced reuse: a step
+    may feed one value to both operands (``x*x``), build a diamond (two unary ops on
+    one value, merged by a binary op), or continue the latest value (``chain=True``
+    always does: long chains). Operands are first mapped into an op's domain by ops
+    of the graph (softplus(v) + 0.1 for log, division, fractional powers). Graphs
+    whose values leave [−max_abs, max_abs] are rejected. ``kind`` is Tensor (of
+    ``shape`` and ``dtype``) or Scalar.
+    """
+    from .opinfo import graph_ops
+
+    vocab = graph_ops(scalar=kind is Scalar)
+    names = sorted(vocab)
+    unary = [n for n in names if vocab[n].arity == 1]
+    n_in_st = n_inputs if isinstance(n_inputs, st.SearchStrategy) else st.just(n_inputs)
+    n_ops_st = n_ops if isinstance(n_ops, st.SearchStrategy) else st.just(n_ops)
+
+    @st.composite
+    def draw_graph(draw: Callable[..., Any]) -> RandomGraph:
+        k = draw(n_in_st)
+        if kind is Scalar:
+            inputs: tuple[Node, ...] = tuple(draw(scalars(-2, 2)) for _ in range(k))
+        else:
+            inputs = tuple(draw(tensors(shape, dtype, min_value=-2, max_value=2)) for _ in range(k))
+        steps: list[Step] = []
+        for _ in range(draw(n_ops_st)):
+            latest = k + len(steps) - 1
+            name = draw(st.sampled_from(names))
+            info = vocab[name]
+            params = draw(info.graph_params)
+            motif = "chain" if chain else draw(st.sampled_from(["any", "square", "diamond", "chain"]))
+            if info.arity == 2 and motif == "square":
+                args: tuple[int, ...] = (latest, latest)
+            elif info.arity == 2 and motif == "diamond":
+                u1, u2 = draw(st.sampled_from(unary)), draw(st.sampled_from(unary))
+                left = _append(steps, k, vocab, u1, (latest,), draw(vocab[u1].graph_params))
+                right = _append(steps, k, vocab, u2, (latest,), draw(vocab[u2].graph_params))
+                args = (left, right)
+            elif motif == "chain":
+                args = (latest,) + tuple(draw(st.integers(0, latest)) for _ in range(info.arity - 1))
+            else:
+                args = tuple(draw(st.integers(0, latest)) for _ in range(info.arity))
+            _append(steps, k, vocab, name, args, params)
+        graph = RandomGraph(k, tuple(steps), inputs)
+        with no_grad(), np.errstate(all="ignore"):  # overflowing draws are rejected below
+            values = graph.trace(*inputs)
+        assume(all(np.all(np.isfinite(v.data)) and np.max(np.abs(v.data), initial=0.0) <= max_abs for v in values))
+        return graph
+
+    return draw_graph()
