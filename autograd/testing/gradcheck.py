@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import GlassgradError
-from ..graph import Node, no_grad, run_backward
+from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
@@ -348,9 +348,10 @@ def _compare(
     def objective(vals: Sequence[np.ndarray]) -> tuple[float, float]:
         args = list(leaves)
         for i, kind, val in zip(wanted_idx, kinds, vals):
-            args[i] = Scalar(float(val), requires_grad=False) if kind is Scalar else Tensor(val)
-        with no_grad():
-            res = _outputs(fn(*args), result.fn_name)
+            # Requiring grad as the originals do lets fn differentiate inside (gradients
+            # of gradients); nothing here calls backward on the result.
+            args[i] = Scalar(float(val), requires_grad=True) if kind is Scalar else Tensor(val, requires_grad=True)
+        res = _outputs(fn(*args), result.fn_name)
         if not out_dtypes:
             out_dtypes.extend(np.asarray(o.data).dtype for o in res)
         total = mag = 0.0

@@ -1,0 +1,52 @@
+"""Turning a picture (PNG, JPEG, any size) into an MNIST-like 28×28 digit.
+
+MNIST digits are white ink on black, scaled so the digit fits a 20×20 box and centred
+by its centre of mass in a 28×28 frame. A photo or drawing is converted the same way:
+grey levels, inverted when the background (the border) is light, cropped to the ink,
+scaled into 20×20 and centred.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .mnist import DataError
+
+
+def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """A uint8 (28, 28) image, white ink on black, from the picture at ``path``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.float64)
+    except FileNotFoundError:
+        raise DataError(f"image {path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(f"image {path} cannot be read as a picture ({exc})") from None
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black
+        grey = 255.0 - grey
+    return _center(grey)
+
+
+def _center(grey: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    ink = grey > 0.25 * grey.max() if grey.max() > 0 else np.zeros_like(grey, dtype=bool)
+    if not ink.any():
+        return np.zeros((28, 28), np.uint8)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = 20.0 / max(crop.shape)
+    h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    small = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.LANCZOS), dtype=np.float64)
+    frame = np.zeros((28, 28))
+    mass = small.sum()
+    cy, cx = ((np.indices(small.shape) * small).sum(axis=(1, 2)) / mass) if mass > 0 else (h / 2, w / 2)
+    top = int(np.clip(round(14 - cy), 0, 28 - h))
+    left = int(np.clip(round(14 - cx), 0, 28 - w))
+    frame[top : top + h, left : left + w] = small
+    return np.clip(frame, 0, 255).astype(np.uint8)

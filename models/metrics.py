@@ -1,0 +1,109 @@
+"""Metrics of a binary detector, computed with numpy.
+
+With TP, FP, FN, TN the counts of the confusion matrix for the positive class:
+
+    accuracy  = (TP + TN) / N
+    precision = TP / (TP + FP)      (0 when nothing is predicted positive)
+    recall    = TP / (TP + FN)      (0 when there are no positives)
+    F1        = 2·TP / (2·TP + FP + FN)
+
+ROC AUC is the probability that a random positive scores above a random negative,
+ties counting one half: the Mann–Whitney statistic, computed from average ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BinaryMetrics:
+    """The detector's scores at one threshold; ``confusion`` is [[TN, FP], [FN, TP]]."""
+
+    threshold: float
+    n: int
+    n_positive: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float
+    confusion: tuple[tuple[int, int], tuple[int, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["confusion"] = [list(row) for row in self.confusion]
+        return d
+
+
+def _as_bool(y_true: Any) -> np.ndarray:
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional, got shape {y.shape}")
+    return y.astype(bool)
+
+
+def roc_auc(y_true: Any, scores: Any) -> float:
+    """Area under the ROC curve (ties count ½); NaN when one class is absent."""
+    y, s = _as_bool(y_true), np.asarray(scores, dtype=np.float64)
+    if s.shape != y.shape:
+        raise ValueError(f"roc_auc: {y.shape[0]} labels but scores of shape {s.shape}")
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    # Average rank of each distinct score (1-based): a tie group spanning ranks
+    # c−k+1 … c has mean rank c − (k − 1)/2.
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = (ends - (counts - 1) / 2.0)[inverse]
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def binary_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> BinaryMetrics:
+    """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (truthy = positive)."""
+    y, p = _as_bool(y_true), np.asarray(proba)
+    if p.shape != y.shape:
+        raise ValueError(f"binary_metrics: {y.shape[0]} labels but probabilities of shape {p.shape}")
+    pred = p >= threshold
+    tp = int(np.count_nonzero(pred & y))
+    fp = int(np.count_nonzero(pred & ~y))
+    fn = int(np.count_nonzero(~pred & y))
+    tn = y.size - tp - fp - fn
+    return BinaryMetrics(
+        threshold=float(threshold),
+        n=int(y.size),
+        n_positive=tp + fn,
+        accuracy=(tp + tn) / y.size if y.size else float("nan"),
+        precision=tp / (tp + fp) if tp + fp else 0.0,
+        recall=tp / (tp + fn) if tp + fn else 0.0,
+        f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        roc_auc=roc_auc(y, p),
+        confusion=((tn, fp), (fn, tp)),
+    )
+
+
+def best_f1_threshold(y_true: Any, proba: Any) -> tuple[float, float]:
+    """The threshold t maximizing F1 of ``proba ≥ t``, and that F1.
+
+    Only the distinct scores can change the predictions, so each is tried: sorted
+    high to low, TP and FP at threshold sᵢ are running counts. Among equal F1s the
+    highest threshold wins. With no positives, 0.5 and F1 = 0.
+    """
+    y, p = _as_bool(y_true), np.asarray(proba, dtype=np.float64)
+    n_pos = int(y.sum())
+    if n_pos == 0 or y.size == 0:
+        return 0.5, 0.0
+    order = np.argsort(-p, kind="stable")
+    p_sorted, y_sorted = p[order], y[order]
+    tp = np.cumsum(y_sorted)
+    fp = np.cumsum(~y_sorted)
+    # A threshold at a score predicts every sample with that score: use the last of each tie group.
+    last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
+    tp, fp, scores = tp[last], fp[last], p_sorted[last]
+    f1 = 2 * tp / (2 * tp + fp + (n_pos - tp))
+    best = int(np.argmax(f1))  # argmax takes the first maximum: the highest threshold
+    return float(scores[best]), float(f1[best])

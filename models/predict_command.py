@@ -1,0 +1,37 @@
+"""``glassgrad predict MODEL IMAGE... [--index N --data DIR]``: p(digit) per picture."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from . import mnist
+from .cli import UsageError
+from .images import load_digit_image
+from .report import load_model
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.images and not args.index:
+        raise UsageError("give at least one IMAGE or --index N")
+    if args.data is not None and not args.index:
+        raise UsageError("--data only applies with --index")
+    model, meta = load_model(args.model)
+    digit, threshold = meta["digit"], meta["threshold"]
+    if model.n_features != 28 * 28:
+        raise UsageError(f"model {args.model} takes {model.n_features} features, but a 28×28 picture has 784")
+    named: list[tuple[str, np.ndarray]] = [(str(p), load_digit_image(p)) for p in args.images]
+    if args.index:
+        data = mnist.load_embedded() if args.data is None else mnist.load_dir(args.data, args.split)
+        for i in args.index:
+            if i >= len(data):
+                raise UsageError(f"--index {i} is out of range: {data.source} has {len(data)} samples (0..{len(data) - 1})")
+            named.append((f"{data.source}[{i}] (label {data.labels[i]})", data.images[i]))
+    images = np.stack([img for _, img in named])
+    proba = model.predict_proba(images.reshape(len(images), -1).astype(model.dtype) / 255.0)
+    width = max(len(name) for name, _ in named)
+    for (name, _), p in zip(named, proba):
+        verdict = f"a {digit}" if p >= threshold else f"not a {digit}"
+        print(f"{name:<{width}}  p({digit}) = {p:.4f}  → {verdict}")
+    return 0

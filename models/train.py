@@ -1,0 +1,172 @@
+"""The training loop: SGD on the logistic model until a stopping criterion fires.
+
+One iteration takes a batch (the whole training set when ``batch_size`` is 0, else a
+shuffled minibatch), computes the loss L on the engine, back-propagates, and lets the
+optimizer step. At the end of each epoch (every iteration in full-batch mode) the
+validation loss is computed and the stopping criteria see the epoch's losses. When
+training stops — by a criterion or by Ctrl-C — the parameters of the best epoch are
+restored (by validation loss, or by training loss without a validation set).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograd import no_grad
+from autograd.optim import SGD
+from autograd.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
+
+from .logistic import LogisticModel, logistic_loss
+from .metrics import BinaryMetrics, best_f1_threshold, binary_metrics
+from .mnist import minibatches
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One row of the history: losses after ``epoch`` epochs, ``iteration`` steps."""
+
+    epoch: int
+    iteration: int
+    train_loss: float
+    val_loss: float | None
+    lr: float
+    elapsed: float
+
+
+@dataclass
+class TrainResult:
+    """What training did: its history, why it stopped, and how good the detector is."""
+
+    history: list[Epoch]
+    batch_losses: np.ndarray  # the loss of every iteration's batch, before its step
+    stop: StopReason
+    best_iteration: int | None  # the iteration whose parameters the model now holds
+    threshold: float
+    train_metrics: BinaryMetrics
+    val_metrics: BinaryMetrics | None
+    wall_time: float
+    iterations: int = 0
+    epochs: int = 0
+
+
+def loss_value(model: LogisticModel, X: Any, y: Any, pos_weight: float | None = None) -> float:
+    """The mean loss on (X, y) without recording a graph."""
+    with no_grad():
+        return logistic_loss(model, X, y, pos_weight).item()
+
+
+def evaluate(model: LogisticModel, X: Any, y: Any, threshold: float = 0.5) -> BinaryMetrics:
+    """The detector's metrics on (X, y) at ``threshold``."""
+    return binary_metrics(y, model.predict_proba(X), threshold)
+
+
+def _grad_norm(model: LogisticModel) -> float:
+    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in model.parameters() if p.grad is not None))
+
+
+def _progress_bar(enabled: bool, stop: Criterion) -> Any:
+    from tqdm import tqdm
+
+    caps = [c.n for c in stop if isinstance(c, MaxIterations)]
+    return tqdm(total=min(caps) if caps else None, disable=not enabled, unit="it", leave=False, dynamic_ncols=True)
+
+
+def fit(
+    model: LogisticModel,
+    X: Any,
+    y: Any,
+    *,
+    optimizer: SGD,
+    stop: Criterion,
+    batch_size: int = 0,
+    X_val: Any = None,
+    y_val: Any = None,
+    pos_weight: float | None = None,
+    seed: int = 0,
+    choose_threshold: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train ``model`` on (X, y) with ``optimizer`` until ``stop`` fires; see the module doc.
+
+    ``choose_threshold``: pick the threshold that maximizes F1 on the validation set
+    (else 0.5). ``progress``: show a tqdm bar on stderr with the loss.
+    """
+    y = np.asarray(y, dtype=model.dtype)
+    n = y.shape[0]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
+        raise ValueError(f"batch_size must be an integer ≥ 0 (0 = full batch), got {batch_size!r}")
+    full_batch = batch_size == 0 or batch_size >= n
+    has_val = X_val is not None and y_val is not None and len(y_val) > 0
+    if has_val:
+        y_val = np.asarray(y_val, dtype=model.dtype)
+    patience = next((c for c in stop if isinstance(c, Patience)), None)
+    best = patience.best if patience is not None else BestState("val" if has_val else "train")
+    rng = np.random.default_rng(seed)
+    stop.reset()
+
+    batch_losses: list[float] = []
+    history: list[Epoch] = []
+    iteration = epoch = 0
+    start = time.perf_counter()
+    bar = _progress_bar(progress, stop)
+    reason: StopReason | None = None
+    try:
+        while reason is None:
+            batches = [None] if full_batch else list(minibatches(n, batch_size, rng))
+            first = len(batch_losses)
+            for k, idx in enumerate(batches):
+                lr = optimizer.lr
+                optimizer.zero_grad()
+                loss = logistic_loss(model, X if idx is None else X[idx], y if idx is None else y[idx], pos_weight)
+                loss.backward()
+                grad_norm = _grad_norm(model)
+                optimizer.step()
+                iteration += 1
+                batch_losses.append(loss.item())
+                bar.update()
+                state = State(iteration, epoch, grad_norm=grad_norm, model=model)
+                if k == len(batches) - 1:
+                    epoch += 1
+                    state.epoch = epoch
+                    state.train_loss = float(np.mean(batch_losses[first:]))
+                    state.val_loss = loss_value(model, X_val, y_val, pos_weight) if has_val else None
+                    history.append(
+                        Epoch(epoch, iteration, state.train_loss, state.val_loss, lr, time.perf_counter() - start)
+                    )
+                    bar.set_postfix(loss=f"{state.train_loss:.4f}", refresh=False)
+                    if patience is None:
+                        best.update(state)
+                reason = stop.check(state)
+                if reason is not None:
+                    break
+    except KeyboardInterrupt:
+        reason = StopReason("KeyboardInterrupt", iteration, float("nan"), "interrupted (Ctrl-C)")
+    finally:
+        bar.close()
+    wall_time = time.perf_counter() - start
+    best_iteration = best.iteration if best.restore(model) else iteration
+
+    threshold = 0.5
+    val_metrics = None
+    if has_val:
+        val_proba = model.predict_proba(X_val)
+        if choose_threshold:
+            threshold, _ = best_f1_threshold(y_val, val_proba)
+        val_metrics = binary_metrics(y_val, val_proba, threshold)
+    return TrainResult(
+        history=history,
+        batch_losses=np.asarray(batch_losses),
+        stop=reason,
+        best_iteration=best_iteration,
+        threshold=threshold,
+        train_metrics=evaluate(model, X, y, threshold),
+        val_metrics=val_metrics,
+        wall_time=wall_time,
+        iterations=iteration,
+        epochs=epoch,
+    )

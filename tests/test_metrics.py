@@ -1,0 +1,86 @@
+"""Metrics against brute force on small random data."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.metrics import best_f1_threshold, binary_metrics, roc_auc
+
+# Scores from a small set so that ties are frequent.
+labels_and_scores = st.integers(1, 25).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.booleans(), min_size=n, max_size=n),
+        st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.5, 0.7, 0.9, 1.0]), min_size=n, max_size=n),
+    )
+)
+
+
+def brute_auc(y, s):
+    pos = [b for a, b in zip(y, s) if a]
+    neg = [b for a, b in zip(y, s) if not a]
+    if not pos or not neg:
+        return math.nan
+    wins = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p, q in itertools.product(pos, neg))
+    return wins / (len(pos) * len(neg))
+
+
+def brute_f1(y, s, t):
+    tp = sum(1 for a, b in zip(y, s) if a and b >= t)
+    fp = sum(1 for a, b in zip(y, s) if not a and b >= t)
+    fn = sum(1 for a, b in zip(y, s) if a and b < t)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+
+
+@given(labels_and_scores)
+def test_roc_auc_equals_the_pairwise_count(data):
+    y, s = data
+    expected = brute_auc(y, s)
+    got = roc_auc(np.array(y), np.array(s))
+    assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected)
+
+
+@given(labels_and_scores, st.sampled_from([0.0, 0.25, 0.5, 0.6, 1.0]))
+def test_binary_metrics_equal_brute_force_counts(data, t):
+    y, s = data
+    m = binary_metrics(np.array(y), np.array(s), t)
+    tp = sum(a and b >= t for a, b in zip(y, s))
+    fp = sum((not a) and b >= t for a, b in zip(y, s))
+    fn = sum(a and b < t for a, b in zip(y, s))
+    tn = len(y) - tp - fp - fn
+    assert m.confusion == ((tn, fp), (fn, tp))
+    assert m.accuracy == pytest.approx((tp + tn) / len(y))
+    assert m.precision == pytest.approx(tp / (tp + fp) if tp + fp else 0.0)
+    assert m.recall == pytest.approx(tp / (tp + fn) if tp + fn else 0.0)
+    assert m.f1 == pytest.approx(brute_f1(y, s, t))
+    assert m.n == len(y) and m.n_positive == tp + fn
+
+
+@given(labels_and_scores)
+def test_best_f1_threshold_beats_every_candidate(data):
+    y, s = data
+    t, f1 = best_f1_threshold(np.array(y), np.array(s))
+    candidates = [brute_f1(y, s, c) for c in set(s)]
+    if any(y):
+        assert f1 == pytest.approx(max(candidates))
+        assert brute_f1(y, s, t) == pytest.approx(f1)
+    else:
+        assert (t, f1) == (0.5, 0.0)
+
+
+def test_perfect_and_inverted_scores():
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(y, [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert roc_auc(y, [0.9, 0.8, 0.2, 0.1]) == 0.0
+    assert roc_auc(y, [0.5, 0.5, 0.5, 0.5]) == 0.5
+    m = binary_metrics(y, np.array([0.1, 0.2, 0.8, 0.9]))
+    assert (m.accuracy, m.precision, m.recall, m.f1) == (1.0, 1.0, 1.0, 1.0)
+    assert m.to_dict()["confusion"] == [[2, 0], [0, 2]]
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match="3 labels"):
+        binary_metrics(np.array([0, 1, 1]), np.array([0.5, 0.5]))
