@@ -511,9 +511,11 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
     Marks each node's ``_g`` with ``_VISITED``; the caller must reset ``_g``.
     """
     order: list[Node] = []
-    stack = [r for r in roots if r._g is None]
-    for r in stack:
-        r._g = _VISITED
+    stack = []
+    for r in roots:
+        if r._g is None:  # each root once, even when passed twice (grad((y, y), ...))
+            r._g = _VISITED
+            stack.append(r)
     while stack:
         node = stack.pop()
         order.append(node)

@@ -31,7 +31,7 @@ from ..scalar import Scalar
 from ..tensor import Tensor
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
 from .localize import Localization, localize as localize_failure
-from .report import BAD_SUBGRADIENT, COMPOSITE_KINK, KINK, Row, format_table, worst_first
+from .report import BAD_SUBGRADIENT, COMPOSITE_KINK, DISCONTINUITY, KINK, Row, format_table, worst_first
 from .taylor import TaylorResult, taylor_test
 
 #: The sub-checks, in the order they are reported.
@@ -103,8 +103,9 @@ class GradcheckResult:
             lines.append(format_table(self.rows, limit))
         if self.kinks:
             lines.append(
-                f"{len(self.kinks)} non-differentiable point(s) (kinks): the one-sided slopes differ there and "
-                "the analytic value lies between them, which is a valid subgradient, not a failure"
+                f"{len(self.kinks)} non-differentiable point(s), not failures: at a kink the one-sided slopes "
+                "differ and the analytic value lies between them (a valid subgradient); at a discontinuity "
+                "the function jumps and no derivative exists"
             )
         lines.extend(self.notes)
         if self.taylor is not None:
@@ -410,7 +411,7 @@ def _compare(
             rows = full_table()
     result.evaluations = fd.evaluations
     result.rows = worst_first(rows)
-    result.kinks = [r for r in result.rows if r.verdict == KINK]
+    result.kinks = [r for r in result.rows if r.verdict in (KINK, DISCONTINUITY)]
     mismatches = [r for r in result.rows if r.failed and r.verdict != BAD_SUBGRADIENT]
     bad_kinks = [r for r in result.rows if r.verdict == BAD_SUBGRADIENT]
     if mismatches:

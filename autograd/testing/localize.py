@@ -25,7 +25,7 @@ from ..graph import Node, record_sites, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
-from .report import KINK, Row, format_table, worst_first
+from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
 
 
 class _Ctx:
@@ -47,10 +47,11 @@ class OpCheck:
     op: str
     site: str | None
     rows: list[Row] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # e.g. a gradient of the wrong shape
 
     @property
     def ok(self) -> bool:
-        return not any(r.failed for r in self.rows)
+        return not self.problems and not any(r.failed for r in self.rows)
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Localization:
         return (
             f"localization: first wrong op is `{c.op}` (op #{c.position} of {self.ops_total}, oldest first), "
             f"created at {c.site or '<unknown>'}; its backward disagrees with central differences of its "
-            f"forward on the actual input values:\n{format_table(c.rows, limit)}"
+            f"forward on the actual input values:\n" + "\n".join(c.problems + [format_table(c.rows, limit)])
         )
 
 
@@ -131,9 +132,11 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
             a = np.zeros(shape)
         else:
             a = np.asarray(gk, dtype=np.float64)
-            if fn.broadcasts and a.shape != shape:
+            if fn.broadcasts and a.shape != shape and len(a.shape) >= len(shape):
                 a = np.asarray(sum_to(a, shape))
-            a = np.broadcast_to(a, shape)
+            if a.shape != shape:
+                check.problems.append(f"backward returned a gradient of shape {a.shape} for input {k} of shape {shape}")
+                continue
         label = parents[k].name or f"input {k}"
         for idx in np.ndindex(shape):
             x = float(base[j][idx])
@@ -166,6 +169,6 @@ def localize(fn: Callable[..., Any], *inputs: Any, seed: int = 0) -> Localizatio
         if not check.ok:
             result.culprit = check
             break
-        if any(r.verdict == KINK for r in check.rows):
+        if any(r.verdict in (KINK, DISCONTINUITY) for r in check.rows):
             result.at_kinks.append(check)
     return result

@@ -23,6 +23,7 @@ BAD_SUBGRADIENT = "BAD SUBGRADIENT"  # non-differentiable point, analytic value 
 # subgradient: the chain rule of subgradients only guarantees an inclusion, so
 # compositions of kinks (relu(x) − relu(−x) = x with relu′(0) = 0) legitimately do this.
 COMPOSITE_KINK = "kink (composite)"
+DISCONTINUITY = "discontinuity"  # φ itself jumps here: no derivative exists
 
 
 @dataclass
@@ -70,7 +71,7 @@ def _num(v: float | None) -> str:
     return f"{v:.3e}"
 
 
-_KINKISH = (KINK, BAD_SUBGRADIENT, COMPOSITE_KINK)
+_KINKISH = (KINK, BAD_SUBGRADIENT, COMPOSITE_KINK, DISCONTINUITY)
 _HEADER = ("input", "index", "x", "analytic", "numeric", "|Δ|", "rel error", "tolerance", "verdict")
 
 

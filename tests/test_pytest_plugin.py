@@ -1,0 +1,53 @@
+"""The pytest plugin: hypothesis profiles chosen by option, environment, or CI."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import settings
+
+from autograd.testing import pytest_plugin
+from autograd.testing.pytest_plugin import ENV_VAR, PROFILES, choose_profile
+
+
+def test_choice_order_option_then_env_then_ci_then_dev():
+    assert choose_profile("thorough", {ENV_VAR: "dev", "CI": "true"}) == "thorough"
+    assert choose_profile(None, {ENV_VAR: "thorough", "CI": "true"}) == "thorough"
+    assert choose_profile(None, {"CI": "true"}) == "ci"
+    assert choose_profile(None, {"CI": "false"}) == "dev"
+    assert choose_profile(None, {}) == "dev"
+    with pytest.raises(ValueError, match="unknown glassgrad hypothesis profile 'fast'"):
+        choose_profile(None, {ENV_VAR: "fast"})
+
+
+def test_ci_profile_is_reproducible_and_stateless():
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None and ci.deadline is None
+    assert ci.max_examples <= 50 < settings.get_profile("thorough").max_examples
+    assert set(PROFILES) == {"ci", "dev", "thorough"}
+
+
+def test_this_run_loaded_a_profile():
+    assert pytest_plugin.active_profile in PROFILES or pytest_plugin.active_profile is None
+
+
+def _pytest(tmp_path, *args, env):
+    test = tmp_path / "test_probe.py"
+    test.write_text(
+        "from hypothesis import settings\n"
+        "def test_probe():\n"
+        "    print('PROFILE', settings.default.max_examples, settings.default.derandomize)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", str(test), *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    ).stdout
+
+
+def test_option_and_ci_select_the_profile_in_a_real_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", ENV_VAR)}
+    ci = PROFILES["ci"]["max_examples"]
+    assert f"PROFILE {ci} True" in _pytest(tmp_path, env={**env, "CI": "true"})
+    assert f"PROFILE {PROFILES['thorough']['max_examples']} False" in _pytest(tmp_path, "--glassgrad-profile", "thorough", env=env)
+    assert f"PROFILE {PROFILES['dev']['max_examples']} False" in _pytest(tmp_path, env=env)
