@@ -84,6 +84,25 @@ class InverseTime(Schedule):
         return self.lr / (1.0 + self.decay * step)
 
 
+SCHEDULES = ("constant", "step", "exponential", "inverse-time")
+
+
+def schedule_for(name: str, lr: float, total_steps: int) -> Schedule:
+    """A schedule by name, scaled to a run of ``total_steps``: "constant"; "step" (×0.1
+    after 75% of the steps); "exponential" (down to 1% of lr at the end);
+    "inverse-time" (lr/11 at the end)."""
+    total = max(int(total_steps), 1)
+    if name == "constant":
+        return Constant(lr)
+    if name == "step":
+        return StepDecay(lr, step_size=max(1, (3 * total) // 4), gamma=0.1)
+    if name == "exponential":
+        return Exponential(lr, gamma=0.01 ** (1.0 / total))
+    if name == "inverse-time":
+        return InverseTime(lr, decay=10.0 / total)
+    raise ValueError(f"unknown schedule {name!r}: use one of {SCHEDULES}")
+
+
 class SGD:
     """``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0, dampening=0)``.
 

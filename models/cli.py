@@ -91,9 +91,9 @@ def _descent(args: argparse.Namespace) -> int:
     from . import plots
     from .descent import DOMAIN, descend
 
-    rates = [args.lr] + ([0.01, 0.95] if args.compare else [])
+    rates = [(args.lr, "")] + ([(0.01, " (too small)"), (0.95, " (too large: zig-zag)")] if args.compare else [])
     runs = []
-    for lr in rates:
+    for lr, role in rates:
         stop = MaxIterations(args.max_iterations) | TargetLoss(args.target) | GradientNorm(args.tol)
         steps, reason = descend(args.x0, lr, stop)
         print(f"gradient descent on f(x) = x², x₀ = {args.x0:g}, lr = {lr:g}")
@@ -101,7 +101,7 @@ def _descent(args: argparse.Namespace) -> int:
         for s in steps:
             print(f"{s.iteration:>5} {s.x:>12.6g} {s.f:>12.6g} {s.grad:>12.6g}")
         print(f"stopped: {reason}\n")
-        runs.append((lr, [s.x for s in steps]))
+        runs.append((f"lr = {lr:g}{role}", [s.x for s in steps]))
     args.out.mkdir(parents=True, exist_ok=True)
     path = plots.descent_plot(args.out / "descent.png", runs, *DOMAIN)
     print(f"plot: {path}")

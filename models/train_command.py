@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.optim import SGD
+from autograd.optim import SCHEDULES, SGD, schedule_for
 from autograd.stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 
 from . import mnist, plots
@@ -45,6 +45,9 @@ def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
     opt = p.add_argument_group("optimizer")
     opt.add_argument("--lr", type=number(float, 0, low_open=True), default=d["lr"], help="learning rate > 0 (default 0.1)")
     opt.add_argument("--momentum", type=number(float, 0, 1, high_open=True), default=d["momentum"], help="in [0, 1) (default 0.9)")
+    opt.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                     help="learning-rate schedule over the --epochs/--max-iterations budget: step = ×0.1 after 75%%, "
+                          "exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) (default constant)")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     opt.add_argument("--weight-decay", type=number(float, 0), default=0.0, help="L2 penalty ≥ 0 (default 0)")
     opt.add_argument("--batch-size", type=number(int, 0), default=d["batch_size"], help="minibatch size, 0 = full batch (default 100)")
@@ -85,15 +88,17 @@ def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | No
     return train, (mnist.load_dir(folder, "test") if has_test else None)
 
 
-def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> Criterion:
-    stop: Criterion = MaxIterations(min(args.epochs * steps_per_epoch, args.max_iterations or np.iinfo(np.int64).max))
+def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> tuple[Criterion, int]:
+    """The stopping criteria the options ask for, and the iteration budget."""
+    budget = min(args.epochs * steps_per_epoch, args.max_iterations or np.iinfo(np.int64).max)
+    stop: Criterion = MaxIterations(budget)
     if args.time_budget is not None:
         stop = stop | TimeBudget(args.time_budget)
     if args.patience:
         stop = stop | Patience(args.patience, args.min_delta, on="val")
     if args.target_loss is not None:
         stop = stop | TargetLoss(args.target_loss, on="train")
-    return stop
+    return stop, budget
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -112,9 +117,10 @@ def run_train(args: argparse.Namespace) -> int:
     del X
 
     model = LogisticModel(X_train.shape[1], dtype=dtype)
-    optimizer = SGD(model.parameters(), args.lr, momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay)
     batch = args.batch_size if 0 < args.batch_size < len(y_train) else len(y_train)
-    stop = build_stop(args, -(-len(y_train) // batch))
+    stop, budget = build_stop(args, -(-len(y_train) // batch))
+    optimizer = SGD(model.parameters(), schedule_for(args.schedule, args.lr, budget), momentum=args.momentum,
+                    nesterov=args.nesterov, weight_decay=args.weight_decay)
     result = fit(
         model, X_train, y_train, optimizer=optimizer, stop=stop, batch_size=args.batch_size, X_val=X_val, y_val=y_val,
         pos_weight=args.pos_weight, seed=args.seed, choose_threshold=args.threshold == "auto",

@@ -93,7 +93,8 @@ def test_train_on_idx_files_writes_every_artifact_and_reports(idx_dir, tmp_path,
 def test_train_on_a_csv_file_full_batch_float32_auto_threshold(csv_dir, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--data", csv_dir, "--batch-size", "0", "--max-iterations", "40", "--dtype", "float32",
-            "--threshold", "auto", "--digit", "3", "--quiet", "--out", out, "--nesterov", "--weight-decay", "1e-4"]
+            "--threshold", "auto", "--digit", "3", "--quiet", "--out", out, "--nesterov", "--weight-decay", "1e-4",
+            "--schedule", "exponential"]
     code, stdout, _ = run(argv, capsys)
     assert code == 0
     summary = check_artifacts(out)
@@ -233,6 +234,7 @@ BAD_OPTIONS = {
     "missing data folder": (["--data", "no/such/folder"], "--data"),
     "data and download": (["--data", ".", "--download"], "either"),
     "threshold": (["--threshold", "0.7"], "--threshold"),
+    "schedule": (["--schedule", "cosine"], "--schedule"),
 }
 
 

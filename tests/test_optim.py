@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from autograd import Scalar, Tensor
 from autograd.errors import InPlaceError
-from autograd.optim import SGD, Constant, Exponential, InverseTime, StepDecay
+from autograd.optim import SCHEDULES, SGD, Constant, Exponential, InverseTime, StepDecay, schedule_for
 
 
 def torch_sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -159,3 +159,15 @@ def test_bad_schedules_are_refused():
     with pytest.raises(ValueError, match="decay"):
         InverseTime(0.1, decay=-1.0)
     assert math.isfinite(InverseTime(0.1, decay=0.0).lr_at(10**9))
+
+
+def test_named_schedules_scale_to_the_run_length():
+    total = 400
+    assert schedule_for("constant", 0.3, total).lr_at(total) == 0.3
+    step = schedule_for("step", 0.3, total)
+    assert step.lr_at(299) == 0.3 and step.lr_at(300) == pytest.approx(0.03)
+    assert schedule_for("exponential", 0.3, total).lr_at(total) == pytest.approx(0.003)
+    assert schedule_for("inverse-time", 0.3, total).lr_at(total) == pytest.approx(0.3 / 11)
+    assert set(SCHEDULES) == {"constant", "step", "exponential", "inverse-time"}
+    with pytest.raises(ValueError, match="unknown schedule"):
+        schedule_for("cosine", 0.3, total)
