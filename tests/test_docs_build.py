@@ -56,3 +56,18 @@ def _figures_the_pages_use() -> set[str]:
     for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
         used |= set(re.findall(r"images/([\w./-]+\.(?:png|svg))", page.read_text(encoding="utf-8")))
     return used
+
+
+def test_every_command_and_option_of_glassgrad_is_in_the_training_guide() -> None:
+    import argparse
+
+    from models.cli import build_parser
+
+    guide = (ROOT / "docs" / "guides" / "training.md").read_text(encoding="utf-8")
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        assert f"glassgrad {name}" in guide, f"`glassgrad {name}` is not described in docs/guides/training.md"
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert f"`{flag}" in guide, f"glassgrad {name} {flag} is not described in docs/guides/training.md"
