@@ -393,7 +393,8 @@ class Function:
 
     Class attributes describe the op for checks and drawings: ``domains`` (one
     :class:`~autograd.ops.domains.Domain` per input), ``kinks`` (points where the
-    derivative jumps), ``reads_inputs`` (whether backward reads input values; an
+    derivative jumps: numbers, the name of a parameter holding one, or ``"ties"``),
+    ``reads_inputs`` (whether backward reads input values; an
     in-place change of such an input after forward is an error), ``broadcasts``
     (inputs follow numpy broadcasting: the driver sums each gradient back to its
     input's shape, so backward never has to).
@@ -402,7 +403,7 @@ class Function:
     name: ClassVar[str] = ""
     broadcasts: ClassVar[bool] = False
     domains: ClassVar[tuple[Any, ...]] = ()
-    kinks: ClassVar[tuple[float, ...]] = ()
+    kinks: ClassVar[tuple[float | str, ...]] = ()
     reads_inputs: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

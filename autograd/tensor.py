@@ -125,6 +125,8 @@ class Tensor(Operators, Node):
     def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
         shapes = ", ".join(x._describe() for x in inputs)
         msg = str(exc)
+        if isinstance(exc, np.exceptions.AxisError):
+            return ShapeError(f"{fn.name} on {shapes}: {msg}; an axis must lie in [-ndim, ndim - 1]")
         if isinstance(exc, ValueError) and ("shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg):
             hint = (
                 "for matmul the last axis of the left operand must equal the second-to-last of the right"

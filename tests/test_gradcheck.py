@@ -215,3 +215,15 @@ def test_gradgradcheck_checks_second_derivatives():
     assert gradcheck(lambda t: Cube.apply(t), x).ok
     r = gradgradcheck(lambda t: Cube.apply(t), x, raise_exception=False)
     assert "jacobian" in r.failures and r.localization.culprit.op == "bad_square"
+
+
+def test_full_jacobian_names_the_wrong_entry_and_its_output():
+    # Right everywhere except ∂y₁/∂x₁, so vᵀJ is off only by v₁·δ.
+    OffByOne = _op("off_by_one", lambda ctx, x: 2 * x, lambda ctx, g, y, x: (2 * g + np.eye(1, np.size(x), 1).reshape(np.shape(x)) * g,))
+    x = Tensor([0.5, -1.0, 2.0], requires_grad=True)
+    r = gradcheck(lambda t: (OffByOne.apply(t), t.sum()), x, raise_exception=False)
+    analytic, numeric = r.jacobian
+    assert analytic.shape == numeric.shape == (4, 3)
+    np.testing.assert_allclose(numeric[:3], 2 * np.eye(3), atol=1e-8)
+    entries = [row.index for row in r.rows if "←" in row.index]
+    assert entries == ["(1,) ← output 0(1,)"]

@@ -81,9 +81,10 @@ SCALAR_OPS = sorted(n for n, info in OPS.items() if info.scalar)
 @given(data=st.data())
 def test_scalar_engine_is_an_oracle_for_tensor(name, data):
     """Elementwise, the Scalar engine (math kernels, one number at a time) and the
-    Tensor engine (numpy) must give the same results and gradients: to the last bit
-    for values (1 ulp: libm and numpy may round tanh/exp differently), and to rounding
-    for gradients (1 − tanh² turns that last bit into an absolute 1e-16)."""
+    Tensor engine (numpy) must give the same results and gradients: values to a few
+    ulp (libm and numpy round exp/tanh differently in the last bit, and σ = 1/(1+e⁻ˣ)
+    carries that bit on), gradients to rounding (1 − tanh² turns that last bit into
+    an absolute 1e-16)."""
     case = data.draw(op_cases(OPS[name]), label="case")
     arrays = [np.array(a) for a in np.broadcast_arrays(*case.arrays)]  # same shape, own memory
     if arrays[0].size > 6:
@@ -96,7 +97,7 @@ def test_scalar_engine_is_an_oracle_for_tensor(name, data):
         ss = [Scalar(float(a[idx])) for a in arrays]
         s = case(*ss)
         s.backward(float(v[idx]))
-        np.testing.assert_array_max_ulp(out.data[idx], s.data, maxulp=1)
+        np.testing.assert_array_max_ulp(out.data[idx], s.data, maxulp=4)
         for x, si in zip(xs, ss):
             np.testing.assert_allclose(x.grad[idx], si.grad, rtol=1e-12, atol=1e-15)
 
@@ -159,7 +160,7 @@ def test_long_chains(graph):
     gradcheck(graph, *graph.inputs)
 
 
-@given(graphs(n_ops=st.integers(2, 6)))
+@given(graphs(n_ops=st.integers(2, 6), smooth=True))
 def test_random_graphs_have_second_derivatives(graph):
     gradgradcheck(lambda *xs: graph(*xs).sum(), *graph.inputs)
 

@@ -123,6 +123,9 @@ class LogSigmoid(Function):
 class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 inside [lo, hi], 0 outside (kinks at lo, hi)"""
 
+    # The kinks sit at the values of the parameters named here (a bound may be None).
+    kinks = ("lo", "hi")
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.saved = (lo, hi)

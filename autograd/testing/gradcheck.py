@@ -31,7 +31,8 @@ from ..scalar import Scalar
 from ..tensor import Tensor
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
 from .localize import Localization, localize as localize_failure
-from .report import BAD_SUBGRADIENT, COMPOSITE_KINK, DISCONTINUITY, KINK, Row, format_table, worst_first
+from .jacobian import entry_mismatches, numeric_jacobian
+from .report import BAD_SUBGRADIENT, COMPOSITE_KINK, DISCONTINUITY, KINK, MISMATCH, OK, Row, format_table, worst_first
 from .taylor import TaylorResult, taylor_test
 
 #: The sub-checks, in the order they are reported.
@@ -71,6 +72,7 @@ class GradcheckResult:
     taylor: TaylorResult | None = None
     localization: Localization | None = None
     notes: list[str] = field(default_factory=list)
+    jacobian: tuple[np.ndarray, np.ndarray] | None = None  # (analytic, numeric), full mode on small fns
 
     @property
     def ok(self) -> bool:
@@ -92,7 +94,7 @@ class GradcheckResult:
         )
         lines = [
             head,
-            f"mode {self.mode}, {self.evaluations} evaluations of φ = Σ vᵀf(x) in float64, "
+            f"mode {self.mode}, {self.evaluations} evaluations of f in float64 (φ = Σ vᵀf), "
             f"step {self.step}; tolerance atol={self.atol:g} + rtol={self.rtol:g}·|numeric| + rounding "
             f"({self.dtype} gradients)",
         ]
@@ -188,6 +190,51 @@ def _grad_problems(grads: Sequence[Any], leaves: Sequence[Node], seeds: Sequence
     return {k: "; ".join(v) for k, v in found.items() if v}
 
 
+def _backward_problems(
+    backward: Callable[[float, bool], list[Any]],
+    wanted: Sequence[Node],
+    analytic: Sequence[np.ndarray],
+    atol: float,
+    rtol: float,
+    nondet_tol: float,
+) -> dict[str, str]:
+    """Reentrancy (the same v twice gives the same gradients) and linearity in v
+    (backward(2v) = 2·backward(v), backward(0) = 0); the last call frees the graph."""
+    found = {}
+    again = [_as_analytic(g, x) for g, x in zip(backward(1.0, True), wanted)]
+    diff = max((float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(analytic, again)), default=0.0)
+    if not diff <= nondet_tol:
+        found["reentrancy"] = f"two backward passes with the same upstream gradient differ by {diff:.3g}"
+    doubled = [_as_analytic(g, x) for g, x in zip(backward(2.0, True), wanted)]
+    zeroed = [_as_analytic(g, x) for g, x in zip(backward(0.0, False), wanted)]
+    excess = [np.abs(d - 2 * a) - (atol + rtol * np.abs(2 * a)) for a, d in zip(analytic, doubled)]
+    bad_scale = max((float(np.max(e, initial=-1.0)) for e in excess), default=-1.0)
+    bad_zero = max((float(np.max(np.abs(z), initial=0.0)) for z in zeroed), default=0.0)
+    problems = []
+    if bad_scale > 0:
+        problems.append(f"backward(2v) != 2·backward(v) (off by {bad_scale:.3g} beyond tolerance)")
+    if bad_zero > atol:
+        problems.append(f"backward(0) gives gradients up to {bad_zero:.3g}, not 0")
+    if problems:
+        found["linearity"] = (
+            "backward is not linear in the upstream gradient v: "
+            + "; ".join(problems)
+            + " (does the backward multiply by the upstream gradient?)"
+        )
+    return found
+
+
+def _mutations(wanted: Sequence[Node], snapshots: Sequence[tuple[np.ndarray, np.dtype]]) -> dict[str, str]:
+    changed = [
+        leaf._describe()
+        for leaf, (data, dtype) in zip(wanted, snapshots)
+        if np.asarray(leaf.data).dtype != dtype or not np.array_equal(np.asarray(leaf.data), data, equal_nan=True)
+    ]
+    if not changed:
+        return {}
+    return {"mutation": f"fn or its backward modified its input(s) in place: {', '.join(changed)}"}
+
+
 def gradcheck(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -199,6 +246,7 @@ def gradcheck(
     mode: Literal["auto", "full", "fast"] = "auto",
     directions: int = 8,
     max_full: int = 256,
+    max_entries: int = 4096,
     report_limit: int = 4096,
     nondet_tol: float = 0.0,
     localize: bool = True,
@@ -217,7 +265,9 @@ def gradcheck(
     - ``mode``: ``"full"`` compares every input element, ``"fast"`` ``directions``
       random Gaussian directions; ``"auto"`` is full up to ``max_full`` elements.
       A failed fast check recomputes the element table when there are at most
-      ``report_limit`` elements.
+      ``report_limit`` elements. In full mode, with at most ``max_full`` output
+      elements and ``max_entries`` Jacobian entries, the Jacobian is also compared
+      entry by entry (row i from backward with the one-hot upstream gradient eᵢ).
     - ``seed``: seeds the upstream gradient and the directions (runs are reproducible).
     - ``nondet_tol``: how much two backward passes may differ (reentrancy).
     - ``localize``: on a Jacobian mismatch, re-check each op of the graph.
@@ -243,6 +293,7 @@ def gradcheck(
     roots = [(o, s) for o, s in zip(outs, seeds) if o.requires_grad]
 
     def backward(scale: float, retain: bool) -> list[Any]:
+        """Gradients of the inputs for the upstream gradient scale·v."""
         for leaf in wanted:
             leaf.grad = None
         if roots:
@@ -250,7 +301,7 @@ def gradcheck(
         return [leaf.grad for leaf in wanted]
 
     result = GradcheckResult(fn_name=fn_name)
-    first = backward(1.0, retain=True)
+    first = backward(1.0, True)
     result.failures.update(_grad_problems(first, wanted, seeds))
     result.analytic = [_as_analytic(g, x) for g, x in zip(first, wanted)]
 
@@ -261,34 +312,15 @@ def gradcheck(
     rtol = default_rtol if rtol is None else rtol
     result.atol, result.rtol = atol, rtol
 
-    again = [_as_analytic(g, x) for g, x in zip(backward(1.0, retain=True), wanted)]
-    diff = max((float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(result.analytic, again)), default=0.0)
-    if not diff <= nondet_tol:
-        result.failures["reentrancy"] = f"two backward passes with the same upstream gradient differ by {diff:.3g}"
-    doubled = [_as_analytic(g, x) for g, x in zip(backward(2.0, retain=True), wanted)]
-    zeroed = [_as_analytic(g, x) for g, x in zip(backward(0.0, retain=False), wanted)]
-    bad_scale = max(
-        (float(np.max(np.abs(d - 2 * a) - (atol + rtol * np.abs(2 * a)), initial=-1.0)) for a, d in zip(result.analytic, doubled)),
-        default=-1.0,
-    )
-    bad_zero = max((float(np.max(np.abs(z), initial=0.0)) for z in zeroed), default=0.0)
-    if bad_scale > 0 or bad_zero > atol:
-        result.failures["linearity"] = (
-            "backward is not linear in the upstream gradient v: "
-            + (f"backward(2v) != 2·backward(v) (off by {bad_scale:.3g} beyond tolerance)" if bad_scale > 0 else "")
-            + ("; " if bad_scale > 0 and bad_zero > atol else "")
-            + (f"backward(0) gives gradients up to {bad_zero:.3g}, not 0" if bad_zero > atol else "")
-            + " (does the backward multiply by the upstream gradient?)"
-        )
-    changed = [
-        leaf._describe()
-        for leaf, (data, dtype) in zip(wanted, snapshots)
-        if np.asarray(leaf.data).dtype != dtype or not np.array_equal(np.asarray(leaf.data), data, equal_nan=True)
-    ]
-    if changed:
-        result.failures["mutation"] = f"fn or its backward modified its input(s) in place: {', '.join(changed)}"
+    n_in = sum(np.size(x.data) for x in wanted)
+    n_out = sum(np.size(o.data) for o in outs)
+    full = mode == "full" or (mode == "auto" and n_in <= max_full)
+    small = 0 < n_in and 0 < n_out <= max_full and n_in * n_out <= max_entries
+    jac = _analytic_jacobian(outs, wanted) if full and small else None
+    result.failures.update(_backward_problems(backward, wanted, result.analytic, atol, rtol, nondet_tol))
+    result.failures.update(_mutations(wanted, snapshots))
 
-    _compare(fn, leaves, wanted_idx, outs, vs, result, eps, mode, directions, max_full, report_limit, rng)
+    _compare(fn, leaves, wanted_idx, outs, vs, result, eps, mode, directions, max_full, report_limit, rng, jac)
 
     if localize and ("jacobian" in result.failures or "subgradient" in result.failures):
         result.localization = loc = localize_failure(fn, *[snapshot_input(x) for x in inputs], seed=seed)
@@ -327,6 +359,56 @@ def snapshot_input(x: Any) -> Any:
     return x
 
 
+def _analytic_jacobian(outs: Sequence[Node], wanted: Sequence[Node]) -> np.ndarray:
+    """J from backward: row i with the one-hot upstream gradient on output element i
+    (the graph is kept; rows of outputs that do not depend on the inputs are 0)."""
+    n = sum(np.size(x.data) for x in wanted)
+    rows = []
+    for o in outs:
+        for idx in np.ndindex(np.shape(o.data)):
+            if not o.requires_grad:
+                rows.append(np.zeros(n))
+                continue
+            if isinstance(o, Scalar):
+                seed: Any = 1.0
+            else:
+                seed = np.zeros(o.shape, dtype=o.dtype)
+                seed[idx] = 1
+            for leaf in wanted:
+                leaf.grad = None
+            run_backward([o], [seed], retain_graph=True)
+            rows.append(np.concatenate([_as_analytic(leaf.grad, leaf).ravel() for leaf in wanted]))
+    return np.array(rows).reshape(len(rows), n)
+
+
+def _entry_rows(
+    evaluate: Callable[[Sequence[np.ndarray]], np.ndarray],
+    base: list[np.ndarray],
+    names: list[str],
+    outs: Sequence[Node],
+    jac_analytic: np.ndarray,
+    element_rows: list[Row],
+    result: GradcheckResult,
+    eps: float | None,
+    num_dtype: np.dtype,
+    fd: FiniteDifferences,
+) -> list[Row]:
+    """Mismatching entries of the full Jacobian (columns judged non-differentiable by
+    the element check are left to its verdict)."""
+    steps = [np.vectorize(lambda x: eps if eps is not None else step_size(x, num_dtype))(b) if b.size else b for b in base]
+    numeric, noise = numeric_jacobian(evaluate, base, steps, fd.eps)
+    fd.evaluations += 2 * numeric.shape[1]
+    result.jacobian = (jac_analytic, numeric)
+    columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
+    labels = [
+        f"output {k}" + ("" if np.ndim(o.data) == 0 else str(idx)) if len(outs) > 1 else ("output" + ("" if np.ndim(o.data) == 0 else str(idx)))
+        for k, o in enumerate(outs)
+        for idx in np.ndindex(np.shape(o.data))
+    ]
+    skip = {j for j, r in enumerate(element_rows) if r.verdict not in (OK, MISMATCH)}
+    return entry_mismatches(jac_analytic, numeric, noise, result.atol, result.rtol, columns, labels, skip)
+
+
 def _compare(
     fn: Callable[..., Any],
     leaves: list[Any],
@@ -340,13 +422,17 @@ def _compare(
     max_full: int,
     report_limit: int,
     rng: np.random.Generator,
+    jac_analytic: np.ndarray | None,
 ) -> None:
     """The Jacobian (or directional) comparison, kinks, and the Taylor diagnosis."""
     kinds = [type(leaves[i]) for i in wanted_idx]
     base = [_float64_value(leaves[i]) for i in wanted_idx]
     out_dtypes: list[np.dtype] = []
 
-    def objective(vals: Sequence[np.ndarray]) -> tuple[float, float]:
+    v_flat = np.concatenate([np.ravel(v) for v in vs])
+
+    def evaluate(vals: Sequence[np.ndarray]) -> np.ndarray:
+        """All outputs of fn at float64 inputs ``vals``, as one flat float64 vector."""
         args = list(leaves)
         for i, kind, val in zip(wanted_idx, kinds, vals):
             # Requiring grad as the originals do lets fn differentiate inside (gradients
@@ -355,12 +441,11 @@ def _compare(
         res = _outputs(fn(*args), result.fn_name)
         if not out_dtypes:
             out_dtypes.extend(np.asarray(o.data).dtype for o in res)
-        total = mag = 0.0
-        for o, v in zip(res, vs):
-            terms = v * np.asarray(o.data, dtype=np.float64)
-            total += float(np.sum(terms))
-            mag += float(np.sum(np.abs(terms)))
-        return total, mag
+        return np.concatenate([np.ravel(np.asarray(o.data, dtype=np.float64)) for o in res])
+
+    def objective(vals: Sequence[np.ndarray]) -> tuple[float, float]:
+        terms = v_flat * evaluate(vals)
+        return float(np.sum(terms)), float(np.sum(np.abs(terms)))
 
     fd = FiniteDifferences(objective, base, eps=0.0)
     num_dtype = lowest_precision(out_dtypes)
@@ -390,6 +475,8 @@ def _compare(
     if mode == "full" or (mode == "auto" and n <= max_full):
         result.mode = "full"
         rows = full_table()
+        if jac_analytic is not None:
+            rows += _entry_rows(evaluate, base, names, outs, jac_analytic, rows, result, eps, num_dtype, fd)
     else:
         result.mode = "fast"
         scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in base), default=0.0))
@@ -420,8 +507,10 @@ def _compare(
             f"{len(mismatches)} of {len(rows)} compared derivatives disagree; worst {worst.input} {worst.index}: "
             f"analytic {worst.analytic:.8g}, numeric {worst.numeric:.8g}"
         )
-        d, slope, scale = probes[id(worst)]
-        result.taylor = taylor_test(lambda t: fd.at(d, t)[0], slope, 1e-2 * scale, eps=fd.eps)
+        probed = [r for r in mismatches if id(r) in probes]  # entry rows have no probe
+        if probed:
+            d, slope, scale = probes[id(probed[0])]
+            result.taylor = taylor_test(lambda t: fd.at(d, t)[0], slope, 1e-2 * scale, eps=fd.eps)
     if bad_kinks:
         worst = bad_kinks[0]
         result.failures["subgradient"] = (

@@ -11,7 +11,7 @@ forward takes only array inputs — so a new elementwise op is checked for free.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +71,14 @@ class OpInfo:
         return [d if d is not None else REAL for d in declared[: max(self.arity, 1)]]
 
     def kink_points(self, params: dict[str, Any]) -> list[float]:
-        pts = [k for k in self.fn.kinks if isinstance(k, (int, float))]
-        if self.name == "clip":
-            pts += [b for b in (params.get("lo"), params.get("hi")) if b is not None]
+        """The op's kinks as numbers: declared points, and parameters named as kinks
+        (clip's ``lo``/``hi``). Symbolic kinks such as max's ``"ties"`` are handled by
+        ``unique`` instead."""
+        pts = []
+        for k in self.fn.kinks:
+            value = params.get(k) if isinstance(k, str) else k
+            if isinstance(value, (int, float)):
+                pts.append(float(value))
         return pts
 
 

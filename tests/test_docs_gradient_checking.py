@@ -1,0 +1,28 @@
+"""docs/gradient-checking.md: every Python block runs, and prints what the page shows."""
+
+import contextlib
+import io
+import pathlib
+import re
+
+from hypothesis import settings
+
+from autograd.testing import pytest_plugin
+
+PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "gradient-checking.md"
+BLOCK = re.compile(r"```python\n(.*?)```\n(?:\nOutput:\n\n```text\n(.*?)```\n)?", re.S)
+
+
+def test_page_examples_run_and_print_the_shown_output():
+    blocks = BLOCK.findall(PAGE.read_text(encoding="utf-8"))
+    assert len(blocks) >= 8
+    namespace: dict = {}
+    settings.load_profile("ci")  # the page was captured with the derandomized profile
+    try:
+        for code, shown in blocks:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, "example.py", "exec"), namespace)
+            assert out.getvalue().strip() == shown.strip(), f"output of this block changed:\n{code}"
+    finally:
+        settings.load_profile(pytest_plugin.active_profile or "default")
