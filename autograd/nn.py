@@ -5,17 +5,15 @@ Parameters (and sub-Modules) among its attributes, names each parameter after it
 attribute (``self.w = Parameter(...)`` gets ``.name == "w"``), and runs ``forward``
 inside ``scope(<module name>)`` so graph drawings can cluster the model's values.
 
-For example::
-
-    >>> import numpy as np
-    >>> class Affine(Module):
-    ...     def __init__(self):
-    ...         self.w = Parameter(np.zeros(3))
-    ...         self.b = Parameter(np.zeros(1))
-    ...     def forward(self, x):
-    ...         return x @ self.w + self.b
-    >>> [name for name, _ in Affine().named_parameters()]
-    ['w', 'b']
+>>> import numpy as np
+>>> class Affine(Module):
+...     def __init__(self):
+...         self.w = Parameter(np.zeros(3))
+...         self.b = Parameter(np.zeros(1))
+...     def forward(self, x):
+...         return x @ self.w + self.b
+>>> [name for name, _ in Affine().named_parameters()]
+['w', 'b']
 """
 
 from __future__ import annotations

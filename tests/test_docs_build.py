@@ -71,3 +71,13 @@ def test_every_command_and_option_of_glassgrad_is_in_the_training_guide() -> Non
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
                     assert f"`{flag}" in guide, f"glassgrad {name} {flag} is not described in docs/guides/training.md"
+
+
+def test_reference_docstrings_become_markdown() -> None:
+    spec = importlib.util.spec_from_file_location("griffe_docstrings", ROOT / "docs" / "griffe_docstrings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "See :func:`~autograd.viz.explain` and :class:`Tensor`::\n\n    z = x·w\n\n>>> f(1)  # doctest: +SKIP\n['a']\n\nEnd."
+    assert module.to_markdown(text) == (
+        "See `explain` and `Tensor`:\n\n    z = x·w\n\n```pycon\n>>> f(1)\n['a']\n```\n\nEnd."
+    )
