@@ -81,3 +81,11 @@ def test_reference_docstrings_become_markdown() -> None:
     assert module.to_markdown(text) == (
         "See `explain` and `Tensor`:\n\n    z = x·w\n\n```pycon\n>>> f(1)\n['a']\n```\n\nEnd."
     )
+
+
+def test_every_public_module_of_testing_and_models_has_a_reference_entry() -> None:
+    documented = set(re.findall(r"^::: ([\w.]+)", "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")), re.M))
+    for folder, package in [(ROOT / "autograd" / "testing", "autograd.testing"), (ROOT / "models", "models")]:
+        for module in folder.glob("*.py"):
+            if not module.name.startswith("_"):
+                assert f"{package}.{module.stem}" in documented, f"{package}.{module.stem} has no ::: entry in docs/reference/"
