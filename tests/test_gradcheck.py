@@ -227,3 +227,14 @@ def test_full_jacobian_names_the_wrong_entry_and_its_output():
     np.testing.assert_allclose(numeric[:3], 2 * np.eye(3), atol=1e-8)
     entries = [row.index for row in r.rows if "←" in row.index]
     assert entries == ["(1,) ← output 0(1,)"]
+
+
+def test_a_kink_just_inside_the_step_is_not_a_mismatch():
+    # x sits 3.8e-6 from relu's kink, closer than the step h ≈ 6e-6: the stencil is
+    # moved inside (h/2) for the elements and the Jacobian entries defer to that.
+    x = Tensor([3.794681769582405e-06] * 3, requires_grad=True)
+    assert gradcheck(relu, x).ok
+    from autograd import clip
+
+    y = Tensor([1.0 + 3.8e-6, 0.0], requires_grad=True)
+    assert gradcheck(lambda t: clip(t, -1.0, 1.0), y).ok

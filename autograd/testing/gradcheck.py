@@ -323,7 +323,7 @@ def gradcheck(
     _compare(fn, leaves, wanted_idx, outs, vs, result, eps, mode, directions, max_full, report_limit, rng, jac)
 
     if localize and ("jacobian" in result.failures or "subgradient" in result.failures):
-        result.localization = loc = localize_failure(fn, *[snapshot_input(x) for x in inputs], seed=seed)
+        result.localization = loc = localize_failure(fn, *[_snapshot_input(x) for x in inputs], seed=seed)
         if loc.culprit is None and loc.at_kinks:
             _composite_kinks(result, loc)
     if result.failures and raise_exception:
@@ -350,7 +350,7 @@ def _composite_kinks(result: GradcheckResult, loc: Localization) -> None:
     )
 
 
-def snapshot_input(x: Any) -> Any:
+def _snapshot_input(x: Any) -> Any:
     """A fresh copy of a check input (same kind, data, dtype, requires_grad)."""
     if isinstance(x, Scalar):
         return Scalar(x.data, requires_grad=x.requires_grad, name=x.name)
@@ -393,8 +393,8 @@ def _entry_rows(
     num_dtype: np.dtype,
     fd: FiniteDifferences,
 ) -> list[Row]:
-    """Mismatching entries of the full Jacobian (columns judged non-differentiable by
-    the element check are left to its verdict)."""
+    """Mismatching entries of the full Jacobian (columns where the element check saw
+    a kink are left to its verdict)."""
     steps = [np.vectorize(lambda x: eps if eps is not None else step_size(x, num_dtype))(b) if b.size else b for b in base]
     numeric, noise = numeric_jacobian(evaluate, base, steps, fd.eps)
     fd.evaluations += 2 * numeric.shape[1]
@@ -405,7 +405,9 @@ def _entry_rows(
         for k, o in enumerate(outs)
         for idx in np.ndindex(np.shape(o.data))
     ]
-    skip = {j for j, r in enumerate(element_rows) if r.verdict not in (OK, MISMATCH)}
+    # Columns where the element check found a kink in or near its stencil keep its
+    # verdict: at step h the entries would straddle that kink.
+    skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
     return entry_mismatches(jac_analytic, numeric, noise, result.atol, result.rtol, columns, labels, skip)
 
 
