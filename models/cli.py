@@ -4,6 +4,7 @@
     glassgrad train [options]            train the 9-detector (embedded MNIST sample by default)
     glassgrad predict MODEL IMAGE...     probability that each picture is the digit
     glassgrad descent [options]          gradient descent on x², step by step, with a plot
+    glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
 Bad input (missing files, bad data, impossible options) ends with exit status 2 and
 one line on stderr.
@@ -41,14 +42,15 @@ def number(kind: type, low: float | None = None, high: float | None = None, low_
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        bad = not math.isfinite(value)
-        bad |= low is not None and (value <= low if low_open else value < low)
-        bad |= high is not None and (value >= high if high_open else value > high)
-        if bad:
-            lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
-            hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
-            rng = f"in {lo}, {hi}" if low is not None and high is not None else (f"> {low:g}" if low_open else f"≥ {low:g}") if low is not None else f"≤ {high:g}"
-            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {rng}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if not math.isfinite(value) or too_low or too_high:
+            bounds = []
+            if low is not None:
+                bounds.append(f"{'>' if low_open else '≥'} {low:g}")
+            if high is not None:
+                bounds.append(f"{'<' if high_open else '≤'} {high:g}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {' and '.join(bounds) or 'finite'}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
