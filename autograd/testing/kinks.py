@@ -11,6 +11,10 @@ does not shrink with h. There any value in [min(L, R), max(L, R)] is a valid
 abs′(0) = 0 are fine, relu′(0) = 5 is not. Where φ itself jumps (a second-order
 check of |x| at 0 differentiates sign x), both slopes grow like 1/h and no
 derivative exists: that is reported as a discontinuity, not a failure.
+
+A kink *near* x (closer than h, but not at x) makes the stencil straddle it too; then
+the step is halved until the stencil no longer does (the gap collapses) and the
+central difference at that smaller step decides.
 """
 
 from __future__ import annotations
@@ -21,32 +25,45 @@ from dataclasses import dataclass
 
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK
 
-# A kink's jump keeps at least this fraction when the step halves (curvature: ½).
+# A kink's jump keeps at least this fraction each time the step halves (curvature: ½).
 _PERSISTS = 0.75
 # Across a jump of φ the one-sided slopes double when the step halves (smooth: ~1).
 _GROWS = 1.5
+# Halvings tried to get a stencil clear of a nearby kink (h/256 ≈ 2e-8 for float64).
+_HALVINGS = 8
 
 
 @dataclass(frozen=True)
 class KinkEvidence:
-    """One-sided slopes at step h and h/2. ``confirmed``: their gap did not shrink
-    with the step (a kink); ``discontinuous``: the slopes themselves grew like 1/h
-    (φ jumps, as the derivative sign(x) of |x| does at 0: no derivative exists)."""
+    """One-sided slopes (left, right) at steps h, h/2, h/4, …
 
-    left: float
-    right: float
-    left_half: float
-    right_half: float
+    ``confirmed``: the gap between them never shrank (a kink at x);
+    ``discontinuous``: the slopes grew like 1/h (φ jumps there, as the derivative
+    sign x of |x| does at 0: no derivative exists); ``settled``: the central
+    difference at the first step whose stencil was clear of a nearby kink, with that
+    step's rounding-noise factor (None when the gap never closed).
+    """
+
+    slopes: tuple[tuple[float, float], ...]
     confirmed: bool
     discontinuous: bool = False
+    settled: tuple[float, float] | None = None
+
+    @property
+    def left(self) -> float:
+        return self.slopes[0][0]
+
+    @property
+    def right(self) -> float:
+        return self.slopes[0][1]
 
     @property
     def low(self) -> float:
-        return min(self.left, self.right, self.left_half, self.right_half)
+        return min(min(p) for p in self.slopes)
 
     @property
     def high(self) -> float:
-        return max(self.left, self.right, self.left_half, self.right_half)
+        return max(max(p) for p in self.slopes)
 
     def verdict(self, analytic: float, tol: float) -> str:
         """KINK when the analytic value is a subgradient (anything finite where φ
@@ -63,16 +80,31 @@ def examine(
     analytic value (or the one-sided slopes were far apart).
 
     ``phi_at(t)`` evaluates φ(x + t·d); ``plus``/``minus`` are φ(x ± h·d), already
-    known. Two more evaluations, at ±h/2. Returns None for a smooth point (the
-    mismatch, if any, is real), else the evidence.
+    known. Halves the step (two evaluations each time) while the gap between the
+    one-sided slopes persists. Returns None for a smooth point (the mismatch, if
+    any, is real), else the evidence.
     """
-    left, right = (phi0 - minus) / h, (plus - phi0) / h
-    half = h / 2
-    left2 = (phi0 - phi_at(-half)) / half
-    right2 = (phi_at(half) - phi0) / half
-    steep, steep2 = max(abs(left), abs(right)), max(abs(left2), abs(right2))
-    discontinuous = steep > tol and steep2 >= _GROWS * steep
-    confirmed = abs(right - left) > tol and abs(right2 - left2) >= _PERSISTS * abs(right - left)
-    if not (confirmed or discontinuous) and abs(right - left) <= tol:
-        return None
-    return KinkEvidence(left, right, left2, right2, confirmed or discontinuous, discontinuous)
+    slopes = [((phi0 - minus) / h, (plus - phi0) / h)]
+    gap0 = abs(slopes[0][1] - slopes[0][0])
+    settled = None
+    step, streak = h, 0
+    for k in range(1, _HALVINGS + 1):
+        step /= 2
+        left, right = (phi0 - phi_at(-step)) / step, (phi_at(step) - phi0) / step
+        slopes.append((left, right))
+        gap, previous = abs(right - left), abs(slopes[-2][1] - slopes[-2][0])
+        if k == 1 and max(abs(left), abs(right)) >= _GROWS * max(map(abs, slopes[0])) > tol:
+            return KinkEvidence(tuple(slopes), True, discontinuous=True)
+        if gap0 <= tol:  # the slopes agreed at h: a smooth point, the mismatch is real
+            return None
+        if gap <= tol * 2**k:  # the stencil is clear: rounding-level gap at this step
+            settled = ((left + right) / 2, float(2**k))
+            break
+        streak = streak + 1 if gap >= _PERSISTS * previous else 0
+        if streak >= 2:  # the gap held over two halvings: a kink at x
+            return KinkEvidence(tuple(slopes), True)
+    if settled is None:
+        # Curvature too strong for the gap to close: the smallest central difference
+        # is the most accurate one there.
+        settled = ((slopes[-1][0] + slopes[-1][1]) / 2, float(2**_HALVINGS))
+    return KinkEvidence(tuple(slopes), False, settled=settled)
