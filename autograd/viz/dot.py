@@ -184,25 +184,13 @@ def _group_attrs(g: GroupBox) -> dict[str, str]:
     }
 
 
-#: dot refuses a quoted string longer than 16,384 characters; a 784-pixel weight
-#: vector printed in full is longer, so tooltips stop well short of that.
-TOOLTIP_LIMIT = 12_000
-
-
 def _tooltip(lines: list[str]) -> Any:
     import graphviz
 
     # One DOT line per text line: escape each, join with real newlines (DOT allows
     # them inside quoted strings; escape_attr would spell them \x0a).
-    parts = [escape_attr(part) for line in lines for part in line.splitlines() if part]
-    kept, size = [], 0
-    for i, part in enumerate(parts):
-        if size + len(part) + 1 > TOOLTIP_LIMIT:
-            kept.append(f"… ({len(parts) - i} more lines not shown)")
-            break
-        kept.append(part)
-        size += len(part) + 1
-    return graphviz.nohtml("\n".join(kept))
+    parts = [part for line in lines for part in line.splitlines() if part]
+    return graphviz.nohtml("\n".join(escape_attr(part) for part in parts))
 
 
 # -- edges ------------------------------------------------------------------------------

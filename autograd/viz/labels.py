@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 #: Arrays with at most this many elements are shown in full on a node.
 SMALL_ARRAY = 6
 #: Tooltips show arrays in full up to this many elements (numpy summarizes beyond).
-TOOLTIP_ELEMENTS = 1000
+#: dot rejects a quoted string over 16384 characters, and a tooltip holds a value and
+#: its gradient at up to ~17 characters per element: 200 keeps it well under.
+TOOLTIP_ELEMENTS = 200
 #: Names longer than this are cut on the node (the tooltip keeps the full name).
 MAX_NAME = 32
 
