@@ -40,7 +40,8 @@ def _at_loss_shape(grads: tuple[Any, Any], z: Any, y: Any) -> tuple[Any, Any]:
     """Each gradient at the broadcast shape of (z, y), where the driver sums it back to
     its input's shape. With a mean or sum reduction g is one number, and ``g·(−z)``
     alone would have z's shape, smaller than y's when y was broadcast against z."""
-    shape = np.broadcast_shapes(_shape(z), _shape(y))
+    zs, ys = _shape(z), _shape(y)
+    shape = zs if zs == ys else np.broadcast_shapes(zs, ys)  # equal shapes: the usual case, skip numpy's call
     return tuple(gr if gr is None or _shape(gr) == shape else broadcast_to(gr, shape) for gr in grads)  # type: ignore[return-value]
 
 
