@@ -8,7 +8,8 @@ silent NaN), and the property tests draw inputs from inside it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +24,21 @@ class Domain:
     include_low: bool = False
     include_high: bool = False
     nonzero: bool = False
+    # The domain as tests that are true outside it: (comparison, bound, the bound as a
+    # 0-d float64 array). Arrays are compared with the 0-d array: numpy does that about
+    # twice as fast as with a Python number, which goes through its weak-scalar
+    # promotion first, and float64 holds every bound exactly.
+    _tests: tuple[tuple[object, float, np.ndarray], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tests = []
+        if self.low > -math.inf:
+            tests.append((operator.lt if self.include_low else operator.le, self.low))
+        if self.high < math.inf:
+            tests.append((operator.gt if self.include_high else operator.ge, self.high))
+        if self.nonzero:
+            tests.append((operator.eq, 0.0))
+        object.__setattr__(self, "_tests", tuple((cmp, b, np.array(b, dtype=np.float64)) for cmp, b in tests))
 
     def contains(self, x: object) -> bool:
         """True when every element of ``x`` (a float or an array) lies in the domain.
@@ -38,15 +54,11 @@ class Domain:
 
     def _outside(self, x):  # type: ignore[no-untyped-def]
         """Where x lies outside the domain (a bool, or a bool array for an array)."""
+        on_array = type(x) is np.ndarray
         bad = False
-        if self.low > -math.inf:
-            bad = (x < self.low) if self.include_low else (x <= self.low)
-        if self.high < math.inf:
-            above = (x > self.high) if self.include_high else (x >= self.high)
-            bad = above if bad is False else bad | above
-        if self.nonzero:
-            zero = x == 0
-            bad = zero if bad is False else bad | zero
+        for compare, bound, array_bound in self._tests:
+            out = compare(x, array_bound if on_array else bound)
+            bad = out if bad is False else bad | out
         return bad
 
     def describe(self) -> str:
