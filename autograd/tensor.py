@@ -94,7 +94,8 @@ class Tensor(Operators, Node):
                 f"backward() without a gradient needs a single-number output, got shape {self.shape}. "
                 "Reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape."
             )
-        return np.ones(self._data.shape, self._data.dtype)  # ones_like costs µs in Python
+        # One number: numpy's ones and ones_like are Python functions, a few times slower.
+        return np.array(1, self._data.dtype).reshape(self._data.shape)
 
     def _check_seed(self, gradient: Any) -> Any:
         g = as_raw(gradient)
@@ -105,8 +106,11 @@ class Tensor(Operators, Node):
 
     def _sum_to(self, g: Any) -> Any:
         shape = self._data.shape
-        if type(g) is np.ndarray and g.shape == shape:  # no broadcasting happened: the usual case
-            return g
+        if type(g) is np.ndarray:
+            if g.shape == shape:  # no broadcasting happened: the usual case
+                return g
+            if not shape:  # to one number: a bias's gradient, every step
+                return np.add.reduce(g, axis=None)
         return sum_to(g, shape)
 
     def _grad_store(self, g: Any) -> None:
