@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import graph, ops
 from .errors import GradError, InPlaceError, ShapeError
-from .graph import Function, Node, is_grad_enabled
+from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
+from .ops.linalg import MatMul
 from .ops.kernels import ArrayKernels
 
 DEFAULT_DTYPE = np.dtype(np.float64)
@@ -228,7 +229,7 @@ class Tensor(Operators, Node):
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
+        return MatMul.apply(self, other) if type(other) is Tensor else ops.matmul(self, other)  # see Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
@@ -267,37 +268,36 @@ class Tensor(Operators, Node):
         return ops.cast(self, dtype)
 
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
-    def _inplace(self, what: str) -> None:
-        if self.requires_grad and is_grad_enabled():
+    def _inplace(self, what: str, value: Any) -> Any:
+        """Check and record an in-place change by ``value``; returns its raw data."""
+        # The grad mode is read from the module, not through is_grad_enabled(): an
+        # optimizer pays this once per parameter and step.
+        if self.requires_grad and graph._grad_enabled:
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
                 "build a new value."
             )
         self._bump_version()
+        return value._data if isinstance(value, Node) else value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._inplace("item assignment")
-        self._data[_raw_key(key)] = as_raw(value)
+        self._data[_raw_key(key)] = self._inplace("item assignment", value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        self._inplace("+=")
-        self._data += as_raw(other)
+        self._data += self._inplace("+=", other)
         return self
 
     def __isub__(self, other: Any) -> Tensor:
-        self._inplace("-=")
-        self._data -= as_raw(other)
+        self._data -= self._inplace("-=", other)
         return self
 
     def __imul__(self, other: Any) -> Tensor:
-        self._inplace("*=")
-        self._data *= as_raw(other)
+        self._data *= self._inplace("*=", other)
         return self
 
     def __itruediv__(self, other: Any) -> Tensor:
-        self._inplace("/=")
-        self._data /= as_raw(other)
+        self._data /= self._inplace("/=", other)
         return self
 
 
