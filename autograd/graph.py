@@ -655,14 +655,15 @@ def run_backward(
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
     global _grad_enabled
-    for root in roots:
+    seeds = []
+    for root, gradient in zip(roots, gradients):
         if not root.requires_grad:
             raise GradError(
                 f"backward from a value that does not require grad ({root._describe()}): "
                 "nothing it was computed from has requires_grad=True, or it was computed "
                 "under no_grad(). Create the leaves with requires_grad=True."
             )
-    seeds = [_seed_for(r, g, create_graph) for r, g in zip(roots, gradients)]
+        seeds.append(_seed_for(root, gradient, create_graph))
 
     saved_mode = _grad_enabled
     _grad_enabled = create_graph

@@ -56,7 +56,11 @@ def _shape(x: Any) -> tuple[int, ...]:
 def _scale(ctx: Any, g: Any) -> Any:
     """∂(reduction)/∂ℓᵢ times the upstream gradient: g/n for mean, g for sum and none."""
     reduction, n = ctx.saved[0], ctx.saved[1]
-    return g / n if reduction == "mean" else g
+    if reduction != "mean":
+        return g
+    # g is one number. Divided as a numpy scalar (g[()]: same dtype, same rounding)
+    # rather than as a 0-d array, the division costs a tenth.
+    return (g[()] if type(g) is np.ndarray else g) / n
 
 
 class BCEWithLogits(Function):
