@@ -22,7 +22,8 @@ class Operators:
 
     # Two values of one kind record directly: the generic path (``ops.add`` → ``call``)
     # first looks for Python numbers and arrays to wrap, a third of the cost of
-    # recording a small op. A reflected operator always has a non-value on the left.
+    # recording a small op. Reflected operators run only when the left operand is not
+    # a value (``2 * x``, ``array - x``), so they keep the generic path.
     def __add__(self, other: Any) -> Any:
         return Add.apply(self, other) if type(other) is type(self) else ops.add(self, other)
 
