@@ -95,8 +95,9 @@ class Tensor(Operators, Node):
                 f"backward() without a gradient needs a single-number output, got shape {self.shape}. "
                 "Reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape."
             )
-        # One number: numpy's ones and ones_like are Python functions, a few times slower.
-        return np.array(1, self._data.dtype).reshape(self._data.shape)
+        # One number, so the shape is (1, …, 1): ndmin makes it in one call, where numpy's
+        # ones and ones_like are Python functions, a few times slower.
+        return np.array(1, self._data.dtype, ndmin=self._data.ndim)
 
     def _check_seed(self, gradient: Any) -> Any:
         g = as_raw(gradient)
