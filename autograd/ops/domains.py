@@ -7,9 +7,12 @@ silent NaN), and the property tests draw inputs from inside it.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,21 +27,21 @@ class Domain:
     include_low: bool = False
     include_high: bool = False
     nonzero: bool = False
-    # The domain as tests that are true outside it: (comparison, bound, the bound as a
-    # 0-d float64 array). Arrays are compared with the 0-d array: numpy does that about
-    # twice as fast as with a Python number, which goes through its weak-scalar
-    # promotion first, and float64 holds every bound exactly.
-    _tests: tuple[tuple[object, float, np.ndarray], ...] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        tests = []
+    @functools.cached_property
+    def _tests(self) -> tuple[tuple[Callable[[Any, Any], Any], float, np.ndarray], ...]:
+        """The domain as tests that are true outside it: (comparison, bound, the bound
+        as a 0-d float64 array). Arrays are compared with the 0-d array: numpy does that
+        about twice as fast as with a Python number, which goes through its weak-scalar
+        promotion first, and float64 holds every bound exactly."""
+        tests: list[tuple[Callable[[Any, Any], Any], float]] = []
         if self.low > -math.inf:
             tests.append((operator.lt if self.include_low else operator.le, self.low))
         if self.high < math.inf:
             tests.append((operator.gt if self.include_high else operator.ge, self.high))
         if self.nonzero:
             tests.append((operator.eq, 0.0))
-        object.__setattr__(self, "_tests", tuple((cmp, b, np.array(b, dtype=np.float64)) for cmp, b in tests))
+        return tuple((compare, b, np.array(b, dtype=np.float64)) for compare, b in tests)
 
     def contains(self, x: object) -> bool:
         """True when every element of ``x`` (a float or an array) lies in the domain.
