@@ -230,7 +230,7 @@ class Tensor(Operators, Node):
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other) if type(other) is Tensor else ops.matmul(self, other)  # see Operators
+        return MatMul.apply(self, other) if isinstance(other, Node) else ops.matmul(self, other)  # see Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
