@@ -416,6 +416,8 @@ def _freed_message(node: Node) -> str:
 # Functions (operations)
 # ---------------------------------------------------------------------------------------
 
+_new = object.__new__
+
 #: Every Function subclass with a ``name``, by name: the op registry.
 REGISTRY: dict[str, type[Function]] = {}
 
@@ -493,22 +495,26 @@ class Function:
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
         arrays must be wrapped by the caller (the operators do this).
         """
-        kind = type(inputs[0])
         # Unary and binary ops are nearly all of a graph; unpacking them by hand
         # halves the cost of recording one (a list and a generator cost ~0.5 µs).
-        if len(inputs) == 2:
-            a, b = inputs
-            datas: Sequence[Any] = (a._data, b._data)
-            record = a.requires_grad or b.requires_grad
-        elif len(inputs) == 1:
-            datas = (inputs[0]._data,)
-            record = inputs[0].requires_grad
+        # p0 and p1 are what the output's input slots will hold (see Node).
+        n = len(inputs)
+        if n == 2:
+            p0, p1 = inputs
+            datas: Sequence[Any] = (p0._data, p1._data)
+            record = p0.requires_grad or p1.requires_grad
+        elif n == 1:
+            p0, p1 = inputs[0], None
+            datas = (p0._data,)
+            record = p0.requires_grad
         else:
+            p0, p1 = inputs, None
             datas = [x._data for x in inputs]
             record = any(x.requires_grad for x in inputs)
         if cls.domains:
             cls.check_domains(datas)
-        out = kind.__new__(kind)
+        kind = type(inputs[0])
+        out = _new(kind)
         out.saved = None
         try:
             data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
@@ -523,12 +529,8 @@ class Function:
         if record and _grad_enabled:
             out.requires_grad = True
             out._fn = cls
-            n = len(inputs)
-            if n == 2:
-                out._p0, out._p1 = inputs
-            else:
-                out._p0 = inputs[0] if n == 1 else inputs
-                out._p1 = None
+            out._p0 = p0
+            out._p1 = p1
             out._seq = next(_clock)
         else:
             out.requires_grad = False
@@ -545,9 +547,6 @@ class Function:
             if _anomaly:
                 _check_forward(cls, out, inputs)
         return out
-
-
-_new = object.__new__
 
 
 def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
@@ -656,14 +655,15 @@ def run_backward(
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
     global _grad_enabled
-    for root in roots:
+    seeds = []
+    for root, gradient in zip(roots, gradients):
         if not root.requires_grad:
             raise GradError(
                 f"backward from a value that does not require grad ({root._describe()}): "
                 "nothing it was computed from has requires_grad=True, or it was computed "
                 "under no_grad(). Create the leaves with requires_grad=True."
             )
-    seeds = [_seed_for(r, g, create_graph) for r, g in zip(roots, gradients)]
+        seeds.append(_seed_for(root, gradient, create_graph))
 
     saved_mode = _grad_enabled
     _grad_enabled = create_graph

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
+from .graph import Node
+from .ops.arithmetic import Add, Div, Mul, Sub
 from .ops.base import as_raw
 
 
@@ -19,26 +21,30 @@ class Operators:
 
     __slots__ = ()
 
+    # Two graph values record directly, as ``call`` would: the generic path (``ops.add``
+    # → ``call``) first looks for Python numbers and arrays to wrap, a third of the
+    # cost of recording a small op. Reflected operators run only when the left operand
+    # is not a value (``2 * x``, ``array - x``), so they keep the generic path.
     def __add__(self, other: Any) -> Any:
-        return ops.add(self, other)
+        return Add.apply(self, other) if isinstance(other, Node) else ops.add(self, other)
 
     def __radd__(self, other: Any) -> Any:
         return ops.add(other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return ops.sub(self, other)
+        return Sub.apply(self, other) if isinstance(other, Node) else ops.sub(self, other)
 
     def __rsub__(self, other: Any) -> Any:
         return ops.sub(other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return ops.mul(self, other)
+        return Mul.apply(self, other) if isinstance(other, Node) else ops.mul(self, other)
 
     def __rmul__(self, other: Any) -> Any:
         return ops.mul(other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return ops.div(self, other)
+        return Div.apply(self, other) if isinstance(other, Node) else ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
         return ops.div(other, self)

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import graph, ops
 from .errors import GradError, InPlaceError, ShapeError
-from .graph import Function, Node, is_grad_enabled
+from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
+from .ops.linalg import MatMul
 from .ops.kernels import ArrayKernels
 
 DEFAULT_DTYPE = np.dtype(np.float64)
@@ -94,7 +95,9 @@ class Tensor(Operators, Node):
                 f"backward() without a gradient needs a single-number output, got shape {self.shape}. "
                 "Reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape."
             )
-        return np.ones(self._data.shape, self._data.dtype)  # ones_like costs µs in Python
+        # One number, so the shape is (1, …, 1): ndmin makes it in one call, where numpy's
+        # ones and ones_like are Python functions, a few times slower.
+        return np.array(1, self._data.dtype, ndmin=self._data.ndim)
 
     def _check_seed(self, gradient: Any) -> Any:
         g = as_raw(gradient)
@@ -105,8 +108,11 @@ class Tensor(Operators, Node):
 
     def _sum_to(self, g: Any) -> Any:
         shape = self._data.shape
-        if type(g) is np.ndarray and g.shape == shape:  # no broadcasting happened: the usual case
-            return g
+        if type(g) is np.ndarray:
+            if g.shape == shape:  # no broadcasting happened: the usual case
+                return g
+            if not shape:  # to one number: a bias's gradient, every step
+                return np.add.reduce(g, axis=None)
         return sum_to(g, shape)
 
     def _grad_store(self, g: Any) -> None:
@@ -224,7 +230,7 @@ class Tensor(Operators, Node):
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
+        return MatMul.apply(self, other) if isinstance(other, Node) else ops.matmul(self, other)  # see Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
@@ -263,37 +269,36 @@ class Tensor(Operators, Node):
         return ops.cast(self, dtype)
 
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
-    def _inplace(self, what: str) -> None:
-        if self.requires_grad and is_grad_enabled():
+    def _inplace(self, what: str, value: Any) -> Any:
+        """Check and record an in-place change by ``value``; returns its raw data."""
+        # The grad mode is read from the module, not through is_grad_enabled(): an
+        # optimizer pays this once per parameter and step.
+        if self.requires_grad and graph._grad_enabled:
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
                 "build a new value."
             )
         self._bump_version()
+        return value._data if isinstance(value, Node) else value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._inplace("item assignment")
-        self._data[_raw_key(key)] = as_raw(value)
+        self._data[_raw_key(key)] = self._inplace("item assignment", value)
 
     def __iadd__(self, other: Any) -> Tensor:
-        self._inplace("+=")
-        self._data += as_raw(other)
+        self._data += self._inplace("+=", other)
         return self
 
     def __isub__(self, other: Any) -> Tensor:
-        self._inplace("-=")
-        self._data -= as_raw(other)
+        self._data -= self._inplace("-=", other)
         return self
 
     def __imul__(self, other: Any) -> Tensor:
-        self._inplace("*=")
-        self._data *= as_raw(other)
+        self._data *= self._inplace("*=", other)
         return self
 
     def __itruediv__(self, other: Any) -> Tensor:
-        self._inplace("/=")
-        self._data /= as_raw(other)
+        self._data /= self._inplace("/=", other)
         return self
 
 

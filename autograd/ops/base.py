@@ -28,19 +28,18 @@ class RawCtx:
 
 def call(fn: type[Function], *args: Any, **params: Any) -> Any:
     """Run ``fn`` on ``args``: recorded when any argument is a graph value, else raw."""
-    kind = None
     for a in args:
-        if isinstance(a, Node):
-            kind = type(a)
+        if not isinstance(a, Node):
             break
-    if kind is None:
+    else:  # all graph values: the usual case, one pass over the arguments
+        return fn.apply(*args, **params)
+    like = next((a for a in args if isinstance(a, Node)), None)
+    if like is None:
         fn.check_domains(args)
         return fn.forward(RawCtx(kernels_for(args[0])), *args, **params)
-    for x in args:
-        if not isinstance(x, Node):  # wrap numbers and arrays as constants of the same kind
-            like = a
-            return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
-    return fn.apply(*args, **params)
+    # Wrap numbers and arrays as constants of the graph values' kind.
+    kind = type(like)
+    return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:

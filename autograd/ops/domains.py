@@ -7,8 +7,12 @@ silent NaN), and the property tests draw inputs from inside it.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +28,21 @@ class Domain:
     include_high: bool = False
     nonzero: bool = False
 
+    @functools.cached_property
+    def _tests(self) -> tuple[tuple[Callable[[Any, Any], Any], float, np.ndarray], ...]:
+        """The domain as tests that are true outside it: (comparison, bound, the bound
+        as a 0-d float64 array). Arrays are compared with the 0-d array: numpy does that
+        about twice as fast as with a Python number, which goes through its weak-scalar
+        promotion first, and float64 holds every bound exactly."""
+        tests: list[tuple[Callable[[Any, Any], Any], float]] = []
+        if self.low > -math.inf:
+            tests.append((operator.lt if self.include_low else operator.le, self.low))
+        if self.high < math.inf:
+            tests.append((operator.gt if self.include_high else operator.ge, self.high))
+        if self.nonzero:
+            tests.append((operator.eq, 0.0))
+        return tuple((compare, b, np.array(b, dtype=np.float64)) for compare, b in tests)
+
     def contains(self, x: object) -> bool:
         """True when every element of ``x`` (a float or an array) lies in the domain.
 
@@ -33,20 +52,20 @@ class Domain:
         if type(x) is float:  # the Scalar path: no numpy call on one number
             return not self._outside(x)
         # This runs on every recorded op with a domain, e.g. on the targets of each
-        # minibatch's loss: one comparison per bound and a count, the cheapest test.
-        return not np.count_nonzero(self._outside(np.asarray(x)))
+        # minibatch's loss: a comparison and a count per bound, the cheapest test.
+        x = np.asarray(x)
+        for compare, _, array_bound in self._tests:
+            if np.count_nonzero(compare(x, array_bound)):
+                return False
+        return True
 
     def _outside(self, x):  # type: ignore[no-untyped-def]
         """Where x lies outside the domain (a bool, or a bool array for an array)."""
+        on_array = type(x) is np.ndarray
         bad = False
-        if self.low > -math.inf:
-            bad = (x < self.low) if self.include_low else (x <= self.low)
-        if self.high < math.inf:
-            above = (x > self.high) if self.include_high else (x >= self.high)
-            bad = above if bad is False else bad | above
-        if self.nonzero:
-            zero = x == 0
-            bad = zero if bad is False else bad | zero
+        for compare, bound, array_bound in self._tests:
+            out = compare(x, array_bound if on_array else bound)
+            bad = out if bad is False else bad | out
         return bad
 
     def describe(self) -> str:

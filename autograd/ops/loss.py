@@ -36,13 +36,16 @@ def _reduce(ctx: Any, loss: Any, reduction: str) -> Any:
     return loss
 
 
-def _at_loss_shape(grads: tuple[Any, Any], z: Any, y: Any) -> tuple[Any, Any]:
-    """Each gradient at the broadcast shape of (z, y), where the driver sums it back to
-    its input's shape. With a mean or sum reduction g is one number, and ``g·(−z)``
-    alone would have z's shape, smaller than y's when y was broadcast against z."""
-    zs, ys = _shape(z), _shape(y)
-    shape = zs if zs == ys else np.broadcast_shapes(zs, ys)  # equal shapes: the usual case, skip numpy's call
-    return tuple(gr if gr is None or _shape(gr) == shape else broadcast_to(gr, shape) for gr in grads)  # type: ignore[return-value]
+def _targets_grad(gy: Any, x: Any, y: Any) -> Any:
+    """The targets' gradient at the broadcast shape of (x, y), where the driver sums it
+    back to y's shape. It is computed from the logits or probabilities x alone, so with
+    a mean or sum reduction (g one number) it has x's shape, smaller than y's when y was
+    broadcast against x. (The gradient for x involves y: it has the broadcast shape.)"""
+    xs, ys = _shape(x), _shape(y)
+    if xs == ys:
+        return gy
+    shape = np.broadcast_shapes(xs, ys)
+    return gy if _shape(gy) == shape else broadcast_to(gy, shape)
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -53,7 +56,11 @@ def _shape(x: Any) -> tuple[int, ...]:
 def _scale(ctx: Any, g: Any) -> Any:
     """∂(reduction)/∂ℓᵢ times the upstream gradient: g/n for mean, g for sum and none."""
     reduction, n = ctx.saved[0], ctx.saved[1]
-    return g / n if reduction == "mean" else g
+    if reduction != "mean":
+        return g
+    # g is one number. Divided as a numpy scalar (g[()]: same dtype, same rounding)
+    # rather than as a 0-d array, the division costs a tenth.
+    return (g[()] if type(g) is np.ndarray else g) / n
 
 
 class BCEWithLogits(Function):
@@ -88,14 +95,10 @@ class BCEWithLogits(Function):
             # On raw data the saved softplus gives σ(z) in two array passes; on graph
             # values (create_graph) σ must be a recorded op to be differentiated again.
             s = sigmoid(z) if isinstance(z, Node) else ctx.xp.exp(z - ctx.saved[3])
-            return _at_loss_shape((g * (s - y) if need_z else None, g * -z if need_y else None), z, y)
-        return _at_loss_shape(
-            (
-                g * ((1 + (w - 1) * y) * sigmoid(z) - w * y) if need_z else None,
-                g * (w * softplus(-z) - softplus(z)) if need_y else None,
-            ),
-            z,
-            y,
+            return (g * (s - y) if need_z else None), (_targets_grad(g * -z, z, y) if need_y else None)
+        return (
+            g * ((1 + (w - 1) * y) * sigmoid(z) - w * y) if need_z else None,
+            _targets_grad(g * (w * softplus(-z) - softplus(z)), z, y) if need_y else None,
         )
 
 
@@ -117,9 +120,8 @@ class BCE(Function):
     @staticmethod
     def backward(ctx, g, out, p, y):
         g = _scale(ctx, g)
-        return _at_loss_shape(
-            (g * (p - y) / clip(p * (1 - p), 1e-12, None), g * (_log_clamped(1 - p) - _log_clamped(p))), p, y
-        )
+        gp = g * (p - y) / clip(p * (1 - p), 1e-12, None)
+        return gp, _targets_grad(g * (_log_clamped(1 - p) - _log_clamped(p)), p, y)
 
 
 _TINY = math.exp(-100.0)
