@@ -176,7 +176,19 @@ def _loss_fn(xp: Any) -> Callable:
     return loss
 
 
-class HipsAutograd(Adapter):
+class Functional(Adapter):
+    """A library whose gradients come from a function ``vg(w, b, X, y) -> (loss, (∂w, ∂b))``
+    (HIPS autograd, JAX), with the parameters held as arrays in ``w`` and ``b``."""
+
+    def value_and_grad(self, i):
+        loss, (gw, gb) = self.vg(self.w, self.b, *self.batches[i])
+        return float(loss), np.asarray(gw, dtype=np.float64), float(gb)
+
+    def params(self):
+        return np.asarray(self.w, dtype=np.float64), float(self.b)
+
+
+class HipsAutograd(Functional):
     def setup(self, w0, b0):
         import autograd.numpy as anp
         from autograd import value_and_grad
@@ -188,13 +200,6 @@ class HipsAutograd(Adapter):
         _, (gw, gb) = self.vg(self.w, self.b, X, y)
         self.w = self.w - self.lr * gw
         self.b = self.b - self.lr * gb
-
-    def value_and_grad(self, i):
-        loss, (gw, gb) = self.vg(self.w, self.b, *self.batches[i])
-        return float(loss), np.asarray(gw, dtype=np.float64), float(gb)
-
-    def params(self):
-        return np.asarray(self.w, dtype=np.float64), float(self.b)
 
 
 class MyGrad(Adapter):
@@ -225,7 +230,7 @@ class MyGrad(Adapter):
         return np.asarray(self.w.data, dtype=np.float64), float(self.b.data)
 
 
-class Jax(Adapter):
+class Jax(Functional):
     """``jax.value_and_grad`` with jax_enable_x64 (float64 as everyone else); jitted or eager."""
 
     jit = True
@@ -253,13 +258,6 @@ class Jax(Adapter):
     def sgd_step(self, X, y):
         self.w, self.b = self.update(self.w, self.b, X, y)
         self.w.block_until_ready()
-
-    def value_and_grad(self, i):
-        loss, (gw, gb) = self.vg(self.w, self.b, *self.batches[i])
-        return float(loss), np.asarray(gw, dtype=np.float64), float(gb)
-
-    def params(self):
-        return np.asarray(self.w, dtype=np.float64), float(self.b)
 
 
 class JaxEager(Jax):
