@@ -1,6 +1,6 @@
 """glassgrad: a tiny, fast autograd engine that shows what a neural network does.
 
->>> from autograd import Tensor
+>>> from glassgrad import Tensor
 >>> w = Tensor([0.5, -1.0], requires_grad=True)
 >>> x = Tensor([2.0, 3.0])
 >>> loss = (w * x).sum().sigmoid()

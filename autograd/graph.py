@@ -449,7 +449,7 @@ class Function:
     itself, which is how higher-order gradients work.
 
     Class attributes describe the op for checks and drawings: ``domains`` (one
-    :class:`~autograd.ops.domains.Domain` per input), ``kinks`` (points where the
+    :class:`~glassgrad.ops.domains.Domain` per input), ``kinks`` (points where the
     derivative jumps: numbers, the name of a parameter holding one, or ``"ties"``),
     ``reads_inputs`` (whether backward reads input values; an
     in-place change of such an input after forward is an error), ``broadcasts``
@@ -467,7 +467,7 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
-        # Only the built-in ops, defined in autograd.ops, are listed in REGISTRY;
+        # Only the built-in ops, defined in glassgrad.ops, are listed in REGISTRY;
         # user-defined ops work the same but stay out of it.
         if cls.__module__.startswith(__package__ + ".ops"):
             REGISTRY[cls.name] = cls

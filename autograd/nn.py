@@ -43,7 +43,7 @@ class Parameter(Tensor):
 class Module:
     """Base class of models: subclasses set Parameters as attributes and define ``forward``.
 
-    ``module(*args)`` calls ``forward(*args)`` inside ``autograd.scope(module.scope_name)``.
+    ``module(*args)`` calls ``forward(*args)`` inside ``glassgrad.scope(module.scope_name)``.
     """
 
     def __setattr__(self, key: str, value: Any) -> None:

@@ -1,6 +1,6 @@
 """Python operators and method spellings shared by Scalar and Tensor.
 
-Every operator delegates to a function in :mod:`autograd.ops`, which wraps Python
+Every operator delegates to a function in :mod:`glassgrad.ops`, which wraps Python
 numbers and arrays as constants, so ``2 * x``, ``x * 2`` and ``array * x`` all record
 the same ``mul``. Comparisons compare the data and return plain booleans (or boolean
 arrays): they are not differentiable.

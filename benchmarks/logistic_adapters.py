@@ -21,7 +21,7 @@ import numpy as np
 # Import name of each library, to tell "not installed" from a broken adapter.
 MODULES = {
     "numpy-by-hand": "numpy",
-    "glassgrad": "autograd",
+    "glassgrad": "glassgrad",
     "torch-eager": "torch",
     "autograd (HIPS)": "autograd",
     "mygrad": "mygrad",
@@ -102,12 +102,12 @@ class Glassgrad(Adapter):
     """What a glassgrad user writes: record, backward, update under no_grad."""
 
     def convert_batch(self, X, y):
-        from autograd import as_tensor
+        from glassgrad import as_tensor
 
         return as_tensor(X), as_tensor(y)
 
     def setup(self, w0, b0):
-        from autograd import Tensor, binary_cross_entropy_with_logits, no_grad
+        from glassgrad import Tensor, binary_cross_entropy_with_logits, no_grad
 
         self.w = Tensor(w0, requires_grad=True)
         self.b = Tensor(b0, requires_grad=True)

@@ -20,7 +20,7 @@ ALPHA = 1e-4
 
 MODULES = {
     "numpy-by-hand (vectorized)": "numpy",
-    "glassgrad (Scalar)": "autograd",
+    "glassgrad (Scalar)": "glassgrad",
     "micrograd": "micrograd",
     "torch (0-d tensors)": "torch",
 }
@@ -157,12 +157,12 @@ class ScalarMLP:
 
 class GlassgradScalar(ScalarMLP):
     def parameter(self, v):
-        from autograd import Scalar
+        from glassgrad import Scalar
 
         return Scalar(v)
 
     def constant(self, v):
-        from autograd import Scalar
+        from glassgrad import Scalar
 
         return Scalar(v, requires_grad=False)
 

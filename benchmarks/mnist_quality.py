@@ -25,12 +25,12 @@ import time
 
 import numpy as np
 
-from autograd.optim import SCHEDULES, SGD, schedule_for
-from autograd.stopping import MaxIterations
-from models import mnist
-from models.logistic import LogisticModel
-from models.metrics import BinaryMetrics, binary_metrics
-from models.train import fit
+from glassgrad.optim import SCHEDULES, SGD, schedule_for
+from glassgrad.stopping import MaxIterations
+from glassgrad.models import mnist
+from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.metrics import BinaryMetrics, binary_metrics
+from glassgrad.models.train import fit
 
 # The tuned recipe (see docs/benchmarks.md for how it was chosen).
 RECIPE = dict(lr=0.2, momentum=0.9, batch_size=500, epochs=40, pos_weight=1.25, schedule="step")

@@ -23,8 +23,8 @@ from typing import Any, Callable
 import numpy as np
 
 from mnist_quality import RECIPE, fit_glassgrad, fit_sklearn
-from models import mnist
-from models.metrics import binary_metrics, roc_auc
+from glassgrad.models import mnist
+from glassgrad.models.metrics import binary_metrics, roc_auc
 
 # fit(X_train, y_train, fold) -> predict(X) giving p(digit)
 Fitter = Callable[[np.ndarray, np.ndarray, int], Callable[[np.ndarray], np.ndarray]]

@@ -12,7 +12,8 @@ Workloads (docs/benchmarks.md tells what each one measures and why):
 
 glassgrad and NumPy run under this interpreter; the peers (PyTorch, HIPS autograd,
 MyGrad, JAX, micrograd) under ``--peers-python``, the python of a separate virtualenv
-(HIPS autograd is imported as ``autograd`` too). Every library of W1–W3 lives in its
+that keeps their dependencies (torch, jax) out of the project's own; glassgrad's import
+name is its own, so the two may also share one environment. Every library of W1–W3 lives in its
 own child process for the whole workload, and the parent asks them in turn for one
 timed repeat, so drift on a noisy machine hits all of them alike. Before timing, each
 library's loss, gradients and parameters after a few SGD steps must match the
@@ -38,7 +39,6 @@ from typing import Any
 import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 TOLERANCE = 1e-8
 WORKLOADS = ("W1", "W1-large", "W2", "W3", "W4", "W5")
 OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (Scalar)", "python-floats-by-hand",
@@ -53,14 +53,12 @@ OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (S
 THREADS: int | None = None  # --threads: the thread count every child's math libraries get
 
 
-def child_env(own: bool) -> dict[str, str]:
-    """glassgrad's children import it from this checkout; peers' children must not see
-    it, since HIPS autograd has the same import name. With ``--threads N`` the math
-    libraries (OpenBLAS, MKL, OpenMP for torch, XLA for jax) get N threads."""
+def child_env() -> dict[str, str]:
+    """Every child gets the same environment but for the interpreter that runs it
+    (glassgrad's is this one, where glassgrad is installed). With ``--threads N`` the
+    math libraries (OpenBLAS, MKL, OpenMP for torch, XLA for jax) get N threads."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if own:
-        env["PYTHONPATH"] = REPO
     if THREADS is not None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(THREADS)
@@ -73,13 +71,12 @@ class Worker:
     """One library of an interleaved workload, in its own process (see worker.py)."""
 
     def __init__(self, python: str, config: dict[str, Any]):
-        own = config["lib"] in OWN
         # stderr goes to a file: a pipe nobody reads would block a chatty library.
         self.err = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [python, os.path.join(HERE, "worker.py"), json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True, cwd=HERE,
-            env=child_env(own),
+            env=child_env(),
         )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if not line:
@@ -107,10 +104,10 @@ class Worker:
         self.err.close()
 
 
-def run_json_child(python: str, script: str, args: list[str], own: bool) -> dict[str, Any]:
+def run_json_child(python: str, script: str, args: list[str]) -> dict[str, Any]:
     """Run a one-shot child (W4, W5) and parse its one JSON line."""
     proc = subprocess.run([python, os.path.join(HERE, script), *args], capture_output=True, text=True, cwd=HERE,
-                          env=child_env(own))
+                          env=child_env())
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         err = proc.stderr.strip().splitlines()
@@ -258,7 +255,7 @@ def chain_workload(args: argparse.Namespace) -> dict[str, Any]:
             elif lib in failed_at:
                 row.update(result=f"not run: {failed_at[lib]}")
             else:
-                r = run_json_child(python, "deep_chain.py", [lib, str(depth), str(repeats)], lib in OWN)
+                r = run_json_child(python, "deep_chain.py", [lib, str(depth), str(repeats)])
                 row.update(r)
                 if "skip" in r:
                     row["result"] = f"SKIP: {r['skip']}"
@@ -300,7 +297,7 @@ def memory_workload(args: argparse.Namespace) -> dict[str, Any]:
             continue
         config = {"lib": lib, "module": logistic_adapters.MODULES[lib], "n": n, "seed": args.seed, "lr": 0.1,
                   "mnist": args.mnist}
-        out[lib] = run_json_child(python, "peak_memory.py", [json.dumps(config)], lib in OWN)
+        out[lib] = run_json_child(python, "peak_memory.py", [json.dumps(config)])
         print(f"  W5 {lib}: done", file=sys.stderr, flush=True)
     return {"kind": "memory", "title": f"peak memory, 20 full-batch steps, N={n:,}, float32", "libraries": out,
             "notes": ["Each library in a fresh process; the peak watermark is reset just before the 20 steps "
@@ -404,7 +401,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "W2" in args.workloads and not args.quick:
         print("profile of glassgrad's W2 step ...", file=sys.stderr, flush=True)
         proc = subprocess.run([sys.executable, os.path.join(HERE, "profiles.py"), str(args.seed)], capture_output=True,
-                              text=True, cwd=HERE, env=child_env(True))
+                              text=True, cwd=HERE, env=child_env())
         run["profile_w2"] = proc.stdout.strip() or f"profile failed: {proc.stderr.strip()[-300:]}"
     s1 = steal_ticks()
     run["steal"] = f"{100 * (s1[0] - steal0[0]) / max(1, s1[1] - steal0[1]):.0f} %"

@@ -22,14 +22,9 @@ def library_version(module: str) -> str:
     try:
         from importlib.metadata import version
 
-        return version("glassgrad" if module == "autograd" and _is_glassgrad() else module)
+        return version(module)
     except Exception:  # noqa: BLE001 - a version string is only informative
         return getattr(sys.modules.get(module), "__version__", "?")
-
-
-def _is_glassgrad() -> bool:
-    """Both glassgrad and HIPS autograd are imported as ``autograd``; glassgrad has Tensor."""
-    return hasattr(sys.modules["autograd"], "Tensor")
 
 
 def unavailable(lib: str, module: str) -> str | None:
@@ -38,11 +33,6 @@ def unavailable(lib: str, module: str) -> str | None:
         importlib.import_module(module)
     except ImportError as exc:
         return f"{module} is not installed for {sys.executable} ({exc.__class__.__name__}: {exc})"
-    if module == "autograd":
-        if lib.startswith("glassgrad") and not _is_glassgrad():
-            return f"`autograd` in {sys.executable} is HIPS autograd, not glassgrad"
-        if not lib.startswith("glassgrad") and _is_glassgrad():
-            return "`autograd` here is glassgrad; HIPS autograd needs its own virtualenv (--peers-python)"
     return None
 
 

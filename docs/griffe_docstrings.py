@@ -3,7 +3,7 @@
 
 - a doctest (lines from ``>>>`` to the next blank line) becomes a fenced ``pycon``
   block; Markdown would read ``>>>`` as three nested quotes;
-- a Sphinx role such as ``:func:`~autograd.viz.explain``` becomes the code span
+- a Sphinx role such as ``:func:`~glassgrad.viz.explain``` becomes the code span
   ``explain``;
 - a paragraph ending in ``::`` (reST's "literal block follows") ends in ``:``; the
   indented block after it is already a Markdown code block.

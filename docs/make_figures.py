@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from autograd import Scalar, Tensor, binary_cross_entropy  # noqa: E402
-from models.graphs import write_docs_figures  # noqa: E402
-from autograd.optim import SGD  # noqa: E402
-from autograd.stopping import MaxIterations, Patience  # noqa: E402
-from models import plots  # noqa: E402
-from models.logistic import LogisticModel  # noqa: E402
-from models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
-from models.train import fit  # noqa: E402
+from glassgrad import Scalar, Tensor, binary_cross_entropy  # noqa: E402
+from glassgrad.models.graphs import write_docs_figures  # noqa: E402
+from glassgrad.optim import SGD  # noqa: E402
+from glassgrad.stopping import MaxIterations, Patience  # noqa: E402
+from glassgrad.models import plots  # noqa: E402
+from glassgrad.models.logistic import LogisticModel  # noqa: E402
+from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
+from glassgrad.models.train import fit  # noqa: E402
 
 
 def first_nine() -> np.ndarray:

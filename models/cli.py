@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from autograd.errors import GlassgradError
+from glassgrad.errors import GlassgradError
 
 EXIT_USAGE = 2
 
@@ -72,7 +72,7 @@ def output_dir(text: str) -> Path:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from autograd import Scalar
+    from glassgrad import Scalar
 
     a, b = Scalar(2.0, name="a"), Scalar(-3.0, name="b")
     c = (a * b + a**2).tanh()
@@ -88,7 +88,7 @@ def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _descent(args: argparse.Namespace) -> int:
-    from autograd.stopping import GradientNorm, MaxIterations, TargetLoss
+    from glassgrad.stopping import GradientNorm, MaxIterations, TargetLoss
 
     from . import plots
     from .descent import DOMAIN, descend

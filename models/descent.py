@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograd import Scalar
-from autograd.optim import SGD
-from autograd.stopping import Criterion, State, StopReason
+from glassgrad import Scalar
+from glassgrad.optim import SGD
+from glassgrad.stopping import Criterion, State, StopReason
 
 DOMAIN = (-10.0, 10.0)
 

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograd import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
-from autograd.viz import draw, explain, to_text
-from autograd.atomic import write_text_atomic
-from autograd.viz.view import VizWarning
+from glassgrad import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
+from glassgrad.viz import draw, explain, to_text
+from glassgrad.atomic import write_text_atomic
+from glassgrad.viz.view import VizWarning
 
 FORMATS = ("svg", "png", "pdf")
 # A sample the unit gets partly wrong (ŷ ≈ 0.76 for label 1), so every gradient is

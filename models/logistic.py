@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, as_tensor, binary_cross_entropy_with_logits, no_grad, sigmoid
-from autograd.errors import ShapeError
-from autograd.nn import Module, Parameter
+from glassgrad import Tensor, as_tensor, binary_cross_entropy_with_logits, no_grad, sigmoid
+from glassgrad.errors import ShapeError
+from glassgrad.nn import Module, Parameter
 
 N_PIXELS = 28 * 28
 

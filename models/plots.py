@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.atomic import write_atomic
+from glassgrad.atomic import write_atomic
 
 
 def _pyplot() -> Any:

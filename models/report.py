@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd.errors import GlassgradError
+from glassgrad.errors import GlassgradError
 
-from autograd.atomic import write_atomic, write_text_atomic
+from glassgrad.atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import no_grad
-from autograd.optim import SGD
-from autograd.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
+from glassgrad import no_grad
+from glassgrad.optim import SGD
+from glassgrad.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 
 from .logistic import LogisticModel, logistic_loss
 from .metrics import BinaryMetrics, best_f1_threshold, binary_metrics

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd.optim import SCHEDULES, SGD, schedule_for
-from autograd.stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
+from glassgrad.optim import SCHEDULES, SGD, schedule_for
+from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 
 from . import mnist, plots
 from .cli import UsageError, existing_dir, number, output_dir
@@ -153,9 +153,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
-    """The forward and backward graphs of one sample's loss, when ``autograd.viz`` exists."""
+    """The forward and backward graphs of one sample's loss, when ``glassgrad.viz`` exists."""
     try:
-        from autograd import viz
+        from glassgrad import viz
     except ImportError:
         return {}
     loss = logistic_loss(model, x, y)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from autograd import Function, Scalar, Tensor, relu
-from autograd.testing import GradientCheckFailure, check_gradients, grad_property, gradcheck, literal
-from autograd.testing.strategies import (
+from glassgrad import Function, Scalar, Tensor, relu
+from glassgrad.testing import GradientCheckFailure, check_gradients, grad_property, gradcheck, literal
+from glassgrad.testing.strategies import (
     LogisticProblem,
     RandomGraph,
     Step,
@@ -162,7 +162,7 @@ def test_literal_round_trips_values():
 @settings(max_examples=5)
 @given(st.data())
 def test_random_graph_repr_lists_the_program(data):
-    from autograd.testing.strategies import graphs
+    from glassgrad.testing.strategies import graphs
 
     g = data.draw(graphs(n_ops=3))
     lines = repr(g).splitlines()

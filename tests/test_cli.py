@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.cli import main
-from models.report import load_model, save_model
-from models.logistic import LogisticModel
+from glassgrad.models.cli import main
+from glassgrad.models.report import load_model, save_model
+from glassgrad.models.logistic import LogisticModel
 
 ARTIFACTS = {"model.npz", "summary.json", "loss_curve.png", "weights.png", "mistakes.png"}
 
@@ -314,7 +314,7 @@ def test_descent_bad_options(tmp_path, capsys):
 
 def test_the_installed_command_exits_2_without_traceback(tmp_path):
     exe = Path(sys.executable).with_name("glassgrad")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "models.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "glassgrad.models.cli"]
     proc = subprocess.run([*cmd, "train", "--lr", "-1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr

@@ -27,7 +27,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (site / "tutorial" / "index.html").is_file()
-    assert (site / "reference" / "autograd" / "index.html").is_file()
+    assert (site / "reference" / "glassgrad" / "index.html").is_file()
 
 
 def test_make_figures_writes_every_figure(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def _figures_the_pages_use() -> set[str]:
 def test_every_command_and_option_of_glassgrad_is_in_the_training_guide() -> None:
     import argparse
 
-    from models.cli import build_parser
+    from glassgrad.models.cli import build_parser
 
     guide = (ROOT / "docs" / "guides" / "training.md").read_text(encoding="utf-8")
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
@@ -77,7 +77,7 @@ def test_reference_docstrings_become_markdown() -> None:
     spec = importlib.util.spec_from_file_location("griffe_docstrings", ROOT / "docs" / "griffe_docstrings.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    text = "See :func:`~autograd.viz.explain` and :class:`Tensor`::\n\n    z = x·w\n\n>>> f(1)  # doctest: +SKIP\n['a']\n\nEnd."
+    text = "See :func:`~glassgrad.viz.explain` and :class:`Tensor`::\n\n    z = x·w\n\n>>> f(1)  # doctest: +SKIP\n['a']\n\nEnd."
     assert module.to_markdown(text) == (
         "See `explain` and `Tensor`:\n\n    z = x·w\n\n```pycon\n>>> f(1)\n['a']\n```\n\nEnd."
     )
@@ -85,7 +85,7 @@ def test_reference_docstrings_become_markdown() -> None:
 
 def test_every_public_module_of_testing_and_models_has_a_reference_entry() -> None:
     documented = set(re.findall(r"^::: ([\w.]+)", "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")), re.M))
-    for folder, package in [(ROOT / "autograd" / "testing", "autograd.testing"), (ROOT / "models", "models")]:
+    for folder, package in [(ROOT / "autograd" / "testing", "glassgrad.testing"), (ROOT / "models", "glassgrad.models")]:
         for module in folder.glob("*.py"):
             if not module.name.startswith("_"):
                 assert f"{package}.{module.stem}" in documented, f"{package}.{module.stem} has no ::: entry in docs/reference/"

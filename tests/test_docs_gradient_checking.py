@@ -7,7 +7,7 @@ import re
 
 from hypothesis import settings
 
-from autograd.testing import pytest_plugin
+from glassgrad.testing import pytest_plugin
 
 PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "gradient-checking.md"
 BLOCK = re.compile(r"```python\n(.*?)```\n(?:\nOutput:\n\n```text\n(.*?)```\n)?", re.S)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
-from autograd.testing import gradcheck
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
+from glassgrad.testing import gradcheck
 
 
 def test_scalar_chain_rule_matches_hand_derivative():

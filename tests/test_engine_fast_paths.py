@@ -7,9 +7,9 @@ import gc
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
-from autograd.ops.domains import NONZERO, POSITIVE, UNIT_INTERVAL
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
+from glassgrad.ops.domains import NONZERO, POSITIVE, UNIT_INTERVAL
 
 
 def test_parents_of_unary_binary_and_nary_ops_and_freeing():

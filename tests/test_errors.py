@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from autograd import Function, Scalar, Tensor, relu
-from autograd import max as amax
-from autograd.testing import GradcheckError, check_op, gradcheck, gradgradcheck, localize, taylor_test
-from autograd.ops.base import call
-from autograd.testing.finite_differences import step_size
+from glassgrad import Function, Scalar, Tensor, relu
+from glassgrad import max as amax
+from glassgrad.testing import GradcheckError, check_op, gradcheck, gradgradcheck, localize, taylor_test
+from glassgrad.ops.base import call
+from glassgrad.testing.finite_differences import step_size
 
 
 def _op(name, forward, backward):
@@ -106,7 +106,7 @@ def test_check_op_uses_recorded_params():
     x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     loc = localize(lambda t: (t**3).sum(axis=1, keepdims=True), x)
     assert loc.culprit is None and loc.ops_total == 2
-    from autograd import record_sites
+    from glassgrad import record_sites
 
     with record_sites():
         y = (x**3).sum(axis=1)
@@ -184,7 +184,7 @@ def test_mutation_of_an_input_is_caught():
 
 
 def test_shape_dtype_and_aliasing_problems_are_named(monkeypatch):
-    from autograd.tensor import Tensor as T
+    from glassgrad.tensor import Tensor as T
 
     def careless_store(self, g):  # keeps the backward's array itself, and in float64
         self.grad = g
@@ -242,7 +242,7 @@ def test_a_kink_just_inside_the_step_is_not_a_mismatch():
     assert gradcheck(relu, Tensor([2.858413459720264e-06] * 3, requires_grad=True)).ok
     BadRelu = _op("bad_relu", lambda ctx, x: np.maximum(x, 0), lambda ctx, g, y, x: (1.01 * g * (x > 0),))
     assert not gradcheck(lambda t: BadRelu.apply(t), Tensor([2.858413459720264e-06], requires_grad=True), raise_exception=False)
-    from autograd import clip
+    from glassgrad import clip
 
     y = Tensor([1.0 + 3.8e-6, 0.0], requires_grad=True)
     assert gradcheck(lambda t: clip(t, -1.0, 1.0), y).ok

@@ -6,9 +6,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
-from autograd.testing import gradcheck
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
+from glassgrad.testing import gradcheck
 
 
 def test_million_op_scalar_chain_runs_backward():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.metrics import best_f1_threshold, binary_metrics, roc_auc
+from glassgrad.models.metrics import best_f1_threshold, binary_metrics, roc_auc
 
 # Scores from a small set so that ties are frequent.
 labels_and_scores = st.integers(1, 25).flatmap(

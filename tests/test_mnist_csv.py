@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mnist_files import csv_text, random_digits
 
-from models.data import csvfile
-from models.mnist import DataError, load_csv
+from glassgrad.models.data import csvfile
+from glassgrad.models.mnist import DataError, load_csv
 
 
 @settings(max_examples=25, deadline=None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mnist_files import csv_text, random_digits, write_idx_pair
 
-from models.mnist import DataError, load_dir
+from glassgrad.models.mnist import DataError, load_dir
 
 
 @pytest.mark.parametrize("gz", [False, True])

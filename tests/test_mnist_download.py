@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from mnist_files import random_digits, write_idx_pair
 
-from models.mnist import OFFICIAL_FILES, DataError, download, load_dir
+from glassgrad.models.mnist import OFFICIAL_FILES, DataError, download, load_dir
 
 FILES = {"a-images.gz": b"first file " * 20000,  # several chunks
          "b-labels.gz": b"second file"}
@@ -173,7 +173,7 @@ def test_cache_that_cannot_be_a_folder(tmp_path):
 
 
 def test_default_cache_follows_xdg_cache_home(tmp_path):
-    code = "from models.mnist import DEFAULT_CACHE; print(DEFAULT_CACHE)"
+    code = "from glassgrad.models.mnist import DEFAULT_CACHE; print(DEFAULT_CACHE)"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from mnist_files import idx_bytes, random_digits, write, write_idx_pair
 
-from models.mnist import DataError, load_idx, read_idx
+from glassgrad.models.mnist import DataError, load_idx, read_idx
 
 
 @st.composite

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autograd import Tensor
-from autograd.errors import ShapeError
-from autograd.nn import Module, Parameter
-from models.logistic import LogisticModel, logistic_loss
+from glassgrad import Tensor
+from glassgrad.errors import ShapeError
+from glassgrad.nn import Module, Parameter
+from glassgrad.models.logistic import LogisticModel, logistic_loss
 
 
 def sigmoid(z):

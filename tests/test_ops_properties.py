@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd import Scalar, Tensor
-from autograd.graph import REGISTRY, no_grad
-from autograd.ops.base import sum_to
-from autograd.testing import gradcheck, gradgradcheck
-from autograd.testing.opinfo import OPS, derived_opinfo, op_cases, opinfo_for
-from autograd.testing.strategies import graphs
+from glassgrad import Scalar, Tensor
+from glassgrad.graph import REGISTRY, no_grad
+from glassgrad.ops.base import sum_to
+from glassgrad.testing import gradcheck, gradgradcheck
+from glassgrad.testing.opinfo import OPS, derived_opinfo, op_cases, opinfo_for
+from glassgrad.testing.strategies import graphs
 
 OP_NAMES = sorted(REGISTRY)
 DTYPES = [np.float64, np.float32]
@@ -26,9 +26,9 @@ def test_every_registered_op_is_covered():
 
 
 def test_a_new_parameterless_op_gets_an_opinfo_for_free():
-    from autograd import Function
+    from glassgrad import Function
 
-    class Cube(Function):  # defined outside autograd.ops, so not registered
+    class Cube(Function):  # defined outside glassgrad.ops, so not registered
         @staticmethod
         def forward(ctx, x):
             return x**3

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
-from autograd.testing import gradcheck
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
+from glassgrad.testing import gradcheck
 
 rng = np.random.default_rng(7)
 A = rng.standard_normal((3, 4))

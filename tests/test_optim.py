@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd import Scalar, Tensor
-from autograd.errors import InPlaceError
-from autograd.optim import SCHEDULES, SGD, Constant, Exponential, InverseTime, StepDecay, schedule_for
+from glassgrad import Scalar, Tensor
+from glassgrad.errors import InPlaceError
+from glassgrad.optim import SCHEDULES, SGD, Constant, Exponential, InverseTime, StepDecay, schedule_for
 
 
 def torch_sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):

@@ -7,8 +7,8 @@ import sys
 import pytest
 from hypothesis import settings
 
-from autograd.testing import pytest_plugin
-from autograd.testing.pytest_plugin import ENV_VAR, PROFILES, choose_profile
+from glassgrad.testing import pytest_plugin
+from glassgrad.testing.pytest_plugin import ENV_VAR, PROFILES, choose_profile
 
 
 def test_choice_order_option_then_env_then_ci_then_dev():

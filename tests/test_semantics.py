@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import Scalar, Tensor
+import glassgrad as ag
+from glassgrad import Scalar, Tensor
 
 
 def test_leaves_and_requires_grad_propagate():

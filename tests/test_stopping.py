@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd.nn import Module, Parameter
-from autograd.stopping import (
+from glassgrad.nn import Module, Parameter
+from glassgrad.stopping import (
     AllOf,
     AnyOf,
     GradientNorm,

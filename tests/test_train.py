@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from autograd.optim import SGD
-from autograd.stopping import Criterion, MaxIterations, Patience, TargetLoss
-from models.logistic import LogisticModel
-from models.report import ModelFileError, load_model, save_model, write_summary
-from models.train import fit, loss_value
+from glassgrad.optim import SGD
+from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss
+from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.report import ModelFileError, load_model, save_model, write_summary
+from glassgrad.models.train import fit, loss_value
 
 
 def separable(n=200, d=6, seed=0, dtype=np.float64):

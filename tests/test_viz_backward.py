@@ -4,11 +4,11 @@ backward() and against central differences."""
 import numpy as np
 import pytest
 
-from autograd import Scalar, Tensor, sigmoid, binary_cross_entropy
-from autograd.ops.base import sum_to
-from autograd.viz import draw, explain
-from autograd.viz.labels import escape, summary
-from models.graphs import logistic_unit
+from glassgrad import Scalar, Tensor, sigmoid, binary_cross_entropy
+from glassgrad.ops.base import sum_to
+from glassgrad.viz import draw, explain
+from glassgrad.viz.labels import escape, summary
+from glassgrad.models.graphs import logistic_unit
 
 
 def central_difference(f, x, eps=1e-6):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from autograd import Scalar, Tensor, binary_cross_entropy, clip
+from glassgrad import Scalar, Tensor, binary_cross_entropy, clip
 
 
 @pytest.mark.parametrize("x, lo, hi, want", [(0.3, 0.5, None, 0.5), (0.7, None, 0.5, 0.5), (0.4, 0.1, 0.9, 0.4)])
@@ -25,7 +25,7 @@ def test_binary_cross_entropy_of_one_number(make):
 
 
 def test_naming_a_value_later_keeps_the_scope_it_was_created_in():
-    import autograd as ag
+    import glassgrad as ag
 
     t = Tensor([1.0], requires_grad=True)
     with ag.scope("created"):

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from autograd import Tensor, binary_cross_entropy_with_logits
-from autograd.viz import draw
+from glassgrad import Tensor, binary_cross_entropy_with_logits
+from glassgrad.viz import draw
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")

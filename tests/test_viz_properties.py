@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograd import Scalar, Tensor, walk
-from autograd.viz import draw, explain
-from autograd.viz.labels import printable
+from glassgrad import Scalar, Tensor, walk
+from glassgrad.viz import draw, explain
+from glassgrad.viz.labels import printable
 
 UNARY = {
     "neg": lambda a: -a,

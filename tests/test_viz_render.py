@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from autograd import Tensor
-from autograd.viz import GraphvizNotFound, VizWarning, draw, to_text
-from autograd.viz.labels import escape, summary
-from autograd.viz.view import INSTALL_HINT
-from models.graphs import add_command, logistic_unit
+from glassgrad import Tensor
+from glassgrad.viz import GraphvizNotFound, VizWarning, draw, to_text
+from glassgrad.viz.labels import escape, summary
+from glassgrad.viz.view import INSTALL_HINT
+from glassgrad.models.graphs import add_command, logistic_unit
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -136,7 +136,7 @@ def test_graph_command_rejects_mismatched_sizes(tmp_path, capsys):
 
 @needs_dot
 def test_user_defined_op_with_a_markup_name_renders():
-    from autograd import Function
+    from glassgrad import Function
 
     class Abs(Function):
         """y = |x|;  dy/dx = sign x"""

@@ -9,12 +9,12 @@ import warnings
 import numpy as np
 import pytest
 
-import autograd as ag
-from autograd import GradError, Scalar, Tensor
-from autograd.viz import VizWarning, draw, to_text
-from autograd.viz.labels import escape, summary
-from autograd.viz.style import CATEGORY_COLOR, HEALTH_COLOR, ROLE_COLOR
-from models.graphs import logistic_unit
+import glassgrad as ag
+from glassgrad import GradError, Scalar, Tensor
+from glassgrad.viz import VizWarning, draw, to_text
+from glassgrad.viz.labels import escape, summary
+from glassgrad.viz.style import CATEGORY_COLOR, HEALTH_COLOR, ROLE_COLOR
+from glassgrad.models.graphs import logistic_unit
 
 NODE = re.compile(r"^\s*(v\d+|f\d+|g\d+) \[", re.M)
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)
@@ -49,8 +49,8 @@ def test_logistic_unit_forward_structure():
 
 def test_node_numbers_are_topological_and_the_text_is_the_same_in_another_process():
     script = (
-        "from models.graphs import logistic_unit\n"
-        "from autograd.viz import draw\n"
+        "from glassgrad.models.graphs import logistic_unit\n"
+        "from glassgrad.viz import draw\n"
         "u = logistic_unit()\n"
         "print(draw(u.loss).source + draw(u.loss, view='backward').source)\n"
     )

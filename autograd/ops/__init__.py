@@ -1,7 +1,7 @@
 """Every differentiable operation, forward and backward side by side.
 
-Each op is a :class:`~autograd.graph.Function` subclass (listed by name in
-``autograd.graph.REGISTRY``) plus a public function that applies it. The functions
+Each op is a :class:`~glassgrad.graph.Function` subclass (listed by name in
+``glassgrad.graph.REGISTRY``) plus a public function that applies it. The functions
 accept graph values (recording the op) or raw floats and numpy arrays (computing it
 directly), which is what lets backward formulas double as graph builders.
 """

@@ -5,7 +5,7 @@
   first op whose local derivative is wrong.
 - :func:`gradgradcheck` does the same for second derivatives.
 - :func:`check_gradients` / :func:`grad_property` run gradcheck over hypothesis
-  strategies (:mod:`autograd.testing.strategies`) and shrink a failure to the
+  strategies (:mod:`glassgrad.testing.strategies`) and shrink a failure to the
   smallest input that shows it. These need hypothesis (``pip install glassgrad[testing]``)
   and are imported on first use.
 """
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> Any:
         from . import properties
 
         return getattr(properties, name)
-    raise AttributeError(f"module 'autograd.testing' has no attribute {name!r}")
+    raise AttributeError(f"module 'glassgrad.testing' has no attribute {name!r}")
 
 
 __all__ = [

@@ -6,7 +6,7 @@ gradient v:
 
     G(x, v) = vᵀ ∂f/∂x          (one gradient per input)
 
-``gradgradcheck`` runs :func:`~autograd.testing.gradcheck` on G, which compares the
+``gradgradcheck`` runs :func:`~glassgrad.testing.gradcheck` on G, which compares the
 engine's second derivatives (Hessian-vector products, and the linear dependence on v)
 with central differences of first derivatives.
 """

@@ -1,6 +1,6 @@
 """How to sample and call every op of the registry, for property tests.
 
-``autograd.graph.REGISTRY`` knows each op's ``Function`` with its ``domains`` and
+``glassgrad.graph.REGISTRY`` knows each op's ``Function`` with its ``domains`` and
 ``kinks``; what it cannot know is how to call the op (its parameters such as
 ``axis``/``keepdims``, how many inputs, which shapes fit together, whether it has a
 Scalar form) and what numpy computes the same thing. That is recorded here, one

@@ -6,8 +6,8 @@ a margin around the points it is told to avoid (an op's kinks and domain edges),
 so the central-difference stencil x ± h never straddles them. Arrays use ``fill``
 (one value repeated, a few elements drawn) so that large shapes stay fast.
 
->>> from autograd.testing import gradcheck
->>> from autograd.testing.strategies import tensors
+>>> from glassgrad.testing import gradcheck
+>>> from glassgrad.testing.strategies import tensors
 >>> from hypothesis import given
 >>> @given(tensors(shape=(3,)))
 ... def test_square(x):

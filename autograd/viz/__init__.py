@@ -1,7 +1,7 @@
 """See the graph: forward and backward drawings, a text listing and ``explain()``.
 
->>> from autograd import Tensor, sigmoid, binary_cross_entropy, scope
->>> from autograd.viz import draw, explain, to_text
+>>> from glassgrad import Tensor, sigmoid, binary_cross_entropy, scope
+>>> from glassgrad.viz import draw, explain, to_text
 >>> x = Tensor([1.5, -0.5], name="x"); y = Tensor(1.0, name="y")
 >>> w = Tensor([0.8, 0.3], requires_grad=True, name="w")
 >>> b = Tensor(0.1, requires_grad=True, name="b")

@@ -1,4 +1,4 @@
-"""DOT emission: a :class:`~autograd.viz.spec.GraphSpec` as a ``graphviz.Digraph``.
+"""DOT emission: a :class:`~glassgrad.viz.spec.GraphSpec` as a ``graphviz.Digraph``.
 
 Values are HTML-like tables (name, shape·dtype, value, gradient), ops are rounded
 boxes filled by category, folded scopes are dashed boxes, scopes are clusters. In the
@@ -6,7 +6,7 @@ backward view every edge points back toward the input it feeds and is labelled
 
     ∂out/∂in = formula = local  ×  ∂L/∂out = upstream  =  contribution
 
-All user text passes through :func:`~autograd.viz.labels.escape`.
+All user text passes through :func:`~glassgrad.viz.labels.escape`.
 """
 
 from __future__ import annotations

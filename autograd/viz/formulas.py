@@ -3,7 +3,7 @@
 ``local_formula(node, i, out, args)`` spells ∂out/∂argᵢ for the op that produced
 ``node``, with ``out`` and ``args`` the display names of its output and inputs; for
 ``z = mul(x, w)`` and i = 1 that is ``x``. These are the words of the drawing and of
-:func:`~autograd.viz.explain`; the numbers always come from the op's own backward,
+:func:`~glassgrad.viz.explain`; the numbers always come from the op's own backward,
 so a formula here can never make a displayed value wrong.
 
 Ops whose Jacobian is not diagonal (matrix products, reductions to a non-scalar,

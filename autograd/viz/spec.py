@@ -7,7 +7,7 @@ graphviz, so its structure can be tested directly and emitted as DOT or as text.
   the value's position in topological order, so ids (and the DOT text) are the
   same on every run.
 * An edge runs from each input value to the op, one per use: ``x*x`` has two.
-* Scopes (``autograd.scope("name")``) become clusters; a collapsed scope becomes one
+* Scopes (``glassgrad.scope("name")``) become clusters; a collapsed scope becomes one
   group box ``g{k}`` with its input and output shapes and its op count.
 * A ``max_nodes`` budget collapses the deepest scopes first; if the graph is still
   too big the spec is marked ``too_large`` and only the text listing is offered.
@@ -112,7 +112,7 @@ def build(
     scopes = _scope_paths(order)
     for name in collapse:
         if not any(name in path or "/".join(path) == name for path in scopes):
-            known = sorted({"/".join(p) for p in scopes}) or ["(none: create values inside autograd.scope(name))"]
+            known = sorted({"/".join(p) for p in scopes}) or ["(none: create values inside glassgrad.scope(name))"]
             raise ValueError(f"collapse: no scope named {name!r} in this graph; scopes: {', '.join(known)}")
     folded = _fold_paths(scopes, collapse)
     spec = GraphSpec(view=view, root=root, order=order)

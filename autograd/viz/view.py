@@ -45,7 +45,7 @@ class GraphView:
     :meth:`save` (a script never displays anything by itself).
 
     ``.source`` is the DOT text, ``.text`` the typed listing, ``.spec`` the
-    :class:`~autograd.viz.spec.GraphSpec` behind both.
+    :class:`~glassgrad.viz.spec.GraphSpec` behind both.
     """
 
     def __init__(self, spec: GraphSpec, rankdir: str | None, show_legend: bool, max_nodes: int | None) -> None:
@@ -76,7 +76,7 @@ class GraphView:
 
     @property
     def text(self) -> str:
-        """The typed listing of :func:`~autograd.viz.to_text`."""
+        """The typed listing of :func:`~glassgrad.viz.to_text`."""
         return to_text(self.spec.root, self.spec.order)
 
     def svg(self) -> str:
@@ -141,7 +141,7 @@ class GraphView:
         return (
             f"the graph has {self.spec.n_boxes} boxes even with every scope folded, over max_nodes="
             f"{self._max_nodes}: `dot` could take minutes, so {what} is not made. Use .text (the listing), "
-            "group the model with autograd.scope(name) so it can be folded, or pass max_nodes=None to draw anyway."
+            "group the model with glassgrad.scope(name) so it can be folded, or pass max_nodes=None to draw anyway."
         )
 
     def _pipe(self, fmt: str) -> bytes:
@@ -179,7 +179,7 @@ def draw(
       ``gradient`` seeds ∂L/∂root for a root with more than one element.
     - ``highlight``: a value (or its name, or several) whose paths to the root are
       emphasized; everything else is dimmed.
-    - ``collapse``: scope names (``autograd.scope("name")``, or ``"outer/inner"``)
+    - ``collapse``: scope names (``glassgrad.scope("name")``, or ``"outer/inner"``)
       drawn as one box each with their input and output shapes and op count.
     - ``max_nodes``: a budget of boxes. Over it the deepest scopes are folded first;
       if that is not enough, only the text listing is shown (with a warning) rather

@@ -1,4 +1,4 @@
-"""MNIST data, one job per module; the public names are gathered in ``models.mnist``.
+"""MNIST data, one job per module; the public names are gathered in ``glassgrad.models.mnist``.
 
 digits.py    the ``Digits`` container and ``DataError``
 files.py     reading a file whole, gunzipping it when its first bytes say gzip
