@@ -24,6 +24,7 @@ from .graph import (
     scope,
     walk,
 )
+from .ops import abs_ as abs
 from .ops import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -48,13 +49,13 @@ from .ops import (
     transpose,
     where,
 )
-from .ops import abs_ as abs
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "REGISTRY",
     "AnomalyError",
     "DomainError",
     "Function",
@@ -62,7 +63,6 @@ __all__ = [
     "GradError",
     "InPlaceError",
     "Node",
-    "REGISTRY",
     "Scalar",
     "ShapeError",
     "Tensor",

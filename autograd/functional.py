@@ -73,7 +73,9 @@ def _grad_of_outputs(
             raise GradError(f"grad: {len(outs)} outputs but {len(seeds)} grad_outputs")
     for i, x in enumerate(ins):
         if not isinstance(x, Node) or not x.requires_grad:
-            raise GradError(f"grad: input {i} does not require grad, so it has no gradient; create it with requires_grad=True")
+            raise GradError(
+                f"grad: input {i} does not require grad, so it has no gradient; create it with requires_grad=True"
+            )
     keep = create_graph if retain_graph is None else retain_graph
     grads = run_backward(outs, seeds, retain_graph=keep, create_graph=create_graph, inputs=ins)
     assert grads is not None
@@ -115,7 +117,9 @@ def _grad_of_function(fun: Callable[..., Any], argnums: ArgNums, with_value: boo
             nested = nested or traced
         out = fun(*args, **kwargs)
         if not isinstance(out, Node):
-            raise TypeError(f"grad: {getattr(fun, '__name__', 'the function')} must return a Scalar or Tensor, got {type(out).__name__}")
+            raise TypeError(
+                f"grad: {getattr(fun, '__name__', 'the function')} must return a Scalar or Tensor, got {type(out).__name__}"
+            )
         if not out.requires_grad:
             grads: list[Any] = [_zeros_like(leaf, nested) for leaf in leaves]
         else:

@@ -108,7 +108,7 @@ def scope(name: str) -> Iterator[None]:
     scope as a cluster and can collapse it into one box."""
     global _scope
     saved = _scope
-    _scope = saved + (str(name),)
+    _scope = (*saved, str(name))
     _update_plain()
     try:
         yield
@@ -186,16 +186,16 @@ class Node:
 
     __slots__ = (
         "_data",  # float (Scalar) or numpy array (Tensor)
-        "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
-        "requires_grad",
         "_fn",  # the Function that produced this value, None for a leaf
+        "_g",  # gradient being accumulated during one backward pass
+        "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
-        "saved",  # op-specific constants saved by forward for backward
         "_seq",  # clock reading at creation: orders the graph topologically
-        "_g",  # gradient being accumulated during one backward pass
-        "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
+        "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
+        "requires_grad",
+        "saved",  # op-specific constants saved by forward for backward
     )
 
     # -- set by subclasses ------------------------------------------------------------
@@ -478,7 +478,9 @@ class Function:
         for i, (dom, x) in enumerate(zip(cls.domains, datas)):
             if dom is not None and not dom.contains(x):
                 which = f"input {i}" if len(cls.domains) > 1 else "its input"
-                raise DomainError(f"{cls.name}: {which} must satisfy {dom.describe()} ({dom.name}); {dom.violations(x)}")
+                raise DomainError(
+                    f"{cls.name}: {which} must satisfy {dom.describe()} ({dom.name}); {dom.violations(x)}"
+                )
 
     @staticmethod
     def forward(ctx: Node, *inputs: Any, **params: Any) -> Any:  # pragma: no cover

@@ -140,4 +140,4 @@ class Scalar(Operators, Node):
             extras.append("requires_grad=False")
         if self.name:
             extras.append(f"name={self.name!r}")
-        return "Scalar(" + ", ".join([repr(self._data)] + extras) + ")"
+        return "Scalar(" + ", ".join([repr(self._data), *extras]) + ")"

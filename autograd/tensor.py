@@ -12,8 +12,8 @@ from .errors import GradError, InPlaceError, ShapeError
 from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
-from .ops.linalg import MatMul
 from .ops.kernels import ArrayKernels
+from .ops.linalg import MatMul
 
 DEFAULT_DTYPE = np.dtype(np.float64)
 
@@ -136,14 +136,18 @@ class Tensor(Operators, Node):
         msg = str(exc)
         if isinstance(exc, np.exceptions.AxisError):
             return ShapeError(f"{fn.name} on {shapes}: {msg}; an axis must lie in [-ndim, ndim - 1]")
-        if isinstance(exc, ValueError) and ("shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg):
+        if isinstance(exc, ValueError) and (
+            "shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg
+        ):
             hint = (
                 "for matmul the last axis of the left operand must equal the second-to-last of the right"
                 if fn.name == "matmul"
                 else "shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
             )
             return ShapeError(f"{fn.name}: operands {shapes} do not fit: {msg}; {hint}")
-        return type(exc)(f"{fn.name} on {shapes}: {msg}") if isinstance(exc, (ValueError, TypeError, IndexError)) else exc
+        return (
+            type(exc)(f"{fn.name} on {shapes}: {msg}") if isinstance(exc, (ValueError, TypeError, IndexError)) else exc
+        )
 
     def _check_new_data(self, value: Any) -> np.ndarray:
         arr = _to_array(value, None, copy=False)
@@ -226,7 +230,7 @@ class Tensor(Operators, Node):
             extras.append("requires_grad=True")
         if self.name:
             extras.append(f"name={self.name!r}")
-        return "Tensor(" + ", ".join([body] + extras) + ")"
+        return "Tensor(" + ", ".join([body, *extras]) + ")"
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
@@ -312,8 +316,7 @@ def _raw_key(key: Any) -> Any:
 def _check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(
-            f"only floating-point tensors can require grad, got dtype {arr.dtype}; "
-            "pass float data or dtype=np.float64"
+            f"only floating-point tensors can require grad, got dtype {arr.dtype}; pass float data or dtype=np.float64"
         )
 
 

@@ -76,10 +76,11 @@ class TapeNode:
     """The least a recorded scalar op can be: its value, its gradient, its two inputs
     and the two local derivatives, in slots; one garbage-collected object per op."""
 
-    __slots__ = ("data", "grad", "a", "b", "da", "db")
+    __slots__ = ("a", "b", "da", "data", "db", "grad")
 
-    def __init__(self, data: float, a: TapeNode | None = None, b: TapeNode | None = None, da: float = 0.0,
-                 db: float = 0.0):
+    def __init__(
+        self, data: float, a: TapeNode | None = None, b: TapeNode | None = None, da: float = 0.0, db: float = 0.0
+    ):
         self.data, self.grad, self.a, self.b, self.da, self.db = data, 0.0, a, b, da, db
 
 
@@ -162,7 +163,7 @@ def main() -> None:
             result["grads"] = grads
     except RecursionError as exc:
         result["error"] = f"RecursionError: {exc}"
-    except Exception as exc:  # noqa: BLE001 - reported as this library's FAIL
+    except Exception as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
     result["rss_before"] = rss_before

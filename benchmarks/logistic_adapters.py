@@ -191,6 +191,7 @@ class Functional(Adapter):
 class HipsAutograd(Functional):
     def setup(self, w0, b0):
         import autograd.numpy as anp
+
         from autograd import value_and_grad
 
         self.vg = value_and_grad(_loss_fn(anp), argnum=(0, 1))
@@ -248,7 +249,7 @@ class Jax(Functional):
         lr = self.lr
 
         def update(w, b, X, y):
-            loss, (gw, gb) = vg(w, b, X, y)
+            _loss, (gw, gb) = vg(w, b, X, y)
             return w - lr * gw, b - lr * gb
 
         self.vg = jax.jit(vg) if self.jit else vg

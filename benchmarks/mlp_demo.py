@@ -11,6 +11,7 @@ with a hand-written backward, used as the reference of the gradient check.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -31,21 +32,23 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[np.ndar
     rng = np.random.default_rng(seed)
     n_out = n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n - n_out)
-    X = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], 1), np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], 1)])
+    X = np.concatenate(
+        [np.stack([np.cos(t_out), np.sin(t_out)], 1), np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], 1)]
+    )
     X += rng.normal(0.0, noise, X.shape)
     return X, np.where(np.arange(n) < n_out, -1.0, 1.0)
 
 
 def initial_parameters(seed: int = 0) -> np.ndarray:
     """Uniform(−1, 1) as micrograd's Neuron, flat in micrograd's order: per layer, per neuron, w then b."""
-    count = sum((nin + 1) * nout for nin, nout in zip(SIZES, SIZES[1:]))
+    count = sum((nin + 1) * nout for nin, nout in itertools.pairwise(SIZES))
     return np.random.default_rng(seed + 1).uniform(-1, 1, count)
 
 
 def _layers(flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Flat parameters as (W of shape (nout, nin), b) per layer."""
     out, k = [], 0
-    for nin, nout in zip(SIZES, SIZES[1:]):
+    for nin, nout in itertools.pairwise(SIZES):
         block = flat[k : k + (nin + 1) * nout].reshape(nout, nin + 1)
         out.append((block[:, :nin], block[:, nin]))
         k += (nin + 1) * nout
@@ -97,7 +100,7 @@ class ScalarMLP:
         self.X, self.y, self.k = X, y, 0
         it = iter(self.params_)
         self.layers = [
-            [([next(it) for _ in range(nin)], next(it)) for _ in range(nout)] for nin, nout in zip(SIZES, SIZES[1:])
+            [([next(it) for _ in range(nin)], next(it)) for _ in range(nout)] for nin, nout in itertools.pairwise(SIZES)
         ]
 
     # -- the demo, as micrograd writes it -------------------------------------------------

@@ -24,26 +24,34 @@ import statistics
 import time
 
 import numpy as np
-
-from glassgrad.optim import SCHEDULES, SGD, schedule_for
-from glassgrad.stopping import MaxIterations
 from glassgrad.models import mnist
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.metrics import BinaryMetrics, binary_metrics
 from glassgrad.models.train import fit
+from glassgrad.optim import SCHEDULES, SGD, schedule_for
+from glassgrad.stopping import MaxIterations
 
 # The tuned recipe (see docs/benchmarks.md for how it was chosen).
-RECIPE = dict(lr=0.2, momentum=0.9, batch_size=500, epochs=40, pos_weight=1.25, schedule="step")
+RECIPE = {"lr": 0.2, "momentum": 0.9, "batch_size": 500, "epochs": 40, "pos_weight": 1.25, "schedule": "step"}
 
 
-def fit_glassgrad(X, y, seed: int, lr: float, momentum: float, batch_size: int, epochs: int, pos_weight: float,
-                  schedule: str) -> tuple[LogisticModel, float]:
+def fit_glassgrad(
+    X, y, seed: int, lr: float, momentum: float, batch_size: int, epochs: int, pos_weight: float, schedule: str
+) -> tuple[LogisticModel, float]:
     model = LogisticModel(X.shape[1], dtype=X.dtype)
     steps = epochs * -(-len(y) // batch_size)
     start = time.perf_counter()
     optimizer = SGD(model.parameters(), schedule_for(schedule, lr, steps), momentum=momentum)
-    fit(model, X, y, optimizer=optimizer, stop=MaxIterations(steps), batch_size=batch_size, seed=seed,
-        pos_weight=pos_weight)
+    fit(
+        model,
+        X,
+        y,
+        optimizer=optimizer,
+        stop=MaxIterations(steps),
+        batch_size=batch_size,
+        seed=seed,
+        pos_weight=pos_weight,
+    )
     return model, time.perf_counter() - start
 
 
@@ -56,8 +64,9 @@ def fit_sklearn(X, y) -> tuple[object, float]:
     return clf, time.perf_counter() - start
 
 
-def f1_difference_interval(y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, resamples: int = 2000,
-                           seed: int = 0) -> tuple[float, float]:
+def f1_difference_interval(
+    y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """95% paired-bootstrap interval of F1(ours) − F1(theirs); predictions are booleans.
 
     Each resample draws the test digits with replacement and scores both detectors on
@@ -79,8 +88,10 @@ def f1_difference_interval(y: np.ndarray, ours: np.ndarray, theirs: np.ndarray, 
 def row(name: str, m: BinaryMetrics, seconds: list[float]) -> str:
     t = statistics.median(seconds)
     spread = f" (min {min(seconds):.2f}, max {max(seconds):.2f})" if len(seconds) > 1 else ""
-    return (f"| {name} | {m.f1:.4f} | {m.accuracy:.4f} | {m.precision:.4f} | {m.recall:.4f} | {m.roc_auc:.4f} "
-            f"| {t:.2f}{spread} |")
+    return (
+        f"| {name} | {m.f1:.4f} | {m.accuracy:.4f} | {m.precision:.4f} | {m.recall:.4f} | {m.roc_auc:.4f} "
+        f"| {t:.2f}{spread} |"
+    )
 
 
 def main() -> None:
@@ -88,7 +99,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="folder with the four official MNIST IDX files")
     parser.add_argument("--digit", type=int, default=9)
     parser.add_argument("--seeds", type=int, default=3, help="glassgrad runs (shuffling seeds 0..n-1)")
-    parser.add_argument("--sklearn-runs", type=int, default=3, help="scikit-learn fits (timed; the fit is deterministic)")
+    parser.add_argument(
+        "--sklearn-runs", type=int, default=3, help="scikit-learn fits (timed; the fit is deterministic)"
+    )
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float32", help="features for both fits")
     for key, value in RECIPE.items():
         choices = SCHEDULES if key == "schedule" else None
@@ -104,9 +117,11 @@ def main() -> None:
     yt = test.labels == args.digit
     recipe = {k: getattr(args, k) for k in RECIPE}
 
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, "
-          f"numpy {np.__version__}, scikit-learn {sklearn.__version__}; {platform.machine()}, "
-          f"{len(y):,} training / {len(yt):,} test digits, features {dtype}, digit {args.digit}")
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scikit-learn {sklearn.__version__}; {platform.machine()}, "
+        f"{len(y):,} training / {len(yt):,} test digits, features {dtype}, digit {args.digit}"
+    )
     print(f"# glassgrad recipe: SGD {recipe}, threshold 0.5; scikit-learn: LogisticRegression(max_iter=1000)")
     print("| fit | F1 | accuracy | precision | recall | ROC AUC | fit wall time, s (median) |")
     print("|---|---|---|---|---|---|---|")
@@ -124,12 +139,16 @@ def main() -> None:
             sk_times.append(seconds)
     sk = binary_metrics(yt, clf.predict_proba(Xt)[:, 1], 0.5)
     print(row(f"scikit-learn lbfgs ({clf.n_iter_[0]} iterations)", sk, sk_times))
-    print(f"\nglassgrad F1 median {statistics.median(f1s):.4f} (min {min(f1s):.4f}, max {max(f1s):.4f}) vs "
-          f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s vs {statistics.median(sk_times):.2f} s")
+    print(
+        f"\nglassgrad F1 median {statistics.median(f1s):.4f} (min {min(f1s):.4f}, max {max(f1s):.4f}) vs "
+        f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s vs {statistics.median(sk_times):.2f} s"
+    )
     median_seed = int(np.argsort(f1s)[len(f1s) // 2])
     low, high = f1_difference_interval(yt, predictions[median_seed], clf.predict_proba(Xt)[:, 1] >= 0.5)
-    print(f"F1 difference, seed {median_seed} (the median) minus scikit-learn: {f1s[median_seed] - sk.f1:+.4f}, "
-          f"95% paired-bootstrap interval [{low:+.4f}, {high:+.4f}] over the {len(yt):,} test digits")
+    print(
+        f"F1 difference, seed {median_seed} (the median) minus scikit-learn: {f1s[median_seed] - sk.f1:+.4f}, "
+        f"95% paired-bootstrap interval [{low:+.4f}, {high:+.4f}] over the {len(yt):,} test digits"
+    )
 
 
 if __name__ == "__main__":

@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
-from mnist_quality import RECIPE, fit_glassgrad, fit_sklearn
 from glassgrad.models import mnist
 from glassgrad.models.metrics import binary_metrics, roc_auc
+from mnist_quality import RECIPE, fit_glassgrad, fit_sklearn
 
 # fit(X_train, y_train, fold) -> predict(X) giving p(digit)
 Fitter = Callable[[np.ndarray, np.ndarray, int], Callable[[np.ndarray], np.ndarray]]
@@ -60,7 +60,9 @@ def log_loss(y: np.ndarray, p: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
-def cross_validate(fitter: Fitter, X: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tuple[dict[str, float], float]:
+def cross_validate(
+    fitter: Fitter, X: np.ndarray, y: np.ndarray, folds: list[np.ndarray]
+) -> tuple[dict[str, float], float]:
     """Pooled out-of-fold F1 (at 0.5), ROC AUC and log loss; and the median fit+predict time."""
     oof = np.empty(len(y))
     seconds = []
@@ -91,24 +93,33 @@ def main() -> None:
     if not args.no_sklearn:
         fitters["scikit-learn LogisticRegression()"] = sklearn_fitter
 
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; recipe {RECIPE}; {len(y):,} training digits, "
-          f"{args.splits} splits × {args.folds} folds, digit {args.digit}")
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; recipe {RECIPE}; {len(y):,} training digits, "
+        f"{args.splits} splits × {args.folds} folds, digit {args.digit}"
+    )
     rows: dict[str, list[tuple[dict[str, float], float]]] = {name: [] for name in fitters}
     for split in range(args.splits):
         folds = np.array_split(np.random.default_rng(split).permutation(len(y)), args.folds)
         for name, fitter in fitters.items():
             rows[name].append(cross_validate(fitter, X, y, folds))
             scores, seconds = rows[name][-1]
-            print(f"split {split}: {name}: F1 {scores['f1']:.4f}, AUC {scores['auc']:.5f}, "
-                  f"log loss {scores['log_loss']:.5f}, {seconds:.2f} s per fit", flush=True)
+            print(
+                f"split {split}: {name}: F1 {scores['f1']:.4f}, AUC {scores['auc']:.5f}, "
+                f"log loss {scores['log_loss']:.5f}, {seconds:.2f} s per fit",
+                flush=True,
+            )
 
-    print(f"\n| candidate | out-of-fold F1 per split | mean F1 | mean ROC AUC | mean log loss | fit + predict s (median) |")
+    print(
+        "\n| candidate | out-of-fold F1 per split | mean F1 | mean ROC AUC | mean log loss | fit + predict s (median) |"
+    )
     print("|---|---|---|---|---|---|")
     for name, results in rows.items():
         per_split = ", ".join(f"{s['f1']:.4f}" for s, _ in results)
         mean = {key: statistics.mean(s[key] for s, _ in results) for key in ("f1", "auc", "log_loss")}
         seconds = statistics.median(t for _, t in results)
-        print(f"| {name} | {per_split} | {mean['f1']:.4f} | {mean['auc']:.5f} | {mean['log_loss']:.5f} | {seconds:.2f} |")
+        print(
+            f"| {name} | {per_split} | {mean['f1']:.4f} | {mean['auc']:.5f} | {mean['log_loss']:.5f} | {seconds:.2f} |"
+        )
 
 
 if __name__ == "__main__":

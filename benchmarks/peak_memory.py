@@ -45,12 +45,17 @@ def main() -> None:
         peak = procmem.peak_bytes()
         w, _ = adapter.params()  # float64 copies, for the finiteness check only
         out = {
-            "after_import": after_import, "after_data": after_data, "after_setup": after_setup, "peak": peak,
-            "peak_reset": peak_reset, "seconds": seconds, "data_bytes": X.nbytes + y.nbytes,
+            "after_import": after_import,
+            "after_data": after_data,
+            "after_setup": after_setup,
+            "peak": peak,
+            "peak_reset": peak_reset,
+            "seconds": seconds,
+            "data_bytes": X.nbytes + y.nbytes,
             "weights_dtype": str(getattr(adapter.w, "dtype", "?")).replace("torch.", ""),
             "finite": bool(np.isfinite(w).all()),
         }
-    except Exception as exc:  # noqa: BLE001 - reported as this library's FAIL
+    except Exception as exc:
         out = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     print(json.dumps(out))
 

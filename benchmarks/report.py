@@ -57,7 +57,10 @@ def timing_table(result: dict[str, Any]) -> str:
             for ref in refs:
                 rs = result["libraries"].get(ref, {}).get("stats")
                 ok_ref = result["libraries"].get(ref, {}).get("check_ok", False)
-                cells += [ratio(s["median"], rs and ok_ref and rs["median"]), ratio(s["min"], rs and ok_ref and rs["min"])]
+                cells += [
+                    ratio(s["median"], rs and ok_ref and rs["median"]),
+                    ratio(s["min"], rs and ok_ref and rs["min"]),
+                ]
         else:
             cells += ["FAIL"] * 3 + ["FAIL"] * (2 * len(refs))
         cells.append(r.get("check", "—"))
@@ -125,8 +128,10 @@ def targets_table(run: dict[str, Any]) -> str:
         if r is None:
             rows.append(f"| {label} | ≤ {goal:.2f}× numpy | not measured | — |")
         else:
-            rows.append(f"| {label} | ≤ {goal:.2f}× numpy | {r[0]:.2f}× (median {r[1]:.2f}×) | "
-                        f"{'met' if r[0] <= goal else 'not met'} |")
+            rows.append(
+                f"| {label} | ≤ {goal:.2f}× numpy | {r[0]:.2f}× (median {r[1]:.2f}×) | "
+                f"{'met' if r[0] <= goal else 'not met'} |"
+            )
 
     ratio_row("W1", 1.10, "W1 full batch, N=5,000")
     ratio_row("W1-large", 1.03, "W1-large, N=60,000")
@@ -136,25 +141,33 @@ def targets_table(run: dict[str, Any]) -> str:
         if r is None:
             rows.append("| W3 micrograd's demo | ≥ 10× faster than micrograd, same gradients | not measured | — |")
         else:
-            rows.append(f"| W3 micrograd's demo | ≥ 10× faster than micrograd, same gradients | {r[0]:.1f}× faster "
-                        f"(median {r[1]:.1f}×), gradients checked | {'met' if r[0] >= 10 else 'not met'} |")
+            rows.append(
+                f"| W3 micrograd's demo | ≥ 10× faster than micrograd, same gradients | {r[0]:.1f}× faster "
+                f"(median {r[1]:.1f}×), gradients checked | {'met' if r[0] >= 10 else 'not met'} |"
+            )
     if "W4" in w:
         mine = [r for r in w["W4"]["runs"] if r["lib"].startswith("glassgrad")]
         all_ok = bool(mine) and all(r["result"].startswith("ok") for r in mine)
         deepest = max(mine, key=lambda r: r["depth"]) if mine else None
         if deepest and "ns_per_op" in deepest:
             bpo = ", ".join(f"{r['bytes_per_op']:,.0f}" for r in mine if "bytes_per_op" in r)
-            rows.append(f"| W4 every depth runs | up to D = 1e6 | {'all ran' if all_ok else 'FAILED'} up to "
-                        f"D = {deepest['depth']:,} | {'met' if all_ok and deepest['depth'] >= 1_000_000 else 'not met'} |")
-            rows.append(f"| W4 time at the deepest D | ≤ 1,000 ns/op (fwd+bwd) | {deepest['ns_per_op']:,.0f} ns/op | "
-                        f"{'met' if deepest['ns_per_op'] <= 1000 else 'not met'} |")
+            rows.append(
+                f"| W4 every depth runs | up to D = 1e6 | {'all ran' if all_ok else 'FAILED'} up to "
+                f"D = {deepest['depth']:,} | {'met' if all_ok and deepest['depth'] >= 1_000_000 else 'not met'} |"
+            )
+            rows.append(
+                f"| W4 time at the deepest D | ≤ 1,000 ns/op (fwd+bwd) | {deepest['ns_per_op']:,.0f} ns/op | "
+                f"{'met' if deepest['ns_per_op'] <= 1000 else 'not met'} |"
+            )
             rows.append(f"| W4 memory | linear in D | {bpo} bytes/op over the depths | see table |")
     if "W5" in w:
         m = w["W5"]["libraries"].get("glassgrad", {})
         if "peak" in m:
             extra = (m["peak"] - m["after_data"]) / MIB
-            rows.append(f"| W5 peak memory over the data | ≤ +15 MiB (float32) | {extra:+.0f} MiB | "
-                        f"{'met' if extra <= 15 else 'not met'} |")
+            rows.append(
+                f"| W5 peak memory over the data | ≤ +15 MiB (float32) | {extra:+.0f} MiB | "
+                f"{'met' if extra <= 15 else 'not met'} |"
+            )
     return "\n".join(rows)
 
 

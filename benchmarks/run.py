@@ -41,8 +41,14 @@ import report
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLERANCE = 1e-8
 WORKLOADS = ("W1", "W1-large", "W2", "W3", "W4", "W5")
-OWN = {"numpy-by-hand", "glassgrad", "numpy-by-hand (vectorized)", "glassgrad (Scalar)", "python-floats-by-hand",
-       "slotted-objects floor"}
+OWN = {
+    "numpy-by-hand",
+    "glassgrad",
+    "numpy-by-hand (vectorized)",
+    "glassgrad (Scalar)",
+    "python-floats-by-hand",
+    "slotted-objects floor",
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,7 +81,11 @@ class Worker:
         self.err = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [python, os.path.join(HERE, "worker.py"), json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True, cwd=HERE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            text=True,
+            cwd=HERE,
             env=child_env(),
         )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
@@ -106,8 +116,9 @@ class Worker:
 
 def run_json_child(python: str, script: str, args: list[str]) -> dict[str, Any]:
     """Run a one-shot child (W4, W5) and parse its one JSON line."""
-    proc = subprocess.run([python, os.path.join(HERE, script), *args], capture_output=True, text=True, cwd=HERE,
-                          env=child_env())
+    proc = subprocess.run(
+        [python, os.path.join(HERE, script), *args], capture_output=True, text=True, cwd=HERE, env=child_env()
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         err = proc.stderr.strip().splitlines()
@@ -157,8 +168,9 @@ def steal_ticks() -> tuple[int, int]:
         return 0, 0
 
 
-def interleaved(config: dict[str, Any], libs: dict[str, str], modules: dict[str, str], args: argparse.Namespace,
-                reference: str) -> dict[str, Any]:
+def interleaved(
+    config: dict[str, Any], libs: dict[str, str], modules: dict[str, str], args: argparse.Namespace, reference: str
+) -> dict[str, Any]:
     """Start one worker per library, check them against ``reference``, then time
     ``args.repeats`` rounds, each library once per round (order rotated every round)."""
     out: dict[str, Any] = {}
@@ -201,12 +213,24 @@ def logistic_workload(n: int, batch: int | None, args: argparse.Namespace) -> di
 
     libs = {lib: (sys.executable if lib in OWN else args.peers_python) for lib in logistic_adapters.ADAPTERS}
     libs = {k: v for k, v in libs.items() if v and wanted(k, args)} | skipped_peers(logistic_adapters.ADAPTERS, args)
-    config = {"workload": "logistic", "n": n, "dtype": "float64", "batch": batch, "seed": args.seed, "lr": 0.1,
-              "mnist": args.mnist}
+    config = {
+        "workload": "logistic",
+        "n": n,
+        "dtype": "float64",
+        "batch": batch,
+        "seed": args.seed,
+        "lr": 0.1,
+        "mnist": args.mnist,
+    }
     kind = "full batch" if batch is None else f"minibatch {batch}"
     title = f"logistic regression, {kind}, N={n:,}, float64"
-    return {"kind": "timing", "title": title, "config": config, "ratios_to": ["numpy-by-hand"],
-            "libraries": run_with_skips(config, libs, logistic_adapters.MODULES, args, "numpy-by-hand")}
+    return {
+        "kind": "timing",
+        "title": title,
+        "config": config,
+        "ratios_to": ["numpy-by-hand"],
+        "libraries": run_with_skips(config, libs, logistic_adapters.MODULES, args, "numpy-by-hand"),
+    }
 
 
 def skipped_peers(adapters: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
@@ -216,8 +240,9 @@ def skipped_peers(adapters: dict[str, Any], args: argparse.Namespace) -> dict[st
     return {lib: "" for lib in adapters if lib not in OWN and wanted(lib, args)}
 
 
-def run_with_skips(config: dict[str, Any], libs: dict[str, str], modules: dict[str, str], args: argparse.Namespace,
-                   reference: str) -> dict[str, Any]:
+def run_with_skips(
+    config: dict[str, Any], libs: dict[str, str], modules: dict[str, str], args: argparse.Namespace, reference: str
+) -> dict[str, Any]:
     runnable = {lib: py for lib, py in libs.items() if py}
     out = interleaved(config, runnable, modules, args, reference)
     for lib, py in libs.items():
@@ -234,9 +259,14 @@ def mlp_workload(args: argparse.Namespace) -> dict[str, Any]:
     n = 20 if args.quick else 100
     config = {"workload": "mlp", "n": n, "seed": args.seed}
     ref = "numpy-by-hand (vectorized)"
-    return {"kind": "timing", "title": f"micrograd's MLP demo 2-16-16-1, {n} points, scalar ops", "config": config,
-            "ratios_to": [ref, "micrograd"], "libraries": run_with_skips(config, libs, mlp_demo.MODULES, args, ref),
-            "notes": ["× micrograd below 1 means faster than micrograd: 0.10 is ten times faster."]}
+    return {
+        "kind": "timing",
+        "title": f"micrograd's MLP demo 2-16-16-1, {n} points, scalar ops",
+        "config": config,
+        "ratios_to": [ref, "micrograd"],
+        "libraries": run_with_skips(config, libs, mlp_demo.MODULES, args, ref),
+        "notes": ["× micrograd below 1 means faster than micrograd: 0.10 is ten times faster."],
+    }
 
 
 def chain_workload(args: argparse.Namespace) -> dict[str, Any]:
@@ -274,13 +304,19 @@ def chain_workload(args: argparse.Namespace) -> dict[str, Any]:
                     row["result"] = f"ok (grad rel err {err:.0e})" if ok else f"FAIL (grad rel err {err:.1e})"
             runs.append(row)
             print(f"  W4 {lib} D={depth:,}: {row['result']}", file=sys.stderr, flush=True)
-    return {"kind": "chain", "title": "chain x ← x·a + c of D links (2 ops each), then backward", "runs": runs,
-            "notes": ["ns/op is the median over the repeats (5 up to D=1e4, 3 at 1e5, 1 at 1e6) of forward + "
-                      "backward time over 2·D; bytes/op is (peak RSS − RSS before the chain) / (2·D). "
-                      "Python's garbage collector is on, as users run it; 'of which in GC' is the time its "
-                      "collections took (timed with gc.callbacks) per op, 'full GCs' how many walked every "
-                      "live object. The slotted-objects floor is the least any engine with one Python object "
-                      "per op can cost: no dispatch, no checks, a tape and one reverse sweep."]}
+    return {
+        "kind": "chain",
+        "title": "chain x ← x·a + c of D links (2 ops each), then backward",
+        "runs": runs,
+        "notes": [
+            "ns/op is the median over the repeats (5 up to D=1e4, 3 at 1e5, 1 at 1e6) of forward + "
+            "backward time over 2·D; bytes/op is (peak RSS − RSS before the chain) / (2·D). "
+            "Python's garbage collector is on, as users run it; 'of which in GC' is the time its "
+            "collections took (timed with gc.callbacks) per op, 'full GCs' how many walked every "
+            "live object. The slotted-objects floor is the least any engine with one Python object "
+            "per op can cost: no dispatch, no checks, a tape and one reverse sweep."
+        ],
+    }
 
 
 def memory_workload(args: argparse.Namespace) -> dict[str, Any]:
@@ -295,13 +331,25 @@ def memory_workload(args: argparse.Namespace) -> dict[str, Any]:
         if not python:
             out[lib] = {"skip": "peer: no --peers-python given"}
             continue
-        config = {"lib": lib, "module": logistic_adapters.MODULES[lib], "n": n, "seed": args.seed, "lr": 0.1,
-                  "mnist": args.mnist}
+        config = {
+            "lib": lib,
+            "module": logistic_adapters.MODULES[lib],
+            "n": n,
+            "seed": args.seed,
+            "lr": 0.1,
+            "mnist": args.mnist,
+        }
         out[lib] = run_json_child(python, "peak_memory.py", [json.dumps(config)])
         print(f"  W5 {lib}: done", file=sys.stderr, flush=True)
-    return {"kind": "memory", "title": f"peak memory, 20 full-batch steps, N={n:,}, float32", "libraries": out,
-            "notes": ["Each library in a fresh process; the peak watermark is reset just before the 20 steps "
-                      "(after one untimed step)."]}
+    return {
+        "kind": "memory",
+        "title": f"peak memory, 20 full-batch steps, N={n:,}, float32",
+        "libraries": out,
+        "notes": [
+            "Each library in a fresh process; the peak watermark is reset just before the 20 steps "
+            "(after one untimed step)."
+        ],
+    }
 
 
 def wanted(lib: str, args: argparse.Namespace) -> bool:
@@ -320,8 +368,12 @@ def machine() -> dict[str, Any]:
             model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
-            "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
 
 
 def display_command(args: argparse.Namespace) -> str:
@@ -350,7 +402,9 @@ def write_atomic(path: str, text: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--peers-python", help="python of the virtualenv that holds the peers (torch, autograd, ...)")
     p.add_argument("--quick", action="store_true", help="seconds-long smoke run: glassgrad and numpy only, tiny sizes")
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
@@ -364,7 +418,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.repeats, args.repeat_seconds = min(args.repeats, 3), 0.02
     if args.peers_python and not os.path.exists(args.peers_python):
-        p.error(f"--peers-python {args.peers_python}: no such file; create the peers virtualenv first (docs/benchmarks.md)")
+        p.error(
+            f"--peers-python {args.peers_python}: no such file; create the peers virtualenv first (docs/benchmarks.md)"
+        )
     return args
 
 
@@ -382,8 +438,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "W5": lambda: memory_workload(args),
     }
     run: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-        "command": display_command(args), "quick": args.quick, "threads": args.threads, "repeats": args.repeats,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "command": display_command(args),
+        "quick": args.quick,
+        "threads": args.threads,
+        "repeats": args.repeats,
         "repeat_seconds": args.repeat_seconds,
         "workloads": {},
     }
@@ -400,8 +460,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run["workloads"][key] = result
     if "W2" in args.workloads and not args.quick:
         print("profile of glassgrad's W2 step ...", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, os.path.join(HERE, "profiles.py"), str(args.seed)], capture_output=True,
-                              text=True, cwd=HERE, env=child_env())
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "profiles.py"), str(args.seed)],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+            env=child_env(),
+        )
         run["profile_w2"] = proc.stdout.strip() or f"profile failed: {proc.stderr.strip()[-300:]}"
     s1 = steal_ticks()
     run["steal"] = f"{100 * (s1[0] - steal0[0]) / max(1, s1[1] - steal0[1]):.0f} %"

@@ -40,7 +40,9 @@ def _find(directory: str, stem: str) -> str:
         path = os.path.join(directory, name)
         if os.path.exists(path):
             return path
-    raise FileNotFoundError(f"--mnist {directory}: no {stem}[.gz] there; expected the IDX files of MNIST's training set")
+    raise FileNotFoundError(
+        f"--mnist {directory}: no {stem}[.gz] there; expected the IDX files of MNIST's training set"
+    )
 
 
 def _read_idx(path: str) -> np.ndarray:

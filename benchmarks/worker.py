@@ -23,7 +23,7 @@ def library_version(module: str) -> str:
         from importlib.metadata import version
 
         return version(module)
-    except Exception:  # noqa: BLE001 - a version string is only informative
+    except Exception:
         return getattr(sys.modules.get(module), "__version__", "?")
 
 
@@ -83,11 +83,18 @@ def main() -> None:
         return
     try:
         adapter, check, fingerprint = build(config)
-    except Exception as exc:  # noqa: BLE001 - reported as this library's FAIL
+    except Exception as exc:
         send({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
         return
-    send({"ready": True, "check": check, "fingerprint": fingerprint, "version": library_version(config["module"]),
-          "python": sys.version.split()[0]})
+    send(
+        {
+            "ready": True,
+            "check": check,
+            "fingerprint": fingerprint,
+            "version": library_version(config["module"]),
+            "python": sys.version.split()[0],
+        }
+    )
     step = adapter.step
     for line in sys.stdin:
         cmd = line.split()

@@ -20,27 +20,28 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: never open a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from glassgrad import Scalar, Tensor, binary_cross_entropy  # noqa: E402
-from glassgrad.models.graphs import write_docs_figures  # noqa: E402
-from glassgrad.optim import SGD  # noqa: E402
-from glassgrad.stopping import MaxIterations, Patience  # noqa: E402
 from glassgrad.models import plots  # noqa: E402
+from glassgrad.models.graphs import write_docs_figures  # noqa: E402
 from glassgrad.models.logistic import LogisticModel  # noqa: E402
 from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
 from glassgrad.models.train import fit  # noqa: E402
+from glassgrad.optim import SGD  # noqa: E402
+from glassgrad.stopping import MaxIterations, Patience  # noqa: E402
 
 
 def first_nine() -> np.ndarray:
     """The 9 the tutorial follows: the first 9 of the embedded MNIST sample."""
     digits = load_embedded()
     return digits.images[int(np.flatnonzero(digits.labels == 9)[0])]
+
 
 DPI = 110
 
@@ -93,7 +94,10 @@ def log_loss(out: Path, fast: bool) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(p, loss_nine, lw=2.2, label="the image is a 9 (y = 1):  loss = −ln p")
     ax.plot(p, loss_other, lw=2.2, ls="--", label="the image is not a 9 (y = 0):  loss = −ln(1 − p)")
-    for q, note, xy in [(0.9, "right and sure:\nloss 0.11", (0.72, 1.4)), (0.01, "wrong and sure:\nloss 4.6", (0.12, 5.3))]:
+    for q, note, xy in [
+        (0.9, "right and sure:\nloss 0.11", (0.72, 1.4)),
+        (0.01, "wrong and sure:\nloss 4.6", (0.12, 5.3)),
+    ]:
         ax.plot([q], [-np.log(q)], "o", color="C0")
         ax.annotate(note, (q, -np.log(q)), xytext=xy, arrowprops={"arrowstyle": "->", "color": "0.3"}, fontsize=10)
     ax.set(xlabel="p = the model's probability that the image is a 9", ylabel="loss", xlim=(0, 1), ylim=(0, 7))
@@ -118,7 +122,11 @@ def descend(x0: float, lr: float, steps: int) -> list[float]:
 
 def gradient_descent(out: Path, fast: bool) -> None:
     """The same start, three learning rates: too small, about right, too large."""
-    cases = [(0.02, "lr = 0.02: too small, creeps"), (0.3, "lr = 0.3: about right"), (1.05, "lr = 1.05: too large, diverges")]
+    cases = [
+        (0.02, "lr = 0.02: too small, creeps"),
+        (0.3, "lr = 0.3: about right"),
+        (1.05, "lr = 1.05: too large, diverges"),
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for ax, (lr, title) in zip(axes, cases):
         xs = np.array(descend(4.0, lr, 8))
@@ -126,8 +134,14 @@ def gradient_descent(out: Path, fast: bool) -> None:
         grid = np.linspace(-reach, reach, 200)
         ax.plot(grid, grid**2, color="0.6", lw=1.5)
         ax.plot(xs, xs**2, "-o", color="C3", ms=5, lw=1)
-        ax.annotate("start", (xs[0], xs[0] ** 2), xytext=(8, -34), textcoords="offset points", fontsize=9,
-                    arrowprops={"arrowstyle": "->"})
+        ax.annotate(
+            "start",
+            (xs[0], xs[0] ** 2),
+            xytext=(8, -34),
+            textcoords="offset points",
+            fontsize=9,
+            arrowprops={"arrowstyle": "->"},
+        )
         ax.annotate(f"after 8 steps: x = {xs[-1]:.2g}", (0.03, 0.92), xycoords="axes fraction", fontsize=9)
         ax.set(title=title, xlabel="x", xlim=(-reach, reach), ylim=(-0.04 * reach**2, 1.08 * reach**2))
         ax.grid(alpha=0.3)
@@ -149,8 +163,16 @@ def training(out: Path, fast: bool) -> None:
     model = LogisticModel()
     optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
     stop = MaxIterations(40 if fast else 2000) | Patience(5, on="val")
-    result = fit(model, X[train_idx], y[train_idx], optimizer=optimizer, stop=stop, batch_size=100,
-                 X_val=X[val_idx], y_val=y[val_idx])
+    result = fit(
+        model,
+        X[train_idx],
+        y[train_idx],
+        optimizer=optimizer,
+        stop=stop,
+        batch_size=100,
+        X_val=X[val_idx],
+        y_val=y[val_idx],
+    )
     title = f"9-detector: loss on {len(train_idx):,} training and {len(val_idx):,} validation digits"
     plots.loss_curve(out / "loss_curve.png", result.batch_losses, result.history, title)
     plots.weights_heatmap(out / "weights.png", model.w.data, 9)
@@ -173,7 +195,9 @@ FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "images", help="folder for the figures")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent / "images", help="folder for the figures"
+    )
     parser.add_argument("--fast", action="store_true", help="fewer points and training steps (for the tests)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def number(kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False) -> Any:
+def number(
+    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Any:
     """An argparse type: a finite ``kind`` within [low, high] (ends open when asked)."""
 
     def parse(text: str) -> Any:
@@ -129,8 +131,12 @@ def add_predict_command(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("predict", help="probability that pictures (or dataset samples) are the digit")
     p.add_argument("model", type=Path, help="model.npz written by `glassgrad train`")
     p.add_argument("images", nargs="*", type=Path, help="PNG or JPEG pictures of one digit each, any size")
-    p.add_argument("--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)")
-    p.add_argument("--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: embedded sample)")
+    p.add_argument(
+        "--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)"
+    )
+    p.add_argument(
+        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: embedded sample)"
+    )
     p.add_argument("--split", choices=("train", "test"), default="train", help="which split of --data (default train)")
     p.set_defaults(run=run)
     return p

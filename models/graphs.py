@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glassgrad import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
-from glassgrad.viz import draw, explain, to_text
 from glassgrad.atomic import write_text_atomic
+from glassgrad.viz import draw, explain, to_text
 from glassgrad.viz.view import VizWarning
 
 FORMATS = ("svg", "png", "pdf")

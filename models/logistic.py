@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from glassgrad import Tensor, as_tensor, binary_cross_entropy_with_logits, no_grad, sigmoid
 from glassgrad.errors import ShapeError
 from glassgrad.nn import Module, Parameter

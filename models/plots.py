@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from glassgrad.atomic import write_atomic
 
 
@@ -111,7 +110,9 @@ def mistakes_grid(
     return _save(fig, path)
 
 
-def descent_plot(path: str | os.PathLike[str], runs: Sequence[tuple[str, Sequence[float]]], lo: float, hi: float) -> Path:
+def descent_plot(
+    path: str | os.PathLike[str], runs: Sequence[tuple[str, Sequence[float]]], lo: float, hi: float
+) -> Path:
     """f(x) = x² on [lo, hi] with the iterates of gradient descent, one panel per run
     (titled by its label, e.g. the learning rate); iterates outside [lo, hi] are drawn
     at the edge."""
@@ -123,7 +124,9 @@ def descent_plot(path: str | os.PathLike[str], runs: Sequence[tuple[str, Sequenc
         shown = np.clip(px, lo, hi)
         ax.plot(xs, xs**2, color="0.6", lw=1.5, label="f(x) = x²")
         ax.plot(shown, shown**2, "-", color="#d94801", lw=0.8, alpha=0.6)
-        ax.scatter(shown, shown**2, c=np.arange(len(px)), cmap="viridis", s=18, zorder=3, label="iterates (dark → light)")
+        ax.scatter(
+            shown, shown**2, c=np.arange(len(px)), cmap="viridis", s=18, zorder=3, label="iterates (dark → light)"
+        )
         ax.plot(shown[:1], shown[:1] ** 2, "k*", ms=10, label=f"x₀ = {px[0]:g}")
         ax.set_title(f"{label}\n{len(px) - 1} steps, last x = {px[-1]:.3g}", fontsize=10)
         ax.set_xlim(lo, hi)

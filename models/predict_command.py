@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
         data = mnist.load_embedded() if args.data is None else mnist.load_dir(args.data, args.split)
         for i in args.index:
             if i >= len(data):
-                raise UsageError(f"--index {i} is out of range: {data.source} has {len(data)} samples (0..{len(data) - 1})")
+                raise UsageError(
+                    f"--index {i} is out of range: {data.source} has {len(data)} samples (0..{len(data) - 1})"
+                )
             named.append((f"{data.source}[{i}] (label {data.labels[i]})", data.images[i]))
     images = np.stack([img for _, img in named])
     proba = model.predict_proba(images.reshape(len(images), -1).astype(model.dtype) / 255.0)

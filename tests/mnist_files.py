@@ -19,8 +19,9 @@ def write(path: Path, data: bytes, gz: bool = False) -> Path:
     return path
 
 
-def write_idx_pair(folder: Path, images: np.ndarray, labels: np.ndarray, prefix: str = "train",
-                   gz: bool = False) -> tuple[Path, Path]:
+def write_idx_pair(
+    folder: Path, images: np.ndarray, labels: np.ndarray, prefix: str = "train", gz: bool = False
+) -> tuple[Path, Path]:
     """The official file names: {prefix}-images-idx3-ubyte and {prefix}-labels-idx1-ubyte."""
     suffix = ".gz" if gz else ""
     return (
@@ -29,8 +30,7 @@ def write_idx_pair(folder: Path, images: np.ndarray, labels: np.ndarray, prefix:
     )
 
 
-def csv_text(images: np.ndarray, labels: np.ndarray, header: bool = False,
-             newline: str = "\n") -> str:
+def csv_text(images: np.ndarray, labels: np.ndarray, header: bool = False, newline: str = "\n") -> str:
     """One digit per line: label, then the 784 pixels row by row."""
     names = ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
     lines = [f"label,{names}"] if header else []
@@ -40,5 +40,4 @@ def csv_text(images: np.ndarray, labels: np.ndarray, header: bool = False,
 
 def random_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8),
-            rng.integers(0, 10, size=n, dtype=np.uint8))
+    return (rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8), rng.integers(0, 10, size=n, dtype=np.uint8))

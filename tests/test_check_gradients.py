@@ -3,9 +3,6 @@ input with its table, the wrong op, and a paste-able @example line."""
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
-
 from glassgrad import Function, Scalar, Tensor, relu
 from glassgrad.testing import GradientCheckFailure, check_gradients, grad_property, gradcheck, literal
 from glassgrad.testing.strategies import (
@@ -21,6 +18,8 @@ from glassgrad.testing.strategies import (
     scalars,
     tensors,
 )
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 
 class SignBlindCube(Function):
@@ -154,7 +153,10 @@ def test_literal_round_trips_values():
         if isinstance(v, RandomGraph):
             assert back.steps == v.steps and repr(back) == repr(v)
         else:
-            np.testing.assert_array_equal(np.asarray(back.data if hasattr(back, "requires_grad") else back), np.asarray(v.data if hasattr(v, "requires_grad") else v))
+            np.testing.assert_array_equal(
+                np.asarray(back.data if hasattr(back, "requires_grad") else back),
+                np.asarray(v.data if hasattr(v, "requires_grad") else v),
+            )
     assert "dtype=np.float32" in literal(values[0])
     assert "LogisticProblem(X=" in literal(LogisticProblem(*[Tensor([1.0])] * 4))
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from glassgrad.models.cli import main
-from glassgrad.models.report import load_model, save_model
 from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.report import load_model, save_model
+from PIL import Image
 
 ARTIFACTS = {"model.npz", "summary.json", "loss_curve.png", "weights.png", "mistakes.png"}
 
@@ -39,7 +38,7 @@ def write_idx(folder, split, n, seed, gz=True):
         f.write(struct.pack(">II", 2049, n) + labels.tobytes())
 
 
-@pytest.fixture()
+@pytest.fixture
 def idx_dir(tmp_path):
     folder = tmp_path / "idx"
     folder.mkdir()
@@ -48,7 +47,7 @@ def idx_dir(tmp_path):
     return folder
 
 
-@pytest.fixture()
+@pytest.fixture
 def csv_dir(tmp_path):
     folder = tmp_path / "csv"
     folder.mkdir()
@@ -68,7 +67,7 @@ def run(argv, capsys):
 
 
 def check_artifacts(out):
-    assert ARTIFACTS <= {p.name for p in out.iterdir()}
+    assert {p.name for p in out.iterdir()} >= ARTIFACTS
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
     summary = json.loads((out / "summary.json").read_text())
     for name in ("loss_curve.png", "weights.png", "mistakes.png"):
@@ -81,7 +80,9 @@ def check_artifacts(out):
 
 def test_train_on_idx_files_writes_every_artifact_and_reports(idx_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    code, stdout, _ = run(["train", "--data", idx_dir, "--epochs", "5", "--quiet", "--out", out, "--batch-size", "32"], capsys)
+    code, stdout, _ = run(
+        ["train", "--data", idx_dir, "--epochs", "5", "--quiet", "--out", out, "--batch-size", "32"], capsys
+    )
     assert code == 0
     summary = check_artifacts(out)
     assert summary["metrics"]["test"]["n"] == 100  # the t10k files were found and used
@@ -92,10 +93,30 @@ def test_train_on_idx_files_writes_every_artifact_and_reports(idx_dir, tmp_path,
 
 def test_train_on_a_csv_file_full_batch_float32_auto_threshold(csv_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["train", "--data", csv_dir, "--batch-size", "0", "--max-iterations", "40", "--dtype", "float32",
-            "--threshold", "auto", "--digit", "3", "--quiet", "--out", out, "--nesterov", "--weight-decay", "1e-4",
-            "--schedule", "exponential"]
-    code, stdout, _ = run(argv, capsys)
+    argv = [
+        "train",
+        "--data",
+        csv_dir,
+        "--batch-size",
+        "0",
+        "--max-iterations",
+        "40",
+        "--dtype",
+        "float32",
+        "--threshold",
+        "auto",
+        "--digit",
+        "3",
+        "--quiet",
+        "--out",
+        out,
+        "--nesterov",
+        "--weight-decay",
+        "1e-4",
+        "--schedule",
+        "exponential",
+    ]
+    code, _stdout, _ = run(argv, capsys)
     assert code == 0
     summary = check_artifacts(out)
     assert summary["iterations"] <= 40 and summary["digit"] == 3
@@ -106,7 +127,7 @@ def test_train_on_a_csv_file_full_batch_float32_auto_threshold(csv_dir, tmp_path
 
 def test_train_on_the_embedded_sample_with_a_small_budget(tmp_path, capsys):
     out = tmp_path / "run"
-    code, stdout, _ = run(["train", "--epochs", "2", "--quiet", "--out", out], capsys)
+    code, _stdout, _ = run(["train", "--epochs", "2", "--quiet", "--out", out], capsys)
     assert code == 0
     summary = check_artifacts(out)
     assert summary["epochs"] == 2 and summary["metrics"]["validation"]["n"] == 1000
@@ -131,15 +152,28 @@ def test_predict_images_and_indices(idx_dir, tmp_path, capsys):
     big_dark_ring = 255 - np.kron(ring, np.ones((3, 3), np.uint8))  # 84×84, dark ink on white paper
     Image.fromarray(big_dark_ring).save(tmp_path / "ring.png")
     Image.fromarray(bar).convert("RGB").save(tmp_path / "bar.jpg")
-    code, stdout, _ = run(["predict", path, tmp_path / "ring.png", tmp_path / "bar.jpg",
-                           "--index", "9", "--index", "0", "--data", idx_dir], capsys)
+    code, stdout, _ = run(
+        [
+            "predict",
+            path,
+            tmp_path / "ring.png",
+            tmp_path / "bar.jpg",
+            "--index",
+            "9",
+            "--index",
+            "0",
+            "--data",
+            idx_dir,
+        ],
+        capsys,
+    )
     assert code == 0
     lines = stdout.splitlines()
     assert len(lines) == 4
     probs = [float(line.split("p(9) = ")[1].split()[0]) for line in lines]
     assert probs[0] > 0.99 and probs[1] < 0.2
     assert "→ a 9" in lines[0] and "not a 9" in lines[1]
-    images, labels = synthetic_digits(10, 0)  # the first ten training digits of idx_dir
+    images, _labels = synthetic_digits(10, 0)  # the first ten training digits of idx_dir
     expected = model.predict_proba(images[[9, 0]].reshape(2, -1) / 255.0)
     np.testing.assert_allclose(probs[2:], expected, atol=5e-5)
     assert "[9] (label 9)" in lines[2] and "[0] (label 0)" in lines[3]
@@ -253,7 +287,7 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     assert_one_line_error(code, err, "not a folder")
 
 
-@pytest.fixture()
+@pytest.fixture
 def model_path(tmp_path):
     return save_model(tmp_path / "m.npz", LogisticModel(), digit=9)
 
@@ -264,15 +298,37 @@ def wrong_shape(tmp_path):
 
 def wrong_version(tmp_path):
     path = tmp_path / "old.npz"
-    np.savez(path, w=np.zeros(784), b=np.zeros(1), meta=np.array(json.dumps(
-        {"format": "glassgrad-logistic", "format_version": 99, "n_features": 784, "dtype": "float64", "digit": 9})))
+    np.savez(
+        path,
+        w=np.zeros(784),
+        b=np.zeros(1),
+        meta=np.array(
+            json.dumps(
+                {
+                    "format": "glassgrad-logistic",
+                    "format_version": 99,
+                    "n_features": 784,
+                    "dtype": "float64",
+                    "digit": 9,
+                }
+            )
+        ),
+    )
     return path
 
 
 def tampered_shape(tmp_path):
     path = tmp_path / "tampered.npz"
-    np.savez(path, w=np.zeros(700), b=np.zeros(1), meta=np.array(json.dumps(
-        {"format": "glassgrad-logistic", "format_version": 1, "n_features": 784, "dtype": "float64", "digit": 9})))
+    np.savez(
+        path,
+        w=np.zeros(700),
+        b=np.zeros(1),
+        meta=np.array(
+            json.dumps(
+                {"format": "glassgrad-logistic", "format_version": 1, "n_features": 784, "dtype": "float64", "digit": 9}
+            )
+        ),
+    )
     return path
 
 
@@ -283,9 +339,14 @@ def not_a_model(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, word",
-    [(wrong_shape, "784"), (wrong_version, "version"), (tampered_shape, "700"), (not_a_model, "npz"),
-     (lambda p: p / "missing.npz", "does not exist")],
+    ("make", "word"),
+    [
+        (wrong_shape, "784"),
+        (wrong_version, "version"),
+        (tampered_shape, "700"),
+        (not_a_model, "npz"),
+        (lambda p: p / "missing.npz", "does not exist"),
+    ],
 )
 def test_bad_model_files_exit_2(make, word, tmp_path, capsys):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "x.png")
@@ -307,7 +368,11 @@ def test_bad_images_and_indices_exit_2(model_path, tmp_path, capsys):
 
 
 def test_descent_bad_options(tmp_path, capsys):
-    for argv, word in [(["--x0", "11"], "--x0"), (["--lr", "0"], "--lr"), (["--max-iterations", "0"], "--max-iterations")]:
+    for argv, word in [
+        (["--x0", "11"], "--x0"),
+        (["--lr", "0"], "--lr"),
+        (["--max-iterations", "0"], "--max-iterations"),
+    ]:
         code, _, err = run(["descent", "--out", tmp_path, *argv], capsys)
         assert_one_line_error(code, err, word)
 

@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed (pip install -e '.[docs]')")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed (pip install -e '.[docs]')"
+)
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
     site = tmp_path / "site"
     done = subprocess.run(
@@ -84,8 +86,19 @@ def test_reference_docstrings_become_markdown() -> None:
 
 
 def test_every_public_module_of_testing_and_models_has_a_reference_entry() -> None:
-    documented = set(re.findall(r"^::: ([\w.]+)", "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")), re.M))
-    for folder, package in [(ROOT / "autograd" / "testing", "glassgrad.testing"), (ROOT / "models", "glassgrad.models")]:
+    documented = set(
+        re.findall(
+            r"^::: ([\w.]+)",
+            "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")),
+            re.M,
+        )
+    )
+    for folder, package in [
+        (ROOT / "autograd" / "testing", "glassgrad.testing"),
+        (ROOT / "models", "glassgrad.models"),
+    ]:
         for module in folder.glob("*.py"):
             if not module.name.startswith("_"):
-                assert f"{package}.{module.stem}" in documented, f"{package}.{module.stem} has no ::: entry in docs/reference/"
+                assert f"{package}.{module.stem}" in documented, (
+                    f"{package}.{module.stem} has no ::: entry in docs/reference/"
+                )

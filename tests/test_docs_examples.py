@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from docs_examples import ExampleFailed, examples, output_matches, pages, run_page
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,9 +5,8 @@ import io
 import pathlib
 import re
 
-from hypothesis import settings
-
 from glassgrad.testing import pytest_plugin
+from hypothesis import settings
 
 PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "gradient-checking.md"
 BLOCK = re.compile(r"```python\n(.*?)```\n(?:\nOutput:\n\n```text\n(.*?)```\n)?", re.S)

@@ -1,9 +1,8 @@
 """Core behaviour of the engine: chain rule, semantics, errors, higher order."""
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 from glassgrad.testing import gradcheck
 

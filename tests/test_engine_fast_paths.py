@@ -4,10 +4,9 @@ vectorized domain test and the fused loss backward."""
 
 import gc
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 from glassgrad.ops.domains import NONZERO, POSITIVE, UNIT_INTERVAL
 

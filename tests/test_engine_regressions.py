@@ -2,8 +2,15 @@
 
 import numpy as np
 import pytest
-
-from glassgrad import Scalar, ShapeError, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, grad, record_sites
+from glassgrad import (
+    Scalar,
+    ShapeError,
+    Tensor,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    grad,
+    record_sites,
+)
 
 
 def test_scalar_clip_with_one_bound():

@@ -2,15 +2,14 @@
 
 import warnings
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 
 
 @pytest.mark.parametrize(
-    "make,match",
+    ("make", "match"),
     [
         (lambda: Tensor([1.0, 2.0]) @ Tensor([1.0, 2.0, 3.0]), r"matmul: operands .*f64\[2\].*f64\[3\]"),
         (lambda: Tensor(np.ones((2, 3))) * Tensor(np.ones((4, 3))), r"mul: operands .*f64\[2, 3\].*f64\[4, 3\]"),
@@ -88,7 +87,7 @@ def test_scalar_data_assignment_counts_as_inplace():
 
 
 @pytest.mark.parametrize(
-    "make,match",
+    ("make", "match"),
     [
         (lambda: ag.log(Tensor([1.0, 0.0, -1.0])), r"log: .*x in \(0, inf\).*2 of 3 elements"),
         (lambda: Scalar(-1.0).log(), r"log: .*got -1.0"),

@@ -4,11 +4,10 @@ import math
 
 import numpy as np
 import pytest
-
 from glassgrad import Function, Scalar, Tensor, relu
 from glassgrad import max as amax
-from glassgrad.testing import GradcheckError, check_op, gradcheck, gradgradcheck, localize, taylor_test
 from glassgrad.ops.base import call
+from glassgrad.testing import GradcheckError, check_op, gradcheck, gradgradcheck, localize, taylor_test
 from glassgrad.testing.finite_differences import step_size
 
 
@@ -124,7 +123,11 @@ def test_kinks_are_a_verdict_not_a_failure():
 
 
 def test_a_wrong_subgradient_at_a_kink_fails():
-    BadRelu = _op("bad_relu", lambda ctx, x: np.maximum(x, 0), lambda ctx, g, y, x: (g * np.where(x >= 0, 1.0, 0.0) * np.where(x == 0, 5.0, 1.0),))
+    BadRelu = _op(
+        "bad_relu",
+        lambda ctx, x: np.maximum(x, 0),
+        lambda ctx, g, y, x: (g * np.where(x >= 0, 1.0, 0.0) * np.where(x == 0, 5.0, 1.0),),
+    )
     r = gradcheck(lambda t: BadRelu.apply(t), Tensor([0.0, 1.0], requires_grad=True), raise_exception=False)
     assert list(r.failures) == ["subgradient"] and r.rows[0].verdict == "BAD SUBGRADIENT"
     assert r.localization.culprit.op == "bad_relu"
@@ -191,7 +194,9 @@ def test_shape_dtype_and_aliasing_problems_are_named(monkeypatch):
 
     monkeypatch.setattr(T, "_grad_store", careless_store)
     x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
-    r = gradcheck(lambda a, b: a + b, x, Tensor(np.array([3.0, 4.0], dtype=np.float32), requires_grad=True), raise_exception=False)
+    r = gradcheck(
+        lambda a, b: a + b, x, Tensor(np.array([3.0, 4.0], dtype=np.float32), requires_grad=True), raise_exception=False
+    )
     assert "aliasing" in r.failures  # add passes g through: both grads are the same array
     Widen = _op("widen", lambda ctx, x: x * 2, lambda ctx, g, y, x: (np.full((3,), 2.0),))
     r = gradcheck(lambda t: Widen.apply(t), x, raise_exception=False)
@@ -222,7 +227,11 @@ def test_gradgradcheck_checks_second_derivatives():
 
 def test_full_jacobian_names_the_wrong_entry_and_its_output():
     # Right everywhere except ∂y₁/∂x₁, so vᵀJ is off only by v₁·δ.
-    OffByOne = _op("off_by_one", lambda ctx, x: 2 * x, lambda ctx, g, y, x: (2 * g + np.eye(1, np.size(x), 1).reshape(np.shape(x)) * g,))
+    OffByOne = _op(
+        "off_by_one",
+        lambda ctx, x: 2 * x,
+        lambda ctx, g, y, x: (2 * g + np.eye(1, np.size(x), 1).reshape(np.shape(x)) * g,),
+    )
     x = Tensor([0.5, -1.0, 2.0], requires_grad=True)
     r = gradcheck(lambda t: (OffByOne.apply(t), t.sum()), x, raise_exception=False)
     analytic, numeric = r.jacobian
@@ -241,7 +250,9 @@ def test_a_kink_just_inside_the_step_is_not_a_mismatch():
     # one-sided slope on the far side decides.
     assert gradcheck(relu, Tensor([2.858413459720264e-06] * 3, requires_grad=True)).ok
     BadRelu = _op("bad_relu", lambda ctx, x: np.maximum(x, 0), lambda ctx, g, y, x: (1.01 * g * (x > 0),))
-    assert not gradcheck(lambda t: BadRelu.apply(t), Tensor([2.858413459720264e-06], requires_grad=True), raise_exception=False)
+    assert not gradcheck(
+        lambda t: BadRelu.apply(t), Tensor([2.858413459720264e-06], requires_grad=True), raise_exception=False
+    )
     from glassgrad import clip
 
     y = Tensor([1.0 + 3.8e-6, 0.0], requires_grad=True)

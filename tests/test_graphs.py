@@ -3,10 +3,9 @@
 import gc
 import tracemalloc
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 from glassgrad.testing import gradcheck
 
@@ -108,7 +107,9 @@ def test_custom_function_is_a_first_class_op():
 
 
 def test_functional_grad_and_value_and_grad():
-    f = lambda x: (x**3).sum()
+    def f(x):
+        return (x**3).sum()
+
     np.testing.assert_allclose(ag.grad(f)(np.array([1.0, 2.0])), [3.0, 12.0])
     value, g = ag.value_and_grad(lambda a, b: a * b + b, argnums=(0, 1))(2.0, 5.0)
     assert value == 15.0 and g == (5.0, 3.0)

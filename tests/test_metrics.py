@@ -5,10 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from glassgrad.models.metrics import best_f1_threshold, binary_metrics, roc_auc
 from hypothesis import given
 from hypothesis import strategies as st
-
-from glassgrad.models.metrics import best_f1_threshold, binary_metrics, roc_auc
 
 # Scores from a small set so that ties are frequent.
 labels_and_scores = st.integers(1, 25).flatmap(

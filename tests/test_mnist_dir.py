@@ -4,9 +4,8 @@ import gzip
 
 import numpy as np
 import pytest
-from mnist_files import csv_text, random_digits, write_idx_pair
-
 from glassgrad.models.mnist import DataError, load_dir
+from mnist_files import csv_text, random_digits, write_idx_pair
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -62,7 +61,7 @@ def test_several_csvs_are_ambiguous(tmp_path):
 
 
 def test_images_without_labels(tmp_path):
-    img, lab = write_idx_pair(tmp_path, *random_digits(2), gz=True)
+    _img, lab = write_idx_pair(tmp_path, *random_digits(2), gz=True)
     lab.unlink()
     with pytest.raises(DataError, match="has train-images-idx3-ubyte.gz but no train-labels-idx1"):
         load_dir(tmp_path)

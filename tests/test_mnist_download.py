@@ -11,12 +11,13 @@ import threading
 
 import numpy as np
 import pytest
+from glassgrad.models.mnist import OFFICIAL_FILES, DataError, download, load_dir
 from mnist_files import random_digits, write_idx_pair
 
-from glassgrad.models.mnist import OFFICIAL_FILES, DataError, download, load_dir
-
-FILES = {"a-images.gz": b"first file " * 20000,  # several chunks
-         "b-labels.gz": b"second file"}
+FILES = {
+    "a-images.gz": b"first file " * 20000,  # several chunks
+    "b-labels.gz": b"second file",
+}
 
 
 def _sha(data: bytes) -> str:
@@ -51,9 +52,7 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
     for name, data in FILES.items():
         (root / name).write_bytes(data)
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
-    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     httpd.requests = []
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -114,7 +113,7 @@ def test_good_files_stay_when_a_later_one_fails(server, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path, match",
+    ("path", "match"),
     [
         ("missing.gz", "missing.gz: cannot download, HTTP 404"),
         ("error/x.gz", "error/x.gz: cannot download, HTTP 500"),
@@ -123,8 +122,12 @@ def test_good_files_stay_when_a_later_one_fails(server, tmp_path):
 )
 def test_server_errors_leave_nothing(server, tmp_path, path, match):
     with pytest.raises(DataError, match=match):
-        _get(server, tmp_path, files={path.split("/")[-1]: HASHES["b-labels.gz"]},
-             url=server.url + path.rpartition("/")[0])
+        _get(
+            server,
+            tmp_path,
+            files={path.split("/")[-1]: HASHES["b-labels.gz"]},
+            url=server.url + path.rpartition("/")[0],
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -175,6 +178,7 @@ def test_cache_that_cannot_be_a_folder(tmp_path):
 def test_default_cache_follows_xdg_cache_home(tmp_path):
     code = "from glassgrad.models.mnist import DEFAULT_CACHE; print(DEFAULT_CACHE)"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == str(tmp_path / "glassgrad" / "mnist")

@@ -4,12 +4,11 @@ import gzip
 
 import numpy as np
 import pytest
+from glassgrad.models.mnist import DataError, load_idx, read_idx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from mnist_files import idx_bytes, random_digits, write, write_idx_pair
-
-from glassgrad.models.mnist import DataError, load_idx, read_idx
 
 
 @st.composite
@@ -82,8 +81,7 @@ def test_truncated_payload_says_promised_and_found(pair, gz):
     folder, images, labels = pair
     _, lab = write_idx_pair(folder, images, labels)
     cut = write(folder / "cut", idx_bytes(images, 2051)[:-100], gz=gz)
-    _fails(f"{cut}: truncated: the header promises 5 × 28 × 28 = 3,920 bytes of images, "
-           "the file holds 3,820", cut, lab)
+    _fails(f"{cut}: truncated: the header promises 5 × 28 × 28 = 3,920 bytes of images, the file holds 3,820", cut, lab)
 
 
 def test_extra_bytes_after_payload(pair):

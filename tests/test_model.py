@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from glassgrad import Tensor
+from glassgrad.errors import ShapeError
+from glassgrad.models.logistic import LogisticModel, logistic_loss
+from glassgrad.nn import Module, Parameter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from glassgrad import Tensor
-from glassgrad.errors import ShapeError
-from glassgrad.nn import Module, Parameter
-from glassgrad.models.logistic import LogisticModel, logistic_loss
 
 
 def sigmoid(z):

@@ -4,16 +4,15 @@ declared domains and away from its kinks. A new op is covered without a new test
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-
 from glassgrad import Scalar, Tensor
 from glassgrad.graph import REGISTRY, no_grad
 from glassgrad.ops.base import sum_to
 from glassgrad.testing import gradcheck, gradgradcheck
 from glassgrad.testing.opinfo import OPS, derived_opinfo, op_cases, opinfo_for
 from glassgrad.testing.strategies import graphs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 OP_NAMES = sorted(REGISTRY)
 DTYPES = [np.float64, np.float32]

@@ -1,9 +1,8 @@
 """Every op: forward values against numpy, gradients against central differences."""
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 from glassgrad.testing import gradcheck
 
@@ -80,28 +79,44 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,fn,ref,inputs", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "fn", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_forward_matches_numpy(name, fn, ref, inputs):
     out = fn(*[Tensor(x) for x in inputs])
     np.testing.assert_allclose(out.data, ref(*inputs), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,fn,ref,inputs", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "fn", "ref", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_gradient_matches_central_differences(name, fn, ref, inputs):
     gradcheck(fn, *[Tensor(x, requires_grad=True) for x in inputs])
 
 
 def test_bce_targets_get_gradients_too():
-    gradcheck(lambda z, y: ag.binary_cross_entropy_with_logits(z, y, pos_weight=2.0), Tensor(A, requires_grad=True), Tensor(P, requires_grad=True))
-    gradcheck(lambda p, y: ag.binary_cross_entropy(p, y), Tensor(P, requires_grad=True), Tensor(P[::-1], requires_grad=True))
+    gradcheck(
+        lambda z, y: ag.binary_cross_entropy_with_logits(z, y, pos_weight=2.0),
+        Tensor(A, requires_grad=True),
+        Tensor(P, requires_grad=True),
+    )
+    gradcheck(
+        lambda p, y: ag.binary_cross_entropy(p, y), Tensor(P, requires_grad=True), Tensor(P[::-1], requires_grad=True)
+    )
 
 
 SCALAR_CASES = [
-    (lambda a, b: a + b), (lambda a, b: a - b), (lambda a, b: a * b), (lambda a, b: a / b),
-    (lambda a, b: a**b), (lambda a, b: -a + 3 - b), (lambda a, b: 2 / a + b**2),
-    (lambda a, b: (a * b).exp()), (lambda a, b: (a + b).log()), (lambda a, b: (a - b).sigmoid()),
-    (lambda a, b: (a - b).tanh()), (lambda a, b: (a - b).relu()), (lambda a, b: (a - b).abs()),
-    (lambda a, b: (a - b).softplus()), (lambda a, b: (a - b).log_sigmoid()),
+    (lambda a, b: a + b),
+    (lambda a, b: a - b),
+    (lambda a, b: a * b),
+    (lambda a, b: a / b),
+    (lambda a, b: a**b),
+    (lambda a, b: -a + 3 - b),
+    (lambda a, b: 2 / a + b**2),
+    (lambda a, b: (a * b).exp()),
+    (lambda a, b: (a + b).log()),
+    (lambda a, b: (a - b).sigmoid()),
+    (lambda a, b: (a - b).tanh()),
+    (lambda a, b: (a - b).relu()),
+    (lambda a, b: (a - b).abs()),
+    (lambda a, b: (a - b).softplus()),
+    (lambda a, b: (a - b).log_sigmoid()),
     (lambda a, b: ag.binary_cross_entropy_with_logits(a - b, 1.0)),
 ]
 
@@ -112,10 +127,12 @@ def test_scalar_ops_gradcheck(fn):
 
 
 @pytest.mark.parametrize(
-    "shape_a,shape_b",
+    ("shape_a", "shape_b"),
     [((3, 1), (1, 4)), ((4,), (3, 4)), ((2, 1, 4), (3, 1)), ((), (3,)), ((1,), (2, 3))],
 )
-@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / (b * b + 1), lambda a, b: a - b])
+@pytest.mark.parametrize(
+    "op", [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a / (b * b + 1), lambda a, b: a - b]
+)
 def test_broadcasting_gradients_have_input_shapes(shape_a, shape_b, op):
     a = Tensor(rng.standard_normal(shape_a), requires_grad=True)
     b = Tensor(rng.standard_normal(shape_b), requires_grad=True)

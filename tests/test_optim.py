@@ -4,12 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from glassgrad import Scalar, Tensor
 from glassgrad.errors import InPlaceError
 from glassgrad.optim import SCHEDULES, SGD, Constant, Exponential, InverseTime, StepDecay, schedule_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def torch_sgd_reference(theta, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -52,8 +51,10 @@ floats = st.floats(-3, 3, allow_nan=False)
 def test_sgd_matches_pytorch_formulas(theta, grads, lr, momentum, dampening, weight_decay, nesterov):
     if nesterov and (momentum == 0 or dampening != 0):
         return  # PyTorch refuses this combination too (tested below)
-    kw = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
-    np.testing.assert_allclose(run_ours(theta, grads, **kw), torch_sgd_reference(theta, grads, **kw), rtol=1e-12, atol=1e-12)
+    kw = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay, "nesterov": nesterov}
+    np.testing.assert_allclose(
+        run_ours(theta, grads, **kw), torch_sgd_reference(theta, grads, **kw), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_sgd_nesterov_three_steps_by_hand():
@@ -108,15 +109,15 @@ def test_sgd_on_a_scalar_minimizes_x_squared():
 
 
 @pytest.mark.parametrize(
-    "kw, match",
+    ("kw", "match"),
     [
-        (dict(lr=0.0), "lr"),
-        (dict(lr=-1.0), "lr"),
-        (dict(lr=float("nan")), "lr"),
-        (dict(lr=0.1, momentum=-0.1), "momentum"),
-        (dict(lr=0.1, weight_decay=-1.0), "weight_decay"),
-        (dict(lr=0.1, nesterov=True), "Nesterov"),
-        (dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": -1.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"lr": 0.1, "momentum": -0.1}, "momentum"),
+        ({"lr": 0.1, "weight_decay": -1.0}, "weight_decay"),
+        ({"lr": 0.1, "nesterov": True}, "Nesterov"),
+        ({"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, "Nesterov"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kw, match):

@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import settings
-
 from glassgrad.testing import pytest_plugin
 from glassgrad.testing.pytest_plugin import ENV_VAR, PROFILES, choose_profile
+from hypothesis import settings
 
 
 def test_choice_order_option_then_env_then_ci_then_dev():
@@ -41,7 +40,11 @@ def _pytest(tmp_path, *args, env):
     )
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", str(test), *args],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     ).stdout
 
 
@@ -49,5 +52,7 @@ def test_option_and_ci_select_the_profile_in_a_real_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("CI", ENV_VAR)}
     ci = PROFILES["ci"]["max_examples"]
     assert f"PROFILE {ci} True" in _pytest(tmp_path, env={**env, "CI": "true"})
-    assert f"PROFILE {PROFILES['thorough']['max_examples']} False" in _pytest(tmp_path, "--glassgrad-profile", "thorough", env=env)
+    assert f"PROFILE {PROFILES['thorough']['max_examples']} False" in _pytest(
+        tmp_path, "--glassgrad-profile", "thorough", env=env
+    )
     assert f"PROFILE {PROFILES['dev']['max_examples']} False" in _pytest(tmp_path, env=env)

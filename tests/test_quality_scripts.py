@@ -12,9 +12,9 @@ from hypothesis.extra.numpy import arrays
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 
-import mnist_quality  # noqa: E402  (benchmarks/ is a directory of scripts, not a package)
-import mnist_recipe_cv  # noqa: E402
-from glassgrad.models.metrics import binary_metrics  # noqa: E402
+import mnist_quality
+import mnist_recipe_cv
+from glassgrad.models.metrics import binary_metrics
 
 labels = arrays(bool, st.integers(20, 200), elements=st.booleans()).filter(lambda y: 0 < y.sum() < len(y))
 

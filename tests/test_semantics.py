@@ -1,9 +1,8 @@
 """PyTorch-shaped semantics: leaves, requires_grad, accumulation, no_grad, detach, seeds."""
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import Scalar, Tensor
 
 
@@ -91,7 +90,24 @@ def test_value_accessors_and_repr():
 def test_python_numbers_and_arrays_on_either_side():
     x = Tensor([1.0, 2.0], requires_grad=True)
     arr = np.array([3.0, 4.0])
-    for y in (2 + x, x + 2, 2 - x, x - 2, 2 * x, x * 2, 2 / x, x / 2, 2**x, x**2, arr * x, x * arr, arr - x, arr @ x, x @ arr, -x):
+    for y in (
+        2 + x,
+        x + 2,
+        2 - x,
+        x - 2,
+        2 * x,
+        x * 2,
+        2 / x,
+        x / 2,
+        2**x,
+        x**2,
+        arr * x,
+        x * arr,
+        arr - x,
+        arr @ x,
+        x @ arr,
+        -x,
+    ):
         assert isinstance(y, Tensor) and y.requires_grad
     s = Scalar(2.0)
     for y in (1 + s, s + 1, 1 - s, s - 1, 3 * s, s * 3, 1 / s, s / 2, 2**s, s**2, -s):

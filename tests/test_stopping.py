@@ -4,9 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from glassgrad.nn import Module, Parameter
 from glassgrad.stopping import (
     AllOf,
@@ -19,6 +16,8 @@ from glassgrad.stopping import (
     TargetLoss,
     TimeBudget,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 class FakeClock:
@@ -145,7 +144,7 @@ def test_any_of_and_all_of_and_operators():
     assert reason.iteration == 4 and reason.criterion == "MaxIterations & TargetLoss"
     flat = a | b | GradientNorm(0.0)
     assert len(flat.criteria) == 3  # (a | b) | c is flattened
-    assert list(flat)[0] is flat and a in list(flat)
+    assert next(iter(flat)) is flat and a in list(flat)
 
 
 def test_any_of_lets_every_criterion_see_every_state():

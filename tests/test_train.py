@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
-
-from glassgrad.optim import SGD
-from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.report import ModelFileError, load_model, save_model, write_summary
 from glassgrad.models.train import fit, loss_value
+from glassgrad.optim import SGD
+from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss
 
 
 def separable(n=200, d=6, seed=0, dtype=np.float64):
@@ -73,8 +72,15 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best_parameters():
     X, y = separable(n=200, seed=3)
     Xv, yv = separable(n=100, seed=4)
     m = LogisticModel(6)
-    r = fit(m, X, y, optimizer=SGD(m.parameters(), 2.0, momentum=0.9), stop=MaxIterations(100) | InterruptAt(30),
-            X_val=Xv, y_val=yv)
+    r = fit(
+        m,
+        X,
+        y,
+        optimizer=SGD(m.parameters(), 2.0, momentum=0.9),
+        stop=MaxIterations(100) | InterruptAt(30),
+        X_val=Xv,
+        y_val=yv,
+    )
     assert r.stop.criterion == "KeyboardInterrupt" and r.stop.iteration == 30
     assert len(r.history) == 30  # the interrupted step's epoch was recorded before the check
     best = min(r.history, key=lambda h: h.val_loss)
@@ -86,8 +92,9 @@ def test_threshold_chosen_on_validation_maximizes_validation_f1():
     X, y = separable(n=300, seed=5)
     Xv, yv = separable(n=150, seed=6)
     m = LogisticModel(6)
-    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(20), X_val=Xv, y_val=yv,
-            choose_threshold=True)
+    r = fit(
+        m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(20), X_val=Xv, y_val=yv, choose_threshold=True
+    )
     p = m.predict_proba(Xv)
     for t in np.unique(p):
         pred = p >= t

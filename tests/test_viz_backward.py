@@ -3,12 +3,11 @@ backward() and against central differences."""
 
 import numpy as np
 import pytest
-
-from glassgrad import Scalar, Tensor, sigmoid, binary_cross_entropy
+from glassgrad import Scalar, Tensor, binary_cross_entropy, sigmoid
+from glassgrad.models.graphs import logistic_unit
 from glassgrad.ops.base import sum_to
 from glassgrad.viz import draw, explain
 from glassgrad.viz.labels import escape, summary
-from glassgrad.models.graphs import logistic_unit
 
 
 def central_difference(f, x, eps=1e-6):

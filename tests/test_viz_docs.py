@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from glassgrad.viz import explain, to_text
 from glassgrad.models.graphs import logistic_unit
+from glassgrad.viz import explain, to_text
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGE = DOCS / "visualization.md"

@@ -4,11 +4,12 @@ import math
 
 import numpy as np
 import pytest
-
 from glassgrad import Scalar, Tensor, binary_cross_entropy, clip
 
 
-@pytest.mark.parametrize("x, lo, hi, want", [(0.3, 0.5, None, 0.5), (0.7, None, 0.5, 0.5), (0.4, 0.1, 0.9, 0.4)])
+@pytest.mark.parametrize(
+    ("x", "lo", "hi", "want"), [(0.3, 0.5, None, 0.5), (0.7, None, 0.5, 0.5), (0.4, 0.1, 0.9, 0.4)]
+)
 def test_clip_with_one_bound_on_scalars_and_numpy_scalars(x, lo, hi, want):
     # np.float64 is a subclass of float: it used to take the Python-float branch
     # and compare against None.

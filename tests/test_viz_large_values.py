@@ -6,7 +6,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from glassgrad import Tensor, binary_cross_entropy_with_logits
 from glassgrad.viz import draw
 

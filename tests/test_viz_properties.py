@@ -7,12 +7,11 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from glassgrad import Scalar, Tensor, walk
 from glassgrad.viz import draw, explain
 from glassgrad.viz.labels import printable
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 UNARY = {
     "neg": lambda a: -a,
@@ -31,7 +30,7 @@ SHAPES = [(), (3,), (2, 3)]  # pairwise broadcastable
 values = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
 # any text, including the characters DOT and HTML give meaning to
 names = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["x<0", "|x|", "{a}", "a&b", "\"q\"", "\\", "\\N", "\\G", "]", "<>", "&amp;", "\n", "%3"]
+    ["x<0", "|x|", "{a}", "a&b", '"q"', "\\", "\\N", "\\G", "]", "<>", "&amp;", "\n", "%3"]
 )
 
 

@@ -8,12 +8,11 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from glassgrad import Tensor
+from glassgrad.models.graphs import add_command, logistic_unit
 from glassgrad.viz import GraphvizNotFound, VizWarning, draw, to_text
 from glassgrad.viz.labels import escape, summary
 from glassgrad.viz.view import INSTALL_HINT
-from glassgrad.models.graphs import add_command, logistic_unit
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -71,7 +70,7 @@ def test_jupyter_shows_svg():
     u = logistic_unit()
     bundle = draw(u.loss)._repr_mimebundle_()
     ET.fromstring(bundle["image/svg+xml"])
-    assert "<GraphView forward: 8 values, 4 ops>" == bundle["text/plain"]
+    assert bundle["text/plain"] == "<GraphView forward: 8 values, 4 ops>"
 
 
 def test_missing_dot_falls_back_to_text_with_one_line_hint(no_dot, tmp_path):
@@ -157,4 +156,3 @@ def test_user_defined_op_with_a_markup_name_renders():
     assert [o.category for o in view.spec.ops] == ["other", "reduction"]
     text = " ".join(ET.fromstring(view.svg()).itertext())
     assert "|x|<op>" in text and "{t}" in text and "vjp of |x|<op>" in text
-

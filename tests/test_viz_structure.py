@@ -6,15 +6,14 @@ import subprocess
 import sys
 import warnings
 
+import glassgrad as ag
 import numpy as np
 import pytest
-
-import glassgrad as ag
 from glassgrad import GradError, Scalar, Tensor
+from glassgrad.models.graphs import logistic_unit
 from glassgrad.viz import VizWarning, draw, to_text
 from glassgrad.viz.labels import escape, summary
 from glassgrad.viz.style import CATEGORY_COLOR, HEALTH_COLOR, ROLE_COLOR
-from glassgrad.models.graphs import logistic_unit
 
 NODE = re.compile(r"^\s*(v\d+|f\d+|g\d+) \[", re.M)
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)
@@ -77,10 +76,10 @@ def test_node_numbers_are_topological_and_the_text_is_the_same_in_another_proces
 def test_gradient_shows_dash_before_backward_and_values_after():
     u = logistic_unit()
     before = draw(u.loss, show_legend=False).source
-    assert "<TD ALIGN=\"LEFT\">—</TD>" in node_line(before, "v2")  # w: no grad yet, not 0
+    assert '<TD ALIGN="LEFT">—</TD>' in node_line(before, "v2")  # w: no grad yet, not 0
     u.loss.backward(retain_graph=True)
     after = draw(u.loss, show_legend=False).source
-    w_line = [line for line in after.splitlines() if "<B>w</B>" in line][0]
+    w_line = next(line for line in after.splitlines() if "<B>w</B>" in line)
     assert escape(summary(u.w.grad)) in w_line
     assert "—" not in w_line
 
@@ -120,12 +119,14 @@ def test_nonfinite_gradient_is_red_and_zero_gradient_grey():
     loss.backward(retain_graph=True)
     assert np.isinf(x.grad[0]) and not r.grad.any()
     src = draw(loss).source
-    assert HEALTH_COLOR["nonfinite"] in [line for line in src.splitlines() if "<B>x</B>" in line][0]
-    assert HEALTH_COLOR["zero"] in [line for line in src.splitlines() if "<B>r</B>" in line][0]
+    assert HEALTH_COLOR["nonfinite"] in next(line for line in src.splitlines() if "<B>x</B>" in line)
+    assert HEALTH_COLOR["zero"] in next(line for line in src.splitlines() if "<B>r</B>" in line)
     assert "gradient has NaN / inf" in src and "gradient exactly 0" in src  # legend rows
 
 
-@pytest.mark.parametrize("name", ["x<0", "|x|", "{a}", 'say "hi"', "a&b", "back\\slash", "\\N", "tab\there", "<b>bold</b>"])
+@pytest.mark.parametrize(
+    "name", ["x<0", "|x|", "{a}", 'say "hi"', "a&b", "back\\slash", "\\N", "tab\there", "<b>bold</b>"]
+)
 def test_user_names_are_escaped(name):
     v = Tensor([1.0, 2.0], requires_grad=True, name=name)
     view = draw((v * 2).sum())
@@ -189,7 +190,7 @@ def test_collapse_folds_a_scope_into_one_box_with_its_shapes():
 
 
 def test_max_nodes_folds_deepest_scopes_first_then_falls_back_to_text():
-    x, out = _two_neurons()
+    _x, out = _two_neurons()
     n = draw(out, max_nodes=None).spec.box_count()
     spec = draw(out, max_nodes=n - 1).spec
     assert sorted(g.path for g in spec.groups) == [("layer", "n0"), ("layer", "n1")]

@@ -19,7 +19,7 @@ from .kernels import kernels_for
 class RawCtx:
     """The context a Function sees when it runs on raw data outside the graph."""
 
-    __slots__ = ("xp", "saved")
+    __slots__ = ("saved", "xp")
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp

@@ -54,10 +54,7 @@ class Domain:
         # This runs on every recorded op with a domain, e.g. on the targets of each
         # minibatch's loss: a comparison and a count per bound, the cheapest test.
         x = np.asarray(x)
-        for compare, _, array_bound in self._tests:
-            if np.count_nonzero(compare(x, array_bound)):
-                return False
-        return True
+        return all(not np.count_nonzero(compare(x, array_bound)) for compare, _, array_bound in self._tests)
 
     def _outside(self, x):  # type: ignore[no-untyped-def]
         """Where x lies outside the domain (a bool, or a bool array for an array)."""

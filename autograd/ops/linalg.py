@@ -18,7 +18,7 @@ from .shape import reshape, transpose
 def _mT(x: Any) -> Any:
     """Swap the last two axes (the matrix transpose of a stack of matrices)."""
     n = len(x.shape)
-    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+    return transpose(x, (*tuple(range(n - 2)), n - 1, n - 2))
 
 
 class MatMul(Function):
@@ -47,9 +47,9 @@ class MatMul(Function):
         b2 = reshape(b, (-1, 1)) if bn == 1 else b
         gshape = g.shape
         if an == 1:
-            gshape = gshape[:-1] + (1,) + gshape[-1:] if bn > 1 else gshape + (1,)
+            gshape = (*gshape[:-1], 1, *gshape[-1:]) if bn > 1 else (*gshape, 1)
         if bn == 1:
-            gshape = gshape + (1,)
+            gshape = (*gshape, 1)
         g2 = reshape(g, gshape)
         ga = gb = None
         if need_a:

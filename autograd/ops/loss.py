@@ -19,9 +19,9 @@ import numpy as np
 
 from ..graph import Function, Node
 from .base import call
-from .shape import broadcast_to
 from .domains import UNIT_INTERVAL
 from .elementwise import clip, log, sigmoid, softplus
+from .shape import broadcast_to
 
 REDUCTIONS = ("mean", "sum", "none")
 

@@ -88,7 +88,7 @@ class Max(Function):
         return (broadcast_to(reshape(g, kept), shape) * share,)
 
 
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001 - numpy's name
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Σ x over ``axis`` (all axes by default)."""
     return call(Sum, x, axis=axis, keepdims=keepdims)
 
@@ -98,6 +98,6 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return call(Mean, x, axis=axis, keepdims=keepdims)
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001 - numpy's name
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Maximum over ``axis`` (all axes by default); ties share the gradient."""
     return call(Max, x, axis=axis, keepdims=keepdims)

@@ -32,6 +32,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "TOLERANCES",
     "GradcheckError",
     "GradcheckResult",
     "GradientCheckFailure",
@@ -39,7 +40,6 @@ __all__ = [
     "Localization",
     "OpCheck",
     "Row",
-    "TOLERANCES",
     "TaylorResult",
     "check_gradients",
     "check_op",

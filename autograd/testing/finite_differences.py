@@ -148,4 +148,3 @@ class FiniteDifferences:
                 row.numeric, drift = evidence.clean_side
                 row.verdict = OK if abs(analytic - row.numeric) <= tol + 2 * drift else MISMATCH
         return row
-

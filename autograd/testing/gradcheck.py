@@ -30,8 +30,9 @@ from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
-from .localize import Localization, localize as localize_failure
 from .jacobian import entry_mismatches, numeric_jacobian
+from .localize import Localization
+from .localize import localize as localize_failure
 from .report import BAD_SUBGRADIENT, COMPOSITE_KINK, DISCONTINUITY, KINK, MISMATCH, OK, Row, format_table, worst_first
 from .taylor import TaylorResult, taylor_test
 
@@ -315,7 +316,7 @@ def gradcheck(
     n_in = sum(np.size(x.data) for x in wanted)
     n_out = sum(np.size(o.data) for o in outs)
     full = mode == "full" or (mode == "auto" and n_in <= max_full)
-    small = 0 < n_in and 0 < n_out <= max_full and n_in * n_out <= max_entries
+    small = n_in > 0 and 0 < n_out <= max_full and n_in * n_out <= max_entries
     jac = _analytic_jacobian(outs, wanted) if full and small else None
     result.failures.update(_backward_problems(backward, wanted, result.analytic, atol, rtol, nondet_tol))
     result.failures.update(_mutations(wanted, snapshots))
@@ -395,13 +396,17 @@ def _entry_rows(
 ) -> list[Row]:
     """Mismatching entries of the full Jacobian (columns where the element check saw
     a kink are left to its verdict)."""
-    steps = [np.vectorize(lambda x: eps if eps is not None else step_size(x, num_dtype))(b) if b.size else b for b in base]
+    steps = [
+        np.vectorize(lambda x: eps if eps is not None else step_size(x, num_dtype))(b) if b.size else b for b in base
+    ]
     numeric, noise = numeric_jacobian(evaluate, base, steps, fd.eps)
     fd.evaluations += 2 * numeric.shape[1]
     result.jacobian = (jac_analytic, numeric)
     columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
     labels = [
-        f"output {k}" + ("" if np.ndim(o.data) == 0 else str(idx)) if len(outs) > 1 else ("output" + ("" if np.ndim(o.data) == 0 else str(idx)))
+        f"output {k}" + ("" if np.ndim(o.data) == 0 else str(idx))
+        if len(outs) > 1
+        else ("output" + ("" if np.ndim(o.data) == 0 else str(idx)))
         for k, o in enumerate(outs)
         for idx in np.ndindex(np.shape(o.data))
     ]
@@ -491,7 +496,14 @@ def _compare(
             h = eps if eps is not None else step_size(scale, num_dtype)
             d = Direction.dense(us)
             row = fd.probe(
-                d, h, slope, result.atol * size + result.rtol * spread, result.rtol, input="all", index=f"direction {j}", x=None
+                d,
+                h,
+                slope,
+                result.atol * size + result.rtol * spread,
+                result.rtol,
+                input="all",
+                index=f"direction {j}",
+                x=None,
             )
             probes[id(row)] = (d, slope, scale)
             rows.append(row)

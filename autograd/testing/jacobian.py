@@ -64,6 +64,8 @@ def entry_mismatches(
             continue
         name, index, x = columns[j]
         found.append(
-            Row(name, f"{index} ← {rows[i]}", x, float(analytic[i, j]), float(numeric[i, j]), float(tol[i, j]), MISMATCH)
+            Row(
+                name, f"{index} ← {rows[i]}", x, float(analytic[i, j]), float(numeric[i, j]), float(tol[i, j]), MISMATCH
+            )
         )
     return found

@@ -31,7 +31,7 @@ from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
 class _Ctx:
     """The context an op's forward and backward see when re-run outside the graph."""
 
-    __slots__ = ("xp", "saved", "needs_input_grad")
+    __slots__ = ("needs_input_grad", "saved", "xp")
 
     def __init__(self, xp: Any, needs: tuple[bool, ...]) -> None:
         self.xp = xp
@@ -78,7 +78,7 @@ class Localization:
         return (
             f"localization: first wrong op is `{c.op}` (op #{c.position} of {self.ops_total}, oldest first), "
             f"created at {c.site or '<unknown>'}; its backward disagrees with central differences of its "
-            f"forward on the actual input values:\n" + "\n".join(c.problems + [format_table(c.rows, limit)])
+            f"forward on the actual input values:\n" + "\n".join([*c.problems, format_table(c.rows, limit)])
         )
 
 

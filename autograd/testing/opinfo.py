@@ -110,8 +110,10 @@ def _with_params(base: CaseStrategy, params: Callable[[Shapes], st.SearchStrateg
 
 def _reduction_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
     nd = len(shp[0])
-    axis = st.none() | (st.integers(-nd, nd - 1) if nd else st.nothing()) | (
-        hnp.valid_tuple_axes(nd, min_size=1) if nd else st.nothing()
+    axis = (
+        st.none()
+        | (st.integers(-nd, nd - 1) if nd else st.nothing())
+        | (hnp.valid_tuple_axes(nd, min_size=1) if nd else st.nothing())
     )
     return st.fixed_dictionaries({"axis": axis, "keepdims": st.booleans()})
 
@@ -119,7 +121,7 @@ def _reduction_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
 def _reshape_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
     s = shp[0]
     size = int(np.prod(s))
-    return st.sampled_from([(-1,), (1, -1), (size, 1), tuple(reversed(s)), (1,) + s]).map(lambda t: {"shape": t})
+    return st.sampled_from([(-1,), (1, -1), (size, 1), tuple(reversed(s)), (1, *s)]).map(lambda t: {"shape": t})
 
 
 def _transpose_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
@@ -160,7 +162,7 @@ def _join_case(draw: Callable[..., Any], new_axis: bool) -> tuple[Shapes, dict[s
     if new_axis:
         return (s,) * n, {"axis": axis}
     sides = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
-    return tuple(s[: axis % nd] + (k,) + s[axis % nd + 1 :] for k in sides), {"axis": axis}
+    return tuple((*s[: axis % nd], k, *s[axis % nd + 1 :]) for k in sides), {"axis": axis}
 
 
 def _matmul_case() -> st.SearchStrategy[tuple[Shapes, dict[str, Any]]]:
@@ -230,7 +232,9 @@ _TABLE: list[OpInfo] = [
         ops.Power,
         lambda x, c: ops.power(x, c),
         1,
-        _with_params(_unary, lambda _: st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5]).map(lambda c: {"c": c})),
+        _with_params(
+            _unary, lambda _: st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5]).map(lambda c: {"c": c})
+        ),
         lambda x, c: np.power(x, c),
         scalar=True,
         graph_arity=1,
@@ -243,7 +247,10 @@ _TABLE: list[OpInfo] = [
         2,
         _broadcast(2),
         np.power,
-        elements=lambda p, dt: [floats_in(POSITIVE, max_value=5.0, dtype=dt), floats_in(min_value=-3, max_value=3, dtype=dt)],
+        elements=lambda p, dt: [
+            floats_in(POSITIVE, max_value=5.0, dtype=dt),
+            floats_in(min_value=-3, max_value=3, dtype=dt),
+        ],
         scalar=True,
         graph_arity=2,
     ),
@@ -255,14 +262,24 @@ _TABLE: list[OpInfo] = [
     OpInfo("abs", ops.Abs, ops.abs_, 1, _unary, np.abs, scalar=True, graph_arity=1),
     OpInfo("softplus", ops.Softplus, ops.softplus, 1, _unary, lambda x: np.logaddexp(0, x), scalar=True, graph_arity=1),
     OpInfo(
-        "log_sigmoid", ops.LogSigmoid, ops.log_sigmoid, 1, _unary, lambda x: -np.logaddexp(0, -x), scalar=True, graph_arity=1
+        "log_sigmoid",
+        ops.LogSigmoid,
+        ops.log_sigmoid,
+        1,
+        _unary,
+        lambda x: -np.logaddexp(0, -x),
+        scalar=True,
+        graph_arity=1,
     ),
     OpInfo(
         "clip",
         ops.Clip,
         ops.clip,
         1,
-        _with_params(_unary, lambda _: st.sampled_from([(-1.0, 1.0), (None, 0.5), (-0.5, None)]).map(lambda b: {"lo": b[0], "hi": b[1]})),
+        _with_params(
+            _unary,
+            lambda _: st.sampled_from([(-1.0, 1.0), (None, 0.5), (-0.5, None)]).map(lambda b: {"lo": b[0], "hi": b[1]}),
+        ),
         lambda x, lo, hi: np.clip(x, lo, hi),
         scalar=True,
         graph_arity=1,
@@ -301,7 +318,14 @@ _TABLE: list[OpInfo] = [
         elements=lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
         unique=True,
     ),
-    OpInfo("reshape", ops.Reshape, lambda x, shape: ops.reshape(x, shape), 1, _with_params(_unary, _reshape_params), np.reshape),
+    OpInfo(
+        "reshape",
+        ops.Reshape,
+        lambda x, shape: ops.reshape(x, shape),
+        1,
+        _with_params(_unary, _reshape_params),
+        np.reshape,
+    ),
     OpInfo("transpose", ops.Transpose, ops.transpose, 1, _with_params(_unary, _transpose_params), np.transpose),
     OpInfo("broadcast_to", ops.BroadcastTo, ops.broadcast_to, 1, _broadcast_to_case, np.broadcast_to),
     OpInfo("getitem", ops.GetItem, ops.getitem, 1, _getitem_case, lambda x, key: x[key]),

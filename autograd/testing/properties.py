@@ -31,7 +31,9 @@ class GradientCheckFailure(GradcheckError):
     for it (None when ``fn`` raised instead), ``.example`` the ``@example(...)`` line.
     """
 
-    def __init__(self, message: str, inputs: tuple[Any, ...], result: GradcheckResult | None, example_line: str) -> None:
+    def __init__(
+        self, message: str, inputs: tuple[Any, ...], result: GradcheckResult | None, example_line: str
+    ) -> None:
         super().__init__(message, result)
         self.inputs = inputs
         self.example = example_line
@@ -78,7 +80,7 @@ def _settings(max_examples: int | None, settings: Settings | None) -> Settings:
     kw: dict[str, Any] = {
         "deadline": None,
         "report_multiple_bugs": False,
-        "suppress_health_check": list(base.suppress_health_check) + [HealthCheck.too_slow, HealthCheck.data_too_large],
+        "suppress_health_check": [*list(base.suppress_health_check), HealthCheck.too_slow, HealthCheck.data_too_large],
     }
     if max_examples is not None:
         kw["max_examples"] = max_examples
@@ -108,7 +110,7 @@ def check_gradients(
     def gradients_match(inputs: tuple[Any, ...]) -> None:
         try:
             result = gradcheck(fn, *inputs, raise_exception=False, **gradcheck_kw)
-        except Exception as exc:  # noqa: BLE001 - an error on some input is a finding
+        except Exception as exc:
             raise _Counterexample(inputs, None, exc) from exc
         if not result:
             raise _Counterexample(inputs, result, None)
@@ -164,7 +166,9 @@ def grad_property(
         pinned = [tuple(ex.args) for ex in getattr(fn, "hypothesis_explicit_examples", ())]
 
         def test() -> None:
-            check_gradients(fn, *strategies, max_examples=max_examples, settings=settings, examples=pinned, **gradcheck_kw)
+            check_gradients(
+                fn, *strategies, max_examples=max_examples, settings=settings, examples=pinned, **gradcheck_kw
+            )
 
         # Not functools.wraps: pytest would read fn's parameters as fixtures.
         test.__name__, test.__qualname__ = fn.__name__, fn.__qualname__

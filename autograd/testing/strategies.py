@@ -75,13 +75,24 @@ def floats_in(
         points.append(0.0)
     parts = _intervals(low, high, points, margin)
     if not parts:
-        raise ValueError(f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}")
+        raise ValueError(
+            f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}"
+        )
     width = 32 if np.dtype(dtype) == np.float32 else 64
     if width == 32:  # bounds must be float32-representable, inside the interval
-        parts = [(float(np.nextafter(np.float32(lo), np.float32(np.inf))), float(np.nextafter(np.float32(hi), np.float32(-np.inf)))) for lo, hi in parts]
+        parts = [
+            (
+                float(np.nextafter(np.float32(lo), np.float32(np.inf))),
+                float(np.nextafter(np.float32(hi), np.float32(-np.inf))),
+            )
+            for lo, hi in parts
+        ]
         parts = [(lo, hi) for lo, hi in parts if lo <= hi]
     return st.one_of(
-        *[st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width) for lo, hi in parts]
+        *[
+            st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width)
+            for lo, hi in parts
+        ]
     )
 
 
@@ -138,8 +149,10 @@ def tensors(
     def draw_tensor(draw: Callable[..., Any]) -> Tensor:
         dt = np.dtype(draw(dtype_st))
         sh = draw(shape_st)
-        el = elements if elements is not None else floats_in(
-            domain, min_value=min_value, max_value=max_value, avoid=avoid, margin=margin, dtype=dt
+        el = (
+            elements
+            if elements is not None
+            else floats_in(domain, min_value=min_value, max_value=max_value, avoid=avoid, margin=margin, dtype=dt)
         )
         if unique:
             arr = draw(hnp.arrays(dt, sh, elements=el, unique=True))
@@ -278,7 +291,9 @@ class RandomGraph:
         return "\n".join(lines)
 
 
-def _append(steps: list[Step], n_inputs: int, vocab: dict[str, Any], op: str, args: tuple[int, ...], params: dict[str, Any]) -> int:
+def _append(
+    steps: list[Step], n_inputs: int, vocab: dict[str, Any], op: str, args: tuple[int, ...], params: dict[str, Any]
+) -> int:
     """Add ``op(args)`` to the program, first mapping operands into the op's domain
     (softplus(v) + 0.1 > 0); returns the new value's number."""
     fixed: list[int | float] = []
@@ -347,7 +362,7 @@ def graphs(
                 right = _append(steps, k, vocab, u2, (latest,), draw(vocab[u2].graph_params))
                 args = (left, right)
             elif motif == "chain":
-                args = (latest,) + tuple(draw(st.integers(0, latest)) for _ in range(info.arity - 1))
+                args = (latest, *tuple(draw(st.integers(0, latest)) for _ in range(info.arity - 1)))
             else:
                 args = tuple(draw(st.integers(0, latest)) for _ in range(info.arity))
             _append(steps, k, vocab, name, args, params)

@@ -14,6 +14,7 @@ because a small error in s only shows once h·|error| beats the h² term.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ def taylor_test(
         result.remainders.append(r)
         h /= 2
     rs = result.remainders
-    result.orders = [math.log2(a / b) for a, b in zip(rs, rs[1:])]
+    result.orders = [math.log2(a / b) for a, b in itertools.pairwise(rs)]
     if result.orders:
         tail = result.orders[-3:]
         result.order = sorted(tail)[len(tail) // 2]  # median: robust to one noisy pair

@@ -18,6 +18,7 @@ from .formulas import local_formula
 from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
 from .spec import Edge, GraphSpec, GroupBox, OpBox, ValueBox
 from .style import (
+    CATEGORIES,
     CATEGORY_COLOR,
     CATEGORY_LABEL,
     DIM_COLOR,
@@ -32,7 +33,6 @@ from .style import (
     ROLE_LABEL,
     ROLE_SHORT,
     ROLES,
-    CATEGORIES,
 )
 
 EDGE_COLOR = "#444444"
@@ -81,7 +81,9 @@ def _emit_clusters(dot: Any, clusters: dict[tuple[str, ...], list[tuple[int, str
     paths = set(clusters)
     for p in list(paths):
         paths.update(p[:d] for d in range(len(p)))
-    first = {p: min((i for q, items in clusters.items() if q[: len(p)] == p for i, _, _ in items), default=0) for p in paths}
+    first = {
+        p: min((i for q, items in clusters.items() if q[: len(p)] == p for i, _, _ in items), default=0) for p in paths
+    }
     ordered = sorted(paths, key=lambda p: (first[p], len(p)))
     graphs: dict[tuple[str, ...], Any] = {(): dot}
     for n, p in enumerate(ordered):
@@ -205,7 +207,11 @@ def flow_lines(flow: Flow, index: dict[int, int], root_name: str) -> list[str]:
     formula = local_formula(child, flow.arg, symbol(out), args)
     d = f"∂{symbol(out)}/∂{symbol(display_name(parent, index))}"
     if flow.local is not None:
-        first = f"{d} = {formula} = {summary(flow.local)}" if formula and formula != summary(flow.local) else f"{d} = {summary(flow.local)}"
+        first = (
+            f"{d} = {formula} = {summary(flow.local)}"
+            if formula and formula != summary(flow.local)
+            else f"{d} = {summary(flow.local)}"
+        )
     else:
         first = f"{d}: vjp {formula}" if formula else f"{d}: vjp of {child.op}"
     lines = [first, f"× ∂{symbol(root_name)}/∂{symbol(out)} = {summary(flow.upstream)}"]
@@ -247,7 +253,9 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
     rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
 
     def row(color: str, text: str, border: str = "#666666") -> None:
-        rows.append(f'<TR><TD BGCOLOR="{color}" COLOR="{border}" WIDTH="18"> </TD><TD ALIGN="LEFT">{escape(text)}</TD></TR>')
+        rows.append(
+            f'<TR><TD BGCOLOR="{color}" COLOR="{border}" WIDTH="18"> </TD><TD ALIGN="LEFT">{escape(text)}</TD></TR>'
+        )
 
     present_roles = {v.role for v in spec.values}
     for r in ROLES:
@@ -268,9 +276,9 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
     if spec.view == "backward":
         rows.append(
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">'
-            "edge: local ∂out/∂in × upstream ∂L/∂out<BR ALIGN=\"LEFT\"/>"
-            "= contribution to ∂L/∂in; a value used k times<BR ALIGN=\"LEFT\"/>"
-            "sums its k contributions (Σ of k)<BR ALIGN=\"LEFT\"/></FONT></TD></TR>"
+            'edge: local ∂out/∂in × upstream ∂L/∂out<BR ALIGN="LEFT"/>'
+            '= contribution to ∂L/∂in; a value used k times<BR ALIGN="LEFT"/>'
+            'sums its k contributions (Σ of k)<BR ALIGN="LEFT"/></FONT></TD></TR>'
         )
     footer = "dashed: no gradient flows (constant)" if spec.view == "backward" else "—: no gradient yet"
     rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">%k: topological index; {footer}</FONT></TD></TR>')

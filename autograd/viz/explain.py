@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..graph import Node
-from ..ops.base import broadcast_axes, shape_of as raw_shape, sum_to
+from ..ops.base import broadcast_axes, sum_to
+from ..ops.base import shape_of as raw_shape
 from .backprop import backprop, descendants, graph_nodes, local_derivatives, seed_for, vjps
 from .formulas import local_formula, n_suffix
 from .labels import display_name, summary, symbol
@@ -160,22 +161,30 @@ def _term(steps: list[Step], seed: Any, index: dict[int, int]) -> PathTerm:
         args = [symbol(display_name(p, index)) for p in child.parents]
         formula = local_formula(child, step.arg, out, args) or f"∂{child.op}"
         local = local_derivatives(child)
-        factors.append((f"∂{out}/∂{symbol(display_name(parent, index))}", formula, None if local is None else local[step.arg]))
+        factors.append(
+            (f"∂{out}/∂{symbol(display_name(parent, index))}", formula, None if local is None else local[step.arg])
+        )
         raw = vjps(child, g)[step.arg]
         pshape, gshape = raw_shape(parent.data), raw_shape(raw)
         if gshape != pshape:
             axes = broadcast_axes(gshape, pshape)
-            notes.append(f"{display_name(parent, index)} was broadcast in {child.op}: summed over axis {', '.join(map(str, axes))}")
+            notes.append(
+                f"{display_name(parent, index)} was broadcast in {child.op}: summed over axis {', '.join(map(str, axes))}"
+            )
         elif child.op == "matmul" and len(pshape) == 1 and len(raw_shape(child.parents[1 - step.arg].data)) == 2:
             rows = raw_shape(child.data)[0]
-            notes.append(f"matmul's vjp sums over the {rows} rows (samples) of the matrix into ∂/∂{display_name(parent, index)}")
+            notes.append(
+                f"matmul's vjp sums over the {rows} rows (samples) of the matrix into ∂/∂{display_name(parent, index)}"
+            )
         g = sum_to(raw, pshape)
         if isinstance(parent.data, float):
             g = float(g)
     return PathTerm(steps, factors, notes, g)
 
 
-def _rest(order: list[Node], on: set[int], param: Node, root: Node, seed: Any, terms: list[PathTerm], n_paths: int) -> Any:
+def _rest(
+    order: list[Node], on: set[int], param: Node, root: Node, seed: Any, terms: list[PathTerm], n_paths: int
+) -> Any:
     """The summed term of the paths not spelled out: the full gradient minus the listed
     paths (the full gradient by the replayed backward pass)."""
     if n_paths <= len(terms):
@@ -195,7 +204,9 @@ def _sum(values: list[Any]) -> Any:
 # -- text -------------------------------------------------------------------------------
 
 
-def _render(param: Node, root: Node, index: dict[int, int], terms: list[PathTerm], n_paths: int, rest: Any, total: Any) -> str:
+def _render(
+    param: Node, root: Node, index: dict[int, int], terms: list[PathTerm], n_paths: int, rest: Any, total: Any
+) -> str:
     p = display_name(param, index)
     r = display_name(root, index)
     d = f"∂{symbol(r)}/∂{symbol(p)}"
@@ -229,7 +240,7 @@ def _render(param: Node, root: Node, index: dict[int, int], terms: list[PathTerm
         lines.append(eq + " · ".join(_wrap(v) for v in values))
         lines.append(eq + summary(term.value))
         width = max(len(n) for n in names)
-        for (name, formula, value), shown in zip(term.factors, values):
+        for (name, formula, _value), shown in zip(term.factors, values):
             lines.append(f"    {name.ljust(width)} = {formula}" + (f" = {shown}" if shown != formula else ""))
         for note in term.notes:
             lines.append(f"    note: {note}")

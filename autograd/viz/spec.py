@@ -196,15 +196,16 @@ def _highlighted(order: Sequence[Node], highlight: Any) -> tuple[set[int], list[
     start: set[int] = set()
     chosen: list[Node] = []
     for t in targets:
-        if isinstance(t, Node):
-            matches = [n for n in order if n is t]
-        else:
-            matches = [n for n in order if n.name == str(t)]
+        matches = [n for n in order if n is t] if isinstance(t, Node) else [n for n in order if n.name == str(t)]
         if not matches:
             names = sorted({n.name for n in order if n.name})
             raise ValueError(
                 f"highlight: {t!r} is not part of this graph"
-                + (f"; named values: {', '.join(names)}" if names else "; name values with name=... to pick them by name")
+                + (
+                    f"; named values: {', '.join(names)}"
+                    if names
+                    else "; name values with name=... to pick them by name"
+                )
             )
         start.update(id(n) for n in matches)
         chosen += matches

@@ -25,7 +25,13 @@ ROLE_LABEL = {
     "intermediate": "intermediate",
     "output": "output / loss",
 }
-ROLE_SHORT = {"input": "data", "param": "parameter", "const": "constant", "intermediate": "intermediate", "output": "output"}
+ROLE_SHORT = {
+    "input": "data",
+    "param": "parameter",
+    "const": "constant",
+    "intermediate": "intermediate",
+    "output": "output",
+}
 # (fill of the header cell, border): pale fills keep black text readable.
 ROLE_COLOR = {
     "input": ("#cfe2f3", "#3d85c6"),
@@ -55,12 +61,16 @@ CATEGORY_COLOR = {
     "other": "#ffffff",
 }
 _CATEGORY_OF = {
-    **dict.fromkeys(("add", "sub", "mul", "div", "neg", "power", "pow", "exp", "log", "abs", "clip", "where", "cast"), "elementwise"),
+    **dict.fromkeys(
+        ("add", "sub", "mul", "div", "neg", "power", "pow", "exp", "log", "abs", "clip", "where", "cast"), "elementwise"
+    ),
     **dict.fromkeys(("sigmoid", "tanh", "relu", "softplus", "log_sigmoid"), "activation"),
     **dict.fromkeys(("sum", "mean", "max"), "reduction"),
     "matmul": "matmul",
     **dict.fromkeys(("binary_cross_entropy", "bce_with_logits"), "loss"),
-    **dict.fromkeys(("reshape", "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack"), "shape"),
+    **dict.fromkeys(
+        ("reshape", "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack"), "shape"
+    ),
 }
 # Ops whose inputs can be swapped without changing the result: their edges need no
 # argument position.

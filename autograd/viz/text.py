@@ -31,7 +31,9 @@ def to_text(root: Node, order: Sequence[Node] | None = None) -> str:
     for k, node in enumerate(order):
         if node.fn is None:
             name = f" {printable(node.name)}" if node.name else ""
-            lines.append(f"%{k}: {type_str(node.data)}{name} = {summary(node.data)}  ({ROLE_SHORT[role(node, node is root)]})")
+            lines.append(
+                f"%{k}: {type_str(node.data)}{name} = {summary(node.data)}  ({ROLE_SHORT[role(node, node is root)]})"
+            )
     lines.append("# ops")
     scope: tuple[str, ...] = ()
     for k, node in enumerate(order):

@@ -10,9 +10,7 @@ import numpy as np
 from .digits import N_CLASSES, DataError
 
 
-def binary_targets(
-    labels: np.ndarray, digit: int, dtype: np.dtype | type = np.float64
-) -> np.ndarray:
+def binary_targets(labels: np.ndarray, digit: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
     """One-vs-rest targets for the detector of ``digit``: y_i = 1 if labels_i == digit else 0."""
     whole = isinstance(digit, (int, np.integer)) and not isinstance(digit, bool)
     if not (whole and 0 <= digit < N_CLASSES):
@@ -35,10 +33,7 @@ def train_val_split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray,
     if val_fraction > 0:
         n_val = max(n_val, 1)
     if n_val > n - 1:
-        raise DataError(
-            f"cannot hold out {val_fraction:g} of {n} digits for validation "
-            "and keep any to train on"
-        )
+        raise DataError(f"cannot hold out {val_fraction:g} of {n} digits for validation and keep any to train on")
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 

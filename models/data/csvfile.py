@@ -48,15 +48,11 @@ def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndar
     labels = np.empty(len(rows), np.uint8)
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
-        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(
-            chunk, where, label_first
-        )
+        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(chunk, where, label_first)
     return images.reshape(-1, *IMAGE_SHAPE), labels
 
 
-def _parse_chunk(
-    rows: list[tuple[int, str]], where: str, label_first: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def _parse_chunk(rows: list[tuple[int, str]], where: str, label_first: bool) -> tuple[np.ndarray, np.ndarray]:
     """(labels (k,), pixels (k, 784)) as int16 from ``rows`` (line number, text), every label
     in 0..9 and every pixel in 0..255, or DataError naming the first bad line."""
     try:
@@ -64,8 +60,7 @@ def _parse_chunk(
             # numpy < 2 only warns when it reads "12.5" or 99999 through a float into int16,
             # then truncates or wraps around; as an error it fails as numpy 2 does.
             warnings.simplefilter("error", DeprecationWarning)
-            table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16,
-                               comments=None, ndmin=2)
+            table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16, comments=None, ndmin=2)
     except (ValueError, DeprecationWarning) as exc:  # not whole, > int16, ragged rows
         _explain_first_bad_row(rows, where, label_first)
         raise DataError(f"{where}: cannot read as CSV of whole numbers ({exc})") from None
@@ -90,13 +85,9 @@ def _explain_first_bad_row(rows: list[tuple[int, str]], where: str, label_first:
             what, top = ("label", N_CLASSES - 1) if column == label_column else ("pixel", 255)
             if not _WHOLE.fullmatch(field):
                 kind = "a whole number written in digits" if _is_number(field) else "a number"
-                raise DataError(
-                    f"{where} line {n}, column {column}: {what} {field.strip()!r} is not {kind}"
-                )
+                raise DataError(f"{where} line {n}, column {column}: {what} {field.strip()!r} is not {kind}")
             if not 0 <= int(field) <= top:
-                raise DataError(
-                    f"{where} line {n}, column {column}: {what} {int(field)} is outside 0..{top}"
-                )
+                raise DataError(f"{where} line {n}, column {column}: {what} {int(field)} is outside 0..{top}")
 
 
 def _is_number(field: str) -> bool:

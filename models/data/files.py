@@ -27,6 +27,4 @@ def read_bytes(path: str | Path) -> bytes:
     try:
         return gzip.decompress(data)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(
-            f"{path}: truncated or corrupt gzip data ({exc}); download or copy the file again"
-        ) from None
+        raise DataError(f"{path}: truncated or corrupt gzip data ({exc}); download or copy the file again") from None

@@ -37,9 +37,7 @@ def load_dir(path: str | Path, split: str = "train") -> Digits:
     else:
         csv = _find_csv(folder, split, f"{images_name}[.gz] + {labels_name}[.gz]")
         digits, kind = load_csv(csv), f"CSV file {csv.name}"
-    return dataclasses.replace(
-        digits, source=f"MNIST {split} set, {kind} in {folder} ({len(digits):,} digits)"
-    )
+    return dataclasses.replace(digits, source=f"MNIST {split} set, {kind} in {folder} ({len(digits):,} digits)")
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -58,6 +56,4 @@ def _find_csv(folder: Path, split: str, idx_names: str) -> Path:
     if split == "train" and len(csvs) == 1:
         return folder / csvs[0]
     found = f"; its CSV files {', '.join(csvs)} are ambiguous" if len(csvs) > 1 else ""
-    raise DataError(
-        f"{folder}: no MNIST {split} set (expected {idx_names} or mnist_{split}.csv[.gz]){found}"
-    )
+    raise DataError(f"{folder}: no MNIST {split} set (expected {idx_names} or mnist_{split}.csv[.gz]){found}")

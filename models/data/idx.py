@@ -45,8 +45,7 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
         problem = "truncated" if payload < size else "too long"
         dims = " × ".join(map(str, shape))
         raise DataError(
-            f"{path}: {problem}: the header promises {dims} = {size:,} bytes of {kind}, "
-            f"the file holds {payload:,}"
+            f"{path}: {problem}: the header promises {dims} = {size:,} bytes of {kind}, the file holds {payload:,}"
         )
     # frombuffer shares the bytes object: no copy, and the array is read-only.
     return np.frombuffer(data, np.uint8, count=size, offset=header).reshape(shape)
