@@ -170,7 +170,7 @@ def _grad_problems(grads: Sequence[Any], leaves: Sequence[Node], seeds: Sequence
         label = leaf._describe()
         if g is None:
             continue
-        if isinstance(leaf, Scalar):
+        if not isinstance(leaf, Tensor):  # a Scalar
             if not isinstance(g, float):
                 found["dtype"].append(f"{label}: gradient is a {type(g).__name__}, expected float")
             continue
@@ -370,7 +370,7 @@ def _analytic_jacobian(outs: Sequence[Node], wanted: Sequence[Node]) -> np.ndarr
             if not o.requires_grad:
                 rows.append(np.zeros(n))
                 continue
-            if isinstance(o, Scalar):
+            if not isinstance(o, Tensor):  # a Scalar
                 seed: Any = 1.0
             else:
                 seed = np.zeros(o.shape, dtype=o.dtype)
