@@ -4,8 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from glassgrad.nn import Module, Parameter
-from glassgrad.stopping import (
+from glassgrad.models.stopping import (
     AllOf,
     AnyOf,
     GradientNorm,
@@ -16,6 +15,7 @@ from glassgrad.stopping import (
     TargetLoss,
     TimeBudget,
 )
+from glassgrad.nn import Module, Parameter
 from hypothesis import given
 from hypothesis import strategies as st
 
