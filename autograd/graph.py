@@ -191,6 +191,7 @@ class Ctx:
 
     __slots__ = ("saved",)
 
+    saved: Any
     xp: Any
     needs_input_grad: tuple[bool, ...]
 
@@ -233,6 +234,15 @@ class Node(Ctx):
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
     )  # and ``saved`` (see Ctx): what the op's forward kept for its backward
+    _data: Any
+    _fn: type[Function] | None
+    _g: Any
+    _meta: dict[str, Any] | None
+    _p0: Node | tuple[Node, ...] | None
+    _p1: Node | None
+    _seq: int
+    grad: Any  # float or array; a graph value after backward(create_graph=True)
+    requires_grad: bool
 
     # -- the hooks of a value kind -----------------------------------------------------
     # Scalar and Tensor differ only here: the graph core and the ops reach the data

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.atomic import write_atomic
+
+from .atomic import write_atomic
 
 
 def _pyplot() -> Any:
@@ -32,7 +33,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, lambda f: f.write(buf.getvalue()))
 
 
-def loss_curve(path: str | os.PathLike[str], batch_losses: Sequence[float], history: Sequence[Any], title: str) -> Path:
+def loss_curve(path: str | os.PathLike[str], batch_losses: np.ndarray, history: Sequence[Any], title: str) -> Path:
     """Loss against iterations: every batch (thin), the epoch's mean training loss and
     the validation loss (markers), on a log scale."""
     plt = _pyplot()
