@@ -50,6 +50,7 @@ from .ops import (
     where,
 )
 from .scalar import Scalar
+from .serialize import ModuleFileError, load, save
 from .tensor import Tensor, as_tensor
 
 __version__ = "0.1.0"
@@ -62,6 +63,7 @@ __all__ = [
     "GlassgradError",
     "GradError",
     "InPlaceError",
+    "ModuleFileError",
     "Node",
     "Scalar",
     "ShapeError",
@@ -80,6 +82,7 @@ __all__ = [
     "exp",
     "grad",
     "is_grad_enabled",
+    "load",
     "log",
     "log_sigmoid",
     "matmul",
@@ -90,6 +93,7 @@ __all__ = [
     "record_sites",
     "relu",
     "reshape",
+    "save",
     "scope",
     "sigmoid",
     "softplus",
