@@ -50,7 +50,6 @@ from .ops import (
     where,
 )
 from .scalar import Scalar
-from .serialize import ModuleFileError, load, save
 from .tensor import Tensor, as_tensor
 
 __version__ = "0.1.0"
@@ -63,7 +62,6 @@ __all__ = [
     "GlassgradError",
     "GradError",
     "InPlaceError",
-    "ModuleFileError",
     "Node",
     "Scalar",
     "ShapeError",
@@ -82,7 +80,6 @@ __all__ = [
     "exp",
     "grad",
     "is_grad_enabled",
-    "load",
     "log",
     "log_sigmoid",
     "matmul",
@@ -93,7 +90,6 @@ __all__ = [
     "record_sites",
     "relu",
     "reshape",
-    "save",
     "scope",
     "sigmoid",
     "softplus",

@@ -7,8 +7,9 @@ import sys
 import glassgrad
 import numpy as np
 import pytest
-from glassgrad import ModuleFileError, load, save
+from glassgrad.models import serialize
 from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.serialize import ModuleFileError, load, save
 from glassgrad.nn import Linear, Module, Parameter, ReLU, Sequential, Tanh, architecture
 
 
@@ -23,7 +24,7 @@ def test_a_sequential_round_trips_with_its_architecture_and_metadata(tmp_path):
     assert repr(back) == repr(net)
     x = np.random.default_rng(0).normal(size=(5, 4))
     np.testing.assert_array_equal(back(x).data, net(x).data)
-    header, arrays = glassgrad.serialize.read(path)
+    header, arrays = serialize.read(path)
     assert header["glassgrad"] == glassgrad.__version__ and header["format_version"] == 1
     assert header["dtype"] == "float64" and header["metadata"] == {"classes": 10, "note": "test"}
     assert header["parameters"]["0.weight"] == {"shape": [3, 4], "dtype": "float64"}
@@ -103,7 +104,7 @@ def _rewrite(path, header=None, **arrays):
 
 def test_every_unusable_file_gets_a_one_line_error(tmp_path):
     good = save(mlp(), tmp_path / "good.npz")
-    header, arrays = glassgrad.serialize.read(good)
+    header, arrays = serialize.read(good)
     (tmp_path / "text.npz").write_text("not a zip")
     cases = {
         tmp_path / "missing.npz": "does not exist",

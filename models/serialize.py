@@ -24,11 +24,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import glassgrad
 import numpy as np
+from glassgrad.errors import GlassgradError
+from glassgrad.nn import Module, architecture, build
 
 from .atomic import write_atomic
-from .errors import GlassgradError
-from .nn import Module, architecture, build
 
 FORMAT = "glassgrad-module"
 FORMAT_VERSION = 1
@@ -42,8 +43,6 @@ class ModuleFileError(GlassgradError, ValueError):
 def save(module: Module, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
     """Write ``module``'s parameters, architecture and ``metadata`` (JSON values) to
     ``path`` (.npz) atomically; returns the path."""
-    from . import __version__
-
     if not isinstance(module, Module):
         raise TypeError(f"save: expected a glassgrad Module, got {type(module).__name__}")
     state = module.state_dict()
@@ -51,7 +50,7 @@ def save(module: Module, path: str | os.PathLike[str], metadata: dict[str, Any] 
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "glassgrad": __version__,
+        "glassgrad": glassgrad.__version__,
         "architecture": architecture(module),
         "dtype": dtypes.pop() if len(dtypes) == 1 else None,
         "parameters": {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in state.items()},
