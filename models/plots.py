@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.atomic import write_atomic
+
+from .atomic import write_atomic
 
 
 def _pyplot() -> Any:
