@@ -72,7 +72,8 @@ class GraphView:
     @property
     def source(self) -> str:
         """The DOT text; identical for identical graphs (ids are topological indices)."""
-        return self.digraph.source
+        source: str = self.digraph.source  # graphviz has no type hints
+        return source
 
     @property
     def text(self) -> str:
@@ -149,9 +150,10 @@ class GraphView:
 
         self._check_size(f"a {fmt} picture")
         try:
-            return self.digraph.pipe(format=fmt)
+            picture: bytes = self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
+        return picture
 
 
 def draw(
