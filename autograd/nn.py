@@ -263,7 +263,7 @@ class Linear(Module):
                 f"Linear({self.in_features} → {self.out_features}): the input's last axis must have "
                 f"{self.in_features} features, got shape {x.shape}"
             )
-        y = x @ self.weight.T
+        y: Tensor = x @ self.weight.T
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:

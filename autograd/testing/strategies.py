@@ -218,7 +218,8 @@ class LogisticProblem:
     b: Tensor
 
     def loss(self, w: Node, b: Node) -> Node:
-        return binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        loss: Node = binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        return loss
 
 
 def logistic_problems(
