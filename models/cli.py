@@ -1,4 +1,4 @@
-"""The ``glassgrad`` command.
+"""glassgrad: train and inspect a one-unit digit detector built on the glassgrad engine.
 
     glassgrad demo                       differentiate a tiny expression
     glassgrad train [options]            train the 9-detector (embedded MNIST sample by default)
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
 EXIT_USAGE = 2
@@ -95,6 +96,7 @@ def _descent(args: argparse.Namespace) -> int:
     from . import plots
     from .descent import DOMAIN, descend
 
+    plots.check_available()
     rates = [(args.lr, "")] + ([(0.01, " (too small)"), (0.95, " (too large: zig-zag)")] if args.compare else [])
     runs = []
     for lr, role in rates:
@@ -129,15 +131,17 @@ def add_predict_command(subparsers: Any) -> argparse.ArgumentParser:
     from .predict_command import run
 
     p = subparsers.add_parser("predict", help="probability that pictures (or dataset samples) are the digit")
-    p.add_argument("model", type=Path, help="model.npz written by `glassgrad train`")
+    p.add_argument("model", type=Path, help="model.npz written by glassgrad train")
     p.add_argument("images", nargs="*", type=Path, help="PNG or JPEG pictures of one digit each, any size")
     p.add_argument(
         "--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)"
     )
     p.add_argument(
-        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: embedded sample)"
+        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: the embedded sample)"
     )
-    p.add_argument("--split", choices=("train", "test"), default="train", help="which split of --data (default train)")
+    p.add_argument(
+        "--split", choices=("train", "test"), default="train", help="which split for --index (default train)"
+    )
     p.set_defaults(run=run)
     return p
 
@@ -146,6 +150,7 @@ def build_parser() -> Parser:
     from .train_command import add_train_command
 
     parser = Parser(prog="glassgrad", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"glassgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_demo_command(sub)
     add_train_command(sub)

@@ -14,15 +14,20 @@ from typing import Any
 
 import numpy as np
 from glassgrad.atomic import write_atomic
+from glassgrad.optional import require
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "train", "plotting")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_available() -> None:
+    """Raise ``MissingDependency`` now when matplotlib is missing, not after training."""
+    _pyplot()
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:

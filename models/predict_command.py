@@ -1,4 +1,4 @@
-"""``glassgrad predict MODEL IMAGE... [--index N --data DIR]``: p(digit) per picture."""
+"""glassgrad predict MODEL IMAGE... [--index N --data DIR]: p(digit) per picture."""
 
 from __future__ import annotations
 
