@@ -117,9 +117,8 @@ def _grad_of_function(fun: Callable[..., Any], argnums: ArgNums, with_value: boo
             nested = nested or traced
         out = fun(*args, **kwargs)
         if not isinstance(out, Node):
-            raise TypeError(
-                f"grad: {getattr(fun, '__name__', 'the function')} must return a Scalar or Tensor, got {type(out).__name__}"
-            )
+            name = getattr(fun, "__name__", "the function")
+            raise TypeError(f"grad: {name} must return a Scalar or Tensor, got {type(out).__name__}")
         if not out.requires_grad:
             grads: list[Any] = [_zeros_like(leaf, nested) for leaf in leaves]
         else:

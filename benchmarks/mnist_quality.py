@@ -141,7 +141,8 @@ def main() -> None:
     print(row(f"scikit-learn lbfgs ({clf.n_iter_[0]} iterations)", sk, sk_times))
     print(
         f"\nglassgrad F1 median {statistics.median(f1s):.4f} (min {min(f1s):.4f}, max {max(f1s):.4f}) vs "
-        f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s vs {statistics.median(sk_times):.2f} s"
+        f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s "
+        f"vs {statistics.median(sk_times):.2f} s"
     )
     median_seed = int(np.argsort(f1s)[len(f1s) // 2])
     low, high = f1_difference_interval(yt, predictions[median_seed], clf.predict_proba(Xt)[:, 1] >= 0.5)

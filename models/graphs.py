@@ -93,9 +93,7 @@ def write_logistic_figures(
     written: list[Path] = []
     # Both pictures and explain() read the recorded graph, before any backward().
     views = {"forward": draw(unit.loss), "backward": draw(unit.loss, view="backward")}
-    for name, view in views.items():
-        for fmt in dict.fromkeys(formats):
-            written.append(view.save(out / f"{name}.{fmt}"))
+    written.extend(view.save(out / f"{name}.{fmt}") for name, view in views.items() for fmt in dict.fromkeys(formats))
     text = "\n\n".join(str(explain(p, unit.loss)) for p in (unit.w, unit.b)) + "\n"
     write_text_atomic(out / "explain.txt", text)
     write_text_atomic(out / "graph.txt", to_text(unit.loss) + "\n")

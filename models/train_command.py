@@ -302,7 +302,8 @@ def _print_report(
     print(f"stopped by {result.stop}")
     print(f"parameters of iteration {result.best_iteration} kept; decision threshold {result.threshold:.3f}")
     print(
-        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
+        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
+        f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
     )
     for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)):
         if m is None:

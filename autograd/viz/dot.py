@@ -123,7 +123,8 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
     head += f'<FONT POINT-SIZE="9">%{v.index}</FONT>'
     rows = [
         f'<TR><TD COLSPAN="2" BGCOLOR="{fill}">{head}</TD></TR>',
-        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}</FONT></TD></TR>',
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}'
+        "</FONT></TD></TR>",
         f'<TR><TD ALIGN="LEFT">value</TD><TD ALIGN="LEFT">{escape(summary(node.data))}</TD></TR>',
     ]
     if node.requires_grad:
