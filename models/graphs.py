@@ -17,17 +17,14 @@ own edge. In the graph x·w is its own value, so ∂z/∂w appears as
 
 from __future__ import annotations
 
-import argparse
-import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from glassgrad import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
-from glassgrad.atomic import write_text_atomic
 from glassgrad.viz import draw, explain, to_text
-from glassgrad.viz.view import VizWarning
+
+from .atomic import write_text_atomic
 
 FORMATS = ("svg", "png", "pdf")
 # A sample the unit gets partly wrong (ŷ ≈ 0.76 for label 1), so every gradient is
@@ -99,43 +96,6 @@ def write_logistic_figures(
     write_text_atomic(out / "graph.txt", to_text(unit.loss) + "\n")
     written += [out / "explain.txt", out / "graph.txt"]
     return list(dict.fromkeys(written))
-
-
-def _run(args: argparse.Namespace) -> int:
-    formats = args.format or ["svg"]
-    try:
-        unit = logistic_unit(args.x, args.w, args.b, args.y)
-    except ValueError as exc:
-        print(f"glassgrad graph: {exc}", file=sys.stderr)
-        return 2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", VizWarning)
-        paths = write_logistic_figures(args.out, formats, unit)
-    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, VizWarning)):
-        print(f"warning: {message}", file=sys.stderr)
-    for path in paths:
-        print(f"wrote {path}")
-    print(explain(unit.w, unit.loss))
-    return 0
-
-
-def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``graph``: draw the logistic unit's forward and backward graphs."""
-    p = subparsers.add_parser(
-        "graph",
-        help="draw the logistic unit's forward and backward graphs and explain ∂L/∂w",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("--out", type=Path, default=Path("graphs"), help="folder for the files (default: graphs)")
-    p.add_argument(
-        "--format", action="append", choices=FORMATS, help="picture format; repeat for several (default: svg)"
-    )
-    p.add_argument("--x", type=float, nargs="+", default=list(DEFAULT_X), help="the sample's features")
-    p.add_argument("--w", type=float, nargs="+", default=list(DEFAULT_W), help="the weights (as many as features)")
-    p.add_argument("--b", type=float, default=DEFAULT_B, help="the bias")
-    p.add_argument("--y", type=float, default=DEFAULT_Y, help="the label, in [0, 1]")
-    p.set_defaults(run=_run)
-    return p
 
 
 def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.atomic import write_atomic
 from glassgrad.optional import require
+
+from .atomic import write_atomic
 
 
 def _pyplot() -> Any:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.atomic import write_atomic, write_text_atomic
 from glassgrad.errors import GlassgradError
 
+from .atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"

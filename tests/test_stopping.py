@@ -5,8 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from glassgrad.nn import Module, Parameter
-from glassgrad.stopping import (
+from glassgrad.models.stopping import (
     AllOf,
     AnyOf,
     GradientNorm,
@@ -17,6 +16,7 @@ from glassgrad.stopping import (
     TargetLoss,
     TimeBudget,
 )
+from glassgrad.nn import Module, Parameter
 from hypothesis import given
 from hypothesis import strategies as st
 

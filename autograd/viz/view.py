@@ -4,12 +4,12 @@ svg/png/pdf/dot, or listed as text when ``dot`` is missing or the graph is too b
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomic
 from ..errors import GlassgradError, MissingDependency
 from ..graph import Node
 from ..optional import require
@@ -110,7 +110,7 @@ class GraphView:
                 warnings.warn(f"{DOT_MISSING}; writing the DOT text instead. {INSTALL}", VizWarning, stacklevel=2)
                 path = path.with_suffix(".dot")
                 data = self.source.encode("utf-8")
-        write_atomic(path, lambda f: f.write(data))
+        _replace_file(path, data)
         return path
 
     # -- display -------------------------------------------------------------------
@@ -150,7 +150,6 @@ class GraphView:
 
     def _pipe(self, fmt: str) -> bytes:
         graphviz = require("graphviz", "viz", f"drawing a graph as {fmt}")
-
         self._check_size(f"a {fmt} picture")
         try:
             return self.digraph.pipe(format=fmt)
@@ -200,3 +199,16 @@ def draw(
             stacklevel=2,
         )
     return GraphView(spec, rankdir, show_legend, max_nodes)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` under a temporary name, then rename it over ``path``
+    (atomic), so a reader never sees half a picture. The engine knows no more of files
+    than this; the application's writer (``glassgrad.models.atomic``) also syncs to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
