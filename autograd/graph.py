@@ -197,6 +197,16 @@ class Node:
         "requires_grad",
         "saved",  # op-specific constants saved by forward for backward
     )
+    _data: Any
+    _fn: type[Function] | None
+    _g: Any
+    _meta: dict[str, Any] | None
+    _p0: Node | tuple[Node, ...] | None
+    _p1: Node | None
+    _seq: int
+    grad: Any  # float or array; a graph value after backward(create_graph=True)
+    requires_grad: bool
+    saved: Any
 
     # -- set by subclasses ------------------------------------------------------------
     #: Whether values have shapes that numpy broadcasting can stretch (Tensor: yes).

@@ -42,7 +42,9 @@ def _center(grey: np.ndarray) -> np.ndarray:
     crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = 20.0 / max(crop.shape)
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    small = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.LANCZOS), dtype=np.float64)
+    small = np.asarray(
+        Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     frame = np.zeros((28, 28))
     mass = small.sum()
     cy, cx = ((np.indices(small.shape) * small).sum(axis=(1, 2)) / mass) if mass > 0 else (h / 2, w / 2)

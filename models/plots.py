@@ -38,7 +38,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, lambda f: f.write(buf.getvalue()))
 
 
-def loss_curve(path: str | os.PathLike[str], batch_losses: Sequence[float], history: Sequence[Any], title: str) -> Path:
+def loss_curve(path: str | os.PathLike[str], batch_losses: np.ndarray, history: Sequence[Any], title: str) -> Path:
     """Loss against iterations: every batch (thin), the epoch's mean training loss and
     the validation loss (markers), on a log scale."""
     plt = _pyplot()

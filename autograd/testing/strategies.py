@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import assume
@@ -78,7 +78,7 @@ def floats_in(
         raise ValueError(
             f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}"
         )
-    width = 32 if np.dtype(dtype) == np.float32 else 64
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     if width == 32:  # bounds must be float32-representable, inside the interval
         parts = [
             (

@@ -73,7 +73,8 @@ class GraphView:
     @property
     def source(self) -> str:
         """The DOT text; identical for identical graphs (ids are topological indices)."""
-        return self.digraph.source
+        source: str = self.digraph.source  # graphviz has no type hints
+        return source
 
     @property
     def text(self) -> str:
@@ -152,9 +153,10 @@ class GraphView:
         graphviz = require("graphviz", "viz", f"drawing a graph as {fmt}")
         self._check_size(f"a {fmt} picture")
         try:
-            return self.digraph.pipe(format=fmt)
+            picture: bytes = self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
+        return picture
 
 
 def draw(

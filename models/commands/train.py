@@ -199,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     shown = test if test is not None else val
+    assert result.val_metrics is not None  # fit() had a validation set
     shown_proba = model.predict_proba(shown.features(dtype))
     stats = {
         "source": digits.source,
