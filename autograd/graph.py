@@ -18,7 +18,6 @@ backward pass itself as a graph, which gives gradients of gradients.
 
 from __future__ import annotations
 
-import functools
 import gc
 import itertools
 import operator
@@ -28,7 +27,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
+from .state import GradMode
 
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
@@ -36,15 +37,6 @@ _clock = itertools.count(1)
 # Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
-
-_grad_enabled = True
-# Annotation of new nodes (user scope, source line) costs a little; it is on only
-# inside ``scope()``, ``detect_anomaly()`` or ``record_sites()``.
-_scope: tuple[str, ...] = ()
-_record_sites = 0
-_anomaly = 0
-# True while none of the three is active: the fast path of recording may skip them.
-_plain = True
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -55,79 +47,42 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # ---------------------------------------------------------------------------------------
 
 
-class _GradMode:
-    """Context manager and decorator that sets whether new operations are recorded."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._saved.append(_grad_enabled)
-        _grad_enabled = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
-
-    def __call__(self, func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _GradMode(self.enabled):
-                return func(*args, **kwargs)
-
-        return wrapper
+def no_grad() -> GradMode:
+    """Stop recording in this thread: inside ``with no_grad():`` (or a function
+    decorated with ``@no_grad()``) results have no history and ``requires_grad=False``."""
+    return GradMode(False)
 
 
-# One instance per mode serves every ``with``: each keeps a stack of saved modes, so
-# nesting works, and an optimizer step does not pay for a new object.
-_NO_GRAD = _GradMode(False)
-_ENABLE_GRAD = _GradMode(True)
-
-
-def no_grad() -> _GradMode:
-    """Stop recording: inside ``with no_grad():`` (or a function decorated with
-    ``@no_grad()``) results have no history and ``requires_grad=False``."""
-    return _NO_GRAD
-
-
-def enable_grad() -> _GradMode:
-    """Record again inside a ``no_grad()`` region."""
-    return _ENABLE_GRAD
+def enable_grad() -> GradMode:
+    """Record again inside a ``no_grad()`` region (in this thread)."""
+    return GradMode(True)
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are being recorded right now."""
-    return _grad_enabled
+    """Whether operations are being recorded right now in this thread."""
+    return state.grad_enabled()
 
 
 @contextmanager
 def scope(name: str) -> Iterator[None]:
-    """Group the values created inside into a named scope; the graph drawing shows a
-    scope as a cluster and can collapse it into one box."""
-    global _scope
-    saved = _scope
-    _scope = (*saved, str(name))
-    _update_plain()
+    """Group the values created inside (in this thread) into a named scope; the graph
+    drawing shows a scope as a cluster and can collapse it into one box."""
+    saved = state.set_mode("scope", (*state.modes.scope, str(name)))
     try:
         yield
     finally:
-        _scope = saved
-        _update_plain()
+        state.restore_mode("scope", saved)
 
 
 @contextmanager
 def record_sites() -> Iterator[None]:
-    """Remember, for every value created inside, the line of user code that created it."""
-    global _record_sites
-    _record_sites += 1
-    _update_plain()
+    """Remember, for every value created inside (in this thread), the line of user code
+    that created it."""
+    saved = state.set_mode("record_sites", state.modes.record_sites + 1)
     try:
         yield
     finally:
-        _record_sites -= 1
-        _update_plain()
+        state.restore_mode("record_sites", saved)
 
 
 @contextmanager
@@ -136,22 +91,14 @@ def detect_anomaly() -> Iterator[None]:
     gradient (backward) is NaN or inf, naming the op and the line that created it.
 
     Checking every value costs a pass over each array; use it to debug, not to train.
+    Like every mode, it holds in the thread that switched it on.
     """
-    global _anomaly, _record_sites
-    _anomaly += 1
-    _record_sites += 1
-    _update_plain()
-    try:
-        yield
-    finally:
-        _anomaly -= 1
-        _record_sites -= 1
-        _update_plain()
-
-
-def _update_plain() -> None:
-    global _plain
-    _plain = not (_scope or _record_sites or _anomaly)
+    with record_sites():
+        saved = state.set_mode("anomaly", state.modes.anomaly + 1)
+        try:
+            yield
+        finally:
+            state.restore_mode("anomaly", saved)
 
 
 def _user_site() -> str:
@@ -245,16 +192,17 @@ class Node:
         self._seq = 0
         self._g = None
         self._meta = None
-        if name is not None or _scope or _record_sites:
+        if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
     def _annotate(self, name: str | None = None) -> None:
         meta = self._meta if self._meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
-        if _scope:
-            meta["scope"] = _scope
-        if _record_sites:
+        modes = state.modes
+        if modes.scope:
+            meta["scope"] = modes.scope
+        if modes.record_sites:
             meta["site"] = _user_site()
         self._meta = meta
 
@@ -538,7 +486,7 @@ class Function:
         out.grad = None
         out._g = None
         out._meta = None
-        if record and _grad_enabled:
+        if record and (not state.switched or state.modes.grad_enabled):
             out.requires_grad = True
             out._fn = cls
             out._p0 = p0
@@ -550,13 +498,14 @@ class Function:
             out._p0 = out._p1 = None
             out.saved = None
             out._seq = 0
-        if not _plain:
-            if _scope or _record_sites:
+        if state.switched and not state.modes.plain:
+            modes = state.modes
+            if modes.scope or modes.record_sites:
                 out._annotate()
-                if _record_sites and params:
+                if modes.record_sites and params:
                     # Checkers re-run the op's forward on its recorded inputs (see .params).
                     out._meta["params"] = params
-            if _anomaly:
+            if modes.anomaly:
                 _check_forward(cls, out, inputs)
         return out
 
@@ -569,7 +518,7 @@ def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
     written out flat: the generic path costs about twice as much per op, and a deep
     scalar graph is nothing but such ops.
     """
-    if not _plain:
+    if state.switched:  # some thread switched a mode: the generic path reads them
         return fn.apply(a) if b is None else fn.apply(a, b)
     out = _new(type(a))
     out.saved = None
@@ -577,7 +526,7 @@ def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
     out.grad = None
     out._g = None
     out._meta = None
-    if (a.requires_grad or (b is not None and b.requires_grad)) and _grad_enabled:
+    if a.requires_grad or (b is not None and b.requires_grad):
         out.requires_grad = True
         out._fn = fn
         out._p0 = a
@@ -666,7 +615,6 @@ def run_backward(
     would find nothing of its making to free, yet each full one walks every live node; with
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
-    global _grad_enabled
     seeds = []
     for root, gradient in zip(roots, gradients):
         if not root.requires_grad:
@@ -677,25 +625,25 @@ def run_backward(
             )
         seeds.append(_seed_for(root, gradient, create_graph))
 
-    saved_mode = _grad_enabled
-    _grad_enabled = create_graph
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
     order: list[Node] = []
-    try:
-        order = _reachable(roots)
-        for root, seed in zip(roots, seeds):
-            root._g = seed if root._g is _VISITED else root._g + seed
-        _backward_pass(order, captured, retain_graph, create_graph)
-    except BaseException:
-        for node in order:
-            node._g = None
-        raise
-    finally:
-        _grad_enabled = saved_mode
-        if gc_was_enabled:
-            gc.enable()
+    # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
+    # parameter shared by threads is a node of each thread's graph.
+    with state.backward_lock, GradMode(create_graph):
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            order = _reachable(roots)
+            for root, seed in zip(roots, seeds):
+                root._g = seed if root._g is _VISITED else root._g + seed
+            _backward_pass(order, captured, retain_graph, create_graph)
+        except BaseException:
+            for node in order:
+                node._g = None
+            raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
@@ -707,7 +655,8 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
     visited = _VISITED
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
-    unrolled = not create_graph and not _anomaly  # the plain case, unrolled below for binary ops
+    anomaly = state.modes.anomaly
+    unrolled = not create_graph and not anomaly  # the plain case, unrolled below for binary ops
     for node in order:
         g = node._g
         node._g = None
@@ -751,7 +700,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                 grads = fn.backward(node, g, node._data, a._data)
             else:
                 grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-            if _anomaly:
+            if anomaly:
                 _check_backward(node, grads)
             for p, gp in zip(parents, grads):
                 if gp is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import graph, ops
+from . import ops, state
 from .errors import GradError, InPlaceError, ShapeError
 from .graph import Function, Node
 from .operators import Operators
@@ -275,9 +275,9 @@ class Tensor(Operators, Node):
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
     def _inplace(self, what: str, value: Any) -> Any:
         """Check and record an in-place change by ``value``; returns its raw data."""
-        # The grad mode is read from the module, not through is_grad_enabled(): an
-        # optimizer pays this once per parameter and step.
-        if self.requires_grad and graph._grad_enabled:
+        # The grad mode is read from the state module, not through is_grad_enabled():
+        # an optimizer pays this once per parameter and step.
+        if self.requires_grad and (not state.switched or state.modes.grad_enabled):
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
