@@ -25,7 +25,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
@@ -40,6 +41,9 @@ _clock = itertools.count(1)
 # Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
+
+#: A kind of graph value (Scalar or Tensor): an op's output is of its inputs' kind.
+N = TypeVar("N", bound="Node")
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -106,7 +110,7 @@ def detect_anomaly() -> Iterator[None]:
 
 def _user_site() -> str:
     """``file:line in function`` of the innermost frame outside this package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -185,7 +189,7 @@ class Node(Ctx):
     _fn: type[Function] | None
     _g: Any
     _meta: dict[str, Any] | None
-    _p0: Node | tuple[Node, ...] | None
+    _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
     _p1: Node | None
     _seq: int
     grad: Any  # float or array; a graph value after backward(create_graph=True)
@@ -261,7 +265,7 @@ class Node(Ctx):
         if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
-    def _annotate(self, name: str | None = None) -> None:
+    def _annotate(self, name: str | None = None) -> dict[str, Any]:
         meta = self._meta if self._meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
@@ -271,6 +275,7 @@ class Node(Ctx):
         if modes.record_sites:
             meta["site"] = _user_site()
         self._meta = meta
+        return meta
 
     def _get_meta(self, key: str, default: Any = None) -> Any:
         return default if self._meta is None else self._meta.get(key, default)
@@ -278,7 +283,8 @@ class Node(Ctx):
     @property
     def name(self) -> str | None:
         """A label for drawings and error messages (``Tensor(..., name="w")``)."""
-        return self._get_meta("name")
+        name: str | None = self._get_meta("name")
+        return name
 
     @name.setter
     def name(self, value: str | None) -> None:
@@ -295,12 +301,14 @@ class Node(Ctx):
     @property
     def scope(self) -> tuple[str, ...]:
         """The nested ``scope()`` names active when this value was created."""
-        return self._get_meta("scope", ())
+        scope: tuple[str, ...] = self._get_meta("scope", ())
+        return scope
 
     @property
     def site(self) -> str | None:
         """``file:line`` of the user code that created this value, when recorded."""
-        return self._get_meta("site")
+        site: str | None = self._get_meta("site")
+        return site
 
     @property
     def params(self) -> dict[str, Any]:
@@ -556,8 +564,17 @@ class Function:
         """The op's parameters worth showing beside its name in drawings ('' for none)."""
         return ""
 
+    # The output is of the inputs' kind, typed by the first (unary ops; the others).
+    @overload
     @classmethod
-    def apply(cls, *inputs: Node, **params: Any) -> Node:
+    def apply(cls, a: N, /, **params: Any) -> N: ...
+
+    @overload
+    @classmethod
+    def apply(cls, a: N, /, *inputs: Node, **params: Any) -> N: ...
+
+    @classmethod
+    def apply(cls, /, *inputs: Node, **params: Any) -> Node:
         """Run forward on the inputs' data and record the result in the graph.
 
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
@@ -567,6 +584,7 @@ class Function:
         # halves the cost of recording one (a list and a generator cost ~0.5 µs).
         # p0 and p1 are what the output's input slots will hold (see Node).
         n = len(inputs)
+        p0: Node | tuple[Node, ...]
         if n == 2:
             p0, p1 = inputs
             datas: Sequence[Any] = (p0._data, p1._data)
@@ -612,16 +630,16 @@ class Function:
         if state.switched and not state.modes.plain:
             modes = state.modes
             if modes.scope or modes.record_sites:
-                out._annotate()
+                meta = out._annotate()
                 if modes.record_sites and params:
                     # Checkers re-run the op's forward on its recorded inputs (see .params).
-                    out._meta["params"] = params
+                    meta["params"] = params
             if modes.anomaly:
                 _check_forward(cls, out, inputs)
         return out
 
 
-def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
     """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
 
     The same steps as :meth:`Function.apply` for an op without domains or params
@@ -775,7 +793,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, g)
+            g = _run_hooks(node, meta, g)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -804,7 +822,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                         gb = b._sum_to(gb)
                     b._g = gb if pg is visited else pg + gb
         else:
-            parents = _inputs(node)
+            parents: tuple[Node, ...] = _inputs(node)  # type: ignore[assignment]  # _reachable refused freed nodes
             if create_graph:
                 grads = fn.backward(node, g, node, *parents)
             elif len(parents) == 1:
@@ -832,8 +850,7 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, g: Any) -> Any:
-    meta = node._meta
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     for hook in list(meta.get("hooks", ())):
         replaced = hook(g)
         if replaced is not None:

@@ -38,6 +38,7 @@ class Scalar(Operators, Node):
     """
 
     __slots__ = ()
+    _data: float
     data_type = float
     xp = FloatKernels
 

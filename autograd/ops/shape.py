@@ -117,7 +117,7 @@ class GetItem(Function, register=True):
 
 
 class ScatterAdd(Function, register=True):
-    """y = zeros(shape) with g added at x[key];  ∂L/∂g = (∂L/∂y)[key]
+    """y = zeros(shape) with v added at [key];  ∂L/∂v = (∂L/∂y)[key]
 
     The adjoint of indexing, so that indexing has gradients of every order.
     """
@@ -127,27 +127,27 @@ class ScatterAdd(Function, register=True):
     Saved = Index
 
     @staticmethod
-    def reference(g, key, shape):
-        out = np.zeros(shape, dtype=g.dtype)
-        np.add.at(out, key, g)
+    def reference(v, key, shape):
+        out = np.zeros(shape, dtype=v.dtype)
+        np.add.at(out, key, v)
         return out
 
     @staticmethod
-    def forward(ctx, g, key, shape):
+    def forward(ctx, v, key, shape):
         ctx.saved = Index(key)
-        out = np.zeros(shape, dtype=np.result_type(g))
+        out = np.zeros(shape, dtype=np.result_type(v))
         if _is_basic_index(key):
-            out[key] = g
+            out[key] = v
         else:  # an advanced index may repeat positions: add, don't overwrite
-            np.add.at(out, key, g)
+            np.add.at(out, key, v)
         return out
 
     @staticmethod
-    def backward(ctx, gy, y, g):
-        return (getitem(gy, ctx.saved.key),)
+    def backward(ctx, g, y, v):
+        return (getitem(g, ctx.saved.key),)
 
     @staticmethod
-    def formulas(ctx, y, g):
+    def formulas(ctx, y, v):
         return ("g[key]",)
 
 

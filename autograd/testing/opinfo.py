@@ -128,7 +128,7 @@ def _transpose_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def _broadcast_to_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _broadcast_to_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     s = draw(shapes(max_dims=2, max_side=3))
     lead = draw(st.lists(st.integers(1, 3), max_size=2))
     target = tuple(lead) + tuple(draw(st.integers(1, 3)) if n == 1 else n for n in s)
@@ -136,7 +136,7 @@ def _broadcast_to_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]
 
 
 @st.composite
-def _getitem_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _getitem_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     s = draw(shapes(min_dims=1, max_dims=3, max_side=4))
     if draw(st.booleans()):
         key = draw(hnp.basic_indices(s, allow_newaxis=False, allow_ellipsis=False))
@@ -146,13 +146,13 @@ def _getitem_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
 
 
 @st.composite
-def _scatter_add_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _scatter_add_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     (s,), p = draw(_getitem_case())
     return (np.empty(s)[p["key"]].shape,), {"key": p["key"], "shape": s}
 
 
 @st.composite
-def _join_case(draw: Callable[..., Any], new_axis: bool) -> tuple[Shapes, dict[str, Any]]:
+def _join_case(draw: st.DrawFn, new_axis: bool) -> tuple[Shapes, dict[str, Any]]:
     n = draw(st.integers(1, 3))
     s = draw(shapes(min_dims=1, max_dims=3, max_side=3))
     nd = len(s)
@@ -297,7 +297,7 @@ def op_cases(info: OpInfo, dtype: Any = np.float64) -> st.SearchStrategy[OpCase]
     dt = np.dtype(dtype)
 
     @st.composite
-    def draw_case(draw: Callable[..., Any]) -> OpCase:
+    def draw_case(draw: st.DrawFn) -> OpCase:
         shapes_, params = draw(info.cases())
         els = info.element_strategies(params, dt) or [floats_in(dtype=dt)]
         els = els + [els[-1]] * (len(shapes_) - len(els))

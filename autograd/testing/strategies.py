@@ -18,7 +18,7 @@ so the central-difference stencil x ± h never straddles them. Arrays use ``fill
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +107,7 @@ def arrays(
     dtype_st = dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype))
 
     @st.composite
-    def draw_array(draw: Callable[..., Any]) -> np.ndarray:
+    def draw_array(draw: st.DrawFn) -> np.ndarray:
         dt = np.dtype(draw(dtype_st))
         sh = draw(shape_st)
         el = (
@@ -164,7 +164,7 @@ def broadcastable_arrays(
     doms = list(domains) if domains is not None else [REAL] * n
 
     @st.composite
-    def draw_tuple(draw: Callable[..., Any]) -> tuple[np.ndarray, ...]:
+    def draw_tuple(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
         shp = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=max_dims, max_side=max_side))
         return tuple(draw(arrays(s, dtype, domain=d, **kw)) for s, d in zip(shp.input_shapes, doms))
 
@@ -198,7 +198,8 @@ class LogisticProblem:
     b: Tensor
 
     def loss(self, w: Node, b: Node) -> Node:
-        return binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        loss: Node = binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        return loss
 
 
 def logistic_problems(
@@ -211,7 +212,7 @@ def logistic_problems(
     ds = n_features if isinstance(n_features, st.SearchStrategy) else st.just(n_features)
 
     @st.composite
-    def draw_problem(draw: Callable[..., Any]) -> LogisticProblem:
+    def draw_problem(draw: st.DrawFn) -> LogisticProblem:
         n, d = draw(ns), draw(ds)
         X = draw(tensors((n, d), dtype, min_value=-3, max_value=3, requires_grad=False))
         y = Tensor(draw(hnp.arrays(np.dtype(dtype), (n,), elements=st.sampled_from([0.0, 1.0]))))
@@ -317,7 +318,7 @@ def graphs(
     n_ops_st = n_ops if isinstance(n_ops, st.SearchStrategy) else st.just(n_ops)
 
     @st.composite
-    def draw_graph(draw: Callable[..., Any]) -> RandomGraph:
+    def draw_graph(draw: st.DrawFn) -> RandomGraph:
         k = draw(n_in_st)
         if kind is Scalar:
             inputs: tuple[Node, ...] = tuple(draw(scalars(-2, 2)) for _ in range(k))
