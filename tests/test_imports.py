@@ -1,4 +1,5 @@
-"""The models package imports one way: no module imports itself back through a loop.
+"""The package imports one way: no module imports itself back through a loop, in
+the engine (``glassgrad``) or in the models built on it (``glassgrad.models``).
 
 Imports are read from the source with ``ast``, including the ones inside functions
 (a lazy import still ties two modules together), and resolved to the package's own
@@ -10,20 +11,21 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import glassgrad
 import glassgrad.models
 
-ROOT = Path(glassgrad.models.__file__).parent
-PACKAGE = "glassgrad.models"
+#: The folders the package is installed from, by package name (pyproject.toml maps them).
+TREES = {"glassgrad": Path(glassgrad.__file__).parent, "glassgrad.models": Path(glassgrad.models.__file__).parent}
+MODELS = "glassgrad.models"
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join((PACKAGE, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+def module_name(path: Path, package: str, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join((package, *(parts[:-1] if parts[-1] == "__init__" else parts)))
 
 
-def imported_modules(path: Path, modules: set[str]) -> set[str]:
-    """The package's modules that the file at ``path`` imports."""
-    name = module_name(path)
+def imported_modules(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The package's modules that the file at ``path`` (module ``name``) imports."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -38,8 +40,8 @@ def imported_modules(path: Path, modules: set[str]) -> set[str]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    files = {module_name(p): p for p in ROOT.rglob("*.py")}
-    return {name: imported_modules(path, set(files)) for name, path in files.items()}
+    files = {module_name(p, package, root): p for package, root in TREES.items() for p in root.rglob("*.py")}
+    return {name: imported_modules(path, name, set(files)) for name, path in files.items()}
 
 
 def find_loop(graph: dict[str, set[str]]) -> list[str] | None:
@@ -72,10 +74,22 @@ def test_the_loop_finder_finds_a_loop_hidden_in_a_function():
 
 def test_relative_and_absolute_imports_resolve_to_the_package_modules():
     graph = import_graph()
-    assert f"{PACKAGE}.commands.options" in graph[f"{PACKAGE}.commands.train"]
-    assert f"{PACKAGE}.train" in graph[f"{PACKAGE}.commands.train"]
-    assert f"{PACKAGE}.commands" in graph[f"{PACKAGE}.cli"]
+    assert f"{MODELS}.commands.options" in graph[f"{MODELS}.commands.train"]
+    assert f"{MODELS}.train" in graph[f"{MODELS}.commands.train"]
+    assert f"{MODELS}.commands" in graph[f"{MODELS}.cli"]
 
 
-def test_the_models_package_has_no_import_loop():
+def test_the_engine_reads_its_strategies_one_way():
+    graph = import_graph()
+    assert "glassgrad.testing.opinfo" in graph["glassgrad.testing.strategies"]
+    assert "glassgrad.testing.strategies" not in graph["glassgrad.testing.opinfo"]
+    assert not any(
+        m.startswith("glassgrad.models")
+        for name in graph
+        if not name.startswith("glassgrad.models")
+        for m in graph[name]
+    ), "the engine imports nothing from models"
+
+
+def test_the_package_has_no_import_loop():
     assert find_loop(import_graph()) is None
