@@ -27,7 +27,9 @@ def _intervals(low: float, high: float, avoid: Sequence[float], margin: float) -
     parts = [(low, high)]
     for p in sorted(float(a) for a in avoid):
         gap = margin * max(1.0, abs(p))
-        parts = [piece for lo, hi in parts for piece in ((lo, min(hi, p - gap)), (max(lo, p + gap), hi))]
+        # One float further out, so that the rounded distance |x − p| is still ≥ gap.
+        below, above = math.nextafter(p - gap, -math.inf), math.nextafter(p + gap, math.inf)
+        parts = [piece for lo, hi in parts for piece in ((lo, min(hi, below)), (max(lo, above), hi))]
     return [(lo, hi) for lo, hi in parts if lo <= hi]
 
 
