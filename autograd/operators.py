@@ -24,10 +24,9 @@ class Operators(Node):
 
     __slots__ = ()
 
-    # Two graph values record directly, as ``call`` would: the generic path (``ops.add``
-    # → ``call``) first looks for Python numbers and arrays to wrap, a third of the
-    # cost of recording a small op. Reflected operators run only when the left operand
-    # is not a value (``2 * x``, ``array - x``), so they keep the generic path.
+    # Two graph values record directly, as ``call`` would, without its search for
+    # Python numbers and arrays to wrap. Reflected operators run only when the left
+    # operand is not a value (``2 * x``, ``array - x``), so they take the generic path.
     def __add__(self, other: Any) -> Self:
         return Add.apply(self, other) if isinstance(other, Node) else ops.add(self, other)
 

@@ -96,8 +96,8 @@ class Tensor(Operators, Node):
                 f"backward() without a gradient needs a single-number output, got shape {self.shape}. "
                 "Reduce it first (e.g. .sum() or .mean()) or pass gradient= of the same shape."
             )
-        # One number, so the shape is (1, …, 1): ndmin makes it in one call, where numpy's
-        # ones and ones_like are Python functions, a few times slower.
+        # One number, so the shape is (1, …, 1): ndmin makes it in one C call (numpy's
+        # ones and ones_like are Python functions).
         return np.array(1, self._data.dtype, ndmin=self._data.ndim)
 
     def _check_seed(self, gradient: Any) -> Any:

@@ -31,9 +31,9 @@ class Domain:
     @functools.cached_property
     def _tests(self) -> tuple[tuple[Callable[[Any, Any], Any], float, np.ndarray], ...]:
         """The domain as tests that are true outside it: (comparison, bound, the bound
-        as a 0-d float64 array). Arrays are compared with the 0-d array: numpy does that
-        about twice as fast as with a Python number, which goes through its weak-scalar
-        promotion first, and float64 holds every bound exactly."""
+        as a 0-d float64 array). Arrays are compared with the 0-d array, which numpy
+        takes as it is, where a Python number goes through its weak-scalar promotion
+        first; float64 holds every bound exactly."""
         tests: list[tuple[Callable[[Any, Any], Any], float]] = []
         if self.low > -math.inf:
             tests.append((operator.lt if self.include_low else operator.le, self.low))
@@ -51,8 +51,8 @@ class Domain:
         """
         if type(x) is float:  # the Scalar path: no numpy call on one number
             return not self._outside(x)
-        # This runs on every recorded op with a domain, e.g. on the targets of each
-        # minibatch's loss: a comparison and a count per bound, the cheapest test.
+        # Every recorded op with a domain runs this (the targets of each minibatch's
+        # loss): one comparison and one count per bound, no temporary beyond the mask.
         x = np.asarray(x)
         return all(not np.count_nonzero(compare(x, array_bound)) for compare, _, array_bound in self._tests)
 

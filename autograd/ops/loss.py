@@ -56,8 +56,8 @@ def _scale(saved: Any, g: Any) -> Any:
     """∂(reduction)/∂ℓᵢ times the upstream gradient: g/n for mean, g for sum and none."""
     if saved.reduction != "mean":
         return g
-    # g is one number. Divided as a numpy scalar (g[()]: same dtype, same rounding)
-    # rather than as a 0-d array, the division costs a tenth.
+    # g is one number: as a numpy scalar (g[()]: same dtype, same rounding) it is
+    # divided without numpy's 0-d array machinery.
     return (g[()] if type(g) is np.ndarray else g) / saved.n
 
 
@@ -91,6 +91,7 @@ class BCEWithLogits(Function, register=True):
     σ(z) = exp(z − softplus(z)), whose exponent is ≤ 0, so it never overflows.
     """
 
+    category = "loss"
     name = "bce_with_logits"
     broadcasts = True
     domains = (None, UNIT_INTERVAL)
@@ -153,6 +154,7 @@ class BCE(Function, register=True):
     and p(1−p) is clamped at 1e-12 in the gradient.
     """
 
+    category = "loss"
     name = "binary_cross_entropy"
     broadcasts = True
     domains = (UNIT_INTERVAL, UNIT_INTERVAL)
