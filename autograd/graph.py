@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
@@ -123,7 +123,8 @@ def _user_site() -> str:
 # ---------------------------------------------------------------------------------------
 
 
-class Ctx:
+@runtime_checkable
+class Ctx(Protocol):
     """What an op's ``forward`` and ``backward`` see besides the data: one surface,
     valid in both, on every path.
 
@@ -134,31 +135,34 @@ class Ctx:
     - ``needs_input_grad``: one bool per input, whether its gradient is wanted (all
       False when the op is not recorded); backward may skip the others' work.
 
-    In the graph the ctx is the op's output :class:`Node` (a Node is a Ctx, so
-    recording an op allocates one object, not two). Outside it (an op function called
-    on raw data, the op-by-op check of :func:`~glassgrad.testing.localize`) it is a
-    :class:`RawCtx`.
+    In the graph the ctx is the op's output :class:`Node` (so recording an op makes one
+    object, not two); outside it (an op function called on raw data, the op-by-op
+    check of :func:`~glassgrad.testing.localize`) it is a :class:`RawCtx`. A protocol
+    rather than a base class of Node: a base would be one more level of every node's
+    deallocation and garbage-collector walk.
     """
 
-    __slots__ = ("saved",)
-
     saved: Any
-    xp: Any
-    needs_input_grad: tuple[bool, ...]
+
+    @property
+    def xp(self) -> Any: ...
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]: ...
 
 
-class RawCtx(Ctx):
-    """The ctx of an op run on raw data, outside the graph."""
+class RawCtx:
+    """The ctx of an op run on raw data, outside the graph (see Ctx)."""
 
-    __slots__ = ("needs_input_grad", "xp")
+    __slots__ = ("needs_input_grad", "saved", "xp")
 
     def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...] = ()) -> None:
-        self.saved = None
+        self.saved: Any = None
         self.xp = xp
         self.needs_input_grad = needs_input_grad
 
 
-class Node(Ctx):
+class Node:
     """A value in the graph: the common base of :class:`Scalar` and :class:`Tensor`.
 
     A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
@@ -168,8 +172,8 @@ class Node(Ctx):
 
     Few slots, and the inputs of unary and binary ops in two of them rather than in a
     tuple: Python's garbage collector walks every live node and every slot of it on
-    each full collection, and on a big scalar graph those walks are the largest cost
-    per node (a tuple is one more object to walk, and every slot adds to each walk).
+    each full collection, and on a big scalar graph those walks dominate the time per
+    node (a tuple is one more object to walk, and every slot adds to each walk).
     Rarely used fields (name, hooks, in-place version) live in ``_meta``.
     """
 
@@ -184,7 +188,8 @@ class Node(Ctx):
         "_seq",  # clock reading at creation: orders the graph topologically
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
-    )  # and ``saved`` (see Ctx): what the op's forward kept for its backward
+        "saved",  # what the op's forward kept for its backward (see Ctx)
+    )
     _data: Any
     _fn: type[Function] | None
     _g: Any
@@ -194,6 +199,7 @@ class Node(Ctx):
     _seq: int
     grad: Any  # float or array; a graph value after backward(create_graph=True)
     requires_grad: bool
+    saved: Any
 
     # -- the hooks of a value kind -----------------------------------------------------
     # Scalar and Tensor differ only here: the graph core and the ops reach the data
@@ -453,27 +459,25 @@ REGISTRY: dict[str, type[Function]] = {}
 class Function:
     """A differentiable operation: the one place that knows everything about it.
 
-    Subclass it to define an op; the built-in ops are written this way::
+    Subclass it to define an op (the built-in ones are written the same way)::
 
-        class Mul(Function, register=True):
-            '''z = a·b;  ∂z/∂a = b,  ∂z/∂b = a'''
+        class Cube(Function, register=True):
+            '''y = x³;  dy/dx = 3x²'''
 
-            broadcasts = True
-            elementwise = True
-            scalar = True
-            reference = np.multiply
+            elementwise = scalar = True
+            reference = staticmethod(lambda x: x**3)
 
             @staticmethod
-            def forward(ctx, a, b):
-                return a * b
+            def forward(ctx, x):
+                return x**3
 
             @staticmethod
-            def backward(ctx, g, z, a, b):
-                return g * b, g * a
+            def backward(ctx, g, y, x):
+                return (g * 3 * x * x,)
 
             @staticmethod
-            def formulas(ctx, z, a, b):
-                return b, a
+            def formulas(ctx, y, x):
+                return (f"3{x}²",)
 
     ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
     returns the output; what backward needs beyond the inputs and the output it keeps
@@ -506,6 +510,10 @@ class Function:
     - ``examples``: parameter sets the gradient checks try (for ops with parameters).
     - ``formulas(ctx, out, *inputs)``: ∂out/∂inputᵢ spelled in the names it gets,
       for the backward view; ``detail(ctx)``: parameters worth showing on the node.
+    - ``category``: what the op does, for the drawings' colours: ``"elementwise"``,
+      ``"activation"``, ``"reduction"``, ``"matmul"``, ``"loss"``, ``"shape"`` or
+      ``"other"``; ``commutative``: its inputs can be swapped, so drawings need not
+      number them.
 
     ``register=True`` in the class statement (``class SiLU(Function, register=True)``)
     lists the op in :data:`REGISTRY` beside the built-in ones.
@@ -520,6 +528,8 @@ class Function:
     scalar: ClassVar[bool] = False
     reference: ClassVar[Callable[..., Any] | None] = None
     examples: ClassVar[tuple[dict[str, Any], ...]] = ()
+    category: ClassVar[str] = "other"
+    commutative: ClassVar[bool] = False
 
     def __init_subclass__(cls, register: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -22,6 +22,8 @@ from .elementwise import log
 class Add(Function, register=True):
     """z = a + b;  ∂z/∂a = 1,  ∂z/∂b = 1"""
 
+    category = "elementwise"
+    commutative = True
     elementwise = broadcasts = scalar = True
     reads_inputs = False
     reference = np.add
@@ -42,6 +44,7 @@ class Add(Function, register=True):
 class Sub(Function, register=True):
     """z = a − b;  ∂z/∂a = 1,  ∂z/∂b = −1"""
 
+    category = "elementwise"
     elementwise = broadcasts = scalar = True
     reads_inputs = False
     reference = np.subtract
@@ -62,6 +65,8 @@ class Sub(Function, register=True):
 class Mul(Function, register=True):
     """z = a·b;  ∂z/∂a = b,  ∂z/∂b = a"""
 
+    category = "elementwise"
+    commutative = True
     elementwise = broadcasts = scalar = True
     reference = np.multiply
 
@@ -81,6 +86,7 @@ class Mul(Function, register=True):
 class Div(Function, register=True):
     """z = a / b (b ≠ 0);  ∂z/∂a = 1/b,  ∂z/∂b = −a/b² = −z/b"""
 
+    category = "elementwise"
     elementwise = broadcasts = scalar = True
     domains = (None, NONZERO)
     reference = np.divide
@@ -102,6 +108,7 @@ class Div(Function, register=True):
 class Neg(Function, register=True):
     """z = −a;  ∂z/∂a = −1"""
 
+    category = "elementwise"
     elementwise = scalar = True
     reads_inputs = False
     reference = np.negative
@@ -127,6 +134,7 @@ class Power(Function, register=True):
     (A graph value as exponent is :class:`GraphPower`.)
     """
 
+    category = "elementwise"
     elementwise = scalar = True
     examples = tuple({"c": c} for c in (0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5))
 
@@ -180,6 +188,7 @@ class GraphPower(Function, register=True):
     (A constant exponent is :class:`Power`.)
     """
 
+    category = "elementwise"
     name = "graph_power"
     elementwise = broadcasts = scalar = True
     domains = (POSITIVE, None)

@@ -20,6 +20,7 @@ from .domains import POSITIVE
 class Exp(Function, register=True):
     """y = eˣ;  dy/dx = eˣ = y"""
 
+    category = "elementwise"
     elementwise = scalar = True
     reference = np.exp
 
@@ -39,6 +40,7 @@ class Exp(Function, register=True):
 class Log(Function, register=True):
     """y = ln x (x > 0);  dy/dx = 1/x"""
 
+    category = "elementwise"
     elementwise = scalar = True
     domains = (POSITIVE,)
     reference = np.log
@@ -59,6 +61,7 @@ class Log(Function, register=True):
 class Sigmoid(Function, register=True):
     """σ(x) = 1/(1+e⁻ˣ);  dσ/dx = σ(1−σ)"""
 
+    category = "activation"
     elementwise = scalar = True
 
     @staticmethod
@@ -81,6 +84,7 @@ class Sigmoid(Function, register=True):
 class Tanh(Function, register=True):
     """y = tanh x;  dy/dx = 1 − y²"""
 
+    category = "activation"
     elementwise = scalar = True
     reference = np.tanh
 
@@ -100,6 +104,7 @@ class Tanh(Function, register=True):
 class Relu(Function, register=True):
     """y = max(x, 0);  dy/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0)"""
 
+    category = "activation"
     elementwise = scalar = True
     kinks = (0.0,)
 
@@ -123,6 +128,7 @@ class Relu(Function, register=True):
 class Abs(Function, register=True):
     """y = |x|;  dy/dx = sign x (0 at the kink x = 0)"""
 
+    category = "elementwise"
     elementwise = scalar = True
     kinks = (0.0,)
     reference = np.abs
@@ -143,6 +149,7 @@ class Abs(Function, register=True):
 class Softplus(Function, register=True):
     """y = ln(1 + eˣ);  dy/dx = σ(x)"""
 
+    category = "activation"
     elementwise = scalar = True
 
     @staticmethod
@@ -165,6 +172,7 @@ class Softplus(Function, register=True):
 class LogSigmoid(Function, register=True):
     """y = ln σ(x) = −softplus(−x);  dy/dx = 1 − σ(x) = σ(−x)"""
 
+    category = "activation"
     name = "log_sigmoid"
     elementwise = scalar = True
 
@@ -188,6 +196,7 @@ class LogSigmoid(Function, register=True):
 class Clip(Function, register=True):
     """y = min(max(x, lo), hi);  dy/dx = 1 inside [lo, hi], 0 outside (kinks at lo, hi)"""
 
+    category = "elementwise"
     elementwise = scalar = True
     # The kinks sit at the values of the parameters named here (a bound may be None).
     kinks = ("lo", "hi")
@@ -235,6 +244,7 @@ class Clip(Function, register=True):
 class Where(Function, register=True):
     """z = a where cond else b;  ∂z/∂a = cond,  ∂z/∂b = not cond"""
 
+    category = "elementwise"
     elementwise = broadcasts = True
     reads_inputs = False
 
@@ -264,6 +274,7 @@ class Where(Function, register=True):
 class Cast(Function, register=True):
     """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
 
+    category = "elementwise"
     elementwise = True
     reads_inputs = False
     examples = ({"dtype": np.dtype(np.float32)}, {"dtype": np.dtype(np.float64)})

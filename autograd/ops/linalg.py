@@ -26,6 +26,7 @@ def _mT(x: Any) -> Any:
 class MatMul(Function, register=True):
     """C = A @ B;  ∂L/∂A = G @ Bᵀ,  ∂L/∂B = Aᵀ @ G"""
 
+    category = "matmul"
     broadcasts = True
     reference = np.matmul
 

@@ -37,6 +37,7 @@ def _axes_detail(ctx: Any) -> str:
 class Sum(Function, register=True):
     """y = Σ x over ``axis``;  ∂y/∂x = 1 for every summed element"""
 
+    category = "reduction"
     reads_inputs = False
     reference = np.sum
     Saved = Axes
@@ -62,6 +63,7 @@ class Sum(Function, register=True):
 class Mean(Function, register=True):
     """y = (1/n) Σ x over ``axis`` (n elements reduced);  ∂y/∂x = 1/n"""
 
+    category = "reduction"
     reads_inputs = False
     reference = np.mean
 
@@ -99,6 +101,7 @@ class Max(Function, register=True):
     the one-sided derivatives: a tie is a kink.
     """
 
+    category = "reduction"
     kinks = ("ties",)
     reference = np.max
     Saved = Axes

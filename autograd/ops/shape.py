@@ -17,6 +17,7 @@ from .base import call, normalize_axis, sum_to
 class Reshape(Function, register=True):
     """y = x viewed with a new shape;  ∂L/∂x = ∂L/∂y reshaped back"""
 
+    category = "shape"
     reads_inputs = False
     reference = np.reshape
 
@@ -36,6 +37,7 @@ class Reshape(Function, register=True):
 class Transpose(Function, register=True):
     """y = x with axes permuted;  ∂L/∂x = ∂L/∂y with the inverse permutation"""
 
+    category = "shape"
     reads_inputs = False
     reference = np.transpose
 
@@ -62,6 +64,7 @@ class Transpose(Function, register=True):
 class BroadcastTo(Function, register=True):
     """y = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂y summed over them"""
 
+    category = "shape"
     name = "broadcast_to"
     reads_inputs = False
     reference = np.broadcast_to
@@ -94,6 +97,7 @@ class Index(NamedTuple):
 class GetItem(Function, register=True):
     """y = x[key];  ∂L/∂x = zeros with ∂L/∂y scattered (added) at the selected places"""
 
+    category = "shape"
     name = "getitem"
     reads_inputs = False
     Saved = Index
@@ -122,6 +126,7 @@ class ScatterAdd(Function, register=True):
     The adjoint of indexing, so that indexing has gradients of every order.
     """
 
+    category = "shape"
     name = "scatter_add"
     reads_inputs = False
     Saved = Index
@@ -160,6 +165,7 @@ class Axis(NamedTuple):
 class Concatenate(Function, register=True):
     """y = [x₁, x₂, …] joined along ``axis``;  ∂L/∂xᵢ = the matching slice of ∂L/∂y"""
 
+    category = "shape"
     reads_inputs = False
     Saved = Axis
 
@@ -190,6 +196,7 @@ class Concatenate(Function, register=True):
 class Stack(Function, register=True):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  ∂L/∂xᵢ = ∂L/∂y taken at index i"""
 
+    category = "shape"
     reads_inputs = False
     Saved = Axis
 

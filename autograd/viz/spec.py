@@ -22,7 +22,7 @@ from typing import Any
 from ..graph import Node
 from .backprop import Backprop, Flow, backprop, descendants, graph_nodes
 from .labels import type_str
-from .style import COMMUTATIVE, category, role
+from .style import category, role
 
 VIEWS = ("forward", "backward")
 
@@ -253,7 +253,7 @@ def _fill(
         )
         box_of[id(node)] = f"v{k}"
         if node.fn is not None:
-            spec.ops.append(OpBox(f"f{k}", k, node, category(node.op), node.scope, mark([id(node)])))
+            spec.ops.append(OpBox(f"f{k}", k, node, category(node), node.scope, mark([id(node)])))
             op_box_of[id(node)] = f"f{k}"
     flows = {(id(f.child), f.arg): f for f in bp.flows} if bp is not None else {}
     merged: dict[tuple[str, str], Edge] = {}
@@ -263,7 +263,7 @@ def _fill(
             continue
         head = op_box_of[id(node)]
         parents = node.parents
-        positional = len(parents) > 1 and node.op not in COMMUTATIVE
+        positional = len(parents) > 1 and not node.fn.commutative
         for i, p in enumerate(parents):
             tail = box_of[id(p)]
             if tail == head:

@@ -60,23 +60,6 @@ CATEGORY_COLOR = {
     "shape": "#d0e0e3",
     "other": "#ffffff",
 }
-_CATEGORY_OF = {
-    **dict.fromkeys(
-        ("add", "sub", "mul", "div", "neg", "power", "graph_power", "exp", "log", "abs", "clip", "where", "cast"),
-        "elementwise",
-    ),
-    **dict.fromkeys(("sigmoid", "tanh", "relu", "softplus", "log_sigmoid"), "activation"),
-    **dict.fromkeys(("sum", "mean", "max"), "reduction"),
-    "matmul": "matmul",
-    **dict.fromkeys(("binary_cross_entropy", "bce_with_logits"), "loss"),
-    **dict.fromkeys(
-        ("reshape", "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stack"), "shape"
-    ),
-}
-# Ops whose inputs can be swapped without changing the result: their edges need no
-# argument position.
-COMMUTATIVE = frozenset(("add", "mul"))
-
 HEALTH_COLOR = {"nonfinite": "#e06666", "zero": "#d9d9d9"}
 HEALTH_LABEL = {"nonfinite": "gradient has NaN / inf", "zero": "gradient exactly 0"}
 
@@ -99,9 +82,9 @@ def role(node: Node, is_root: bool) -> str:
     return "const" if node.name is None and _size(node.data) == 1 else "input"
 
 
-def category(op: str | None) -> str:
-    """The category of a built-in op name; ``"other"`` for user-defined ops."""
-    return _CATEGORY_OF.get(op or "", "other")
+def category(node: Node) -> str:
+    """The category its op declares (``Function.category``); ``"other"`` for a leaf."""
+    return "other" if node.fn is None else node.fn.category
 
 
 def _size(data: Any) -> int:
