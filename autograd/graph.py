@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from . import state
-from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
+from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
 from .state import GradMode
 
 # Creation order of op nodes, and the clock of in-place modifications. One counter
@@ -461,6 +461,8 @@ class Function:
         n = len(inputs)
         if n == 2:
             p0, p1 = inputs
+            if type(p0) is not type(p1) and p0.data_type is not p1.data_type:
+                raise mixed_kinds(type(p0), type(p1), cls.name)
             datas: Sequence[Any] = (p0._data, p1._data)
             record = p0.requires_grad or p1.requires_grad
         elif n == 1:
@@ -469,6 +471,9 @@ class Function:
             record = p0.requires_grad
         else:
             p0, p1 = inputs, None
+            for x in inputs:
+                if x.data_type is not inputs[0].data_type:
+                    raise mixed_kinds(type(inputs[0]), type(x), cls.name)
             datas = [x._data for x in inputs]
             record = any(x.requires_grad for x in inputs)
         if cls.domains:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import ops
+from .errors import mixed_kinds
 from .graph import Node
 from .ops.arithmetic import Add, Div, Mul, Sub
-from .ops.base import as_raw
 
 
 class Operators:
@@ -64,23 +64,31 @@ class Operators:
     def __abs__(self) -> Any:
         return ops.abs_(self)
 
+    def _compared(self, other: Any, op: str) -> Any:
+        """The raw data to compare with; a value of the other kind is refused."""
+        if isinstance(other, Node):
+            if other.data_type is not self.data_type:  # type: ignore[attr-defined]
+                raise mixed_kinds(type(self), type(other), op)
+            return other._data
+        return other
+
     def __lt__(self, other: Any) -> Any:
-        return self._data < as_raw(other)  # type: ignore[attr-defined]
+        return self._data < self._compared(other, "<")  # type: ignore[attr-defined]
 
     def __le__(self, other: Any) -> Any:
-        return self._data <= as_raw(other)  # type: ignore[attr-defined]
+        return self._data <= self._compared(other, "<=")  # type: ignore[attr-defined]
 
     def __gt__(self, other: Any) -> Any:
-        return self._data > as_raw(other)  # type: ignore[attr-defined]
+        return self._data > self._compared(other, ">")  # type: ignore[attr-defined]
 
     def __ge__(self, other: Any) -> Any:
-        return self._data >= as_raw(other)  # type: ignore[attr-defined]
+        return self._data >= self._compared(other, ">=")  # type: ignore[attr-defined]
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._data == as_raw(other)  # type: ignore[attr-defined]
+        return self._data == self._compared(other, "==")  # type: ignore[attr-defined]
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._data != as_raw(other)  # type: ignore[attr-defined]
+        return self._data != self._compared(other, "!=")  # type: ignore[attr-defined]
 
     # Defining __eq__ would drop hashing; values stay hashable by identity.
     __hash__ = object.__hash__

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import GradError
+from .errors import GradError, mixed_kinds
 from .graph import Function, Node, record_fast
 from .operators import Operators
 from .ops.arithmetic import Add, Mul, Neg, Sub
@@ -82,7 +82,7 @@ class Scalar(Operators, Node):
         if isinstance(x, Scalar):
             return x
         if isinstance(x, Node):
-            raise TypeError(f"cannot combine a Scalar with a {type(x).__name__}; use Tensor values on both sides")
+            raise mixed_kinds(cls, type(x))
         s = cls.__new__(cls)
         s._init_leaf(_to_float(x), False, None)
         return s
