@@ -23,6 +23,7 @@ import itertools
 import operator
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -135,23 +136,23 @@ class Node:
         "_data",  # float (Scalar) or numpy array (Tensor)
         "_fn",  # the Function that produced this value, None for a leaf
         "_g",  # gradient being accumulated during one backward pass
+        "_grad",  # accumulated ∂L/∂self (the ``grad`` property); None until a backward reaches it
         "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
         "_seq",  # clock reading at creation: orders the graph topologically
-        "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
         "saved",  # op-specific constants saved by forward for backward
     )
     _data: Any
     _fn: type[Function] | None
     _g: Any
+    _grad: Any  # float or array; a graph value after backward(create_graph=True)
     _meta: dict[str, Any] | None
     _p0: Node | tuple[Node, ...] | None
     _p1: Node | None
     _seq: int
-    grad: Any  # float or array; a graph value after backward(create_graph=True)
     requires_grad: bool
     saved: Any
 
@@ -184,7 +185,7 @@ class Node:
     # -- identity and metadata --------------------------------------------------------
     def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
         self._data = data
-        self.grad = None
+        self._grad = None
         self.requires_grad = requires_grad
         self._fn = None
         self._p0 = self._p1 = None
@@ -334,7 +335,21 @@ class Node:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
-        self.grad = None
+        self._grad = None
+
+    @property
+    def grad(self) -> Any:
+        """∂L/∂self accumulated by ``backward()``: on leaves that require grad, and on
+        other values only after :meth:`retain_grad`. Reading it on a value an op made,
+        without ``retain_grad()``, warns once (it stays None), as PyTorch does."""
+        g = self._grad
+        if g is None and self._fn is not None and not self._get_meta("retain"):
+            _warn_non_leaf_grad(self)
+        return g
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad = value
 
     # -- backward -----------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -350,6 +365,20 @@ class Node:
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+
+def _warn_non_leaf_grad(node: Node) -> None:
+    if node._get_meta("warned_grad"):
+        return
+    if node._meta is None:
+        node._meta = {}
+    node._meta["warned_grad"] = True
+    warnings.warn(
+        f"the .grad of {node._describe()}, made by {node.op}, is not kept: backward() fills "
+        ".grad on leaves only. Call .retain_grad() on it before backward() to keep it.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _inputs(node: Node) -> tuple[Node, ...] | None:
@@ -488,7 +517,7 @@ class Function:
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
             raise kind._op_error(cls, inputs, exc) from None
         out._data = data if type(data) is kind.data_type else kind._as_data(data)
-        out.grad = None
+        out._grad = None
         out._g = None
         out._meta = None
         if record and (not state.switched or state.modes.grad_enabled):

@@ -107,7 +107,7 @@ class Scalar(Operators, Node):
             raise GradError(f"backward gradient for a Scalar must be one number: {exc}") from None
 
     def _grad_store(self, g: Any) -> None:
-        self.grad = g if self.grad is None else self.grad + g
+        self._grad = g if self._grad is None else self._grad + g
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -133,7 +133,7 @@ class Scalar(Operators, Node):
         return Scalar(self._data, requires_grad=False)
 
     def __repr__(self) -> str:
-        extras = [f"grad={self.grad!r}"] if self.grad is not None else []
+        extras = [f"grad={self._grad!r}"] if self._grad is not None else []
         if self._fn is not None:
             extras.append(f"op={self._fn.name}")
         elif not self.requires_grad:

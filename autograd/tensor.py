@@ -117,14 +117,14 @@ class Tensor(Operators, Node):
 
     def _grad_store(self, g: Any) -> None:
         if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
-            self.grad = g if self.grad is None else self.grad + g
+            self._grad = g if self._grad is None else self._grad + g
             return
         if g.dtype != self._data.dtype or g.shape != self._data.shape:
             g = np.broadcast_to(g, self._data.shape).astype(self._data.dtype)
-        if self.grad is None:
-            self.grad = np.array(g, copy=True)  # never alias another value's gradient
+        if self._grad is None:
+            self._grad = np.array(g, copy=True)  # never alias another value's gradient
         else:
-            self.grad = self.grad + g
+            self._grad = self._grad + g
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
