@@ -36,3 +36,8 @@ def mixed_kinds(a: type, b: type, op: str | None = None) -> TypeError:
 
 class AnomalyError(GlassgradError, FloatingPointError):
     """Raised under ``detect_anomaly()``: the first op whose output or gradient is NaN or inf."""
+
+
+class MissingDependency(GlassgradError, ImportError):
+    """An optional part needs a package that is not installed; the message names the extra
+    that installs it."""

@@ -26,7 +26,8 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from types import FrameType
+from typing import Any, ClassVar, Protocol, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
@@ -38,6 +39,9 @@ _clock = itertools.count(1)
 # Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
+
+#: A kind of graph value (Scalar or Tensor): an op's output is of its inputs' kind.
+N = TypeVar("N", bound="Node")
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -104,7 +108,7 @@ def detect_anomaly() -> Iterator[None]:
 
 def _user_site() -> str:
     """``file:line in function`` of the innermost frame outside this package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -150,7 +154,7 @@ class Node:
     _g: Any
     _grad: Any  # float or array; a graph value after backward(create_graph=True)
     _meta: dict[str, Any] | None
-    _p0: Node | tuple[Node, ...] | None
+    _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
     _p1: Node | None
     _seq: int
     requires_grad: bool
@@ -161,6 +165,8 @@ class Node:
     broadcasting: ClassVar[bool] = False
     #: The type of ``_data`` (float or numpy.ndarray); op outputs are converted to it.
     data_type: ClassVar[type] = object
+    #: The elementwise math for this kind of data, as an op's forward sees it (``ctx.xp``).
+    xp: ClassVar[Any]
 
     def _sum_to(self, g: Any) -> Any:  # pragma: no cover - only for broadcasting kinds
         return g
@@ -169,7 +175,7 @@ class Node:
         raise NotImplementedError
 
     @classmethod
-    def _wrap(cls, x: Any) -> Node:  # pragma: no cover - abstract
+    def _wrap(cls, x: Any, like: Any = None) -> Node:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
@@ -180,6 +186,17 @@ class Node:
         raise NotImplementedError
 
     def _describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_seed(self, gradient: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _as_data(data: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:  # pragma: no cover
         raise NotImplementedError
 
     # -- identity and metadata --------------------------------------------------------
@@ -196,7 +213,7 @@ class Node:
         if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
-    def _annotate(self, name: str | None = None) -> None:
+    def _annotate(self, name: str | None = None) -> dict[str, Any]:
         meta = self._meta if self._meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
@@ -206,6 +223,7 @@ class Node:
         if modes.record_sites:
             meta["site"] = _user_site()
         self._meta = meta
+        return meta
 
     def _get_meta(self, key: str, default: Any = None) -> Any:
         return default if self._meta is None else self._meta.get(key, default)
@@ -213,7 +231,8 @@ class Node:
     @property
     def name(self) -> str | None:
         """A label for drawings and error messages (``Tensor(..., name="w")``)."""
-        return self._get_meta("name")
+        name: str | None = self._get_meta("name")
+        return name
 
     @name.setter
     def name(self, value: str | None) -> None:
@@ -230,12 +249,14 @@ class Node:
     @property
     def scope(self) -> tuple[str, ...]:
         """The nested ``scope()`` names active when this value was created."""
-        return self._get_meta("scope", ())
+        scope: tuple[str, ...] = self._get_meta("scope", ())
+        return scope
 
     @property
     def site(self) -> str | None:
         """``file:line`` of the user code that created this value, when recorded."""
-        return self._get_meta("site")
+        site: str | None = self._get_meta("site")
+        return site
 
     @property
     def params(self) -> dict[str, Any]:
@@ -405,6 +426,25 @@ def _freed_message(node: Node) -> str:
 
 _new = object.__new__
 
+
+class Context(Protocol):
+    """The ``ctx`` an op's forward sees: in the graph the output node itself, on raw
+    data a stand-in. ``saved`` keeps constants for backward; ``xp`` is the elementwise
+    math of the data's kind."""
+
+    saved: Any
+
+    @property
+    def xp(self) -> Any: ...
+
+
+class BackwardContext(Context, Protocol):
+    """The ``ctx`` an op's backward sees: also which inputs want a gradient."""
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]: ...
+
+
 #: Every Function subclass with a ``name``, by name: the op registry.
 REGISTRY: dict[str, type[Function]] = {}
 
@@ -470,15 +510,24 @@ class Function:
                 )
 
     @staticmethod
-    def forward(ctx: Node, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
+    def forward(ctx: Context, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Node, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
+    def backward(ctx: BackwardContext, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
         raise NotImplementedError
 
+    # The output is of the inputs' kind, typed by the first (unary ops; the others).
+    @overload
     @classmethod
-    def apply(cls, *inputs: Node, **params: Any) -> Node:
+    def apply(cls, a: N, /, **params: Any) -> N: ...
+
+    @overload
+    @classmethod
+    def apply(cls, a: N, /, *inputs: Node, **params: Any) -> N: ...
+
+    @classmethod
+    def apply(cls, /, *inputs: Node, **params: Any) -> Node:
         """Run forward on the inputs' data and record the result in the graph.
 
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
@@ -488,6 +537,7 @@ class Function:
         # halves the cost of recording one (a list and a generator cost ~0.5 µs).
         # p0 and p1 are what the output's input slots will hold (see Node).
         n = len(inputs)
+        p0: Node | tuple[Node, ...]
         if n == 2:
             p0, p1 = inputs
             if type(p0) is not type(p1) and p0.data_type is not p1.data_type:
@@ -535,16 +585,16 @@ class Function:
         if state.switched and not state.modes.plain:
             modes = state.modes
             if modes.scope or modes.record_sites:
-                out._annotate()
+                meta = out._annotate()
                 if modes.record_sites and params:
                     # Checkers re-run the op's forward on its recorded inputs (see .params).
-                    out._meta["params"] = params
+                    meta["params"] = params
             if modes.anomaly:
                 _check_forward(cls, out, inputs)
         return out
 
 
-def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
     """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
 
     The same steps as :meth:`Function.apply` for an op without domains or params
@@ -698,7 +748,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, g)
+            g = _run_hooks(node, meta, g)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -727,7 +777,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                         gb = b._sum_to(gb)
                     b._g = gb if pg is visited else pg + gb
         else:
-            parents = _inputs(node)
+            parents: tuple[Node, ...] = _inputs(node)  # type: ignore[assignment]  # _reachable refused freed nodes
             if create_graph:
                 grads = fn.backward(node, g, node, *parents)
             elif len(parents) == 1:
@@ -755,8 +805,7 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, g: Any) -> Any:
-    meta = node._meta
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     for hook in list(meta.get("hooks", ())):
         replaced = hook(g)
         if replaced is not None:
