@@ -1,22 +1,32 @@
-"""Stochastic gradient descent and learning-rate schedules.
+"""Optimizers (SGD, Adam, AdamW) and learning-rate schedules.
 
-SGD follows PyTorch's ``torch.optim.SGD`` update, step t for a parameter θ with
-gradient g, momentum μ, dampening τ, weight decay λ and learning rate η_t:
+Every optimizer follows PyTorch's update, written out below for a parameter θ with
+gradient g at its step t = 1, 2, … and learning rate η (from the schedule).
+
+SGD (``torch.optim.SGD``), momentum μ, dampening τ, weight decay λ:
 
     g ← g + λ·θ                                (weight decay, an L2 penalty λ/2·‖θ‖²)
     b ← g                  at the first step
     b ← μ·b + (1 − τ)·g    afterwards           (the momentum buffer)
     g ← g + μ·b  (Nesterov)   or   g ← b        (when μ > 0)
-    θ ← θ − η_t·g
+    θ ← θ − η·g
 
-A schedule gives η_t from the number of steps t already taken.
+Adam (``torch.optim.Adam``, Kingma & Ba 2015), betas (β₁, β₂), eps ε, weight decay λ:
+
+    g ← g + λ·θ                                (Adam: the decay is an L2 penalty)
+    θ ← θ − η·λ·θ                              (AdamW: decoupled from the gradient)
+    m ← β₁·m + (1 − β₁)·g                      (first moment, from m = 0)
+    v ← β₂·v + (1 − β₂)·g²                     (second moment, from v = 0)
+    θ ← θ − η/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε)
+
+A schedule gives η from the number of steps the optimizer has taken.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import numpy as np
 
@@ -103,69 +113,228 @@ def schedule_for(name: str, lr: float, total_steps: int) -> Schedule:
     raise ValueError(f"unknown schedule {name!r}: use one of {SCHEDULES}")
 
 
-class SGD:
-    """``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0, dampening=0)``.
+Group = dict[str, Any]
 
-    ``lr`` is a number or a :class:`Schedule`. ``params`` are Tensors (or Scalars) with
-    ``requires_grad``; those whose ``.grad`` is None are skipped by :meth:`step`.
-    Updates happen in place under ``no_grad()``, so a graph that saved a parameter
-    before the step refuses to run backward afterwards.
+
+class Optimizer:
+    """The base of every optimizer: parameter groups, per-parameter state, ``zero_grad``,
+    ``step`` and ``state_dict``.
+
+    ``params`` is an iterable of parameters (Tensors or Scalars with
+    ``requires_grad``), or of groups: dicts with ``"params"`` and any hyperparameter
+    that differs from the optimizer's, e.g. ``[{"params": head, "lr": 0.01},
+    {"params": body}]``. A learning rate is a number or a :class:`Schedule`.
+    Parameters whose ``.grad`` is None are skipped by :meth:`step`. Updates happen in
+    place under ``no_grad()``, so a graph that saved a parameter before the step
+    refuses to run backward afterwards.
     """
+
+    def __init__(self, params: Iterable[Node] | Iterable[Group], defaults: Group) -> None:
+        self.defaults = defaults
+        self.param_groups: list[Group] = []
+        self.state: dict[int, dict[str, Any]] = {}  # id(parameter) -> its state
+        self.steps = 0  # steps taken: the schedules' t
+        given = list(params)
+        if not given:
+            raise ValueError(f"{self._name}: got an empty parameter list; pass model.parameters()")
+        groups = cast("list[Group]", given) if isinstance(given[0], dict) else [{"params": given}]
+        for group in groups:
+            self.add_param_group(group)
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def add_param_group(self, group: Group) -> None:
+        """Add a group of parameters with its own hyperparameters (the others default to
+        the optimizer's)."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{self._name}: a parameter group is a dict with a 'params' list, got {group!r}")
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{self._name}: unknown hyperparameters {unknown}; known: {sorted(self.defaults)}")
+        params = list(group["params"])
+        if not params:
+            raise ValueError(f"{self._name}: a parameter group has no parameters")
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in params:
+            if not (isinstance(p, Node) and p.is_leaf and p.requires_grad):
+                raise TypeError(f"{self._name}: every parameter must be a leaf with requires_grad=True, got {p!r}")
+            if id(p) in taken:
+                raise ValueError(f"{self._name}: a parameter appears twice ({p!r}); give each one group")
+            taken.add(id(p))
+        full = {**self.defaults, **group, "params": params}
+        lr = full["lr"]
+        full["lr"] = lr if isinstance(lr, Schedule) else Constant(lr)
+        self._check_group(full)
+        self.param_groups.append(full)
+
+    def _check_group(self, group: Group) -> None:
+        """Refuse hyperparameters outside their range (each optimizer knows its own)."""
+
+    @property
+    def lr(self) -> float:
+        """The learning rate the next step will use (in the first group)."""
+        lr: float = self.param_groups[0]["lr"].lr_at(self.steps)
+        return lr
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        for group in self.param_groups:
+            lr = group["lr"].lr_at(self.steps)
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if isinstance(g, Node):  # a create_graph gradient: step on its value
+                    g = g.data
+                self._update(p, g, self.state.setdefault(id(p), {}), group, lr)
+        self.steps += 1
+
+    def _update(self, p: Node, g: Any, state: dict[str, Any], group: Group, lr: float) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state, as PyTorch lays it out: ``state`` maps a parameter's
+        position (counted across the groups) to copies of its buffers, ``param_groups``
+        holds each group's hyperparameters with its parameters' positions; ``steps``
+        is the schedules' step count."""
+        groups, state, index = [], {}, 0
+        for group in self.param_groups:
+            positions = list(range(index, index + len(group["params"])))
+            for i, p in zip(positions, group["params"]):
+                if id(p) in self.state:
+                    state[i] = {k: _copy(v) for k, v in self.state[id(p)].items()}
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": positions})
+            index += len(positions)
+        return {"state": state, "param_groups": groups, "steps": self.steps}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, onto parameters of the same shapes
+        in the same groups; nothing changes unless everything fits."""
+        groups = state_dict["param_groups"]
+        sizes = [len(g["params"]) for g in self.param_groups]
+        if [len(g["params"]) for g in groups] != sizes:
+            raise ValueError(
+                f"{self._name}.load_state_dict: the state has groups of "
+                f"{[len(g['params']) for g in groups]} parameters, this optimizer {sizes}; "
+                "build it over the same parameters"
+            )
+        params = [p for g in self.param_groups for p in g["params"]]
+        restored = {}
+        for i, buffers in state_dict["state"].items():
+            p = params[int(i)]
+            for name, value in buffers.items():
+                if np.shape(value) not in (p.shape, ()) or (np.ndim(value) and np.dtype(value.dtype) != p.dtype):
+                    raise ValueError(
+                        f"{self._name}.load_state_dict: {name!r} of parameter {i} is "
+                        f"{np.asarray(value).dtype}{list(np.shape(value))} but the parameter is "
+                        f"{p.dtype}{list(p.shape)}"
+                    )
+            restored[id(p)] = {k: _copy(v) for k, v in buffers.items()}
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = restored
+        self.steps = int(state_dict["steps"])
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr, momentum=0, nesterov=False, weight_decay=0, dampening=0)``:
+    PyTorch's SGD, with the update in this module's docstring."""
 
     def __init__(
         self,
-        params: Iterable[Node],
+        params: Iterable[Node] | Iterable[Group],
         lr: float | Schedule,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
         dampening: float = 0.0,
     ) -> None:
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("SGD: got an empty parameter list; pass model.parameters()")
-        for p in self.params:
-            if not (isinstance(p, Node) and p.is_leaf and p.requires_grad):
-                raise TypeError(f"SGD: every parameter must be a leaf with requires_grad=True, got {p!r}")
-        self.schedule = lr if isinstance(lr, Schedule) else Constant(lr)
-        for name, value in (("momentum", momentum), ("weight_decay", weight_decay), ("dampening", dampening)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"SGD: {name} must be a finite number ≥ 0, got {value!r}")
-        if nesterov and (momentum <= 0 or dampening != 0):
+        defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov}
+        super().__init__(params, {**defaults, "weight_decay": weight_decay, "dampening": dampening})
+
+    def _check_group(self, group: Group) -> None:
+        for name in ("momentum", "weight_decay", "dampening"):
+            _check_nonnegative(self._name, name, group[name])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
-        self.weight_decay, self.dampening = float(weight_decay), float(dampening)
-        self.steps = 0  # steps taken: the schedule's t
-        self._buffers: dict[int, Any] = {}  # id(param) -> momentum buffer b
 
-    @property
-    def lr(self) -> float:
-        """The learning rate the next step will use."""
-        return self.schedule.lr_at(self.steps)
+    def _update(self, p: Node, g: Any, state: dict[str, Any], group: Group, lr: float) -> None:
+        mu = group["momentum"]
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        if mu:
+            b = state.get("momentum_buffer")
+            b = _copy(g) if b is None else mu * b + (1.0 - group["dampening"]) * g
+            state["momentum_buffer"] = b
+            g = g + mu * b if group["nesterov"] else b
+        _subtract(p, lr * g)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
-        for p in self.params:
-            p.grad = None
 
-    def step(self) -> None:
-        """Move every parameter that has a gradient one step downhill."""
-        lr, mu = self.lr, self.momentum
-        for p in self.params:
-            g = p.grad
-            if g is None:
-                continue
-            if isinstance(g, Node):  # a create_graph gradient: step on its value
-                g = g.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if mu:
-                b = self._buffers.get(id(p))
-                b = _copy(g) if b is None else mu * b + (1.0 - self.dampening) * g
-                self._buffers[id(p)] = b
-                g = g + mu * b if self.nesterov else b
-            _subtract(p, lr * g)
-        self.steps += 1
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``:
+    PyTorch's Adam (defaults and order of operations), with the update in this module's
+    docstring. Each parameter counts its own steps t (those it had a gradient at) for
+    the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ, which undo the moments' start at zero.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[Node] | Iterable[Group],
+        lr: float | Schedule = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    def _check_group(self, group: Group) -> None:
+        betas = group["betas"]
+        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {betas!r}")
+        _check_nonnegative(self._name, "eps", group["eps"])
+        _check_nonnegative(self._name, "weight_decay", group["weight_decay"])
+
+    def _update(self, p: Node, g: Any, state: dict[str, Any], group: Group, lr: float) -> None:
+        (beta1, beta2), eps, decay = group["betas"], group["eps"], group["weight_decay"]
+        if decay and self.decoupled_weight_decay:
+            _subtract(p, lr * decay * p.data)
+        elif decay:
+            g = g + decay * p.data
+        t = state["step"] = state.get("step", 0) + 1
+        m = state["exp_avg"] = beta1 * state.get("exp_avg", 0.0) + (1.0 - beta1) * g
+        v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", 0.0) + (1.0 - beta2) * (g * g)
+        denominator = v**0.5 / math.sqrt(1.0 - beta2**t) + eps
+        _subtract(p, (lr / (1.0 - beta1**t)) * (m / denominator))
+
+
+class AdamW(Adam):
+    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)``:
+    Adam with decoupled weight decay (Loshchilov & Hutter 2019), as PyTorch's AdamW:
+    θ shrinks by the factor 1 − η·λ before the Adam step, instead of λ·θ joining the
+    gradient (where Adam's scaling by 1/√v would weaken it for large gradients)."""
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Node] | Iterable[Group],
+        lr: float | Schedule = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 def _copy(g: Any) -> Any:
@@ -180,6 +349,11 @@ def _subtract(p: Node, delta: Any) -> None:
             p -= delta
         else:
             p.data = p.data - delta
+
+
+def _check_nonnegative(optimizer: str, name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{optimizer}: {name} must be a finite number ≥ 0, got {value!r}")
 
 
 def _check_positive(name: str, value: float) -> None:

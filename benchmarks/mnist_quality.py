@@ -27,9 +27,9 @@ import numpy as np
 from glassgrad.models import mnist
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.metrics import BinaryMetrics, binary_metrics
-from glassgrad.models.train import fit
+from glassgrad.models.stopping import MaxIterations
+from glassgrad.models.train import FitSettings, fit
 from glassgrad.optim import SCHEDULES, SGD, schedule_for
-from glassgrad.stopping import MaxIterations
 
 # The tuned recipe (see docs/benchmarks.md for how it was chosen).
 RECIPE = {"lr": 0.2, "momentum": 0.9, "batch_size": 500, "epochs": 40, "pos_weight": 1.25, "schedule": "step"}
@@ -48,9 +48,7 @@ def fit_glassgrad(
         y,
         optimizer=optimizer,
         stop=MaxIterations(steps),
-        batch_size=batch_size,
-        seed=seed,
-        pos_weight=pos_weight,
+        settings=FitSettings(batch_size=batch_size, pos_weight=pos_weight, seed=seed),
     )
     return model, time.perf_counter() - start
 
@@ -141,7 +139,8 @@ def main() -> None:
     print(row(f"scikit-learn lbfgs ({clf.n_iter_[0]} iterations)", sk, sk_times))
     print(
         f"\nglassgrad F1 median {statistics.median(f1s):.4f} (min {min(f1s):.4f}, max {max(f1s):.4f}) vs "
-        f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s vs {statistics.median(sk_times):.2f} s"
+        f"scikit-learn {sk.f1:.4f}; fit time median {statistics.median(times):.2f} s "
+        f"vs {statistics.median(sk_times):.2f} s"
     )
     median_seed = int(np.argsort(f1s)[len(f1s) // 2])
     low, high = f1_difference_interval(yt, predictions[median_seed], clf.predict_proba(Xt)[:, 1] >= 0.5)

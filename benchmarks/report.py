@@ -71,7 +71,8 @@ def timing_table(result: dict[str, Any]) -> str:
 def chain_table(result: dict[str, Any]) -> str:
     """W4: one row per (library, depth)."""
     rows = [
-        "| library | D | forward | backward | ns/op (fwd+bwd) | of which in GC | full GCs | peak RSS | bytes/op | result |",
+        "| library | D | forward | backward | ns/op (fwd+bwd) | of which in GC | full GCs | peak RSS | bytes/op "
+        "| result |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["runs"]:
@@ -80,7 +81,8 @@ def chain_table(result: dict[str, Any]) -> str:
             gc_ns = statistics.median(r["gc"]) / (2 * r["depth"]) * 1e9
             rows.append(
                 f"| {r['lib']} | {r['depth']:,} | {fwd:.3f} s | {bwd:.3f} s | {r['ns_per_op']:,.0f} | {gc_ns:,.0f} | "
-                f"{statistics.median(r['gc_full']):.0f} | {fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | {r['result']} |"
+                f"{statistics.median(r['gc_full']):.0f} | {fmt_mib(r['peak'])} | {r['bytes_per_op']:,.0f} | "
+                f"{r['result']} |"
             )
         else:
             rows.append(
@@ -92,7 +94,8 @@ def chain_table(result: dict[str, Any]) -> str:
 def memory_table(result: dict[str, Any]) -> str:
     """W5: resident memory at each stage, one row per library."""
     rows = [
-        "| library | after import | + data | + setup | peak in 20 steps | peak − data | peak − setup | 20 steps | weights |",
+        "| library | after import | + data | + setup | peak in 20 steps | peak − data | peak − setup | 20 steps "
+        "| weights |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for lib, r in result["libraries"].items():
@@ -104,7 +107,8 @@ def memory_table(result: dict[str, Any]) -> str:
             rows.append(
                 f"| {lib} | {fmt_mib(r['after_import'])} | {fmt_mib(r['after_data'])} | {fmt_mib(r['after_setup'])} | "
                 f"{fmt_mib(r['peak'])} | {fmt_mib(r['peak'] - r['after_data'], True)} | "
-                f"{fmt_mib(r['peak'] - r['after_setup'], True)} | {r['seconds']:.2f} s | {r.get('weights_dtype', '?')} |"
+                f"{fmt_mib(r['peak'] - r['after_setup'], True)} | {r['seconds']:.2f} s | "
+                f"{r.get('weights_dtype', '?')} |"
             )
     return "\n".join(rows)
 

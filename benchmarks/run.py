@@ -78,7 +78,7 @@ class Worker:
 
     def __init__(self, python: str, config: dict[str, Any]):
         # stderr goes to a file: a pipe nobody reads would block a chatty library.
-        self.err = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - the worker owns it; close() closes it
         self.proc = subprocess.Popen(
             [python, os.path.join(HERE, "worker.py"), json.dumps(config)],
             stdin=subprocess.PIPE,

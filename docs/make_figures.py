@@ -32,9 +32,9 @@ from glassgrad.models import plots  # noqa: E402
 from glassgrad.models.graphs import write_docs_figures  # noqa: E402
 from glassgrad.models.logistic import LogisticModel  # noqa: E402
 from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
-from glassgrad.models.train import fit  # noqa: E402
+from glassgrad.models.stopping import MaxIterations, Patience  # noqa: E402
+from glassgrad.models.train import FitSettings, fit  # noqa: E402
 from glassgrad.optim import SGD  # noqa: E402
-from glassgrad.stopping import MaxIterations, Patience  # noqa: E402
 
 
 def first_nine() -> np.ndarray:
@@ -169,9 +169,8 @@ def training(out: Path, fast: bool) -> None:
         y[train_idx],
         optimizer=optimizer,
         stop=stop,
-        batch_size=100,
-        X_val=X[val_idx],
-        y_val=y[val_idx],
+        val=(X[val_idx], y[val_idx]),
+        settings=FitSettings(batch_size=100),
     )
     title = f"9-detector: loss on {len(train_idx):,} training and {len(val_idx):,} validation digits"
     plots.loss_curve(out / "loss_curve.png", result.batch_losses, result.history, title)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glassgrad import Scalar
+from glassgrad.models.stopping import Criterion, State, StopReason
 from glassgrad.optim import SGD
-from glassgrad.stopping import Criterion, State, StopReason
 
 DOMAIN = (-10.0, 10.0)
 

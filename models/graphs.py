@@ -1,4 +1,4 @@
-"""The one-unit logistic model's computation, drawn: ``glassgrad graph``.
+"""glassgrad graph: draw the one-unit logistic model's forward and backward graphs.
 
 For one sample x with label y, the unit computes
 
@@ -17,18 +17,15 @@ own edge. In the graph x·w is its own value, so ∂z/∂w appears as
 
 from __future__ import annotations
 
-import argparse
-import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
-from glassgrad.atomic import write_text_atomic
 from glassgrad.viz import draw, explain, to_text
-from glassgrad.viz.view import VizWarning
+
+from .atomic import write_text_atomic
 
 FORMATS = ("svg", "png", "pdf")
 # A sample the unit gets partly wrong (ŷ ≈ 0.76 for label 1), so every gradient is
@@ -94,51 +91,12 @@ def write_logistic_figures(
     written: list[Path] = []
     # Both pictures and explain() read the recorded graph, before any backward().
     views = {"forward": draw(unit.loss), "backward": draw(unit.loss, view="backward")}
-    for name, view in views.items():
-        for fmt in dict.fromkeys(formats):
-            written.append(view.save(out / f"{name}.{fmt}"))
+    written.extend(view.save(out / f"{name}.{fmt}") for name, view in views.items() for fmt in dict.fromkeys(formats))
     text = "\n\n".join(str(explain(p, unit.loss)) for p in (unit.w, unit.b)) + "\n"
     write_text_atomic(out / "explain.txt", text)
     write_text_atomic(out / "graph.txt", to_text(unit.loss) + "\n")
     written += [out / "explain.txt", out / "graph.txt"]
     return list(dict.fromkeys(written))
-
-
-def _run(args: argparse.Namespace) -> int:
-    formats = args.format or ["svg"]
-    try:
-        unit = logistic_unit(args.x, args.w, args.b, args.y)
-    except ValueError as exc:
-        print(f"glassgrad graph: {exc}", file=sys.stderr)
-        return 2
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", VizWarning)
-        paths = write_logistic_figures(args.out, formats, unit)
-    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, VizWarning)):
-        print(f"warning: {message}", file=sys.stderr)
-    for path in paths:
-        print(f"wrote {path}")
-    print(explain(unit.w, unit.loss))
-    return 0
-
-
-def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``graph``: draw the logistic unit's forward and backward graphs."""
-    p = subparsers.add_parser(
-        "graph",
-        help="draw the logistic unit's forward and backward graphs and explain ∂L/∂w",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("--out", type=Path, default=Path("graphs"), help="folder for the files (default: graphs)")
-    p.add_argument(
-        "--format", action="append", choices=FORMATS, help="picture format; repeat for several (default: svg)"
-    )
-    p.add_argument("--x", type=float, nargs="+", default=list(DEFAULT_X), help="the sample's features")
-    p.add_argument("--w", type=float, nargs="+", default=list(DEFAULT_W), help="the weights (as many as features)")
-    p.add_argument("--b", type=float, default=DEFAULT_B, help="the bias")
-    p.add_argument("--y", type=float, default=DEFAULT_Y, help="the label, in [0, 1]")
-    p.set_defaults(run=_run)
-    return p
 
 
 def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
@@ -148,20 +106,23 @@ def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
     x = [Scalar(1.0, requires_grad=False, name="x1"), Scalar(-2.0, requires_grad=False, name="x2")]
     y = Scalar(1.0, requires_grad=False, name="y")
     params: dict[str, Scalar] = {}
+
+    def param(value: float, name: str) -> Scalar:
+        params[name] = Scalar(value, name=name)
+        return params[name]
+
     hidden = []
     with scope("hidden"):
         for i, (wa, wb, b) in enumerate([(0.5, -0.3, 0.1), (-0.8, 0.2, 0.0)]):
             with scope(f"h{i}"):
-                w = [Scalar(wa, name=f"w{i}1"), Scalar(wb, name=f"w{i}2")]
-                bias = Scalar(b, name=f"b{i}")
-                params.update({p.name: p for p in (*w, bias)})
+                w = [param(wa, f"w{i}1"), param(wb, f"w{i}2")]
+                bias = param(b, f"b{i}")
                 h = (w[0] * x[0] + w[1] * x[1] + bias).tanh()
                 h.name = f"h{i}"
                 hidden.append(h)
     with scope("out"):
-        v = [Scalar(1.2, name="v0"), Scalar(-0.7, name="v1")]
-        c = Scalar(0.05, name="c")
-        params.update({p.name: p for p in (*v, c)})
+        v = [param(1.2, "v0"), param(-0.7, "v1")]
+        c = param(0.05, "c")
         y_hat = (v[0] * hidden[0] + v[1] * hidden[1] + c).sigmoid()
         y_hat.name = "ŷ"
     loss = binary_cross_entropy(y_hat, y)

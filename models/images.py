@@ -11,20 +11,20 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from glassgrad.optional import require
 
 from .mnist import DataError
 
 
 def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     """A uint8 (28, 28) image, white ink on black, from the picture at ``path``."""
-    from PIL import Image, UnidentifiedImageError
-
+    Image = require("PIL.Image", "train", "reading a picture")
     try:
         with Image.open(path) as im:
             grey = np.asarray(im.convert("L"), dtype=np.float64)
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (Image.UnidentifiedImageError, OSError) as exc:
         raise DataError(f"image {path} cannot be read as a picture ({exc})") from None
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black
@@ -42,7 +42,9 @@ def _center(grey: np.ndarray) -> np.ndarray:
     crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = 20.0 / max(crop.shape)
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    small = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.LANCZOS), dtype=np.float64)
+    small = np.asarray(
+        Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     frame = np.zeros((28, 28))
     mass = small.sum()
     cy, cx = ((np.indices(small.shape) * small).sum(axis=(1, 2)) / mass) if mass > 0 else (h / 2, w / 2)

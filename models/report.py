@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.atomic import write_atomic, write_text_atomic
 from glassgrad.errors import GlassgradError
 
+from .atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"
@@ -41,8 +41,9 @@ def save_model(
         "threshold": float(threshold),
         "train": stats,
     }
-    arrays = dict(model.state_dict().items())
-    return write_atomic(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta, default=_jsonable)), **arrays))
+    arrays = {"meta": np.array(json.dumps(meta, default=_jsonable)), **model.state_dict()}
+    # numpy's stub checks the ** names against savez's allow_pickle flag too; none is called that.
+    return write_atomic(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
 def load_model(path: str | os.PathLike[str]) -> tuple[LogisticModel, dict[str, Any]]:

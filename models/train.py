@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 from glassgrad import no_grad
+from glassgrad.models.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 from glassgrad.optim import SGD
-from glassgrad.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 
 from .logistic import LogisticModel, logistic_loss
 from .metrics import BinaryMetrics, best_f1_threshold, binary_metrics
@@ -75,6 +75,29 @@ def _progress_bar(enabled: bool, stop: Criterion) -> Any:
     return tqdm(total=min(caps) if caps else None, disable=not enabled, unit="it", leave=False, dynamic_ncols=True)
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """How ``fit`` trains, beyond the optimizer and the stopping rule.
+
+    ``batch_size``: the minibatch size, 0 = the whole training set every step;
+    ``pos_weight``: the weight of the positive class in the loss (None = 1);
+    ``seed``: seed of the minibatch shuffling; ``choose_threshold``: pick the threshold
+    that maximizes F1 on the validation set (else 0.5); ``progress``: show a tqdm bar on
+    stderr with the loss.
+    """
+
+    batch_size: int = 0
+    pos_weight: float | None = None
+    seed: int = 0
+    choose_threshold: bool = False
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        b = self.batch_size
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
+            raise ValueError(f"batch_size must be an integer ≥ 0 (0 = full batch), got {b!r}")
+
+
 def fit(
     model: LogisticModel,
     X: Any,
@@ -82,37 +105,30 @@ def fit(
     *,
     optimizer: SGD,
     stop: Criterion,
-    batch_size: int = 0,
-    X_val: Any = None,
-    y_val: Any = None,
-    pos_weight: float | None = None,
-    seed: int = 0,
-    choose_threshold: bool = False,
-    progress: bool = False,
+    val: tuple[Any, Any] | None = None,
+    settings: FitSettings = FitSettings(),
 ) -> TrainResult:
-    """Train ``model`` on (X, y) with ``optimizer`` until ``stop`` fires; see the module doc.
-
-    ``choose_threshold``: pick the threshold that maximizes F1 on the validation set
-    (else 0.5). ``progress``: show a tqdm bar on stderr with the loss.
-    """
+    """Train ``model`` on (X, y) with ``optimizer`` until ``stop`` fires, watching the
+    validation set ``val`` = (X_val, y_val) when given; see the module doc and
+    :class:`FitSettings`."""
     y = np.asarray(y, dtype=model.dtype)
     n = y.shape[0]
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-        raise ValueError(f"batch_size must be an integer ≥ 0 (0 = full batch), got {batch_size!r}")
+    batch_size, pos_weight = settings.batch_size, settings.pos_weight
     full_batch = batch_size == 0 or batch_size >= n
-    has_val = X_val is not None and y_val is not None and len(y_val) > 0
+    X_val, y_val = val if val is not None else (None, None)
+    has_val = y_val is not None and len(y_val) > 0
     if has_val:
         y_val = np.asarray(y_val, dtype=model.dtype)
     patience = next((c for c in stop if isinstance(c, Patience)), None)
     best = patience.best if patience is not None else BestState("val" if has_val else "train")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(settings.seed)
     stop.reset()
 
     batch_losses: list[float] = []
     history: list[Epoch] = []
     iteration = epoch = 0
     start = time.perf_counter()
-    bar = _progress_bar(progress, stop)
+    bar = _progress_bar(settings.progress, stop)
     reason: StopReason | None = None
     try:
         while reason is None:
@@ -154,7 +170,7 @@ def fit(
     val_metrics = None
     if has_val:
         val_proba = model.predict_proba(X_val)
-        if choose_threshold:
+        if settings.choose_threshold:
             threshold, _ = best_f1_threshold(y_val, val_proba)
         val_metrics = binary_metrics(y_val, val_proba, threshold)
     return TrainResult(

@@ -79,7 +79,10 @@ def test_reference_docstrings_become_markdown() -> None:
     spec = importlib.util.spec_from_file_location("griffe_docstrings", ROOT / "docs" / "griffe_docstrings.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    text = "See :func:`~glassgrad.viz.explain` and :class:`Tensor`::\n\n    z = x·w\n\n>>> f(1)  # doctest: +SKIP\n['a']\n\nEnd."
+    text = (
+        "See :func:`~glassgrad.viz.explain` and :class:`Tensor`::\n\n    z = x·w\n\n"
+        ">>> f(1)  # doctest: +SKIP\n['a']\n\nEnd."
+    )
     assert module.to_markdown(text) == (
         "See `explain` and `Tensor`:\n\n    z = x·w\n\n```pycon\n>>> f(1)\n['a']\n```\n\nEnd."
     )

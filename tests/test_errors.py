@@ -24,7 +24,7 @@ def test_shape_errors_name_op_and_shapes(make, match):
 
 @pytest.mark.parametrize("data", [["a", "b"], np.array([object(), 1], dtype=object), np.array([1 + 2j])])
 def test_non_numeric_data_is_refused(data):
-    with pytest.raises(TypeError, match="real numbers|must be numbers"):
+    with pytest.raises(TypeError, match=r"real numbers|must be numbers"):
         Tensor(data)
 
 

@@ -117,10 +117,9 @@ def test_functional_grad_and_value_and_grad():
     assert ag.grad(ag.grad(ag.grad(lambda x: x.exp() * x)))(0.5) == pytest.approx(np.exp(0.5) * 3.5)
 
 
-def test_higher_order_through_every_smooth_op():
-    rng = np.random.default_rng(3)
-    x = Tensor(rng.uniform(0.5, 1.5, (2, 3)), requires_grad=True)
-    fns = [
+@pytest.mark.parametrize(
+    "f",
+    [
         lambda t: (t.exp() * t.log()).sum(),
         lambda t: (t.sigmoid() + t.tanh() + t.softplus() + t.log_sigmoid()).sum(),
         lambda t: ((t @ t.T) ** 2).mean(),
@@ -128,9 +127,11 @@ def test_higher_order_through_every_smooth_op():
         lambda t: ag.binary_cross_entropy_with_logits(t - 1, np.eye(2, 3), pos_weight=2.0),
         lambda t: ag.binary_cross_entropy(t.sigmoid(), np.full((2, 3), 0.25)),
         lambda t: ag.concatenate([t, t[:, :1] ** 3], axis=1).sum() + ag.stack([t, t]).reshape(-1).sum(),
-    ]
-    for f in fns:
-        gradcheck(lambda t: ag.grad(f(t), [t], create_graph=True)[0], x, atol=1e-5, rtol=1e-4)
+    ],
+)
+def test_higher_order_through_every_smooth_op(f):
+    x = Tensor(np.random.default_rng(3).uniform(0.5, 1.5, (2, 3)), requires_grad=True)
+    gradcheck(lambda t: ag.grad(f(t), [t], create_graph=True)[0], x, atol=1e-5, rtol=1e-4)
 
 
 def test_graphs_hold_no_reference_cycles():

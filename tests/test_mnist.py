@@ -102,7 +102,7 @@ def test_embedded_sample_is_5000_digits_500_of_each():
 def test_embedded_sample_is_parsed_once_and_read_only():
     a, b = load_embedded(), load_embedded()
     assert a.images is b.images
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         a.images[0, 0, 0] = 1
 
 

@@ -80,6 +80,15 @@ def test_downloads_every_file_verified(server, tmp_path):
     assert firsts == sorted(firsts) and firsts[-1] == size
 
 
+def test_downloaded_files_get_the_permissions_of_any_new_file(server, tmp_path):
+    old = os.umask(0o022)
+    try:
+        _get(server, tmp_path)
+    finally:
+        os.umask(old)
+    assert {oct(os.stat(tmp_path / name).st_mode & 0o777) for name in FILES} == {"0o644"}
+
+
 def test_files_already_there_are_not_fetched_again(server, tmp_path):
     _get(server, tmp_path)
     assert [path for path, _ in server.requests] == ["/a-images.gz", "/b-labels.gz"]
@@ -142,7 +151,7 @@ def test_interrupt_midway_leaves_nothing(server, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         _get(server, tmp_path, progress=interrupt)
-    assert partial and all(p.startswith(".a-images.gz.") and p.endswith(".part") for p in partial)
+    assert partial and all(p.startswith(".a-images.gz.") and p.endswith(".tmp") for p in partial)
     assert os.listdir(tmp_path) == []
 
 

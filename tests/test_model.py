@@ -60,11 +60,11 @@ def test_load_state_dict_names_what_does_not_fit_and_changes_nothing():
         m.load_state_dict({"w": np.zeros(4)})
     with pytest.raises(KeyError, match="unexpected \\['c'\\]"):
         m.load_state_dict({"w": np.zeros(4), "b": np.zeros(1), "c": np.zeros(1)})
-    with pytest.raises(ValueError, match="'w' is float64\\[4\\] but the state holds float64\\[5\\]"):
+    with pytest.raises(ValueError, match=r"'w' is float64\[4\] but the state holds float64\[5\]"):
         m.load_state_dict({"w": np.ones(5), "b": np.ones(1)})
     with pytest.raises(ValueError, match="float32"):
         m.load_state_dict({"w": np.ones(4, np.float32), "b": np.ones(1)})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"'b' is float64\[1\] but the state holds float64\[2\]"):
         m.load_state_dict({"w": np.ones(4), "b": np.ones(2)})
     assert not m.w.data.any()  # the failed loads left w alone
 
@@ -118,7 +118,7 @@ def test_float32_inputs_are_not_copied_and_stay_float32():
 
 def test_bad_inputs_name_the_shapes():
     m = LogisticModel(3)
-    with pytest.raises(ShapeError, match="\\(N, 3\\).*\\(2, 4\\)"):
+    with pytest.raises(ShapeError, match=r"\(N, 3\).*\(2, 4\)"):
         m(np.ones((2, 4)))
     with pytest.raises(ShapeError, match="targets"):
         logistic_loss(m, np.ones((2, 3)), np.ones(3))

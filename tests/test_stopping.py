@@ -1,11 +1,11 @@
 """Every stopping criterion, alone and combined."""
 
 import math
+import re
 
 import numpy as np
 import pytest
-from glassgrad.nn import Module, Parameter
-from glassgrad.stopping import (
+from glassgrad.models.stopping import (
     AllOf,
     AnyOf,
     GradientNorm,
@@ -16,6 +16,7 @@ from glassgrad.stopping import (
     TargetLoss,
     TimeBudget,
 )
+from glassgrad.nn import Module, Parameter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -167,22 +168,22 @@ def test_combinations_of_max_iterations_fire_at_min_and_max(n1, n2):
 
 
 @pytest.mark.parametrize(
-    "make",
+    ("make", "match"),
     [
-        lambda: MaxIterations(0),
-        lambda: TimeBudget(-1.0),
-        lambda: TimeBudget(float("inf")),
-        lambda: Patience(0),
-        lambda: Patience(2, min_delta=-0.1),
-        lambda: Patience(2, on="test"),
-        lambda: TargetLoss(float("nan")),
-        lambda: GradientNorm(-1.0),
-        lambda: RelativeChange(-0.5),
-        lambda: AnyOf(),
+        (lambda: MaxIterations(0), "MaxIterations: n must be an integer ≥ 1, got 0"),
+        (lambda: TimeBudget(-1.0), "TimeBudget: seconds must be a finite number ≥ 0, got -1.0"),
+        (lambda: TimeBudget(float("inf")), "TimeBudget: seconds must be a finite number ≥ 0, got inf"),
+        (lambda: Patience(0), "Patience: patience must be an integer ≥ 1, got 0"),
+        (lambda: Patience(2, min_delta=-0.1), "min_delta must be a finite number ≥ 0, got -0.1"),
+        (lambda: Patience(2, on="test"), "on must be one of ('train', 'val'), got 'test'"),
+        (lambda: TargetLoss(float("nan")), "TargetLoss: target must be a finite number, got nan"),
+        (lambda: GradientNorm(-1.0), "GradientNorm: tol must be a finite number ≥ 0, got -1.0"),
+        (lambda: RelativeChange(-0.5), "RelativeChange: tol must be a finite number ≥ 0, got -0.5"),
+        (lambda: AnyOf(), "AnyOf needs at least one criterion"),
     ],
 )
-def test_bad_criteria_are_refused(make):
-    with pytest.raises(ValueError):
+def test_bad_criteria_are_refused(make, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
         make()
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.report import ModelFileError, load_model, save_model, write_summary
-from glassgrad.models.train import fit, loss_value
+from glassgrad.models.stopping import Criterion, MaxIterations, Patience, TargetLoss
+from glassgrad.models.train import FitSettings, fit, loss_value
 from glassgrad.optim import SGD
-from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss
 
 
 def separable(n=200, d=6, seed=0, dtype=np.float64):
@@ -44,7 +44,14 @@ def test_full_batch_training_reduces_the_loss_and_reports_why_it_stopped():
 def test_minibatches_make_epochs_of_ceil_n_over_b_steps():
     X, y = separable(n=103)
     m = LogisticModel(6)
-    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5, momentum=0.9), stop=MaxIterations(3 * 11), batch_size=10)
+    r = fit(
+        m,
+        X,
+        y,
+        optimizer=SGD(m.parameters(), 0.5, momentum=0.9),
+        stop=MaxIterations(3 * 11),
+        settings=FitSettings(batch_size=10),
+    )
     assert r.epochs == 3 and [h.iteration for h in r.history] == [11, 22, 33]
 
 
@@ -61,7 +68,7 @@ def test_early_stopping_restores_the_best_validation_parameters():
     yv = 1 - yv  # a validation set that disagrees: its loss rises as training proceeds
     m = LogisticModel(6)
     patience = Patience(3)
-    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(1000) | patience, X_val=Xv, y_val=yv)
+    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(1000) | patience, val=(Xv, yv))
     assert r.stop.criterion == "Patience"
     best = min(r.history, key=lambda h: h.val_loss)
     assert r.best_iteration == best.iteration == patience.best.iteration
@@ -78,8 +85,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best_parameters():
         y,
         optimizer=SGD(m.parameters(), 2.0, momentum=0.9),
         stop=MaxIterations(100) | InterruptAt(30),
-        X_val=Xv,
-        y_val=yv,
+        val=(Xv, yv),
     )
     assert r.stop.criterion == "KeyboardInterrupt" and r.stop.iteration == 30
     assert len(r.history) == 30  # the interrupted step's epoch was recorded before the check
@@ -93,7 +99,13 @@ def test_threshold_chosen_on_validation_maximizes_validation_f1():
     Xv, yv = separable(n=150, seed=6)
     m = LogisticModel(6)
     r = fit(
-        m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(20), X_val=Xv, y_val=yv, choose_threshold=True
+        m,
+        X,
+        y,
+        optimizer=SGD(m.parameters(), 0.5),
+        stop=MaxIterations(20),
+        val=(Xv, yv),
+        settings=FitSettings(choose_threshold=True),
     )
     p = m.predict_proba(Xv)
     for t in np.unique(p):
@@ -105,15 +117,20 @@ def test_threshold_chosen_on_validation_maximizes_validation_f1():
 def test_float32_training_stays_float32():
     X, y = separable(dtype=np.float32)
     m = LogisticModel(6, dtype=np.float32)
-    fit(m, X, y, optimizer=SGD(m.parameters(), 0.5, momentum=0.9), stop=MaxIterations(5), batch_size=50)
+    fit(
+        m,
+        X,
+        y,
+        optimizer=SGD(m.parameters(), 0.5, momentum=0.9),
+        stop=MaxIterations(5),
+        settings=FitSettings(batch_size=50),
+    )
     assert m.w.dtype == np.float32 and m.w.grad.dtype == np.float32
 
 
 def test_bad_batch_size_is_refused():
-    X, y = separable()
-    m = LogisticModel(6)
     with pytest.raises(ValueError, match="batch_size"):
-        fit(m, X, y, optimizer=SGD(m.parameters(), 0.1), stop=MaxIterations(1), batch_size=-1)
+        FitSettings(batch_size=-1)
 
 
 def test_model_file_round_trip_and_errors(tmp_path):

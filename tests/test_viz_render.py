@@ -1,7 +1,6 @@
 """Rendering with the real `dot`, saving by suffix, the missing-`dot` fallback and the
 `glassgrad graph` command."""
 
-import argparse
 import shutil
 import warnings
 import xml.etree.ElementTree as ET
@@ -9,7 +8,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from glassgrad import Tensor
-from glassgrad.models.graphs import add_command, logistic_unit
+from glassgrad.models.cli import main
+from glassgrad.models.graphs import logistic_unit
 from glassgrad.viz import GraphvizNotFound, VizWarning, draw, to_text
 from glassgrad.viz.labels import escape, summary
 from glassgrad.viz.view import INSTALL_HINT
@@ -91,10 +91,7 @@ def test_missing_dot_falls_back_to_text_with_one_line_hint(no_dot, tmp_path):
 
 
 def _graph_command(argv):
-    parser = argparse.ArgumentParser(prog="glassgrad")
-    add_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["graph", *argv])
-    return args.run(args)
+    return main(["graph", *argv])
 
 
 @needs_dot
@@ -123,13 +120,13 @@ def test_graph_command_without_dot_writes_dot_files_and_one_warning_line(no_dot,
         assert _graph_command(["--out", str(tmp_path), "--x", "1", "2", "3", "--w", "0", "0", "1", "--y", "0"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backward.dot", "explain.txt", "forward.dot", "graph.txt"]
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("warning: graphviz's `dot` program was not found")
+    assert err.count("\n") == 1 and err.startswith("glassgrad graph: warning: graphviz's `dot` program was not found")
     assert escape("x·w") in (tmp_path / "forward.dot").read_text()
 
 
 def test_graph_command_rejects_mismatched_sizes(tmp_path, capsys):
     assert _graph_command(["--out", str(tmp_path), "--x", "1", "2", "--w", "1"]) == 2
-    assert "x has 2 features but w has 1 weights" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("glassgrad graph: error: x has 2 features but w has 1 weights")
     assert not tmp_path.joinpath("forward.svg").exists()
 
 

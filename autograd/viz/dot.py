@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..optional import require
 from .backprop import Flow
 from .formulas import local_formula
 from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
@@ -56,8 +57,9 @@ def to_digraph(
     docstring). ``compact`` draws each value as a few lines (name, value, gradient),
     edges as bare lines (inputs above, outputs below) and no tooltips: ``dot`` lays a
     big graph out many times faster that way, and a browser draws it with a fraction
-    of the elements."""
-    import graphviz
+    of the elements. Raises ``MissingDependency`` without the ``graphviz`` package
+    (extra ``viz``)."""
+    graphviz = require("graphviz", "viz", "drawing a graph")
 
     index = {id(n): k for k, n in enumerate(spec.order)}
     if rankdir is None:
@@ -154,7 +156,8 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
     head += f'<FONT POINT-SIZE="9">%{v.index}</FONT>'
     rows = [
         f'<TR><TD COLSPAN="2" BGCOLOR="{fill}">{head}</TD></TR>',
-        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}</FONT></TD></TR>',
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}'
+        "</FONT></TD></TR>",
         f'<TR><TD ALIGN="LEFT">value</TD><TD ALIGN="LEFT"{cell("value")}>{escape(summary(node.data))}</TD></TR>',
     ]
     if node.requires_grad:

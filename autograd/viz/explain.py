@@ -16,6 +16,7 @@ Each factor's number comes from its op's own backward, so the total equals what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ MAX_PATHS = 12
 # Adjacent factors whose formulas cancel, shown as one simpler factor:
 # (outer op, the argument the path enters by, inner op) -> formula in the outer op's
 # argument names and its 1/n suffix. BCE on a sigmoid: (p−y)/(p(1−p)) · p(1−p) = p−y.
-_CANCELLATIONS = {
+_CANCELLATIONS: dict[tuple[str | None, int, str | None], Callable[[list[str], str], str]] = {
     ("binary_cross_entropy", 0, "sigmoid"): lambda args, n: f"({args[0]}−{args[1]}){n}",
 }
 
@@ -147,8 +148,7 @@ def _paths(order: list[Node], on: set[int], param: Node, root: Node, limit: int)
                 steps.append(step)
             found.append(steps)
             continue
-        for step in reversed(uses.get(id(node), [])):
-            stack.append((step.child, (step, link)))
+        stack.extend((step.child, (step, link)) for step in reversed(uses.get(id(node), [])))
     return found
 
 
@@ -168,9 +168,8 @@ def _term(steps: list[Step], seed: Any, index: dict[int, int]) -> PathTerm:
         pshape, gshape = raw_shape(parent.data), raw_shape(raw)
         if gshape != pshape:
             axes = broadcast_axes(gshape, pshape)
-            notes.append(
-                f"{display_name(parent, index)} was broadcast in {child.op}: summed over axis {', '.join(map(str, axes))}"
-            )
+            axes_text = ", ".join(map(str, axes))
+            notes.append(f"{display_name(parent, index)} was broadcast in {child.op}: summed over axis {axes_text}")
         elif child.op == "matmul" and len(pshape) == 1 and len(raw_shape(child.parents[1 - step.arg].data)) == 2:
             rows = raw_shape(child.data)[0]
             notes.append(
@@ -210,7 +209,8 @@ def _render(
     p = display_name(param, index)
     r = display_name(root, index)
     d = f"∂{symbol(r)}/∂{symbol(p)}"
-    head = f"{d}: {p} is a {ROLE_LABEL[role(param, False)]}, {r} the output; {n_paths} path{'s' * (n_paths != 1)} from {p} to {r}"
+    paths = f"{n_paths} path{'s' * (n_paths != 1)}"
+    head = f"{d}: {p} is a {ROLE_LABEL[role(param, False)]}, {r} the output; {paths} from {p} to {r}"
     lines = [head]
     factors = [v for t in terms for _, _, v in t.factors]
     if any(v is not None and raw_shape(v) not in ((), (1,)) for v in factors):
@@ -240,10 +240,11 @@ def _render(
         lines.append(eq + " · ".join(_wrap(v) for v in values))
         lines.append(eq + summary(term.value))
         width = max(len(n) for n in names)
-        for (name, formula, _value), shown in zip(term.factors, values):
-            lines.append(f"    {name.ljust(width)} = {formula}" + (f" = {shown}" if shown != formula else ""))
-        for note in term.notes:
-            lines.append(f"    note: {note}")
+        lines.extend(
+            f"    {name.ljust(width)} = {formula}" + (f" = {shown}" if shown != formula else "")
+            for (name, formula, _value), shown in zip(term.factors, values)
+        )
+        lines.extend(f"    note: {note}" for note in term.notes)
         lines.append("")
     if rest is not None:
         lines.append(f"the other {n_paths - len(terms)} paths add up to {summary(rest)}")

@@ -24,8 +24,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_text_atomic
+from ..errors import MissingDependency
 from ..graph import Node
+from ..optional import require
 from .dot import to_digraph
 from .explain import explain
 from .labels import display_name, full, symbol, type_str
@@ -33,7 +34,7 @@ from .spec import GraphSpec, build
 from .steps import ATTR, CLASS, Walkthrough, walkthrough
 from .style import CATEGORY_LABEL, ROLE_LABEL
 from .text import op_line, to_text
-from .view import INSTALL, MAX_NODES, GraphvizNotFound, VizWarning
+from .view import DOT_MISSING, INSTALL, MAX_NODES, GraphvizNotFound, VizWarning, _replace_file
 
 #: Beyond this many boxes the graph is laid out without edge labels.
 EDGE_LABEL_BOXES = 150
@@ -95,7 +96,7 @@ class Explorer:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (atomically) and return the path."""
         path = Path(path)
-        write_text_atomic(path, self.html())
+        _replace_file(path, self.html().encode("utf-8"))
         return path
 
     def _repr_html_(self) -> str:
@@ -118,18 +119,17 @@ class Explorer:
             return _document(self.title, notice, f'<pre class="listing">{html.escape(self._listing())}</pre>', None)
         try:
             svg = self._svg(w)
-        except GraphvizNotFound as exc:
+        except (GraphvizNotFound, MissingDependency) as exc:
             warnings.warn(f"{exc}; the explorer shows the listing instead", VizWarning, stacklevel=3)
             body = f'<pre class="listing">{html.escape(self._listing())}</pre>'
-            return _document(self.title, f"graphviz's dot is missing. {INSTALL}", body, None)
+            return _document(self.title, f"No drawing: {exc}", body, None)
         return _document(self.title, notice, svg, self._data(w), fit=self.spec.box_count() <= EDGE_LABEL_BOXES)
 
     def _listing(self) -> str:
         return to_text(self.spec.root, self.spec.order)
 
     def _svg(self, start: Walkthrough) -> str:
-        import graphviz
-
+        graphviz = require("graphviz", "viz", "the explorer's drawing")
         big = self.spec.box_count() > EDGE_LABEL_BOXES
         # No legend: the caption and the details panel say what each box is.
         digraph = to_digraph(self.spec, show_legend=False, anchors=True, compact=big)
@@ -138,7 +138,7 @@ class Explorer:
         try:
             raw = digraph.pipe(format="svg")
         except graphviz.ExecutableNotFound:
-            raise GraphvizNotFound(f"graphviz's `dot` program was not found on PATH. {INSTALL}") from None
+            raise GraphvizNotFound(f"{DOT_MISSING}, so the explorer has no drawing. {INSTALL}") from None
         return inline_svg(raw, start)
 
     def _data(self, w: Walkthrough) -> dict[str, Any]:

@@ -55,4 +55,5 @@ def op_line(node: Node, index: dict[int, int]) -> str:
     if detail:
         args += f", {detail}"
     note = f"{printable(node.name)} = " if node.name else "= "
-    return f"%{index[id(node)]}: {type_str(node.data)} = {printable(node.op)}({args})  # {note}{summary(node.data)}"
+    op = printable(node.op or "")
+    return f"%{index[id(node)]}: {type_str(node.data)} = {op}({args})  # {note}{summary(node.data)}"

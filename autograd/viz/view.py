@@ -4,14 +4,15 @@ svg/png/pdf/dot, or listed as text when ``dot`` is missing or the graph is too b
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomic
-from ..errors import GlassgradError
+from ..errors import GlassgradError, MissingDependency
 from ..graph import Node
+from ..optional import require
 from .dot import to_digraph
 from .spec import GraphSpec, build
 from .text import to_text
@@ -72,7 +73,8 @@ class GraphView:
     @property
     def source(self) -> str:
         """The DOT text; identical for identical graphs (ids are topological indices)."""
-        return self.digraph.source
+        source: str = self.digraph.source  # graphviz has no type hints
+        return source
 
     @property
     def text(self) -> str:
@@ -109,12 +111,13 @@ class GraphView:
                 warnings.warn(f"{DOT_MISSING}; writing the DOT text instead. {INSTALL}", VizWarning, stacklevel=2)
                 path = path.with_suffix(".dot")
                 data = self.source.encode("utf-8")
-        write_atomic(path, lambda f: f.write(data))
+        _replace_file(path, data)
         return path
 
     # -- display -------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """SVG in Jupyter; the text listing (with a warning) when no picture can be made."""
+        """SVG in Jupyter; the text listing (with a warning) when no picture can be made:
+        the graph is over budget, or the ``graphviz`` package or ``dot`` is missing."""
         if self.too_large:
             warnings.warn(self._too_large_message(), VizWarning, stacklevel=2)
             return {"text/plain": self.text}
@@ -122,7 +125,9 @@ class GraphView:
             return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except GraphvizNotFound:
             warnings.warn(INSTALL_HINT, VizWarning, stacklevel=2)
-            return {"text/plain": self.text}
+        except MissingDependency as exc:
+            warnings.warn(f"{exc}; showing the text listing instead.", VizWarning, stacklevel=2)
+        return {"text/plain": self.text}
 
     def __repr__(self) -> str:
         s = self.spec
@@ -145,13 +150,13 @@ class GraphView:
         )
 
     def _pipe(self, fmt: str) -> bytes:
-        import graphviz
-
+        graphviz = require("graphviz", "viz", f"drawing a graph as {fmt}")
         self._check_size(f"a {fmt} picture")
         try:
-            return self.digraph.pipe(format=fmt)
+            picture: bytes = self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
+        return picture
 
 
 def draw(
@@ -196,3 +201,16 @@ def draw(
             stacklevel=2,
         )
     return GraphView(spec, rankdir, show_legend, max_nodes)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` under a temporary name, then rename it over ``path``
+    (atomic), so a reader never sees half a picture. The engine knows no more of files
+    than this; the application's writer (``glassgrad.models.atomic``) also syncs to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from ..atomic import atomic_file
 from .digits import DataError
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror
@@ -74,13 +74,10 @@ def download(
 
 
 def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progress | None) -> None:
-    tmp: Path | None = None
     try:
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        tmp = Path(name)
-        digest = hashlib.sha256()
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp, atomic_file(target) as out:
+            digest = hashlib.sha256()
             length = resp.headers.get("Content-Length")
             total, done = (int(length) if length and length.isdigit() else None), 0
             while chunk := resp.read(CHUNK):
@@ -89,16 +86,13 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
                 done += len(chunk)
                 if progress is not None:
                     progress(target.name, done, total)
-            out.flush()
-            os.fsync(out.fileno())  # the bytes are on disk before the name points at them
-        if total is not None and done != total:  # read(n) returns short, not raising, when cut
-            raise DataError(
-                f"{url}: the connection closed after {done:,} of {total:,} bytes; the file was not saved, try again"
-            )
-        got = digest.hexdigest()
-        if got != sha256:
-            raise DataError(f"{url}: SHA-256 mismatch, expected {sha256}, got {got}; the file was not saved")
-        os.replace(tmp, target)
+            if total is not None and done != total:  # read(n) returns short, not raising, when cut
+                raise DataError(
+                    f"{url}: the connection closed after {done:,} of {total:,} bytes; the file was not saved, try again"
+                )
+            got = digest.hexdigest()
+            if got != sha256:
+                raise DataError(f"{url}: SHA-256 mismatch, expected {sha256}, got {got}; the file was not saved")
     except urllib.error.HTTPError as exc:
         raise DataError(f"{url}: cannot download, HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
@@ -107,9 +101,6 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
         # timeouts, resets, TLS errors, a cut-off body, a bad URL, a full disk
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise DataError(f"{url}: download to {target} failed ({detail})") from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)  # after os.replace it is gone already
 
 
 def _sha256_of(path: Path) -> str | None:

