@@ -14,7 +14,7 @@ import numpy as np
 from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call
-from .domains import POSITIVE
+from .domains import NONNEGATIVE, POSITIVE
 
 
 class Exp(Function, register=True):
@@ -54,6 +54,27 @@ class Log(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return (f"1/{x}",)
+
+
+class Sqrt(Function, register=True):
+    """y = √x (x ≥ 0);  dy/dx = 1/(2√x) = 1/(2y) (infinite at x = 0)"""
+
+    elementwise = scalar = True
+    reads_inputs = False
+    domains = (NONNEGATIVE,)
+    reference = np.sqrt
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g / (2 * y),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"1/(2{y})",)
 
 
 class Sigmoid(Function, register=True):
@@ -293,6 +314,11 @@ def exp(x: Any) -> Any:
 def log(x: Any) -> Any:
     """Natural logarithm; every element must be > 0 (else :class:`DomainError`)."""
     return call(Log, x)
+
+
+def sqrt(x: Any) -> Any:
+    """√x, elementwise; every element must be ≥ 0 (else :class:`DomainError`)."""
+    return call(Sqrt, x)
 
 
 def sigmoid(x: Any) -> Any:
