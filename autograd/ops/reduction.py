@@ -29,6 +29,11 @@ class Axes(NamedTuple):
     axes: tuple[int, ...]
 
 
+def keeps_dims(ctx: Any) -> bool:
+    """Whether a recorded reduction kept its reduced axes (as size 1)."""
+    return bool(np.ndim(ctx.data) == np.ndim(ctx.parents[0].data))
+
+
 def _axes_detail(ctx: Any) -> str:
     """``axis=…`` when the reduction keeps some axes (a total needs no label)."""
     axes = ctx.saved.axes
@@ -58,6 +63,10 @@ class Sum(Function, register=True):
         return ("1",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Sum", x, ctx.saved.axes, keeps_dims(ctx))
 
 
 class Mean(Function, register=True):
@@ -91,6 +100,10 @@ class Mean(Function, register=True):
         return (f"1/{ctx.saved.n}",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Mean", x, ctx.saved.axes, keeps_dims(ctx))
 
 
 class Max(Function, register=True):
@@ -128,6 +141,10 @@ class Max(Function, register=True):
 
     detail = staticmethod(_axes_detail)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Max", x, ctx.saved.axes, keeps_dims(ctx))
+
 
 class Min(Function, register=True):
     """y = min x over ``axis``;  ∂y/∂x = 1 at the minimum, 0 elsewhere (ties share it,
@@ -153,6 +170,10 @@ class Min(Function, register=True):
         return (f"[{x} = min]",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Min", x, ctx.saved.axes, keeps_dims(ctx))
 
 
 class Var(Function, register=True):
@@ -189,6 +210,13 @@ class Var(Function, register=True):
         return (f"2({x} − mean)/{ctx.saved.dof}",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        axes = ctx.saved.axes
+        centered = b.op("Sub", x, b.reduce("Mean", x, axes, True))
+        total = b.reduce("Sum", b.op("Mul", centered, centered), axes, keeps_dims(ctx))
+        return b.op("Div", total, b.const(ctx.saved.dof, ctx.data.dtype))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:

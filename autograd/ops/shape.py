@@ -32,6 +32,10 @@ class Reshape(Function, register=True):
     def formulas(ctx, y, x):
         return ("reshape g back",)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Reshape", x, b.target_shape(ctx.parents[0].data.shape, ctx.data.shape))
+
 
 class Transpose(Function, register=True):
     """y = x with axes permuted;  ∂L/∂x = ∂L/∂y with the inverse permutation"""
@@ -58,6 +62,10 @@ class Transpose(Function, register=True):
     def formulas(ctx, y, x):
         return ("transpose g back",)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Transpose", x, perm=list(ctx.saved.axes))
+
 
 class BroadcastTo(Function, register=True):
     """y = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂y summed over them"""
@@ -77,6 +85,10 @@ class BroadcastTo(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return ("sum g over the broadcast axes",)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Expand", x, b.ints(ctx.data.shape))
 
 
 def _is_basic_index(key: Any) -> bool:
@@ -185,6 +197,10 @@ class Concatenate(Function, register=True):
     @staticmethod
     def formulas(ctx, y, *xs):
         return tuple(f"slice {i} of g" for i in range(len(xs)))
+
+    @staticmethod
+    def to_onnx(ctx, b, *xs):
+        return b.op("Concat", *xs, axis=int(ctx.saved.axis))
 
 
 class Stack(Function, register=True):

@@ -21,7 +21,7 @@ import numpy as np
 from ..graph import Function
 from .base import call, normalize_axis
 from .elementwise import exp
-from .reduction import Axes, _axes_detail, _kept_shape
+from .reduction import Axes, _axes_detail, _kept_shape, keeps_dims
 from .shape import reshape
 
 Axis = int | tuple[int, ...] | None
@@ -61,6 +61,13 @@ class LogSumExp(Function, register=True):
         return (f"e^({x}−{y})",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        axes = ctx.saved.axes
+        m = b.reduce("Max", x, axes, True)
+        y = b.op("Add", b.op("Log", b.reduce("Sum", b.op("Exp", b.op("Sub", x, m)), axes, True)), m)
+        return y if keeps_dims(ctx) else b.op("Squeeze", y, b.ints(axes))
 
 
 class OneAxis(NamedTuple):
@@ -111,6 +118,10 @@ class Softmax(Function, register=True):
 
     detail = staticmethod(_axis_detail)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Softmax", x, axis=ctx.saved.axis)
+
 
 class LogSoftmax(Function, register=True):
     """yᵢ = xᵢ − ln Σⱼ e^{xⱼ} along ``axis``;  ∂yᵢ/∂xⱼ = δᵢⱼ − softmaxⱼ(x), so the
@@ -139,6 +150,10 @@ class LogSoftmax(Function, register=True):
         return (f"g − e^{y}·Σ g",)
 
     detail = staticmethod(_axis_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("LogSoftmax", x, axis=ctx.saved.axis)
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
