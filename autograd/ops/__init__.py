@@ -7,6 +7,7 @@ directly), which is what lets backward formulas double as graph builders.
 """
 
 from .arithmetic import Add, Div, GraphPower, Mul, Neg, Power, Sub, add, div, mul, neg, power, sub
+from .cross_entropy import CrossEntropy, SoftCrossEntropy, cross_entropy
 from .elementwise import (
     Abs,
     Cast,
@@ -17,6 +18,7 @@ from .elementwise import (
     Relu,
     Sigmoid,
     Softplus,
+    Sqrt,
     Tanh,
     Where,
     abs_,
@@ -28,12 +30,13 @@ from .elementwise import (
     relu,
     sigmoid,
     softplus,
+    sqrt,
     tanh,
     where,
 )
 from .linalg import MatMul, dot, matmul
 from .loss import BCE, BCEWithLogits, binary_cross_entropy, binary_cross_entropy_with_logits
-from .reduction import Max, Mean, Sum, max, mean, sum
+from .reduction import Max, Mean, Min, Sum, Var, argmax, max, mean, min, sum, var
 from .shape import (
     BroadcastTo,
     Concatenate,
@@ -44,12 +47,16 @@ from .shape import (
     Transpose,
     broadcast_to,
     concatenate,
+    flatten,
     getitem,
     reshape,
     scatter_add,
+    squeeze,
     stack,
     transpose,
+    unsqueeze,
 )
+from .softmax import LogSoftmax, LogSumExp, Softmax, log_softmax, logsumexp, softmax
 
 __all__ = [
     "BCE",
