@@ -43,6 +43,22 @@ def test_onnxruntime_gives_glassgrads_numbers(name, dtype):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
 
 
+def test_a_module_exports_and_its_state_dict_loads_into_torch_shapes():
+    from glassgrad.nn import Linear, ReLU, Sequential
+
+    net = Sequential(Linear(4, 8, rng=0), ReLU(), Linear(8, 3, rng=1))
+    session = ort.InferenceSession(to_onnx(net, np.zeros((1, 4))).SerializeToString())
+    X = RNG.normal(size=(6, 4))
+    np.testing.assert_allclose(session.run(None, {"input": X})[0], net(X).data, rtol=1e-6, atol=1e-6)
+    # torch.nn.Sequential(Linear(4, 8), ReLU(), Linear(8, 3)) has exactly these names and shapes
+    assert {k: v.shape for k, v in net.state_dict().items()} == {
+        "0.weight": (8, 4),
+        "0.bias": (8,),
+        "2.weight": (3, 8),
+        "2.bias": (3,),
+    }
+
+
 def test_an_op_without_a_translation_is_named():
     with pytest.raises(ExportError, match="the op getitem has no ONNX translation"):
         to_onnx(lambda x: x[0], np.zeros((2, 4)))

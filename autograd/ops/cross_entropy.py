@@ -27,11 +27,11 @@ from .loss import REDUCTIONS
 from .softmax import log_softmax, logsumexp_kept, softmax
 
 
-def _log_probs(z: np.ndarray) -> np.ndarray:
+def _log_probs(z: np.ndarray) -> Any:
     return z - logsumexp_kept(z, (z.ndim - 1,))
 
 
-def _reduce(losses: np.ndarray, reduction: str, denominator: Any) -> np.ndarray:
+def _reduce(losses: np.ndarray, reduction: str, denominator: Any) -> Any:
     if reduction == "none":
         return losses
     total = np.sum(losses)

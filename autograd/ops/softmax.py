@@ -27,7 +27,7 @@ from .shape import reshape
 Axis = int | tuple[int, ...] | None
 
 
-def logsumexp_kept(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+def logsumexp_kept(x: np.ndarray, axes: tuple[int, ...]) -> Any:
     """ln Σ e^x over ``axes``, keeping them as size 1, computed as m + ln Σ e^{x−m}."""
     m = np.max(x, axis=axes, keepdims=True)
     return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
