@@ -106,6 +106,17 @@ class Mean(Function, register=True):
         return b.reduce("Mean", x, ctx.saved.axes, keeps_dims(ctx))
 
 
+def _to_selected(g: Any, y: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    """The gradient of max and min: g goes to the element(s) equal to the result,
+    shared equally among ties."""
+    shape = x.shape
+    kept = _kept_shape(shape, axes)
+    # Comparisons give constant masks, on raw data and on graph values alike.
+    mask = x == reshape(y, kept)
+    share = (mask / mask.sum(axis=axes, keepdims=True)).astype(x.dtype)
+    return broadcast_to(reshape(g, kept), shape) * share
+
+
 class Max(Function, register=True):
     """y = max x over ``axis``;  ∂y/∂x = 1 at the maximum, 0 elsewhere.
 
@@ -127,13 +138,7 @@ class Max(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, y, x):
-        axes = ctx.saved.axes
-        shape = x.shape
-        kept = _kept_shape(shape, axes)
-        # Comparisons give constant masks, on raw data and on graph values alike.
-        mask = x == reshape(y, kept)
-        share = (mask / mask.sum(axis=axes, keepdims=True)).astype(x.dtype)
-        return (broadcast_to(reshape(g, kept), shape) * share,)
+        return (_to_selected(g, y, x, ctx.saved.axes),)
 
     @staticmethod
     def formulas(ctx, y, x):
@@ -162,8 +167,9 @@ class Min(Function, register=True):
         ctx.saved = Axes(axes)
         return x.min(axis=axes, keepdims=keepdims)
 
-    # The same rule as max: the gradient goes to the selected element(s), found by equality.
-    backward = staticmethod(Max.backward)
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (_to_selected(g, y, x, ctx.saved.axes),)
 
     @staticmethod
     def formulas(ctx, y, x):
@@ -251,4 +257,4 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Any
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     """The index of the largest element (of the flattened array when ``axis`` is None),
     as a numpy integer array: an index has no gradient, so nothing is recorded."""
-    return np.argmax(as_raw(x), axis=axis, keepdims=keepdims)
+    return np.asarray(np.argmax(as_raw(x), axis=axis, keepdims=keepdims))
