@@ -140,13 +140,12 @@ def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tenso
     y = Tensor((X.data[:, 0] * X.data[:, 1] > 0).astype(float), name="y")  # same sign: label 1
     params: dict[str, Tensor] = {}
     h = X
-    for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
-        with scope(layer):
-            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{layer[-1]}")
-            b = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{layer[-1]}")
+    for k, (n_in, n_out) in ((1, (2, 16)), (2, (16, 16))):
+        with scope(f"layer{k}"):
+            W = params[f"W{k}"] = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{k}")
+            b = params[f"b{k}"] = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{k}")
             h = tanh(h @ W + b)
-            h.name = f"h{layer[-1]}"
-            params.update({W.name: W, b.name: b})
+            h.name = f"h{k}"
     with scope("out"):
         w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
         c = Tensor(0.0, requires_grad=True, name="b3")
