@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
-from glassgrad.viz import draw, explain, explore, to_text
+from glassgrad.viz import draw, explain, to_text
 
 from .atomic import write_text_atomic
 
@@ -140,12 +140,14 @@ def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tenso
     y = Tensor((X.data[:, 0] * X.data[:, 1] > 0).astype(float), name="y")  # same sign: label 1
     params: dict[str, Tensor] = {}
     h = X
-    for k, (n_in, n_out) in ((1, (2, 16)), (2, (16, 16))):
-        with scope(f"layer{k}"):
-            W = params[f"W{k}"] = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{k}")
-            b = params[f"b{k}"] = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{k}")
+    for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
+        with scope(layer):
+            w_name, b_name = f"W{layer[-1]}", f"b{layer[-1]}"
+            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=w_name)
+            b = Tensor(np.zeros(n_out), requires_grad=True, name=b_name)
             h = tanh(h @ W + b)
-            h.name = f"h{k}"
+            h.name = f"h{layer[-1]}"
+            params.update({w_name: W, b_name: b})
     with scope("out"):
         w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
         c = Tensor(0.0, requires_grad=True, name="b3")
@@ -172,19 +174,3 @@ def write_docs_figures(out_dir: str | Path) -> list[Path]:
     written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
     written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
     return written
-
-
-#: Titles of the explorers the documentation embeds.
-LOGISTIC_TITLE = "The logistic unit: z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y)"
-MLP_TITLE = "micrograd's network, 2-16-16-1 with tanh, on 4 points"
-
-
-def write_explorers(out_dir: str | Path) -> list[Path]:
-    """The explorers of the documentation: ``logistic.html`` (the logistic unit) and
-    ``mlp.html`` (:func:`small_mlp`), written into ``out_dir``."""
-    out = Path(out_dir)
-    loss, _ = small_mlp()
-    return [
-        explore(logistic_unit().loss, title=LOGISTIC_TITLE).save(out / "logistic.html"),
-        explore(loss, title=MLP_TITLE).save(out / "mlp.html"),
-    ]

@@ -188,7 +188,7 @@ def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
     node = v.node
     fill, border = ROLE_COLOR[v.role]
 
-    def anchor(part: str) -> str:  # the id of a number cell, for the explorer
+    def anchor(part: str) -> str:
         return f' ID="{v.id}-{part}" HREF="#"' if anchors else ""
 
     head = f"<B>{escape(shorten(node.name))}</B> " if node.name else ""
