@@ -59,10 +59,12 @@ from .ops import (
 )
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
+from .trace import Compiled, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Compiled",
     "REGISTRY",
     "AnomalyError",
     "DomainError",
@@ -105,6 +107,7 @@ __all__ = [
     "stack",
     "sum",
     "tanh",
+    "trace",
     "transpose",
     "value_and_grad",
     "walk",

@@ -257,14 +257,10 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     namer = _Namer(set().union(*(_free_names(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
     position = {id(x): i for i, x in enumerate(inputs)}
     arg_names = _argument_names(fn, len(inputs))
-    names: dict[int, str] = {}
+    names = {id(x): namer(arg_names[i]) for i, x in enumerate(inputs)}
     captured: list[Node] = []
     for node in order:
-        if node.fn is not None:
-            continue
-        if id(node) in position:
-            names[id(node)] = namer(arg_names[position[id(node)]])
-        else:
+        if node.fn is None and id(node) not in position:
             names[id(node)] = namer(local.get(id(node)) or node.name or ("p" if node.requires_grad else "c"))
             captured.append(node)
     for node in ops:
@@ -289,7 +285,10 @@ def _write(graph: _Graph, reduce_sites: set[int] | None) -> tuple[str, dict[str,
         _write_forward(w, namer, node, names, needs)
     grad_names = _write_backward(w, namer, graph.ops, names, needs, graph.out)
     header = ", ".join(names[id(x)] for x in [*graph.inputs, *graph.captured])
-    results = _tuple([grad_names.get(id(x), "None") for x in graph.wrt]) if graph.wrt else "()"
+    # A leaf the output does not depend on has a zero gradient, as in grad(f).
+    unused = [x for x in graph.wrt if id(x) not in grad_names]
+    zeros = {id(x): w.bind(namer, f"zero_{names[id(x)]}", np.zeros_like(x._data) if x.broadcasting else 0.0) for x in unused}
+    results = _tuple([grad_names.get(id(x)) or zeros[id(x)] for x in graph.wrt]) if graph.wrt else "()"
     lines = [f"def step({header}):", "    # forward", *w.forward, "    # backward: the chain rule, newest op first"]
     lines += [*w.backward, f"    return {names[id(graph.out)]}, {results}"]
     return "\n".join(lines) + "\n", w.namespace
