@@ -76,9 +76,9 @@ from .trace import Compiled, trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "Compiled",
     "REGISTRY",
     "AnomalyError",
+    "Compiled",
     "DomainError",
     "Function",
     "GlassgradError",

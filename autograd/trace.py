@@ -40,15 +40,19 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GradError
+from .errors import GlassgradError, GradError
 from .graph import Function, Node, RawCtx, record_sites, walk
 from .ops.base import sum_to
 from .scalar import Scalar
 from .tensor import Tensor
 
-__all__ = ["Compiled", "trace"]
+__all__ = ["Compiled", "TraceError", "trace"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class TraceError(GlassgradError):
+    """The function cannot be replayed from one trace (see the rules of tracing)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,6 +161,32 @@ def _local_names(names: dict[int, str]) -> Iterator[None]:
         sys.setprofile(previous)
 
 
+def _outer_names(fn: Callable[..., Any]) -> dict[int, str]:
+    """Names ``fn`` gives the graph values it reads from outside: its closure's and
+    globals' names, and for a method or a Module, its parameters' attribute names."""
+    names: dict[int, str] = {}
+    owner = getattr(fn, "__self__", None)
+    for source in (owner, fn):
+        if hasattr(source, "named_parameters"):
+            names.update((id(p), name.replace(".", "_")) for name, p in source.named_parameters())
+    if owner is not None:
+        names.update((id(v), k) for k, v in vars(owner).items() if isinstance(v, Node))
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        cells = zip(code.co_freevars, getattr(fn, "__closure__", None) or ())
+        names.update((id(c.cell_contents), k) for k, c in cells if isinstance(_cell(c), Node))
+        glob = getattr(fn, "__globals__", {})
+        names.update((id(glob[k]), k) for k in code.co_names if isinstance(glob.get(k), Node))
+    return names
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
 class _Namer:
     """Unique Python identifiers for values, preferring the user's own names."""
 
@@ -241,7 +271,7 @@ class _Graph:
 def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Graph:
     """Run ``fn`` on ``inputs`` (all requiring grad, so every op on them is recorded)
     and name the values of the graph it builds."""
-    local: dict[int, str] = {}
+    local = _outer_names(fn)
     with record_sites(), _local_names(local):
         out = fn(*inputs)
     if not isinstance(out, Node):
@@ -253,6 +283,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
     namer = _Namer(set().union(*(_free_names(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
     position = {id(x): i for i, x in enumerate(inputs)}
@@ -267,6 +298,41 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
         names[id(node)] = namer(local.get(id(node)) or node.name or node.fn.name)  # type: ignore[union-attr]
     wrt = [x for x, keep in zip(inputs, wanted) if keep] + [n for n in captured if n.requires_grad]
     return _Graph(out, ops, inputs, captured, wrt, names, namer.taken)
+
+
+def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Sequence[Node]) -> None:
+    """Run ``fn`` again on slightly moved inputs and compare the graphs: the ops must be
+    the same, and so must every constant. A constant that moved was computed from an
+    input's values outside the graph (``np.asarray(x)``, ``x.item()``, ``x.data``), and
+    the replay would reuse the traced one; ops that differ mean control flow that
+    depends on the values. Both are errors: the compiled step would compute something
+    else than ``fn``."""
+    # Shrunk toward 0 by one part in 2²⁰: inside every domain the inputs were in
+    # ([0, 1], x > 0, x ≠ 0), and different wherever an input is not 0.
+    moved = [type(x)(x._data * (1 - 2**-20), requires_grad=True) for x in inputs]
+    try:
+        with record_sites():
+            again = walk(fn(*moved))
+    except GlassgradError:  # the function refuses the moved inputs: nothing to compare
+        return
+    name = getattr(fn, "__qualname__", "the function")
+    if [(n.fn, n.params) for n in again] != [(n.fn, n.params) for n in order]:
+        raise TraceError(
+            f"trace: {name} runs other ops when its inputs' values change (Python control flow on values); "
+            "trace each branch separately, or run it eagerly"
+        )
+    ids = {id(x) for x in [*inputs, *moved]}
+    for a, b in zip(order, again):
+        if a.fn is None and id(a) not in ids and not a.requires_grad and not _same(a._data, b._data):
+            raise TraceError(
+                f"trace: {name} computes a constant ({a._describe()}) from its inputs' values outside the graph "
+                "(np.asarray(x), x.item(), x.data, float(x)); the replay would reuse the traced value. "
+                "Keep the computation on graph values."
+            )
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or bool(np.array_equal(a, b))
 
 
 _BUILTINS = {"xp": None, "np": np, "sum_to": sum_to, "RawCtx": RawCtx}
@@ -287,7 +353,9 @@ def _write(graph: _Graph, reduce_sites: set[int] | None) -> tuple[str, dict[str,
     header = ", ".join(names[id(x)] for x in [*graph.inputs, *graph.captured])
     # A leaf the output does not depend on has a zero gradient, as in grad(f).
     unused = [x for x in graph.wrt if id(x) not in grad_names]
-    zeros = {id(x): w.bind(namer, f"zero_{names[id(x)]}", np.zeros_like(x._data) if x.broadcasting else 0.0) for x in unused}
+    zeros = {
+        id(x): w.bind(namer, f"zero_{names[id(x)]}", np.zeros_like(x._data) if x.broadcasting else 0.0) for x in unused
+    }
     results = _tuple([grad_names.get(id(x)) or zeros[id(x)] for x in graph.wrt]) if graph.wrt else "()"
     lines = [f"def step({header}):", "    # forward", *w.forward, "    # backward: the chain rule, newest op first"]
     lines += [*w.backward, f"    return {names[id(graph.out)]}, {results}"]
@@ -495,6 +563,8 @@ class Compiled:
                 if not isinstance(x, self._kind):
                     raise TypeError(f"traced on {self._kind.__name__} inputs, got a {type(x).__name__}")
                 datas.append(x._data)
+            elif type(x) is np.ndarray and x.dtype.kind == "f":
+                datas.append(x)  # read, never written: no copy
             else:
                 datas.append(self._kind(x)._data)  # the same conversion a new value gets
         return datas

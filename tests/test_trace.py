@@ -8,6 +8,7 @@ from glassgrad.functional import grad
 from glassgrad.graph import REGISTRY
 from glassgrad.testing.opinfo import op_cases, opinfo_for
 from glassgrad.testing.strategies import graphs
+from glassgrad.trace import TraceError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -119,13 +120,32 @@ def test_scalar_source_is_plain_float_arithmetic_with_the_users_names():
     step = trace(f, Scalar(0.5, requires_grad=True), Scalar(-1.5, requires_grad=True))
     assert "    e = mul + a" in step.source
     assert "    g_d = g_d + " in step.source  # d is used three times: its gradient is a sum
-    value, grads = step(0.5, -1.5)
+    _value, grads = step(0.5, -1.5)
     assert grads == pytest.approx(grad(f, argnums=(0, 1))(0.5, -1.5), rel=1e-15)
 
 
 def test_the_source_runs_as_printed():
-    loss_fn, w, b = logistic_unit()
+    loss_fn, _w, _b = logistic_unit()
     x, y = Tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), Tensor([1.0, 0.0, 1.0])
     step = trace(loss_fn, x, y)
     assert str(step) == step.source and step.source.startswith("def step(x, y, ")
     compile(step.source, "step", "exec")
+
+
+def test_a_constant_computed_from_an_input_outside_the_graph_is_refused():
+    """np.asarray(x) leaves the graph: the traced value would be replayed for every x."""
+
+    def f(x):
+        mean = np.asarray(x).mean()
+        return ((x - mean) ** 2).sum()
+
+    with pytest.raises(TraceError, match="outside the graph"):
+        trace(f, Tensor([1.0, 2.0, 4.0], requires_grad=True))
+
+
+def test_control_flow_on_values_is_refused_when_the_trace_sees_it_change():
+    def f(x):
+        return (x * 2.0).sum() if x.data.sum() > 3.0 else x.sum()
+
+    with pytest.raises(TraceError, match="control flow"):
+        trace(f, Tensor([1.0, 2.0 + 2**-22], requires_grad=True))
