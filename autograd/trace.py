@@ -167,7 +167,7 @@ def _outer_names(fn: Callable[..., Any]) -> dict[int, str]:
     names: dict[int, str] = {}
     owner = getattr(fn, "__self__", None)
     for source in (owner, fn):
-        if hasattr(source, "named_parameters"):
+        if source is not None and hasattr(source, "named_parameters"):
             names.update((id(p), name.replace(".", "_")) for name, p in source.named_parameters())
     if owner is not None:
         names.update((id(v), k) for k, v in vars(owner).items() if isinstance(v, Node))
@@ -309,7 +309,7 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
     else than ``fn``."""
     # Shrunk toward 0 by one part in 2²⁰: inside every domain the inputs were in
     # ([0, 1], x > 0, x ≠ 0), and different wherever an input is not 0.
-    moved = [type(x)(x._data * (1 - 2**-20), requires_grad=True) for x in inputs]
+    moved = [_leaf(type(x), x._data * (1 - 2**-20)) for x in inputs]
     try:
         with record_sites():
             again = walk(fn(*moved))
@@ -329,6 +329,12 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
                 "(np.asarray(x), x.item(), x.data, float(x)); the replay would reuse the traced value. "
                 "Keep the computation on graph values."
             )
+
+
+def _leaf(kind: type[Node], data: Any, requires_grad: bool = True) -> Node:
+    """A new leaf of ``kind``; traced inputs require grad, so every op on them is recorded."""
+    make: Callable[..., Node] = kind
+    return make(data, requires_grad=requires_grad)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -500,7 +506,7 @@ def _write_backward(
             if not want or expr == "None":
                 continue
             if fn.broadcasts and w.kind.broadcasting:
-                expr = w.reduce(expr, p.shape)
+                expr = w.reduce(expr, np.shape(p._data))
             if id(p) in grads:
                 w.backward.append(f"    {grads[id(p)]} = {grads[id(p)]} + {expr}")
             elif called and expr.isidentifier():  # the call already named it g_…
@@ -566,14 +572,14 @@ class Compiled:
             elif type(x) is np.ndarray and x.dtype.kind == "f":
                 datas.append(x)  # read, never written: no copy
             else:
-                datas.append(self._kind(x)._data)  # the same conversion a new value gets
+                datas.append(_leaf(self._kind, x, requires_grad=False)._data)  # as a new value converts
         return datas
 
     def _program(self, datas: Sequence[Any]) -> _Program:
         key = _signature(datas)
         program = self._programs.get(key)
         if program is None or program.captured_signature != _signature([c._data for c in program.captured]):
-            leaves = [self._kind(d, requires_grad=True) for d in datas]
+            leaves = [_leaf(self._kind, d) for d in datas]
             program = self._programs[key] = _compile(self.fn, leaves, self._wanted)
         return program
 
