@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glassgrad import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
-from glassgrad.viz import draw, explain, to_text
+import numpy as np
+from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
+from glassgrad.viz import draw, explain, explore, to_text
 
 from .atomic import write_text_atomic
 
@@ -129,6 +130,35 @@ def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
     return loss, params
 
 
+def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+    """micrograd's network in Tensors: 2-16-16-1 with tanh hidden layers, scored by the
+    mean log loss (binary_cross_entropy_with_logits) of ``n_points`` labelled points in
+    the plane, in scopes ``layer1``, ``layer2`` and ``out``. The weights are drawn from
+    N(0, 1/fan_in) with ``seed``. Returns the loss and the parameters by name."""
+    rng = np.random.default_rng(seed)
+    X = Tensor(rng.uniform(-1.0, 1.0, (n_points, 2)), name="X")
+    y = Tensor((X.data[:, 0] * X.data[:, 1] > 0).astype(float), name="y")  # same sign: label 1
+    params: dict[str, Tensor] = {}
+    h = X
+    for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
+        with scope(layer):
+            w_name, b_name = f"W{layer[-1]}", f"b{layer[-1]}"
+            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=w_name)
+            b = Tensor(np.zeros(n_out), requires_grad=True, name=b_name)
+            h = tanh(h @ W + b)
+            h.name = f"h{layer[-1]}"
+            params.update({w_name: W, b_name: b})
+    with scope("out"):
+        w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
+        c = Tensor(0.0, requires_grad=True, name="b3")
+        z = h @ w + c
+        z.name = "z"
+        params.update({"w3": w, "b3": c})
+    loss = binary_cross_entropy_with_logits(z, y)
+    loss.name = "L"
+    return loss, params
+
+
 def write_docs_figures(out_dir: str | Path) -> list[Path]:
     """Every picture of the visualization page: the logistic unit (forward,
     backward, explain), a value used three times, and the tiny network highlighted
@@ -144,3 +174,37 @@ def write_docs_figures(out_dir: str | Path) -> list[Path]:
     written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
     written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
     return written
+
+
+def scalar_network(width: int = 16, seed: int = 0) -> Scalar:
+    """A 2-width-width-1 network of Scalars with tanh units, on one point, in scopes
+    ``layer0``, ``layer1``, ``layer2``: for width 16, 337 parameters and about a
+    thousand values, the size at which the explorer is tested and measured."""
+    rng = np.random.default_rng(seed)
+    h = [Scalar(0.5, requires_grad=False, name="x1"), Scalar(-1.0, requires_grad=False, name="x2")]
+    for layer, n in enumerate((width, width, 1)):
+        with scope(f"layer{layer}"):
+            out = []
+            for j in range(n):
+                acc = Scalar(float(rng.uniform(-1, 1)), name=f"b{layer}_{j}")
+                for i, x in enumerate(h):
+                    acc = acc + Scalar(float(rng.uniform(-1, 1)), name=f"w{layer}_{j}_{i}") * x
+                out.append(acc.tanh())
+            h = out
+    return h[0]
+
+
+#: Titles of the explorers the documentation embeds.
+LOGISTIC_TITLE = "The logistic unit: z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y)"
+MLP_TITLE = "micrograd's network, 2-16-16-1 with tanh, on 4 points"
+
+
+def write_explorers(out_dir: str | Path) -> list[Path]:
+    """The explorers of the documentation: ``logistic.html`` (the logistic unit) and
+    ``mlp.html`` (:func:`small_mlp`), written into ``out_dir``."""
+    out = Path(out_dir)
+    loss, _ = small_mlp()
+    return [
+        explore(logistic_unit().loss, title=LOGISTIC_TITLE).save(out / "logistic.html"),
+        explore(loss, title=MLP_TITLE).save(out / "mlp.html"),
+    ]

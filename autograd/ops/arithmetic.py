@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import DomainError
 from ..formatting import number
 from ..graph import Function
-from .base import call
+from .base import as_raw, call
 from .domains import NONNEGATIVE, NONZERO, POSITIVE, Domain
 from .elementwise import log
 
@@ -24,6 +24,7 @@ class Add(Function, register=True):
 
     category = "elementwise"
     commutative = True
+    onnx_op = "Add"
     elementwise = broadcasts = scalar = True
     reads_inputs = False
     reference = np.add
@@ -45,6 +46,7 @@ class Sub(Function, register=True):
     """z = a − b;  ∂z/∂a = 1,  ∂z/∂b = −1"""
 
     category = "elementwise"
+    onnx_op = "Sub"
     elementwise = broadcasts = scalar = True
     reads_inputs = False
     reference = np.subtract
@@ -67,6 +69,7 @@ class Mul(Function, register=True):
 
     category = "elementwise"
     commutative = True
+    onnx_op = "Mul"
     elementwise = broadcasts = scalar = True
     reference = np.multiply
 
@@ -87,6 +90,7 @@ class Div(Function, register=True):
     """z = a / b (b ≠ 0);  ∂z/∂a = 1/b,  ∂z/∂b = −a/b² = −z/b"""
 
     category = "elementwise"
+    onnx_op = "Div"
     elementwise = broadcasts = scalar = True
     domains = (None, NONZERO)
     reference = np.divide
@@ -109,6 +113,7 @@ class Neg(Function, register=True):
     """z = −a;  ∂z/∂a = −1"""
 
     category = "elementwise"
+    onnx_op = "Neg"
     elementwise = scalar = True
     reads_inputs = False
     reference = np.negative
@@ -166,6 +171,8 @@ class Power(Function, register=True):
         c = ctx.saved.c
         if c == 0:
             return (g * 0.0,)
+        if 0 < c < 1:  # xᶜ is defined at 0, its derivative c·xᶜ⁻¹ is not
+            _check_derivative_domain(as_raw(x), c)
         return (g * c * power(x, c - 1),)
 
     @staticmethod
@@ -181,6 +188,20 @@ class Power(Function, register=True):
     def detail(ctx):
         return f"c={number(ctx.saved.c)}"
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Pow", x, b.const(ctx.saved.c, ctx.data.dtype))
+
+
+def _check_derivative_domain(x: Any, c: float) -> None:
+    """Name the expression the user wrote, ``x ** c``, not the derivative's power."""
+    if not POSITIVE.contains(x):
+        raise DomainError(
+            f"backward of x ** {c:g}: the derivative {c:g}·x ** {c - 1:g} is infinite at x = 0 "
+            f"({POSITIVE.violations(x)}); x ** {c:g} has no gradient there. Keep x > 0, "
+            f"e.g. (x + eps) ** {c:g}"
+        )
+
 
 class GraphPower(Function, register=True):
     """z = aᵇ with a graph value as exponent (a > 0);  ∂z/∂a = b·aᵇ⁻¹,  ∂z/∂b = aᵇ·ln a
@@ -189,6 +210,7 @@ class GraphPower(Function, register=True):
     """
 
     category = "elementwise"
+    onnx_op = "Pow"
     name = "graph_power"
     elementwise = broadcasts = scalar = True
     domains = (POSITIVE, None)

@@ -14,13 +14,14 @@ import numpy as np
 from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call
-from .domains import POSITIVE
+from .domains import NONNEGATIVE, POSITIVE
 
 
 class Exp(Function, register=True):
     """y = eˣ;  dy/dx = eˣ = y"""
 
     category = "elementwise"
+    onnx_op = "Exp"
     elementwise = scalar = True
     reference = np.exp
 
@@ -41,6 +42,7 @@ class Log(Function, register=True):
     """y = ln x (x > 0);  dy/dx = 1/x"""
 
     category = "elementwise"
+    onnx_op = "Log"
     elementwise = scalar = True
     domains = (POSITIVE,)
     reference = np.log
@@ -58,10 +60,34 @@ class Log(Function, register=True):
         return (f"1/{x}",)
 
 
+class Sqrt(Function, register=True):
+    """y = √x (x ≥ 0);  dy/dx = 1/(2√x) = 1/(2y) (infinite at x = 0)"""
+
+    onnx_op = "Sqrt"
+
+    elementwise = scalar = True
+    reads_inputs = False
+    domains = (NONNEGATIVE,)
+    reference = np.sqrt
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g / (2 * y),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"1/(2{y})",)
+
+
 class Sigmoid(Function, register=True):
     """σ(x) = 1/(1+e⁻ˣ);  dσ/dx = σ(1−σ)"""
 
     category = "activation"
+    onnx_op = "Sigmoid"
     elementwise = scalar = True
 
     @staticmethod
@@ -85,6 +111,7 @@ class Tanh(Function, register=True):
     """y = tanh x;  dy/dx = 1 − y²"""
 
     category = "activation"
+    onnx_op = "Tanh"
     elementwise = scalar = True
     reference = np.tanh
 
@@ -105,6 +132,7 @@ class Relu(Function, register=True):
     """y = max(x, 0);  dy/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0)"""
 
     category = "activation"
+    onnx_op = "Relu"
     elementwise = scalar = True
     kinks = (0.0,)
 
@@ -129,6 +157,7 @@ class Abs(Function, register=True):
     """y = |x|;  dy/dx = sign x (0 at the kink x = 0)"""
 
     category = "elementwise"
+    onnx_op = "Abs"
     elementwise = scalar = True
     kinks = (0.0,)
     reference = np.abs
@@ -150,6 +179,7 @@ class Softplus(Function, register=True):
     """y = ln(1 + eˣ);  dy/dx = σ(x)"""
 
     category = "activation"
+    onnx_op = "Softplus"
     elementwise = scalar = True
 
     @staticmethod
@@ -191,6 +221,10 @@ class LogSigmoid(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return (f"σ(−{x})",)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Neg", b.op("Softplus", b.op("Neg", x)))
 
 
 class Clip(Function, register=True):
@@ -240,6 +274,11 @@ class Clip(Function, register=True):
         lo, hi = ctx.saved.lo, ctx.saved.hi
         return f"[{'' if lo is None else number(lo)}, {'' if hi is None else number(hi)}]"
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        lo, hi = ctx.saved.lo, ctx.saved.hi
+        return b.op("Clip", x, *(("" if v is None else b.const(v, ctx.data.dtype)) for v in (lo, hi)))
+
 
 class Where(Function, register=True):
     """z = a where cond else b;  ∂z/∂a = cond,  ∂z/∂b = not cond"""
@@ -270,6 +309,10 @@ class Where(Function, register=True):
     def formulas(ctx, z, a, b):
         return "[cond]", "[not cond]"
 
+    @staticmethod
+    def to_onnx(ctx, b, a, c):
+        return b.op("Where", b.const(ctx.saved.cond), a, c)
+
 
 class Cast(Function, register=True):
     """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
@@ -295,6 +338,10 @@ class Cast(Function, register=True):
     def formulas(ctx, y, x):
         return ("1",)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Cast", x, to=b.cast_code(ctx.data.dtype))
+
 
 def exp(x: Any) -> Any:
     """eˣ, elementwise."""
@@ -304,6 +351,11 @@ def exp(x: Any) -> Any:
 def log(x: Any) -> Any:
     """Natural logarithm; every element must be > 0 (else :class:`DomainError`)."""
     return call(Log, x)
+
+
+def sqrt(x: Any) -> Any:
+    """√x, elementwise; every element must be ≥ 0 (else :class:`DomainError`)."""
+    return call(Sqrt, x)
 
 
 def sigmoid(x: Any) -> Any:

