@@ -71,7 +71,7 @@ from .ops import (
 )
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
-from .trace import Compiled, trace
+from .tracing import Compiled, TraceError, trace
 
 __version__ = "0.1.0"
 
@@ -79,6 +79,7 @@ __all__ = [
     "REGISTRY",
     "AnomalyError",
     "Compiled",
+    "TraceError",
     "DomainError",
     "Function",
     "GlassgradError",
