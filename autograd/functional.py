@@ -105,17 +105,17 @@ def _as_leaf(x: Any) -> tuple[Node, bool]:
 
 def _grad_of_function(fun: Callable[..., Any], argnums: ArgNums, with_value: bool) -> Callable[..., Any]:
     many = not isinstance(argnums, int)
-    nums = tuple(argnums) if many else (argnums,)  # type: ignore[arg-type]
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
-        args = list(args)
+        inputs = list(args)
         leaves, nested = [], False
         for i in nums:
-            leaf, traced = _as_leaf(args[i])
-            args[i] = leaf
+            leaf, traced = _as_leaf(inputs[i])
+            inputs[i] = leaf
             leaves.append(leaf)
             nested = nested or traced
-        out = fun(*args, **kwargs)
+        out = fun(*inputs, **kwargs)
         if not isinstance(out, Node):
             name = getattr(fun, "__name__", "the function")
             raise TypeError(f"grad: {name} must return a Scalar or Tensor, got {type(out).__name__}")

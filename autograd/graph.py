@@ -18,7 +18,6 @@ backward pass itself as a graph, which gives gradients of gradients.
 
 from __future__ import annotations
 
-import functools
 import gc
 import itertools
 import operator
@@ -26,9 +25,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from types import FrameType
+from typing import Any, ClassVar, Protocol, TypeVar, overload
 
+from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
+from .state import GradMode
 
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
@@ -37,14 +39,8 @@ _clock = itertools.count(1)
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
 
-_grad_enabled = True
-# Annotation of new nodes (user scope, source line) costs a little; it is on only
-# inside ``scope()``, ``detect_anomaly()`` or ``record_sites()``.
-_scope: tuple[str, ...] = ()
-_record_sites = 0
-_anomaly = 0
-# True while none of the three is active: the fast path of recording may skip them.
-_plain = True
+#: A kind of graph value (Scalar or Tensor): an op's output is of its inputs' kind.
+N = TypeVar("N", bound="Node")
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -55,79 +51,42 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # ---------------------------------------------------------------------------------------
 
 
-class _GradMode:
-    """Context manager and decorator that sets whether new operations are recorded."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._saved.append(_grad_enabled)
-        _grad_enabled = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._saved.pop()
-
-    def __call__(self, func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _GradMode(self.enabled):
-                return func(*args, **kwargs)
-
-        return wrapper
+def no_grad() -> GradMode:
+    """Stop recording in this thread: inside ``with no_grad():`` (or a function
+    decorated with ``@no_grad()``) results have no history and ``requires_grad=False``."""
+    return GradMode(False)
 
 
-# One instance per mode serves every ``with``: each keeps a stack of saved modes, so
-# nesting works, and an optimizer step does not pay for a new object.
-_NO_GRAD = _GradMode(False)
-_ENABLE_GRAD = _GradMode(True)
-
-
-def no_grad() -> _GradMode:
-    """Stop recording: inside ``with no_grad():`` (or a function decorated with
-    ``@no_grad()``) results have no history and ``requires_grad=False``."""
-    return _NO_GRAD
-
-
-def enable_grad() -> _GradMode:
-    """Record again inside a ``no_grad()`` region."""
-    return _ENABLE_GRAD
+def enable_grad() -> GradMode:
+    """Record again inside a ``no_grad()`` region (in this thread)."""
+    return GradMode(True)
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are being recorded right now."""
-    return _grad_enabled
+    """Whether operations are being recorded right now in this thread."""
+    return state.grad_enabled()
 
 
 @contextmanager
 def scope(name: str) -> Iterator[None]:
-    """Group the values created inside into a named scope; the graph drawing shows a
-    scope as a cluster and can collapse it into one box."""
-    global _scope
-    saved = _scope
-    _scope = (*saved, str(name))
-    _update_plain()
+    """Group the values created inside (in this thread) into a named scope; the graph
+    drawing shows a scope as a cluster and can collapse it into one box."""
+    saved = state.set_mode("scope", (*state.modes.scope, str(name)))
     try:
         yield
     finally:
-        _scope = saved
-        _update_plain()
+        state.restore_mode("scope", saved)
 
 
 @contextmanager
 def record_sites() -> Iterator[None]:
-    """Remember, for every value created inside, the line of user code that created it."""
-    global _record_sites
-    _record_sites += 1
-    _update_plain()
+    """Remember, for every value created inside (in this thread), the line of user code
+    that created it."""
+    saved = state.set_mode("record_sites", state.modes.record_sites + 1)
     try:
         yield
     finally:
-        _record_sites -= 1
-        _update_plain()
+        state.restore_mode("record_sites", saved)
 
 
 @contextmanager
@@ -136,27 +95,19 @@ def detect_anomaly() -> Iterator[None]:
     gradient (backward) is NaN or inf, naming the op and the line that created it.
 
     Checking every value costs a pass over each array; use it to debug, not to train.
+    Like every mode, it holds in the thread that switched it on.
     """
-    global _anomaly, _record_sites
-    _anomaly += 1
-    _record_sites += 1
-    _update_plain()
-    try:
-        yield
-    finally:
-        _anomaly -= 1
-        _record_sites -= 1
-        _update_plain()
-
-
-def _update_plain() -> None:
-    global _plain
-    _plain = not (_scope or _record_sites or _anomaly)
+    with record_sites():
+        saved = state.set_mode("anomaly", state.modes.anomaly + 1)
+        try:
+            yield
+        finally:
+            state.restore_mode("anomaly", saved)
 
 
 def _user_site() -> str:
     """``file:line in function`` of the innermost frame outside this package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -197,12 +148,24 @@ class Node:
         "requires_grad",
         "saved",  # op-specific constants saved by forward for backward
     )
+    _data: Any
+    _fn: type[Function] | None
+    _g: Any
+    _meta: dict[str, Any] | None
+    _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
+    _p1: Node | None
+    _seq: int
+    grad: Any  # float or array; a graph value after backward(create_graph=True)
+    requires_grad: bool
+    saved: Any
 
     # -- set by subclasses ------------------------------------------------------------
     #: Whether values have shapes that numpy broadcasting can stretch (Tensor: yes).
     broadcasting: ClassVar[bool] = False
     #: The type of ``_data`` (float or numpy.ndarray); op outputs are converted to it.
     data_type: ClassVar[type] = object
+    #: The elementwise math for this kind of data, as an op's forward sees it (``ctx.xp``).
+    xp: ClassVar[Any]
 
     def _sum_to(self, g: Any) -> Any:  # pragma: no cover - only for broadcasting kinds
         return g
@@ -211,7 +174,7 @@ class Node:
         raise NotImplementedError
 
     @classmethod
-    def _wrap(cls, x: Any) -> Node:  # pragma: no cover - abstract
+    def _wrap(cls, x: Any, like: Any = None) -> Node:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
@@ -222,6 +185,17 @@ class Node:
         raise NotImplementedError
 
     def _describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_seed(self, gradient: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _as_data(data: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:  # pragma: no cover
         raise NotImplementedError
 
     # -- identity and metadata --------------------------------------------------------
@@ -235,18 +209,20 @@ class Node:
         self._seq = 0
         self._g = None
         self._meta = None
-        if name is not None or _scope or _record_sites:
+        if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
-    def _annotate(self, name: str | None = None) -> None:
+    def _annotate(self, name: str | None = None) -> dict[str, Any]:
         meta = self._meta if self._meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
-        if _scope:
-            meta["scope"] = _scope
-        if _record_sites:
+        modes = state.modes
+        if modes.scope:
+            meta["scope"] = modes.scope
+        if modes.record_sites:
             meta["site"] = _user_site()
         self._meta = meta
+        return meta
 
     def _get_meta(self, key: str, default: Any = None) -> Any:
         return default if self._meta is None else self._meta.get(key, default)
@@ -254,7 +230,8 @@ class Node:
     @property
     def name(self) -> str | None:
         """A label for drawings and error messages (``Tensor(..., name="w")``)."""
-        return self._get_meta("name")
+        name: str | None = self._get_meta("name")
+        return name
 
     @name.setter
     def name(self, value: str | None) -> None:
@@ -271,12 +248,14 @@ class Node:
     @property
     def scope(self) -> tuple[str, ...]:
         """The nested ``scope()`` names active when this value was created."""
-        return self._get_meta("scope", ())
+        scope: tuple[str, ...] = self._get_meta("scope", ())
+        return scope
 
     @property
     def site(self) -> str | None:
         """``file:line`` of the user code that created this value, when recorded."""
-        return self._get_meta("site")
+        site: str | None = self._get_meta("site")
+        return site
 
     @property
     def params(self) -> dict[str, Any]:
@@ -418,6 +397,25 @@ def _freed_message(node: Node) -> str:
 
 _new = object.__new__
 
+
+class Context(Protocol):
+    """The ``ctx`` an op's forward sees: in the graph the output node itself, on raw
+    data a stand-in. ``saved`` keeps constants for backward; ``xp`` is the elementwise
+    math of the data's kind."""
+
+    saved: Any
+
+    @property
+    def xp(self) -> Any: ...
+
+
+class BackwardContext(Context, Protocol):
+    """The ``ctx`` an op's backward sees: also which inputs want a gradient."""
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]: ...
+
+
 #: Every Function subclass with a ``name``, by name: the op registry.
 REGISTRY: dict[str, type[Function]] = {}
 
@@ -483,15 +481,24 @@ class Function:
                 )
 
     @staticmethod
-    def forward(ctx: Node, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
+    def forward(ctx: Context, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Node, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
+    def backward(ctx: BackwardContext, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
         raise NotImplementedError
 
+    # The output is of the inputs' kind, typed by the first (unary ops; the others).
+    @overload
     @classmethod
-    def apply(cls, *inputs: Node, **params: Any) -> Node:
+    def apply(cls, a: N, /, **params: Any) -> N: ...
+
+    @overload
+    @classmethod
+    def apply(cls, a: N, /, *inputs: Node, **params: Any) -> N: ...
+
+    @classmethod
+    def apply(cls, /, *inputs: Node, **params: Any) -> Node:
         """Run forward on the inputs' data and record the result in the graph.
 
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
@@ -501,6 +508,7 @@ class Function:
         # halves the cost of recording one (a list and a generator cost ~0.5 µs).
         # p0 and p1 are what the output's input slots will hold (see Node).
         n = len(inputs)
+        p0: Node | tuple[Node, ...]
         if n == 2:
             p0, p1 = inputs
             datas: Sequence[Any] = (p0._data, p1._data)
@@ -528,7 +536,7 @@ class Function:
         out.grad = None
         out._g = None
         out._meta = None
-        if record and _grad_enabled:
+        if record and (not state.switched or state.modes.grad_enabled):
             out.requires_grad = True
             out._fn = cls
             out._p0 = p0
@@ -540,18 +548,19 @@ class Function:
             out._p0 = out._p1 = None
             out.saved = None
             out._seq = 0
-        if not _plain:
-            if _scope or _record_sites:
-                out._annotate()
-                if _record_sites and params:
+        if state.switched and not state.modes.plain:
+            modes = state.modes
+            if modes.scope or modes.record_sites:
+                meta = out._annotate()
+                if modes.record_sites and params:
                     # Checkers re-run the op's forward on its recorded inputs (see .params).
-                    out._meta["params"] = params
-            if _anomaly:
+                    meta["params"] = params
+            if modes.anomaly:
                 _check_forward(cls, out, inputs)
         return out
 
 
-def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
     """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
 
     The same steps as :meth:`Function.apply` for an op without domains or params
@@ -559,7 +568,7 @@ def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
     written out flat: the generic path costs about twice as much per op, and a deep
     scalar graph is nothing but such ops.
     """
-    if not _plain:
+    if state.switched:  # some thread switched a mode: the generic path reads them
         return fn.apply(a) if b is None else fn.apply(a, b)
     out = _new(type(a))
     out.saved = None
@@ -567,7 +576,7 @@ def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
     out.grad = None
     out._g = None
     out._meta = None
-    if (a.requires_grad or (b is not None and b.requires_grad)) and _grad_enabled:
+    if a.requires_grad or (b is not None and b.requires_grad):
         out.requires_grad = True
         out._fn = fn
         out._p0 = a
@@ -656,7 +665,6 @@ def run_backward(
     would find nothing of its making to free, yet each full one walks every live node; with
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
-    global _grad_enabled
     seeds = []
     for root, gradient in zip(roots, gradients):
         if not root.requires_grad:
@@ -667,25 +675,25 @@ def run_backward(
             )
         seeds.append(_seed_for(root, gradient, create_graph))
 
-    saved_mode = _grad_enabled
-    _grad_enabled = create_graph
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
     order: list[Node] = []
-    try:
-        order = _reachable(roots)
-        for root, seed in zip(roots, seeds):
-            root._g = seed if root._g is _VISITED else root._g + seed
-        _backward_pass(order, captured, retain_graph, create_graph)
-    except BaseException:
-        for node in order:
-            node._g = None
-        raise
-    finally:
-        _grad_enabled = saved_mode
-        if gc_was_enabled:
-            gc.enable()
+    # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
+    # parameter shared by threads is a node of each thread's graph.
+    with state.backward_lock, GradMode(create_graph):
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            order = _reachable(roots)
+            for root, seed in zip(roots, seeds):
+                root._g = seed if root._g is _VISITED else root._g + seed
+            _backward_pass(order, captured, retain_graph, create_graph)
+        except BaseException:
+            for node in order:
+                node._g = None
+            raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
@@ -697,7 +705,8 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
     visited = _VISITED
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
-    unrolled = not create_graph and not _anomaly  # the plain case, unrolled below for binary ops
+    anomaly = state.modes.anomaly
+    unrolled = not create_graph and not anomaly  # the plain case, unrolled below for binary ops
     for node in order:
         g = node._g
         node._g = None
@@ -705,7 +714,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, g)
+            g = _run_hooks(node, meta, g)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -734,14 +743,14 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                         gb = b._sum_to(gb)
                     b._g = gb if pg is visited else pg + gb
         else:
-            parents = _inputs(node)
+            parents: tuple[Node, ...] = _inputs(node)  # type: ignore[assignment]  # _reachable refused freed nodes
             if create_graph:
                 grads = fn.backward(node, g, node, *parents)
             elif len(parents) == 1:
                 grads = fn.backward(node, g, node._data, a._data)
             else:
                 grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-            if _anomaly:
+            if anomaly:
                 _check_backward(node, grads)
             for p, gp in zip(parents, grads):
                 if gp is not None:
@@ -762,8 +771,7 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, g: Any) -> Any:
-    meta = node._meta
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     for hook in list(meta.get("hooks", ())):
         replaced = hook(g)
         if replaced is not None:

@@ -30,8 +30,10 @@ Sequential(  # 50,890 parameters
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterator, Mapping
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -65,6 +67,10 @@ class Module:
     """
 
     training: bool = True  # the class default; train()/eval() set it on each instance
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _CLASSES[_class_path(cls)] = cls
 
     def __setattr__(self, key: str, value: Any) -> None:
         if isinstance(value, Parameter) and value.name is None:
@@ -176,6 +182,22 @@ class Module:
         lines.append(")")
         return "\n".join(lines)
 
+    # -- architecture -----------------------------------------------------------------------
+    def config(self) -> dict[str, Any] | None:
+        """The constructor arguments (JSON values) that rebuild this module with the same
+        parameter shapes, for :func:`glassgrad.save`; None when it cannot be rebuilt.
+
+        The default is ``{}`` for a class whose ``__init__`` takes no arguments and None
+        otherwise: a class with arguments returns them from its own ``config``.
+        """
+        init = type(self).__init__
+        return {} if init is object.__init__ or _arg_count(init) == 1 else None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Module:
+        """The module that :meth:`config` describes (``cls(**config)``)."""
+        return cls(**config)
+
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter's data, by dotted name."""
@@ -207,6 +229,50 @@ class Module:
         with no_grad():
             for name, p in params.items():
                 p[...] = arrays[name]
+
+
+#: Every Module subclass by "module.QualName": the classes an architecture may name.
+_CLASSES: dict[str, type[Module]] = {}
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _arg_count(fn: Any) -> int:
+    """The arguments a function takes (self included), counting keyword-only ones,
+    ``*args`` and ``**kwargs``."""
+    code: CodeType = fn.__code__
+    return code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
+
+
+def architecture(module: Module) -> dict[str, Any]:
+    """``{"class": "module.Class", "config": {...}}``: what rebuilds ``module`` with
+    :func:`build` (without ``"config"`` when the module cannot say)."""
+    spec: dict[str, Any] = {"class": _class_path(type(module))}
+    config = module.config()
+    if config is not None:
+        spec["config"] = config
+    return spec
+
+
+def build(spec: Mapping[str, Any]) -> Module:
+    """The module an :func:`architecture` describes, with fresh parameters.
+
+    The class must be a Module subclass already imported, or one of glassgrad's own
+    (imported on demand): a file can name a class but never make Python import code.
+    """
+    path = spec.get("class")
+    if not isinstance(path, str):
+        raise ValueError(f"an architecture names its class, got {spec!r}")
+    if path not in _CLASSES and path.startswith("glassgrad."):
+        importlib.import_module(path.rsplit(".", 1)[0])
+    cls = _CLASSES.get(path)
+    if cls is None:
+        raise ValueError(f"unknown module class {path}: import the code that defines it first")
+    if "config" not in spec:
+        raise ValueError(f"{path} has no config to rebuild it from")
+    return cls.from_config(spec["config"])
 
 
 def _count_comment(n: int) -> str:
@@ -255,6 +321,14 @@ class Linear(Module):
         self.weight = Parameter(gen.uniform(-k, k, (self.out_features, self.in_features)).astype(dtype))
         self.bias = Parameter(gen.uniform(-k, k, self.out_features).astype(dtype)) if bias else None
 
+    def config(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
+
     def forward(self, x: Any) -> Tensor:
         if not isinstance(x, Node):
             x = as_tensor(np.asarray(x), dtype=self.weight.dtype)
@@ -263,7 +337,7 @@ class Linear(Module):
                 f"Linear({self.in_features} → {self.out_features}): the input's last axis must have "
                 f"{self.in_features} features, got shape {x.shape}"
             )
-        y = x @ self.weight.T
+        y: Tensor = x @ self.weight.T
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
@@ -310,6 +384,14 @@ class Sequential(Module):
     def _members(self) -> Iterator[tuple[str, Any]]:
         for i, layer in enumerate(self.layers):
             yield str(i), layer
+
+    def config(self) -> dict[str, Any] | None:
+        layers = [architecture(layer) for layer in self.layers]
+        return {"layers": layers} if all("config" in spec for spec in layers) else None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Module:
+        return cls(*[build(spec) for spec in config["layers"]])
 
     def forward(self, x: Any) -> Any:
         for i, layer in enumerate(self.layers):

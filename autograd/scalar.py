@@ -37,6 +37,7 @@ class Scalar(Operators, Node):
     """
 
     __slots__ = ()
+    _data: float
     data_type = float
     xp = FloatKernels
 

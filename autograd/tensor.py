@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import graph, ops
+from . import ops, state
 from .errors import GradError, InPlaceError, ShapeError
 from .graph import Function, Node
 from .operators import Operators
@@ -53,6 +53,7 @@ class Tensor(Operators, Node):
     """
 
     __slots__ = ()
+    _data: np.ndarray
     data_type = np.ndarray
     xp = ArrayKernels
     broadcasting = True
@@ -101,7 +102,7 @@ class Tensor(Operators, Node):
 
     def _check_seed(self, gradient: Any) -> Any:
         g = as_raw(gradient)
-        g = np.asarray(g, dtype=self._data.dtype) if not isinstance(gradient, Node) else gradient
+        g = np.asarray(g, dtype=self._data.dtype) if not isinstance(gradient, Tensor) else gradient
         if tuple(g.shape) != self.shape:
             raise GradError(f"backward gradient has shape {tuple(g.shape)} but the output has shape {self.shape}")
         return g
@@ -234,7 +235,7 @@ class Tensor(Operators, Node):
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other) if isinstance(other, Node) else ops.matmul(self, other)  # see Operators
+        return MatMul.apply(self, other) if isinstance(other, Tensor) else ops.matmul(self, other)  # see Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)
@@ -275,9 +276,9 @@ class Tensor(Operators, Node):
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
     def _inplace(self, what: str, value: Any) -> Any:
         """Check and record an in-place change by ``value``; returns its raw data."""
-        # The grad mode is read from the module, not through is_grad_enabled(): an
-        # optimizer pays this once per parameter and step.
-        if self.requires_grad and graph._grad_enabled:
+        # The grad mode is read from the state module, not through is_grad_enabled():
+        # an optimizer pays this once per parameter and step.
+        if self.requires_grad and (not state.switched or state.modes.grad_enabled):
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "

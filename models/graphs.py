@@ -1,4 +1,4 @@
-"""The one-unit logistic model's computation, drawn: ``glassgrad graph``.
+"""glassgrad graph: draw the one-unit logistic model's forward and backward graphs.
 
 For one sample x with label y, the unit computes
 
@@ -105,20 +105,23 @@ def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
     x = [Scalar(1.0, requires_grad=False, name="x1"), Scalar(-2.0, requires_grad=False, name="x2")]
     y = Scalar(1.0, requires_grad=False, name="y")
     params: dict[str, Scalar] = {}
+
+    def param(value: float, name: str) -> Scalar:
+        params[name] = Scalar(value, name=name)
+        return params[name]
+
     hidden = []
     with scope("hidden"):
         for i, (wa, wb, b) in enumerate([(0.5, -0.3, 0.1), (-0.8, 0.2, 0.0)]):
             with scope(f"h{i}"):
-                w = [Scalar(wa, name=f"w{i}1"), Scalar(wb, name=f"w{i}2")]
-                bias = Scalar(b, name=f"b{i}")
-                params.update({p.name: p for p in (*w, bias)})
+                w = [param(wa, f"w{i}1"), param(wb, f"w{i}2")]
+                bias = param(b, f"b{i}")
                 h = (w[0] * x[0] + w[1] * x[1] + bias).tanh()
                 h.name = f"h{i}"
                 hidden.append(h)
     with scope("out"):
-        v = [Scalar(1.2, name="v0"), Scalar(-0.7, name="v1")]
-        c = Scalar(0.05, name="c")
-        params.update({p.name: p for p in (*v, c)})
+        v = [param(1.2, "v0"), param(-0.7, "v1")]
+        c = param(0.05, "c")
         y_hat = (v[0] * hidden[0] + v[1] * hidden[1] + c).sigmoid()
         y_hat.name = "ŷ"
     loss = binary_cross_entropy(y_hat, y)

@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from glassgrad.optional import require
 
 from .mnist import DataError
 
@@ -28,8 +29,7 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     background is common); a picture with no visible ink, or larger than 4096×4096
     pixels, raises DataError.
     """
-    from PIL import Image, UnidentifiedImageError
-
+    Image = require("PIL.Image", "train", "reading a picture")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -42,7 +42,7 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"image {path} does not exist") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's limits, met in open()
         raise DataError(f"image {path} is {TOO_LARGE} ({' '.join(str(exc).split())})") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (Image.UnidentifiedImageError, OSError, ValueError) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DataError(f"image {path} cannot be read as a picture ({detail})") from None
     if grey.max() - grey.min() < MIN_CONTRAST:
@@ -71,7 +71,9 @@ def _center(grey: np.ndarray) -> np.ndarray:
     crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = 20.0 / max(crop.shape)
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    small = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.LANCZOS), dtype=np.float64)
+    small = np.asarray(
+        Image.fromarray(crop.astype(np.uint8)).resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     frame = np.zeros((28, 28))
     mass = small.sum()
     cy, cx = ((np.indices(small.shape) * small).sum(axis=(1, 2)) / mass) if mass > 0 else (h / 2, w / 2)

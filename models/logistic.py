@@ -38,6 +38,9 @@ class LogisticModel(Module):
         self.w = Parameter(np.zeros(int(n_features), dtype))
         self.b = Parameter(np.zeros(1, dtype))
 
+    def config(self) -> dict[str, Any]:
+        return {"n_features": self.n_features, "dtype": str(self.dtype)}
+
     @property
     def n_features(self) -> int:
         return self.w.shape[0]

@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from glassgrad.optional import require
 
 from .atomic import write_atomic
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "train", "plotting")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_available() -> None:
+    """Raise ``MissingDependency`` now when matplotlib is missing, not after training."""
+    _pyplot()
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
@@ -33,7 +38,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, lambda f: f.write(buf.getvalue()))
 
 
-def loss_curve(path: str | os.PathLike[str], batch_losses: Sequence[float], history: Sequence[Any], title: str) -> Path:
+def loss_curve(path: str | os.PathLike[str], batch_losses: np.ndarray, history: Sequence[Any], title: str) -> Path:
     """Loss against iterations: every batch (thin), the epoch's mean training loss and
     the validation loss (markers), on a log scale."""
     plt = _pyplot()

@@ -226,14 +226,14 @@ class Patience(Criterion):
         self.waited = 0
 
     def check(self, state: State) -> StopReason | None:
-        improved = self.best.update(state)
-        if improved is None:
+        loss = state.loss(self.best.on)
+        if loss is None:
             return None
-        self.waited = 0 if improved else self.waited + 1
+        self.waited = 0 if self.best.update(state) else self.waited + 1
         if self.waited >= self.patience:
             return self._stop(
                 state,
-                state.loss(self.best.on),
+                loss,
                 f"{self.best.on} loss did not improve by more than {self.best.min_delta:g} for "
                 f"{self.waited} epochs (best {self.best.loss:.4g} at iteration {self.best.iteration})",
             )
@@ -243,6 +243,8 @@ class Patience(Criterion):
 class AnyOf(Criterion):
     """Stop when any of the criteria fires. Every criterion sees every state (so Patience
     keeps tracking the best parameters); the first reason in order is returned."""
+
+    criteria: tuple[Criterion, ...]
 
     def __init__(self, *criteria: Criterion) -> None:
         if not criteria:
@@ -272,8 +274,8 @@ class AllOf(AnyOf):
     """Stop when all the criteria fire at the same check."""
 
     def check(self, state: State) -> StopReason | None:
-        reasons = [c.check(state) for c in self.criteria]
-        if any(r is None for r in reasons):
+        reasons = [r for r in (c.check(state) for c in self.criteria) if r is not None]
+        if len(reasons) < len(self.criteria):
             return None
         return StopReason(
             " & ".join(r.criterion for r in reasons),

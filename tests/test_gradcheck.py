@@ -257,3 +257,26 @@ def test_a_kink_just_inside_the_step_is_not_a_mismatch():
 
     y = Tensor([1.0 + 3.8e-6, 0.0], requires_grad=True)
     assert gradcheck(lambda t: clip(t, -1.0, 1.0), y).ok
+
+
+def test_settings_object_and_keywords_choose_the_same_check():
+    from glassgrad.testing import GradcheckSettings
+
+    x = Tensor([0.5, -1.0, 2.0], requires_grad=True)
+    loose = GradcheckSettings(atol=1e-3, rtol=1e-2, raise_exception=False)
+    by_object = gradcheck(lambda t: BadSquare.apply(t).sum(), x, settings=loose)
+    by_keywords = gradcheck(lambda t: BadSquare.apply(t).sum(), x, atol=1e-3, rtol=1e-2, raise_exception=False)
+    assert (by_object.atol, by_object.rtol) == (by_keywords.atol, by_keywords.rtol) == (1e-3, 1e-2)
+    assert [r.analytic for r in by_object.rows] == [r.analytic for r in by_keywords.rows]
+    # A keyword overrides the same field of the settings object.
+    assert gradcheck(lambda t: t * t, x, settings=loose, mode="fast").mode == "fast"
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: BadSquare.apply(t).sum(), x, settings=loose, raise_exception=True)
+
+
+def test_unknown_option_and_unknown_mode_are_named():
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"unknown option\(s\) tolerance; the options are: eps, atol"):
+        gradcheck(lambda t: t * t, x, tolerance=1e-3)
+    with pytest.raises(ValueError, match="mode='quick' is not one of 'auto', 'full', 'fast'"):
+        gradcheck(lambda t: t * t, x, mode="quick")

@@ -65,7 +65,7 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     if gshape == shape:
         return g
     if not shape:  # to one number: a plain total (a bias's gradient, every step)
-        return g.sum() if isinstance(g, Node) else np.add.reduce(g, axis=None)
+        return np.add.reduce(g, axis=None) if isinstance(g, np.ndarray) else g.sum()
     axes = broadcast_axes(gshape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)

@@ -84,7 +84,7 @@ class GetItem(Function):
 
 
 class ScatterAdd(Function):
-    """y = zeros(shape) with g added at x[key];  ∂L/∂g = (∂L/∂y)[key]
+    """y = zeros(shape) with v added at [key];  ∂L/∂v = (∂L/∂y)[key]
 
     The adjoint of indexing, so that indexing has gradients of every order.
     """
@@ -93,18 +93,18 @@ class ScatterAdd(Function):
     reads_inputs = False
 
     @staticmethod
-    def forward(ctx, g, key, shape):
+    def forward(ctx, v, key, shape):
         ctx.saved = key
-        out = np.zeros(shape, dtype=np.result_type(g))
+        out = np.zeros(shape, dtype=np.result_type(v))
         if _is_basic_index(key):
-            out[key] = g
+            out[key] = v
         else:  # an advanced index may repeat positions: add, don't overwrite
-            np.add.at(out, key, g)
+            np.add.at(out, key, v)
         return out
 
     @staticmethod
-    def backward(ctx, gy, y, g):
-        return (getitem(gy, ctx.saved),)
+    def backward(ctx, g, y, v):
+        return (getitem(g, ctx.saved),)
 
 
 class Concatenate(Function):

@@ -18,6 +18,7 @@ from .gradgrad import gradgradcheck
 from .kinks import KinkEvidence
 from .localize import Localization, OpCheck, check_op, localize
 from .report import Row, format_table
+from .settings import GradcheckSettings
 from .taylor import TaylorResult, taylor_test
 
 _NEEDS_HYPOTHESIS = {"check_gradients", "grad_property", "GradientCheckFailure", "literal"}
@@ -35,6 +36,7 @@ __all__ = [
     "TOLERANCES",
     "GradcheckError",
     "GradcheckResult",
+    "GradcheckSettings",
     "GradientCheckFailure",
     "KinkEvidence",
     "Localization",

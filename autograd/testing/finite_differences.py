@@ -135,16 +135,3 @@ class FiniteDifferences:
         else:
             row.verdict = MISMATCH
         return row
-        row.left, row.right = evidence.left, evidence.right
-        if evidence.confirmed:
-            row.verdict = evidence.verdict(analytic, tol + noise)
-        else:
-            # The jump shrank with the step: either curvature (it halves) or a kink
-            # near x that the smaller stencil leaves, or almost (it collapses).
-            row.numeric = (evidence.left_half + evidence.right_half) / 2
-            row.verdict = OK if abs(analytic - row.numeric) <= tol else MISMATCH
-            if row.verdict == MISMATCH and evidence.kink_left_stencil:
-                # Trust the side away from the kink: its slope barely moved with h.
-                row.numeric, drift = evidence.clean_side
-                row.verdict = OK if abs(analytic - row.numeric) <= tol + 2 * drift else MISMATCH
-        return row

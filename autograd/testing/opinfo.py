@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.typing import NDArray
 
 from .. import ops
 from ..graph import REGISTRY, Function
@@ -186,12 +187,15 @@ def _bce_params(with_weight: bool) -> Callable[[Shapes], st.SearchStrategy[dict[
 # ---------------------------------------------------------------------------------------
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
-    return {"mean": np.mean, "sum": np.sum}.get(reduction, np.asarray)(loss)
+def _reduce(loss: NDArray[np.float64], reduction: str) -> NDArray[np.float64] | np.float64:
+    if reduction == "none":
+        return loss
+    reduced: np.float64 = loss.mean() if reduction == "mean" else loss.sum()
+    return reduced
 
 
 def _bce_logits_ref(z: np.ndarray, y: np.ndarray, pos_weight: float | None = None, reduction: str = "mean") -> Any:

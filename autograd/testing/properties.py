@@ -76,7 +76,7 @@ def literal(value: Any) -> str:
 def _settings(max_examples: int | None, settings: Settings | None) -> Settings:
     """The active profile (see the pytest plugin), with gradient-check essentials:
     no deadline (the first call is slow), one bug reported, big arrays allowed."""
-    base = settings if settings is not None else Settings.default
+    base = settings if settings is not None else Settings()
     kw: dict[str, Any] = {
         "deadline": None,
         "report_multiple_bugs": False,

@@ -1,5 +1,6 @@
-"""Hypothesis strategies for gradient checks: numbers, Tensors, broadcastable tuples,
-domains, logistic-regression problems and random computation graphs.
+"""Hypothesis strategies for gradient checks: numbers, NumPy arrays and Tensors,
+broadcastable tuples, domains, logistic-regression problems and random computation
+graphs. Every Tensor strategy is its array strategy with the arrays wrapped.
 
 Every strategy draws finite floats only (no NaN, no inf, no subnormals) and keeps
 a margin around the points it is told to avoid (an op's kinks and domain edges),
@@ -17,9 +18,9 @@ so the central-difference stencil x ± h never straddles them. Arrays use ``fill
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import assume
@@ -78,7 +79,7 @@ def floats_in(
         raise ValueError(
             f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}"
         )
-    width = 32 if np.dtype(dtype) == np.float32 else 64
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     if width == 32:  # bounds must be float32-representable, inside the interval
         parts = [
             (
@@ -112,7 +113,7 @@ def scalars(
 
 
 # ---------------------------------------------------------------------------------------
-# Tensors
+# Arrays and Tensors
 # ---------------------------------------------------------------------------------------
 
 
@@ -121,7 +122,7 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: in
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
-def tensors(
+def arrays(
     shape: Shape | st.SearchStrategy[Shape] | None = None,
     dtype: Any = np.float64,
     *,
@@ -133,10 +134,10 @@ def tensors(
     avoid: Sequence[float] = (),
     margin: float = DEFAULT_MARGIN,
     unique: bool = False,
-    requires_grad: bool = True,
-) -> st.SearchStrategy[Tensor]:
-    """Tensors of ``shape`` (a tuple, a strategy, or :func:`shapes` by default) and
-    ``dtype`` (float64, float32, or a strategy of dtypes).
+) -> st.SearchStrategy[np.ndarray]:
+    """NumPy arrays of ``shape`` (a tuple, a strategy, or :func:`shapes` by default) and
+    ``dtype`` (float64, float32, or a strategy of dtypes), for checking plain NumPy
+    functions.
 
     ``elements`` defaults to :func:`floats_in` with ``domain``/``avoid``/``margin``;
     ``fill`` (default: the same elements) is the value most elements share, which
@@ -146,7 +147,7 @@ def tensors(
     dtype_st = dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype))
 
     @st.composite
-    def draw_tensor(draw: Callable[..., Any]) -> Tensor:
+    def draw_array(draw: st.DrawFn) -> np.ndarray:
         dt = np.dtype(draw(dtype_st))
         sh = draw(shape_st)
         el = (
@@ -155,12 +156,23 @@ def tensors(
             else floats_in(domain, min_value=min_value, max_value=max_value, avoid=avoid, margin=margin, dtype=dt)
         )
         if unique:
-            arr = draw(hnp.arrays(dt, sh, elements=el, unique=True))
-        else:
-            arr = draw(hnp.arrays(dt, sh, elements=el, fill=fill if fill is not None else el))
-        return Tensor(arr, requires_grad=requires_grad)
+            return draw(hnp.arrays(dt, sh, elements=el, unique=True))
+        return draw(hnp.arrays(dt, sh, elements=el, fill=fill if fill is not None else el))
 
-    return draw_tensor()
+    return draw_array()
+
+
+def tensors(
+    shape: Shape | st.SearchStrategy[Shape] | None = None,
+    dtype: Any = np.float64,
+    *,
+    requires_grad: bool = True,
+    **kw: Any,
+) -> st.SearchStrategy[Tensor]:
+    """Tensors whose data is drawn by :func:`arrays` (same ``shape``, ``dtype`` and
+    keywords: ``elements``, ``fill``, ``domain``, ``min_value``, ``max_value``,
+    ``avoid``, ``margin``, ``unique``), requiring grad by default."""
+    return arrays(shape, dtype, **kw).map(lambda a: Tensor(a, requires_grad=requires_grad))
 
 
 def positive(shape: Shape | st.SearchStrategy[Shape] | None = None, **kw: Any) -> st.SearchStrategy[Tensor]:
@@ -178,7 +190,7 @@ def probabilities(shape: Shape | st.SearchStrategy[Shape] | None = None, **kw: A
     return tensors(shape, domain=UNIT_INTERVAL, **kw)
 
 
-def broadcastable_tensors(
+def broadcastable_arrays(
     n: int = 2,
     *,
     max_dims: int = 3,
@@ -186,17 +198,25 @@ def broadcastable_tensors(
     dtype: Any = np.float64,
     domains: Sequence[Domain] | None = None,
     **kw: Any,
-) -> st.SearchStrategy[tuple[Tensor, ...]]:
-    """``n`` Tensors whose shapes broadcast together (numpy rules), each drawn with
-    :func:`tensors` (``domains`` gives one domain per tensor)."""
+) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
+    """``n`` NumPy arrays whose shapes broadcast together (numpy rules), each drawn with
+    :func:`arrays` (``domains`` gives one domain per array)."""
     doms = list(domains) if domains is not None else [REAL] * n
 
     @st.composite
-    def draw_tuple(draw: Callable[..., Any]) -> tuple[Tensor, ...]:
+    def draw_tuple(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
         shp = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=max_dims, max_side=max_side))
-        return tuple(draw(tensors(s, dtype, domain=d, **kw)) for s, d in zip(shp.input_shapes, doms))
+        return tuple(draw(arrays(s, dtype, domain=d, **kw)) for s, d in zip(shp.input_shapes, doms))
 
     return draw_tuple()
+
+
+def broadcastable_tensors(
+    n: int = 2, *, requires_grad: bool = True, **kw: Any
+) -> st.SearchStrategy[tuple[Tensor, ...]]:
+    """``n`` Tensors whose shapes broadcast together: :func:`broadcastable_arrays` (same
+    keywords) as Tensors."""
+    return broadcastable_arrays(n, **kw).map(lambda xs: tuple(Tensor(x, requires_grad=requires_grad) for x in xs))
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,7 +238,8 @@ class LogisticProblem:
     b: Tensor
 
     def loss(self, w: Node, b: Node) -> Node:
-        return binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        loss: Node = binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        return loss
 
 
 def logistic_problems(
@@ -231,7 +252,7 @@ def logistic_problems(
     ds = n_features if isinstance(n_features, st.SearchStrategy) else st.just(n_features)
 
     @st.composite
-    def draw_problem(draw: Callable[..., Any]) -> LogisticProblem:
+    def draw_problem(draw: st.DrawFn) -> LogisticProblem:
         n, d = draw(ns), draw(ds)
         X = draw(tensors((n, d), dtype, min_value=-3, max_value=3, requires_grad=False))
         y = Tensor(draw(hnp.arrays(np.dtype(dtype), (n,), elements=st.sampled_from([0.0, 1.0]))))
@@ -341,7 +362,7 @@ def graphs(
     n_ops_st = n_ops if isinstance(n_ops, st.SearchStrategy) else st.just(n_ops)
 
     @st.composite
-    def draw_graph(draw: Callable[..., Any]) -> RandomGraph:
+    def draw_graph(draw: st.DrawFn) -> RandomGraph:
         k = draw(n_in_st)
         if kind is Scalar:
             inputs: tuple[Node, ...] = tuple(draw(scalars(-2, 2)) for _ in range(k))

@@ -97,6 +97,8 @@ def seed_for(root: Node, gradient: Any = None) -> Any:
 def vjps(node: Node, g: Any) -> Any:
     """What the op that produced ``node`` sends back to each input for the upstream
     gradient ``g``: its backward, before broadcast axes are summed away."""
+    if node.fn is None:
+        raise ValueError("vjps: a leaf was made by no op, so it has no vector-Jacobian products")
     return node.fn.backward(node, g, node.data, *[p.data for p in node.parents])
 
 

@@ -16,6 +16,7 @@ Each factor's number comes from its op's own backward, so the total equals what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ MAX_PATHS = 12
 # Adjacent factors whose formulas cancel, shown as one simpler factor:
 # (outer op, the argument the path enters by, inner op) -> formula in the outer op's
 # argument names and its 1/n suffix. BCE on a sigmoid: (p−y)/(p(1−p)) · p(1−p) = p−y.
-_CANCELLATIONS = {
+_CANCELLATIONS: dict[tuple[str | None, int, str | None], Callable[[list[str], str], str]] = {
     ("binary_cross_entropy", 0, "sigmoid"): lambda args, n: f"({args[0]}−{args[1]}){n}",
 }
 

@@ -167,5 +167,6 @@ def op_detail(node: Node) -> str:
     if op == "clip":
         return f"[{'' if saved[0] is None else number(saved[0])}, {'' if saved[1] is None else number(saved[1])}]"
     if op in ("binary_cross_entropy", "bce_with_logits") and saved[0] != "mean":
-        return saved[0]
+        reduction: str = saved[0]
+        return reduction
     return ""

@@ -47,7 +47,7 @@ def to_text(root: Node, order: Sequence[Node] | None = None) -> str:
         if detail:
             args += f", {detail}"
         note = f"{printable(node.name)} = " if node.name else "= "
-        lines.append(f"%{k}: {type_str(node.data)} = {printable(node.op)}({args})  # {note}{summary(node.data)}")
+        lines.append(f"%{k}: {type_str(node.data)} = {printable(node.fn.name)}({args})  # {note}{summary(node.data)}")
     name = f" {printable(root.name)}" if root.name else ""
     lines.append(f"# output: %{index[id(root)]}{name}")
     return "\n".join(lines)

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import GlassgradError
+from ..errors import GlassgradError, MissingDependency
 from ..graph import Node
+from ..optional import require
 from .dot import to_digraph
 from .spec import GraphSpec, build
 from .text import to_text
@@ -72,7 +73,8 @@ class GraphView:
     @property
     def source(self) -> str:
         """The DOT text; identical for identical graphs (ids are topological indices)."""
-        return self.digraph.source
+        source: str = self.digraph.source  # graphviz has no type hints
+        return source
 
     @property
     def text(self) -> str:
@@ -114,7 +116,8 @@ class GraphView:
 
     # -- display -------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """SVG in Jupyter; the text listing (with a warning) when no picture can be made."""
+        """SVG in Jupyter; the text listing (with a warning) when no picture can be made:
+        the graph is over budget, or the ``graphviz`` package or ``dot`` is missing."""
         if self.too_large:
             warnings.warn(self._too_large_message(), VizWarning, stacklevel=2)
             return {"text/plain": self.text}
@@ -122,7 +125,9 @@ class GraphView:
             return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except GraphvizNotFound:
             warnings.warn(INSTALL_HINT, VizWarning, stacklevel=2)
-            return {"text/plain": self.text}
+        except MissingDependency as exc:
+            warnings.warn(f"{exc}; showing the text listing instead.", VizWarning, stacklevel=2)
+        return {"text/plain": self.text}
 
     def __repr__(self) -> str:
         s = self.spec
@@ -145,13 +150,13 @@ class GraphView:
         )
 
     def _pipe(self, fmt: str) -> bytes:
-        import graphviz
-
+        graphviz = require("graphviz", "viz", f"drawing a graph as {fmt}")
         self._check_size(f"a {fmt} picture")
         try:
-            return self.digraph.pipe(format=fmt)
+            picture: bytes = self.digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound(f"{DOT_MISSING}, so no {fmt} can be made. {INSTALL}") from None
+        return picture
 
 
 def draw(

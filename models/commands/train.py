@@ -1,4 +1,4 @@
-"""``glassgrad train``: train the digit detector and write every artifact of the run.
+"""glassgrad train: train the digit detector and write every artifact of the run.
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the detector looks at) and mistakes.png (its most confident
@@ -207,6 +207,7 @@ def build_stop(args: argparse.Namespace, recipe: Recipe, steps_per_epoch: int) -
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
+    plots.check_available()
     out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_out(out)
     with atomic_dir(out) as folder:  # made now: an --out that cannot be written fails before training

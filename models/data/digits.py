@@ -68,9 +68,8 @@ class Digits:
 
     def subset(self, idx: np.ndarray | slice | int) -> Digits:
         """The digits at ``idx`` (integer indices, a boolean mask or a slice), in that order."""
-        if isinstance(idx, (int, np.integer)):
-            idx = [idx]
-        return Digits(self.images[idx], self.labels[idx], self.source)
+        keep = [idx] if isinstance(idx, (int, np.integer)) else idx  # a list keeps the first axis
+        return Digits(self.images[keep], self.labels[keep], self.source)
 
 
 def check_labels(labels: np.ndarray, where: str) -> None:

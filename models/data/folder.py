@@ -31,11 +31,12 @@ def load_dir(path: str | Path, split: str = "train") -> Digits:
     images_name = f"{SPLITS[split]}-images-idx3-ubyte"
     labels_name = f"{SPLITS[split]}-labels-idx1-ubyte"
     images, labels = _find(folder, images_name), _find(folder, labels_name)
+    half = images or labels
     if images and labels:
         digits, kind = load_idx(images, labels), "IDX files"
-    elif images or labels:
-        found, missing = (images, labels_name) if images else (labels, images_name)
-        raise DataError(f"{folder} has {found.name} but no {missing}[.gz] to go with it")
+    elif half:
+        missing = labels_name if images else images_name
+        raise DataError(f"{folder} has {half.name} but no {missing}[.gz] to go with it")
     else:
         csv = _find_csv(folder, split, f"{images_name}[.gz] + {labels_name}[.gz]")
         digits, kind = load_csv(csv), f"CSV file {csv.name}"

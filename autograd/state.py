@@ -1,0 +1,116 @@
+"""The engine state a user can switch, kept per thread.
+
+Grad mode, anomaly mode, scopes and the recording of source lines live in
+:data:`modes`, a ``threading.local``: every thread starts with the defaults (grad on,
+nothing annotated) and a switch made in one thread is never seen by another. Whoever
+switches a mode restores it, also when an exception leaves the block.
+
+Why ``threading.local`` and not ``contextvars``: the recording hot path must not pay
+for a per-thread read on every op (about 80 ns, as much as recording a Scalar op costs
+in total), so it first reads one module global, :data:`switched`, empty while no
+mode is switched in any thread. That count is exact only if state cannot be copied; a
+``contextvars`` context is copied into every asyncio task and into ``Context.run``,
+so a copy could keep a switch alive after its count was returned. The price: asyncio
+tasks of one thread share its modes, as they do in PyTorch, so a ``no_grad()`` block
+should not span an ``await``.
+
+Backward passes run one at a time (:data:`backward_lock`): they accumulate into the
+nodes they reach and into the ``.grad`` of leaves, and a parameter shared by threads
+is reached by each of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Modes(threading.local):
+    """The switches of one thread; a new thread sees the class defaults."""
+
+    grad_enabled: bool = True
+    #: The nested ``scope()`` names new values are created in.
+    scope: tuple[str, ...] = ()
+    #: How many ``record_sites()`` / ``detect_anomaly()`` blocks are open.
+    record_sites: int = 0
+    anomaly: int = 0
+    #: True while none of scope, record_sites, anomaly is active: nothing to annotate.
+    plain: bool = True
+
+    def update_plain(self) -> None:
+        self.plain = not (self.scope or self.record_sites or self.anomaly)
+
+
+modes = Modes()
+
+#: One entry per mode switched away from its value in any thread, open right now.
+#: While it is empty every thread runs with the defaults, and the hot path of recording
+#: skips reading :data:`modes`. ``list.append`` and ``list.pop`` are atomic, so the
+#: count needs no lock.
+switched: list[None] = []
+
+#: Held by a backward pass from start to end (reentrant: a hook may run backward).
+backward_lock = threading.RLock()
+
+
+def set_mode(name: str, value: Any) -> Any:
+    """Set one mode of this thread and count the switch; returns the old value for
+    :func:`restore_mode`. Every ``set_mode`` needs exactly one ``restore_mode``."""
+    old = getattr(modes, name)
+    switched.append(None)  # before the change: the hot path must never see it uncounted
+    setattr(modes, name, value)
+    modes.update_plain()
+    return old
+
+
+def restore_mode(name: str, old: Any) -> None:
+    """Undo :func:`set_mode`."""
+    setattr(modes, name, old)
+    modes.update_plain()
+    switched.pop()
+
+
+def grad_enabled() -> bool:
+    """Whether this thread records operations right now."""
+    return not switched or modes.grad_enabled
+
+
+class GradMode:
+    """Context manager and decorator that sets whether this thread records operations.
+
+    A new object per ``no_grad()`` call; nested ``with`` of one object works, since it
+    keeps a stack of the modes it replaced.
+    """
+
+    __slots__ = ("_saved", "enabled")
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._saved: list[bool] = []
+
+    # An optimizer step enters one per step: a switch to the mode in force costs only
+    # the read, and grad mode leaves ``plain`` alone.
+    def __enter__(self) -> None:
+        old = modes.grad_enabled
+        self._saved.append(old)
+        if old is not self.enabled:
+            switched.append(None)
+            modes.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        old = self._saved.pop()
+        if old is not self.enabled:
+            modes.grad_enabled = old
+            switched.pop()
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        enabled = self.enabled
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with GradMode(enabled):
+                return func(*args, **kwargs)
+
+        return wrapper

@@ -1,0 +1,215 @@
+"""The comparison at the heart of a gradient check: the analytic vᵀJ against central
+differences of φ(x) = Σ vᵀf(x), then the verdict.
+
+Whatever produced the analytic side (glassgrad's backward, a hand-written gradient),
+the comparison sees the same things: the inputs as float64 arrays, a function giving
+all outputs at such inputs, the upstream gradient v and vᵀJ for it. It then
+
+- compares every input element (full mode) or random Gaussian directions (fast mode,
+  with the element table recomputed on failure when affordable),
+- for small functions compares the Jacobian entry by entry,
+- sorts the rows worst first, keeps kinks as verdicts, and on a mismatch runs the
+  Taylor-remainder test along the worst element's direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .finite_differences import Direction, FiniteDifferences, lowest_precision
+from .jacobian import entry_mismatches, numeric_jacobian
+from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
+from .result import GradcheckResult
+from .settings import GradcheckSettings
+from .taylor import taylor_test
+
+
+class Outputs:
+    """f at float64 inputs as one flat float64 vector of all its outputs; ``dtype`` is
+    the lowest precision f computed them in (known after the first call)."""
+
+    def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]]) -> None:
+        self.run = run
+        self.dtype: np.dtype | None = None
+
+    def __call__(self, values: Sequence[np.ndarray]) -> np.ndarray:
+        outs = self.run(values)
+        if self.dtype is None:
+            self.dtype = lowest_precision([np.asarray(o).dtype for o in outs])
+        return np.concatenate([np.ravel(np.asarray(o, dtype=np.float64)) for o in outs])
+
+
+@dataclass
+class Comparison:
+    """What the comparison needs about f at one point.
+
+    ``base``: the checked inputs in float64, named by ``names``; ``analytic``: vᵀJ,
+    one array per input; ``v``: the upstream gradients, one per output;
+    ``jacobian``: J from the analytic side (outputs × input elements), or None when
+    it is not compared entry by entry.
+    """
+
+    outputs: Outputs
+    base: list[np.ndarray]
+    names: list[str]
+    analytic: list[np.ndarray]
+    v: list[np.ndarray]
+    jacobian: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(b.size for b in self.base)
+
+    def output_labels(self) -> list[str]:
+        """One label per output element, in the order of the flat output vector."""
+        many = len(self.v) > 1
+        return [
+            (f"output {k}" if many else "output") + ("" if np.ndim(v) == 0 else str(idx))
+            for k, v in enumerate(self.v)
+            for idx in np.ndindex(np.shape(v))
+        ]
+
+
+@dataclass
+class _Probe:
+    """A compared row with the direction it was probed along (for the Taylor test)."""
+
+    row: Row
+    direction: Direction
+    slope: float
+    scale: float
+
+
+def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: np.random.Generator) -> None:
+    """Fill ``result`` (mode, rows, kinks, evaluations, step, numeric, jacobian) and its
+    ``jacobian``/``subgradient`` failures and Taylor diagnosis."""
+    fd = _finite_differences(c)
+    num_dtype = c.outputs.dtype or np.dtype(np.float64)
+    result.step = s.describe_step(num_dtype)
+    entries: list[Row] = []
+    if s.compares_elements(c.size):
+        result.mode = "full"
+        probes = _element_probes(c, fd, result, s, num_dtype)
+        if c.jacobian is not None:
+            entries = _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
+    else:
+        result.mode = "fast"
+        probes = _direction_probes(c, fd, result, s, num_dtype, rng)
+        if any(p.row.failed for p in probes) and c.size <= s.report_limit:
+            result.mode = "fast, element table recomputed on failure"
+            probes = _element_probes(c, fd, result, s, num_dtype)
+    result.evaluations = fd.evaluations
+    _judge(result, probes, entries, fd)
+
+
+def _finite_differences(c: Comparison) -> FiniteDifferences:
+    """φ(x) = Σ vᵀf(x) around the base point; its rounding noise scales with Σ|v·f|."""
+    v_flat = np.concatenate([np.ravel(v) for v in c.v])
+
+    def objective(values: Sequence[np.ndarray]) -> tuple[float, float]:
+        terms = v_flat * c.outputs(values)
+        return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+
+    fd = FiniteDifferences(objective, c.base, eps=0.0)  # evaluates f once: its dtype is known now
+    fd.eps = float(np.finfo(c.outputs.dtype or np.float64).eps)
+    return fd
+
+
+def _element_probes(
+    c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
+) -> list[_Probe]:
+    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h."""
+    probes = []
+    result.numeric = []
+    for k, (b, a) in enumerate(zip(c.base, c.analytic)):
+        numeric = np.zeros(b.shape)
+        for idx in np.ndindex(b.shape):
+            x = float(b[idx])
+            d = Direction.element(k, idx)
+            label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
+            row = fd.probe(
+                d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
+            )
+            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x))))
+            numeric[idx] = row.numeric
+        result.numeric.append(numeric)
+    return probes
+
+
+def _direction_probes(
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    rng: np.random.Generator,
+) -> list[_Probe]:
+    """``s.directions`` rows along random Gaussian directions u: ⟨vᵀJ, u⟩ against the
+    directional difference (tolerances scaled by the size of u)."""
+    scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
+    probes = []
+    for j in range(s.directions):
+        us = [rng.standard_normal(b.shape) for b in c.base]
+        slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
+        spread = float(sum(np.sum(np.abs(a * u)) for a, u in zip(c.analytic, us)))
+        size = float(sum(np.sum(np.abs(u)) for u in us))
+        d = Direction.dense(us)
+        atol = result.atol * size + result.rtol * spread
+        row = fd.probe(
+            d, s.step(scale, num_dtype), slope, atol, result.rtol, input="all", index=f"direction {j}", x=None
+        )
+        probes.append(_Probe(row, d, slope, scale))
+    return probes
+
+
+def _entry_rows(
+    c: Comparison,
+    fd: FiniteDifferences,
+    element_rows: list[Row],
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+) -> list[Row]:
+    """Mismatching entries of the full Jacobian (columns where the element check saw
+    a kink are left to its verdict)."""
+    assert c.jacobian is not None
+    steps = [np.vectorize(lambda x: s.step(x, num_dtype))(b) if b.size else b for b in c.base]
+    numeric, noise = numeric_jacobian(c.outputs, c.base, steps, fd.eps)
+    fd.evaluations += 2 * numeric.shape[1]
+    result.jacobian = (c.jacobian, numeric)
+    columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
+    # Columns where the element check found a kink in or near its stencil keep its
+    # verdict: at step h the entries would straddle that kink.
+    skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
+    return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
+
+
+def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd: FiniteDifferences) -> None:
+    """Rows worst first, kinks set aside, failures named; the Taylor test along the
+    worst mismatching element (entry rows have no direction of their own)."""
+    by_row = {id(p.row): p for p in probes}
+    result.rows = worst_first([p.row for p in probes] + entries)
+    result.kinks = [r for r in result.rows if r.verdict in (KINK, DISCONTINUITY)]
+    mismatches = [r for r in result.rows if r.failed and r.verdict != BAD_SUBGRADIENT]
+    bad_kinks = [r for r in result.rows if r.verdict == BAD_SUBGRADIENT]
+    if mismatches:
+        worst = mismatches[0]
+        result.failures["jacobian"] = (
+            f"{len(mismatches)} of {len(result.rows)} compared derivatives disagree; worst {worst.input} "
+            f"{worst.index}: analytic {worst.analytic:.8g}, numeric {worst.numeric:.8g}"
+        )
+        probed = [by_row[id(r)] for r in mismatches if id(r) in by_row]
+        if probed:
+            p = probed[0]
+            result.taylor = taylor_test(lambda t: fd.at(p.direction, t)[0], p.slope, 1e-2 * p.scale, eps=fd.eps)
+    if bad_kinks:
+        worst = bad_kinks[0]
+        lo, hi = sorted((worst.left or 0, worst.right or 0))
+        result.failures["subgradient"] = (
+            f"{len(bad_kinks)} non-differentiable point(s) where the analytic value lies outside the one-sided "
+            f"slopes; worst {worst.input} {worst.index}: analytic {worst.analytic:.8g} not in [{lo:.6g}, {hi:.6g}]"
+        )

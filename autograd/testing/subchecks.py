@@ -1,0 +1,121 @@
+"""Sub-checks: classic backward bugs that a Jacobian comparison alone can miss.
+
+- *shape*, *dtype*: each gradient has its input's shape and dtype (a float for a
+  Python-float input);
+- *aliasing*: no gradient shares memory with another gradient, an input or the
+  upstream gradient (an in-place update of one would change the other);
+- *linearity*: the vector-Jacobian product is linear in the upstream gradient v,
+  backward(2v) = 2·backward(v) and backward(0) = 0;
+- *reentrancy*: the same v twice gives the same gradients;
+- *mutation*: neither the function nor its derivative changed an input in place.
+
+Each returns a dict mapping the failed sub-check to what went wrong (empty: passed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+#: backward(scale, retain) -> the gradients for the upstream gradient scale·v
+#: (``retain`` False on the last call: the graph may be freed).
+Backward = Callable[[float, bool], list[Any]]
+
+
+def as_analytic(g: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A gradient as a float64 array of ``shape`` (zeros when no gradient arrived,
+    NaNs when it cannot take that shape)."""
+    if g is None:
+        return np.zeros(shape)
+    try:
+        return np.array(np.broadcast_to(np.asarray(g, dtype=np.float64), shape))
+    except (ValueError, TypeError):
+        return np.full(shape, np.nan)
+
+
+def grad_problems(
+    labels: Sequence[str], data: Sequence[Any], grads: Sequence[Any], seeds: Sequence[Any], *, aliasing: bool = True
+) -> dict[str, str]:
+    """Shape, dtype and (with ``aliasing``) aliasing of the gradients ``grads`` of
+    the inputs ``data`` (floats or arrays) named by ``labels``."""
+    found: dict[str, list[str]] = {"shape": [], "dtype": [], "aliasing": []}
+    arrays = []
+    for label, x, g in zip(labels, data, grads):
+        if g is None:
+            continue
+        if not isinstance(x, np.ndarray):
+            if not isinstance(g, float):
+                found["dtype"].append(f"{label}: gradient is a {type(g).__name__}, expected float")
+            continue
+        if not isinstance(g, np.ndarray):
+            found["dtype"].append(f"{label}: gradient is a {type(g).__name__}, expected numpy array")
+            continue
+        if g.shape != x.shape:
+            found["shape"].append(f"{label}: gradient shape {g.shape} != input shape {x.shape}")
+        if g.dtype != x.dtype:
+            found["dtype"].append(f"{label}: gradient dtype {g.dtype} != input dtype {x.dtype}")
+        arrays.append((label, g))
+    if aliasing:
+        others = [(label + " data", x) for label, x in zip(labels, data) if isinstance(x, np.ndarray)]
+        others += [(f"upstream gradient {k}", s) for k, s in enumerate(seeds) if isinstance(s, np.ndarray)]
+        for n, (label, g) in enumerate(arrays):
+            for other_label, other in arrays[n + 1 :] + others:
+                if g.size and np.shares_memory(g, other):
+                    found["aliasing"].append(f"gradient of {label} shares memory with {other_label}")
+    return {k: "; ".join(v) for k, v in found.items() if v}
+
+
+def backward_problems(
+    backward: Backward,
+    shapes: Sequence[tuple[int, ...]],
+    analytic: Sequence[np.ndarray],
+    tolerances: tuple[float, float],
+    nondet_tol: float,
+    what: str = "backward",
+) -> dict[str, str]:
+    """Reentrancy (the same v twice gives the same gradients) and linearity in v
+    (``what``(2v) = 2·``what``(v), ``what``(0) = 0); the last call frees the graph."""
+    atol, rtol = tolerances
+    found = {}
+    again = [as_analytic(g, s) for g, s in zip(backward(1.0, True), shapes)]
+    diff = max((float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(analytic, again)), default=0.0)
+    if not diff <= nondet_tol:
+        found["reentrancy"] = f"two {what} passes with the same upstream gradient differ by {diff:.3g}"
+    doubled = [as_analytic(g, s) for g, s in zip(backward(2.0, True), shapes)]
+    zeroed = [as_analytic(g, s) for g, s in zip(backward(0.0, False), shapes)]
+    excess = [np.abs(d - 2 * a) - (atol + rtol * np.abs(2 * a)) for a, d in zip(analytic, doubled)]
+    bad_scale = max((float(np.max(e, initial=-1.0)) for e in excess), default=-1.0)
+    bad_zero = max((float(np.max(np.abs(z), initial=0.0)) for z in zeroed), default=0.0)
+    problems = []
+    if bad_scale > 0:
+        problems.append(f"{what}(2v) != 2·{what}(v) (off by {bad_scale:.3g} beyond tolerance)")
+    if bad_zero > atol:
+        problems.append(f"{what}(0) gives gradients up to {bad_zero:.3g}, not 0")
+    if problems:
+        found["linearity"] = (
+            f"{what} is not linear in the upstream gradient v: "
+            + "; ".join(problems)
+            + f" (does the {what} multiply by the upstream gradient?)"
+        )
+    return found
+
+
+def snapshot(data: Sequence[Any]) -> list[tuple[np.ndarray, np.dtype]]:
+    """Copies of the inputs' values, to detect in-place changes later."""
+    return [(np.array(x, copy=True), np.asarray(x).dtype) for x in data]
+
+
+def mutations(
+    labels: Sequence[str], data: Sequence[Any], snapshots: Sequence[tuple[np.ndarray, np.dtype]]
+) -> dict[str, str]:
+    """The inputs whose value or dtype differs from their snapshot."""
+    changed = [
+        label
+        for label, x, (before, dtype) in zip(labels, data, snapshots)
+        if np.asarray(x).dtype != dtype or not np.array_equal(np.asarray(x), before, equal_nan=True)
+    ]
+    if not changed:
+        return {}
+    return {"mutation": f"fn or its backward modified its input(s) in place: {', '.join(changed)}"}
