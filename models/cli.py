@@ -7,7 +7,7 @@
     glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
 Bad input (missing files, bad data, impossible options) ends with exit status 2 and
-one line on stderr; Ctrl-C or SIGTERM with exit status 130 (``train`` first writes the
+one line on stderr; Ctrl-C or SIGTERM with exit status 130 (train first writes the
 run so far).
 """
 

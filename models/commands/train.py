@@ -4,7 +4,7 @@ The output folder gets model.npz (parameters + metadata), summary.json, loss_cur
 weights.png (what the detector looks at) and mistakes.png (its most confident
 mistakes). The folder appears whole or not at all: it is filled under a hidden name
 beside it and renamed into place when the run ends. The options a user does not give
-come from the recipe for the size of the data (``glassgrad.models.recipe``).
+come from the recipe for the size of the data (see glassgrad.models.recipe).
 """
 
 from __future__ import annotations
