@@ -26,11 +26,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, ClassVar, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
 from .state import GradMode
+
+if TYPE_CHECKING:
+    from .ops.domains import Domain
 
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
@@ -120,7 +123,42 @@ def _user_site() -> str:
 # ---------------------------------------------------------------------------------------
 
 
-class Node:
+class Ctx:
+    """What an op's ``forward`` and ``backward`` see besides the data: one surface,
+    valid in both, on every path.
+
+    - ``saved``: what forward keeps for backward: None, or the op's ``Saved``
+      NamedTuple, read by field name (``ctx.saved.axes``).
+    - ``xp``: the kernels of the data's kind, so one formula serves both kinds:
+      ``ctx.xp.exp(x)`` is ``math.exp`` on a Scalar's float, ``numpy.exp`` on an array.
+    - ``needs_input_grad``: one bool per input, whether its gradient is wanted (all
+      False when the op is not recorded); backward may skip the others' work.
+
+    In the graph the ctx is the op's output :class:`Node` (a Node is a Ctx, so
+    recording an op allocates one object, not two). Outside it (an op function called
+    on raw data, the op-by-op check of :func:`~glassgrad.testing.localize`) it is a
+    :class:`RawCtx`.
+    """
+
+    __slots__ = ("saved",)
+
+    saved: Any
+    xp: Any
+    needs_input_grad: tuple[bool, ...]
+
+
+class RawCtx(Ctx):
+    """The ctx of an op run on raw data, outside the graph."""
+
+    __slots__ = ("needs_input_grad", "xp")
+
+    def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...] = ()) -> None:
+        self.saved = None
+        self.xp = xp
+        self.needs_input_grad = needs_input_grad
+
+
+class Node(Ctx):
     """A value in the graph: the common base of :class:`Scalar` and :class:`Tensor`.
 
     A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
@@ -146,8 +184,7 @@ class Node:
         "_seq",  # clock reading at creation: orders the graph topologically
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
-        "saved",  # op-specific constants saved by forward for backward
-    )
+    )  # and ``saved`` (see Ctx): what the op's forward kept for its backward
     _data: Any
     _fn: type[Function] | None
     _g: Any
@@ -157,45 +194,61 @@ class Node:
     _seq: int
     grad: Any  # float or array; a graph value after backward(create_graph=True)
     requires_grad: bool
-    saved: Any
 
-    # -- set by subclasses ------------------------------------------------------------
+    # -- the hooks of a value kind -----------------------------------------------------
+    # Scalar and Tensor differ only here: the graph core and the ops reach the data
+    # through these and nothing else (tests check that every kind defines each one).
+    #: The kernels of this kind's data (see Ctx.xp).
+    xp: ClassVar[Any]
     #: Whether values have shapes that numpy broadcasting can stretch (Tensor: yes).
     broadcasting: ClassVar[bool] = False
     #: The type of ``_data`` (float or numpy.ndarray); op outputs are converted to it.
     data_type: ClassVar[type] = object
-    #: The elementwise math for this kind of data, as an op's forward sees it (``ctx.xp``).
-    xp: ClassVar[Any]
-
-    def _sum_to(self, g: Any) -> Any:  # pragma: no cover - only for broadcasting kinds
-        return g
-
-    def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     @classmethod
     def _wrap(cls, x: Any, like: Any = None) -> Node:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @staticmethod
-    def _all_finite(data: Any) -> bool:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _seed(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _check_seed(self, gradient: Any) -> Any:  # pragma: no cover - abstract
+        """``x`` as a value of this kind: itself if it is one, else a constant (like ``like``)."""
         raise NotImplementedError
 
     @staticmethod
     def _as_data(data: Any) -> Any:  # pragma: no cover - abstract
+        """An op's output converted to ``data_type``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _all_finite(data: Any) -> bool:  # pragma: no cover - abstract
+        """Whether raw data holds no NaN or inf (for the anomaly checks)."""
+        raise NotImplementedError
+
+    def _check_new_data(self, value: Any) -> Any:  # pragma: no cover - abstract
+        """``value`` converted for an assignment to ``.data``, or a TypeError."""
+        raise NotImplementedError
+
+    def _seed(self) -> Any:  # pragma: no cover - abstract
+        """∂self/∂self for ``backward()`` without a gradient (one number only)."""
+        raise NotImplementedError
+
+    def _check_seed(self, gradient: Any) -> Any:  # pragma: no cover - abstract
+        """A user's ``backward(gradient)`` checked against this value and converted."""
+        raise NotImplementedError
+
+    def _sum_to(self, g: Any) -> Any:
+        """``g`` summed back to this value's shape (kinds that broadcast override it)."""
+        return g
+
+    def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
+        """Accumulate ``g`` into ``.grad``."""
+        raise NotImplementedError
+
+    def _describe(self) -> str:  # pragma: no cover - abstract
+        """A short description for error messages: kind, name, dtype, shape or value."""
         raise NotImplementedError
 
     @classmethod
-    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:  # pragma: no cover
+    def _op_error(
+        cls, fn: type[Function], inputs: Sequence[Node], exc: Exception
+    ) -> Exception:  # pragma: no cover - abstract
+        """The error to raise when ``fn``'s forward failed with ``exc`` on ``inputs``."""
         raise NotImplementedError
 
     # -- identity and metadata --------------------------------------------------------
@@ -280,9 +333,12 @@ class Node:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For an op's backward: which inputs want a gradient (skip the others' work)."""
-        if self._p1 is not None:  # binary: asked on every backward of matmul and the losses
-            return (self._p0.requires_grad, self._p1.requires_grad)
+        """Which inputs of the op that made this value want a gradient (see Ctx)."""
+        p0, p1 = self._p0, self._p1
+        if self._fn is None:  # not recorded: no input gets a gradient through it
+            return (False,) * (0 if p0 is None else 2 if p1 is not None else len(p0) if type(p0) is tuple else 1)
+        if p1 is not None:  # binary: asked on every backward of matmul and the losses
+            return (p0.requires_grad, p1.requires_grad)
         return tuple(p.requires_grad for p in self.parents)
 
     @property
@@ -295,11 +351,6 @@ class Node:
         if parents is None:
             raise GradError(_freed_message(self))
         return parents
-
-    @property
-    def _parents(self) -> tuple[Node, ...] | None:
-        """The inputs as a tuple, None once freed (the form graph tools read)."""
-        return _inputs(self)
 
     @property
     def is_freed(self) -> bool:
@@ -315,9 +366,6 @@ class Node:
     def data(self, value: Any) -> None:
         self._data = self._check_new_data(value)
         self._bump_version()
-
-    def _check_new_data(self, value: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def _bump_version(self) -> None:
         """Record an in-place change; graphs that saved this value will refuse backward."""
@@ -397,37 +445,23 @@ def _freed_message(node: Node) -> str:
 
 _new = object.__new__
 
-
-class Context(Protocol):
-    """The ``ctx`` an op's forward sees: in the graph the output node itself, on raw
-    data a stand-in. ``saved`` keeps constants for backward; ``xp`` is the elementwise
-    math of the data's kind."""
-
-    saved: Any
-
-    @property
-    def xp(self) -> Any: ...
-
-
-class BackwardContext(Context, Protocol):
-    """The ``ctx`` an op's backward sees: also which inputs want a gradient."""
-
-    @property
-    def needs_input_grad(self) -> tuple[bool, ...]: ...
-
-
-#: Every Function subclass with a ``name``, by name: the op registry.
+#: The registered ops by name: the built-in ones and every op declared with
+#: ``register=True``. The gradient-check strategies draw from it.
 REGISTRY: dict[str, type[Function]] = {}
 
 
 class Function:
-    """A differentiable operation: ``forward`` and its vector-Jacobian product side by side.
+    """A differentiable operation: the one place that knows everything about it.
 
     Subclass it to define an op; the built-in ops are written this way::
 
-        class Mul(Function):
+        class Mul(Function, register=True):
             '''z = a·b;  ∂z/∂a = b,  ∂z/∂b = a'''
-            name = "mul"
+
+            broadcasts = True
+            elementwise = True
+            scalar = True
+            reference = np.multiply
 
             @staticmethod
             def forward(ctx, a, b):
@@ -437,38 +471,68 @@ class Function:
             def backward(ctx, g, z, a, b):
                 return g * b, g * a
 
-    ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
-    returns the output; it may keep constants for backward in ``ctx.saved``.
-    ``backward(ctx, g, out, *inputs)`` receives the upstream gradient ``g = ∂L/∂out``,
-    the output and the inputs, and returns one gradient per input (None where an input
-    gets none). It must use only arithmetic and methods that work both on raw data and
-    on graph values (``+ - * / @``, ``.sum``, ``.reshape``, ``.T``, the ``ops`` module
-    functions): with ``create_graph=True`` it is called with graph values and records
-    itself, which is how higher-order gradients work.
+            @staticmethod
+            def formulas(ctx, z, a, b):
+                return b, a
 
-    Class attributes describe the op for checks and drawings: ``domains`` (one
-    :class:`~glassgrad.ops.domains.Domain` per input), ``kinks`` (points where the
-    derivative jumps: numbers, the name of a parameter holding one, or ``"ties"``),
-    ``reads_inputs`` (whether backward reads input values; an
-    in-place change of such an input after forward is an error), ``broadcasts``
-    (inputs follow numpy broadcasting: the driver sums each gradient back to its
-    input's shape, so backward never has to).
+    ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
+    returns the output; what backward needs beyond the inputs and the output it keeps
+    in ``ctx.saved``, as the op's own ``Saved`` NamedTuple (fields by name, never by
+    position). ``backward(ctx, g, out, *inputs)`` receives the upstream gradient
+    ``g = ∂L/∂out``, the output and the inputs, and returns one gradient per input
+    (None where an input gets none). It must use only arithmetic and methods that work
+    both on raw data and on graph values (``+ - * / @``, ``.sum``, ``.reshape``,
+    ``.T``, the ``ops`` module functions): with ``create_graph=True`` it is called with
+    graph values and records itself, which is how higher-order gradients work.
+    :class:`Ctx` lists what ``ctx`` offers.
+
+    Class attributes declare the rest; the registry, the drawings' formulas and the
+    gradient checks' op table are read from them:
+
+    - ``name``: the op's name (default: the class name in lower case).
+    - ``domains``: one :class:`~glassgrad.ops.domains.Domain` (or None) per input;
+      ``domains_for(params)`` when the domain depends on a parameter.
+    - ``kinks``: points where the derivative jumps: numbers, the name of a parameter
+      holding one, or ``"ties"`` (equal elements, as in max).
+    - ``elementwise``: output element i depends on input element i only (the
+      Jacobian is diagonal, so the backward view shows it as an array).
+    - ``broadcasts``: inputs follow numpy broadcasting; the driver sums each gradient
+      back to its input's shape, so backward never has to.
+    - ``reads_inputs``: backward reads the inputs' values, so changing one in place
+      after forward is an error.
+    - ``scalar``: the op also runs on Scalars (Python floats).
+    - ``reference``: a numpy function computing the same output, which the gradient
+      checks compare forward with.
+    - ``examples``: parameter sets the gradient checks try (for ops with parameters).
+    - ``formulas(ctx, out, *inputs)``: ∂out/∂inputᵢ spelled in the names it gets,
+      for the backward view; ``detail(ctx)``: parameters worth showing on the node.
+
+    ``register=True`` in the class statement (``class SiLU(Function, register=True)``)
+    lists the op in :data:`REGISTRY` beside the built-in ones.
     """
 
     name: ClassVar[str] = ""
-    broadcasts: ClassVar[bool] = False
-    domains: ClassVar[tuple[Any, ...]] = ()
+    domains: ClassVar[tuple[Domain | None, ...]] = ()
     kinks: ClassVar[tuple[float | str, ...]] = ()
+    elementwise: ClassVar[bool] = False
+    broadcasts: ClassVar[bool] = False
     reads_inputs: ClassVar[bool] = True
+    scalar: ClassVar[bool] = False
+    reference: ClassVar[Callable[..., Any] | None] = None
+    examples: ClassVar[tuple[dict[str, Any], ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, register: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
-        # Only the built-in ops, defined in glassgrad.ops, are listed in REGISTRY;
-        # user-defined ops work the same but stay out of it.
-        if cls.__module__.startswith(__package__ + ".ops"):
+        if register:
             REGISTRY[cls.name] = cls
+
+    @classmethod
+    def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:
+        """The domain of each input under these parameters: the declared ``domains``,
+        unless the domain depends on a parameter (xᶜ's on c)."""
+        return cls.domains
 
     @classmethod
     def check_domains(cls, datas: Sequence[Any]) -> None:
@@ -481,12 +545,24 @@ class Function:
                 )
 
     @staticmethod
-    def forward(ctx: Context, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
+    def forward(ctx: Ctx, *inputs: Any, **params: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: BackwardContext, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
+    def backward(ctx: Ctx, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @staticmethod
+    def formulas(ctx: Any, out: str, *inputs: str) -> Sequence[str] | None:
+        """∂out/∂inputᵢ as formulas in the display names ``out`` and ``inputs`` (None:
+        the op does not say). ``ctx`` is the recorded output node. An op whose
+        Jacobian is not diagonal says what its vector-Jacobian product does to ``g``."""
+        return None
+
+    @staticmethod
+    def detail(ctx: Any) -> str:
+        """The op's parameters worth showing beside its name in drawings ('' for none)."""
+        return ""
 
     # The output is of the inputs' kind, typed by the first (unary ops; the others).
     @overload
@@ -524,8 +600,20 @@ class Function:
         if cls.domains:
             cls.check_domains(datas)
         kind = type(inputs[0])
+        # The output node is the op's ctx. Its inputs are in place before forward runs,
+        # so ctx.needs_input_grad answers in forward as it does in backward.
         out = _new(kind)
         out.saved = None
+        out._p0 = p0
+        out._p1 = p1
+        if record and (not state.switched or state.modes.grad_enabled):
+            out.requires_grad = True
+            out._fn = cls
+            out._seq = next(_clock)
+        else:
+            out.requires_grad = False
+            out._fn = None
+            out._seq = 0
         try:
             data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
         except GlassgradError:
@@ -536,18 +624,9 @@ class Function:
         out.grad = None
         out._g = None
         out._meta = None
-        if record and (not state.switched or state.modes.grad_enabled):
-            out.requires_grad = True
-            out._fn = cls
-            out._p0 = p0
-            out._p1 = p1
-            out._seq = next(_clock)
-        else:
-            out.requires_grad = False
-            out._fn = None
+        if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
             out._p0 = out._p1 = None
             out.saved = None
-            out._seq = 0
         if state.switched and not state.modes.plain:
             modes = state.modes
             if modes.scope or modes.record_sites:

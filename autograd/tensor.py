@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,7 +132,7 @@ class Tensor(Operators, Node):
         return f"Tensor{name} {dtype_name(self._data.dtype)}{list(self._data.shape)}"
 
     @classmethod
-    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
+    def _op_error(cls, fn: type[Function], inputs: Sequence[Node], exc: Exception) -> Exception:
         shapes = ", ".join(x._describe() for x in inputs)
         msg = str(exc)
         if isinstance(exc, np.exceptions.AxisError):
