@@ -64,7 +64,11 @@ def _sigterm_like_ctrl_c() -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         return lambda: None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -15,7 +15,6 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 from .digits import DataError
 
@@ -25,7 +24,7 @@ MAX_BYTES = 1 << 30  # a CSV of all 70,000 MNIST digits is about 130 MB
 
 
 @contextmanager
-def opened(path: str | Path) -> Iterator[IO[bytes]]:
+def opened(path: str | Path) -> Iterator[io.BufferedIOBase]:
     """The file at ``path`` as a binary stream, decompressed when it starts with 1f 8b.
 
     Every problem — missing, a folder, not a regular file, unreadable, corrupt gzip data
@@ -39,9 +38,9 @@ def opened(path: str | Path) -> Iterator[IO[bytes]]:
         if not stat.S_ISREG(mode):
             raise DataError(f"{path}: is not a regular file (a FIFO, socket or device); give a data file")
         with path.open("rb") as raw:
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.read(2) == GZIP_MAGIC else raw
+            gzipped = raw.read(2) == GZIP_MAGIC
             raw.seek(0)
-            yield stream
+            yield gzip.GzipFile(fileobj=raw) if gzipped else raw
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -51,7 +50,7 @@ def opened(path: str | Path) -> Iterator[IO[bytes]]:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def read_at_most(stream: IO[bytes], n: int) -> bytes:
+def read_at_most(stream: io.BufferedIOBase, n: int) -> bytes:
     """Up to ``n`` bytes of ``stream`` (fewer at its end), read in chunks: memory follows
     the bytes actually there, not ``n``."""
     buffer = io.BytesIO()
