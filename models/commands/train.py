@@ -239,8 +239,11 @@ def train_and_write(
     dtype = np.dtype(recipe.dtype)
     X = digits.features(dtype)
     y = mnist.binary_targets(digits.labels, args.digit, dtype)
-    X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-    del X
+    if len(val_idx):
+        X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+        del X
+    else:  # every digit trains: no copy of the (N, 784) matrix
+        X_train, y_train, X_val, y_val = X, y, X[:0], y[:0]
 
     model = LogisticModel(X_train.shape[1], dtype=dtype)
     batch = recipe.batch_size if 0 < recipe.batch_size < len(y_train) else len(y_train)
