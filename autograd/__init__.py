@@ -10,7 +10,15 @@ array([0.21 , 0.315])
 """
 
 from . import ops
-from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, ShapeError
+from .errors import (
+    AnomalyError,
+    DomainError,
+    GlassgradError,
+    GradError,
+    InPlaceError,
+    MissingDependency,
+    ShapeError,
+)
 from .functional import grad, value_and_grad
 from .graph import (
     REGISTRY,
@@ -62,6 +70,7 @@ __all__ = [
     "GlassgradError",
     "GradError",
     "InPlaceError",
+    "MissingDependency",
     "Node",
     "Scalar",
     "ShapeError",

@@ -25,3 +25,8 @@ class InPlaceError(GradError):
 
 class AnomalyError(GlassgradError, FloatingPointError):
     """Raised under ``detect_anomaly()``: the first op whose output or gradient is NaN or inf."""
+
+
+class MissingDependency(GlassgradError, ImportError):
+    """An optional part needs a package that is not installed; the message names the extra
+    that installs it."""

@@ -25,11 +25,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
 from .state import GradMode
+
+if TYPE_CHECKING:
+    from .ops.domains import Domain
 
 # Creation order of op nodes, and the clock of in-place modifications. One counter
 # for both: a parent whose version is newer than its consumer was modified after use.
@@ -37,6 +41,9 @@ _clock = itertools.count(1)
 # Clock reading of the newest in-place change anywhere (0: none yet). Backward checks
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
+
+#: A kind of graph value (Scalar or Tensor): an op's output is of its inputs' kind.
+N = TypeVar("N", bound="Node")
 
 _VISITED = object()  # marks a node reached by the current traversal; no gradient yet
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -103,7 +110,7 @@ def detect_anomaly() -> Iterator[None]:
 
 def _user_site() -> str:
     """``file:line in function`` of the innermost frame outside this package."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -116,7 +123,42 @@ def _user_site() -> str:
 # ---------------------------------------------------------------------------------------
 
 
-class Node:
+class Ctx:
+    """What an op's ``forward`` and ``backward`` see besides the data: one surface,
+    valid in both, on every path.
+
+    - ``saved``: what forward keeps for backward: None, or the op's ``Saved``
+      NamedTuple, read by field name (``ctx.saved.axes``).
+    - ``xp``: the kernels of the data's kind, so one formula serves both kinds:
+      ``ctx.xp.exp(x)`` is ``math.exp`` on a Scalar's float, ``numpy.exp`` on an array.
+    - ``needs_input_grad``: one bool per input, whether its gradient is wanted (all
+      False when the op is not recorded); backward may skip the others' work.
+
+    In the graph the ctx is the op's output :class:`Node` (a Node is a Ctx, so
+    recording an op allocates one object, not two). Outside it (an op function called
+    on raw data, the op-by-op check of :func:`~glassgrad.testing.localize`) it is a
+    :class:`RawCtx`.
+    """
+
+    __slots__ = ("saved",)
+
+    saved: Any
+    xp: Any
+    needs_input_grad: tuple[bool, ...]
+
+
+class RawCtx(Ctx):
+    """The ctx of an op run on raw data, outside the graph."""
+
+    __slots__ = ("needs_input_grad", "xp")
+
+    def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...] = ()) -> None:
+        self.saved = None
+        self.xp = xp
+        self.needs_input_grad = needs_input_grad
+
+
+class Node(Ctx):
     """A value in the graph: the common base of :class:`Scalar` and :class:`Tensor`.
 
     A *leaf* is created by the user (``_fn is None``); it gets ``.grad`` after
@@ -142,43 +184,71 @@ class Node:
         "_seq",  # clock reading at creation: orders the graph topologically
         "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
-        "saved",  # op-specific constants saved by forward for backward
-    )
+    )  # and ``saved`` (see Ctx): what the op's forward kept for its backward
     _data: Any
     _fn: type[Function] | None
     _g: Any
     _meta: dict[str, Any] | None
-    _p0: Node | tuple[Node, ...] | None
+    _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
     _p1: Node | None
     _seq: int
     grad: Any  # float or array; a graph value after backward(create_graph=True)
     requires_grad: bool
-    saved: Any
 
-    # -- set by subclasses ------------------------------------------------------------
+    # -- the hooks of a value kind -----------------------------------------------------
+    # Scalar and Tensor differ only here: the graph core and the ops reach the data
+    # through these and nothing else (tests check that every kind defines each one).
+    #: The kernels of this kind's data (see Ctx.xp).
+    xp: ClassVar[Any]
     #: Whether values have shapes that numpy broadcasting can stretch (Tensor: yes).
     broadcasting: ClassVar[bool] = False
     #: The type of ``_data`` (float or numpy.ndarray); op outputs are converted to it.
     data_type: ClassVar[type] = object
 
-    def _sum_to(self, g: Any) -> Any:  # pragma: no cover - only for broadcasting kinds
-        return g
-
-    def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
+    @classmethod
+    def _wrap(cls, x: Any, like: Any = None) -> Node:  # pragma: no cover - abstract
+        """``x`` as a value of this kind: itself if it is one, else a constant (like ``like``)."""
         raise NotImplementedError
 
-    @classmethod
-    def _wrap(cls, x: Any) -> Node:  # pragma: no cover - abstract
+    @staticmethod
+    def _as_data(data: Any) -> Any:  # pragma: no cover - abstract
+        """An op's output converted to ``data_type``."""
         raise NotImplementedError
 
     @staticmethod
     def _all_finite(data: Any) -> bool:  # pragma: no cover - abstract
+        """Whether raw data holds no NaN or inf (for the anomaly checks)."""
+        raise NotImplementedError
+
+    def _check_new_data(self, value: Any) -> Any:  # pragma: no cover - abstract
+        """``value`` converted for an assignment to ``.data``, or a TypeError."""
         raise NotImplementedError
 
     def _seed(self) -> Any:  # pragma: no cover - abstract
+        """∂self/∂self for ``backward()`` without a gradient (one number only)."""
+        raise NotImplementedError
+
+    def _check_seed(self, gradient: Any) -> Any:  # pragma: no cover - abstract
+        """A user's ``backward(gradient)`` checked against this value and converted."""
+        raise NotImplementedError
+
+    def _sum_to(self, g: Any) -> Any:
+        """``g`` summed back to this value's shape (kinds that broadcast override it)."""
+        return g
+
+    def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
+        """Accumulate ``g`` into ``.grad``."""
         raise NotImplementedError
 
     def _describe(self) -> str:  # pragma: no cover - abstract
+        """A short description for error messages: kind, name, dtype, shape or value."""
+        raise NotImplementedError
+
+    @classmethod
+    def _op_error(
+        cls, fn: type[Function], inputs: Sequence[Node], exc: Exception
+    ) -> Exception:  # pragma: no cover - abstract
+        """The error to raise when ``fn``'s forward failed with ``exc`` on ``inputs``."""
         raise NotImplementedError
 
     # -- identity and metadata --------------------------------------------------------
@@ -195,7 +265,7 @@ class Node:
         if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
-    def _annotate(self, name: str | None = None) -> None:
+    def _annotate(self, name: str | None = None) -> dict[str, Any]:
         meta = self._meta if self._meta is not None else {}
         if name is not None:
             meta["name"] = str(name)
@@ -205,6 +275,7 @@ class Node:
         if modes.record_sites:
             meta["site"] = _user_site()
         self._meta = meta
+        return meta
 
     def _get_meta(self, key: str, default: Any = None) -> Any:
         return default if self._meta is None else self._meta.get(key, default)
@@ -212,7 +283,8 @@ class Node:
     @property
     def name(self) -> str | None:
         """A label for drawings and error messages (``Tensor(..., name="w")``)."""
-        return self._get_meta("name")
+        name: str | None = self._get_meta("name")
+        return name
 
     @name.setter
     def name(self, value: str | None) -> None:
@@ -229,12 +301,14 @@ class Node:
     @property
     def scope(self) -> tuple[str, ...]:
         """The nested ``scope()`` names active when this value was created."""
-        return self._get_meta("scope", ())
+        scope: tuple[str, ...] = self._get_meta("scope", ())
+        return scope
 
     @property
     def site(self) -> str | None:
         """``file:line`` of the user code that created this value, when recorded."""
-        return self._get_meta("site")
+        site: str | None = self._get_meta("site")
+        return site
 
     @property
     def params(self) -> dict[str, Any]:
@@ -259,9 +333,12 @@ class Node:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For an op's backward: which inputs want a gradient (skip the others' work)."""
-        if self._p1 is not None:  # binary: asked on every backward of matmul and the losses
-            return (self._p0.requires_grad, self._p1.requires_grad)
+        """Which inputs of the op that made this value want a gradient (see Ctx)."""
+        p0, p1 = self._p0, self._p1
+        if self._fn is None:  # not recorded: no input gets a gradient through it
+            return (False,) * (0 if p0 is None else 2 if p1 is not None else len(p0) if type(p0) is tuple else 1)
+        if p1 is not None:  # binary: asked on every backward of matmul and the losses
+            return (p0.requires_grad, p1.requires_grad)
         return tuple(p.requires_grad for p in self.parents)
 
     @property
@@ -274,11 +351,6 @@ class Node:
         if parents is None:
             raise GradError(_freed_message(self))
         return parents
-
-    @property
-    def _parents(self) -> tuple[Node, ...] | None:
-        """The inputs as a tuple, None once freed (the form graph tools read)."""
-        return _inputs(self)
 
     @property
     def is_freed(self) -> bool:
@@ -294,9 +366,6 @@ class Node:
     def data(self, value: Any) -> None:
         self._data = self._check_new_data(value)
         self._bump_version()
-
-    def _check_new_data(self, value: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def _bump_version(self) -> None:
         """Record an in-place change; graphs that saved this value will refuse backward."""
@@ -376,18 +445,23 @@ def _freed_message(node: Node) -> str:
 
 _new = object.__new__
 
-#: Every Function subclass with a ``name``, by name: the op registry.
+#: The registered ops by name: the built-in ones and every op declared with
+#: ``register=True``. The gradient-check strategies draw from it.
 REGISTRY: dict[str, type[Function]] = {}
 
 
 class Function:
-    """A differentiable operation: ``forward`` and its vector-Jacobian product side by side.
+    """A differentiable operation: the one place that knows everything about it.
 
     Subclass it to define an op; the built-in ops are written this way::
 
-        class Mul(Function):
+        class Mul(Function, register=True):
             '''z = a·b;  ∂z/∂a = b,  ∂z/∂b = a'''
-            name = "mul"
+
+            broadcasts = True
+            elementwise = True
+            scalar = True
+            reference = np.multiply
 
             @staticmethod
             def forward(ctx, a, b):
@@ -397,38 +471,68 @@ class Function:
             def backward(ctx, g, z, a, b):
                 return g * b, g * a
 
-    ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
-    returns the output; it may keep constants for backward in ``ctx.saved``.
-    ``backward(ctx, g, out, *inputs)`` receives the upstream gradient ``g = ∂L/∂out``,
-    the output and the inputs, and returns one gradient per input (None where an input
-    gets none). It must use only arithmetic and methods that work both on raw data and
-    on graph values (``+ - * / @``, ``.sum``, ``.reshape``, ``.T``, the ``ops`` module
-    functions): with ``create_graph=True`` it is called with graph values and records
-    itself, which is how higher-order gradients work.
+            @staticmethod
+            def formulas(ctx, z, a, b):
+                return b, a
 
-    Class attributes describe the op for checks and drawings: ``domains`` (one
-    :class:`~glassgrad.ops.domains.Domain` per input), ``kinks`` (points where the
-    derivative jumps: numbers, the name of a parameter holding one, or ``"ties"``),
-    ``reads_inputs`` (whether backward reads input values; an
-    in-place change of such an input after forward is an error), ``broadcasts``
-    (inputs follow numpy broadcasting: the driver sums each gradient back to its
-    input's shape, so backward never has to).
+    ``forward(ctx, *inputs, **params)`` receives raw data (floats or numpy arrays) and
+    returns the output; what backward needs beyond the inputs and the output it keeps
+    in ``ctx.saved``, as the op's own ``Saved`` NamedTuple (fields by name, never by
+    position). ``backward(ctx, g, out, *inputs)`` receives the upstream gradient
+    ``g = ∂L/∂out``, the output and the inputs, and returns one gradient per input
+    (None where an input gets none). It must use only arithmetic and methods that work
+    both on raw data and on graph values (``+ - * / @``, ``.sum``, ``.reshape``,
+    ``.T``, the ``ops`` module functions): with ``create_graph=True`` it is called with
+    graph values and records itself, which is how higher-order gradients work.
+    :class:`Ctx` lists what ``ctx`` offers.
+
+    Class attributes declare the rest; the registry, the drawings' formulas and the
+    gradient checks' op table are read from them:
+
+    - ``name``: the op's name (default: the class name in lower case).
+    - ``domains``: one :class:`~glassgrad.ops.domains.Domain` (or None) per input;
+      ``domains_for(params)`` when the domain depends on a parameter.
+    - ``kinks``: points where the derivative jumps: numbers, the name of a parameter
+      holding one, or ``"ties"`` (equal elements, as in max).
+    - ``elementwise``: output element i depends on input element i only (the
+      Jacobian is diagonal, so the backward view shows it as an array).
+    - ``broadcasts``: inputs follow numpy broadcasting; the driver sums each gradient
+      back to its input's shape, so backward never has to.
+    - ``reads_inputs``: backward reads the inputs' values, so changing one in place
+      after forward is an error.
+    - ``scalar``: the op also runs on Scalars (Python floats).
+    - ``reference``: a numpy function computing the same output, which the gradient
+      checks compare forward with.
+    - ``examples``: parameter sets the gradient checks try (for ops with parameters).
+    - ``formulas(ctx, out, *inputs)``: ∂out/∂inputᵢ spelled in the names it gets,
+      for the backward view; ``detail(ctx)``: parameters worth showing on the node.
+
+    ``register=True`` in the class statement (``class SiLU(Function, register=True)``)
+    lists the op in :data:`REGISTRY` beside the built-in ones.
     """
 
     name: ClassVar[str] = ""
-    broadcasts: ClassVar[bool] = False
-    domains: ClassVar[tuple[Any, ...]] = ()
+    domains: ClassVar[tuple[Domain | None, ...]] = ()
     kinks: ClassVar[tuple[float | str, ...]] = ()
+    elementwise: ClassVar[bool] = False
+    broadcasts: ClassVar[bool] = False
     reads_inputs: ClassVar[bool] = True
+    scalar: ClassVar[bool] = False
+    reference: ClassVar[Callable[..., Any] | None] = None
+    examples: ClassVar[tuple[dict[str, Any], ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, register: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
-        # Only the built-in ops, defined in glassgrad.ops, are listed in REGISTRY;
-        # user-defined ops work the same but stay out of it.
-        if cls.__module__.startswith(__package__ + ".ops"):
+        if register:
             REGISTRY[cls.name] = cls
+
+    @classmethod
+    def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:
+        """The domain of each input under these parameters: the declared ``domains``,
+        unless the domain depends on a parameter (xᶜ's on c)."""
+        return cls.domains
 
     @classmethod
     def check_domains(cls, datas: Sequence[Any]) -> None:
@@ -441,15 +545,36 @@ class Function:
                 )
 
     @staticmethod
-    def forward(ctx: Node, *inputs: Any, **params: Any) -> Any:  # pragma: no cover
+    def forward(ctx: Ctx, *inputs: Any, **params: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Node, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover
+    def backward(ctx: Ctx, g: Any, out: Any, *inputs: Any) -> Sequence[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @staticmethod
+    def formulas(ctx: Any, out: str, *inputs: str) -> Sequence[str] | None:
+        """∂out/∂inputᵢ as formulas in the display names ``out`` and ``inputs`` (None:
+        the op does not say). ``ctx`` is the recorded output node. An op whose
+        Jacobian is not diagonal says what its vector-Jacobian product does to ``g``."""
+        return None
+
+    @staticmethod
+    def detail(ctx: Any) -> str:
+        """The op's parameters worth showing beside its name in drawings ('' for none)."""
+        return ""
+
+    # The output is of the inputs' kind, typed by the first (unary ops; the others).
+    @overload
     @classmethod
-    def apply(cls, *inputs: Node, **params: Any) -> Node:
+    def apply(cls, a: N, /, **params: Any) -> N: ...
+
+    @overload
+    @classmethod
+    def apply(cls, a: N, /, *inputs: Node, **params: Any) -> N: ...
+
+    @classmethod
+    def apply(cls, /, *inputs: Node, **params: Any) -> Node:
         """Run forward on the inputs' data and record the result in the graph.
 
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
@@ -459,6 +584,7 @@ class Function:
         # halves the cost of recording one (a list and a generator cost ~0.5 µs).
         # p0 and p1 are what the output's input slots will hold (see Node).
         n = len(inputs)
+        p0: Node | tuple[Node, ...]
         if n == 2:
             p0, p1 = inputs
             datas: Sequence[Any] = (p0._data, p1._data)
@@ -474,8 +600,20 @@ class Function:
         if cls.domains:
             cls.check_domains(datas)
         kind = type(inputs[0])
+        # The output node is the op's ctx. Its inputs are in place before forward runs,
+        # so ctx.needs_input_grad answers in forward as it does in backward.
         out = _new(kind)
         out.saved = None
+        out._p0 = p0
+        out._p1 = p1
+        if record and (not state.switched or state.modes.grad_enabled):
+            out.requires_grad = True
+            out._fn = cls
+            out._seq = next(_clock)
+        else:
+            out.requires_grad = False
+            out._fn = None
+            out._seq = 0
         try:
             data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
         except GlassgradError:
@@ -486,31 +624,22 @@ class Function:
         out.grad = None
         out._g = None
         out._meta = None
-        if record and (not state.switched or state.modes.grad_enabled):
-            out.requires_grad = True
-            out._fn = cls
-            out._p0 = p0
-            out._p1 = p1
-            out._seq = next(_clock)
-        else:
-            out.requires_grad = False
-            out._fn = None
+        if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
             out._p0 = out._p1 = None
             out.saved = None
-            out._seq = 0
         if state.switched and not state.modes.plain:
             modes = state.modes
             if modes.scope or modes.record_sites:
-                out._annotate()
+                meta = out._annotate()
                 if modes.record_sites and params:
                     # Checkers re-run the op's forward on its recorded inputs (see .params).
-                    out._meta["params"] = params
+                    meta["params"] = params
             if modes.anomaly:
                 _check_forward(cls, out, inputs)
         return out
 
 
-def record_fast(fn: type[Function], a: Node, b: Node | None = None) -> Node:
+def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
     """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
 
     The same steps as :meth:`Function.apply` for an op without domains or params
@@ -664,7 +793,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, g)
+            g = _run_hooks(node, meta, g)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -693,7 +822,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                         gb = b._sum_to(gb)
                     b._g = gb if pg is visited else pg + gb
         else:
-            parents = _inputs(node)
+            parents: tuple[Node, ...] = _inputs(node)  # type: ignore[assignment]  # _reachable refused freed nodes
             if create_graph:
                 grads = fn.backward(node, g, node, *parents)
             elif len(parents) == 1:
@@ -721,8 +850,7 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, g: Any) -> Any:
-    meta = node._meta
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     for hook in list(meta.get("hooks", ())):
         replaced = hook(g)
         if replaced is not None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Iterator, Mapping
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -241,7 +242,7 @@ def _class_path(cls: type) -> str:
 def _arg_count(fn: Any) -> int:
     """The arguments a function takes (self included), counting keyword-only ones,
     ``*args`` and ``**kwargs``."""
-    code = fn.__code__
+    code: CodeType = fn.__code__
     return code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
 
 
@@ -336,7 +337,7 @@ class Linear(Module):
                 f"Linear({self.in_features} → {self.out_features}): the input's last axis must have "
                 f"{self.in_features} features, got shape {x.shape}"
             )
-        y = x @ self.weight.T
+        y: Tensor = x @ self.weight.T
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:

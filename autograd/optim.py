@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -137,7 +137,8 @@ class Optimizer:
         given = list(params)
         if not given:
             raise ValueError(f"{self._name}: got an empty parameter list; pass model.parameters()")
-        for group in given if isinstance(given[0], dict) else [{"params": given}]:
+        groups = cast("list[Group]", given) if isinstance(given[0], dict) else [{"params": given}]
+        for group in groups:
             self.add_param_group(group)
 
     @property
@@ -174,7 +175,8 @@ class Optimizer:
     @property
     def lr(self) -> float:
         """The learning rate the next step will use (in the first group)."""
-        return self.param_groups[0]["lr"].lr_at(self.steps)
+        lr: float = self.param_groups[0]["lr"].lr_at(self.steps)
+        return lr
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""

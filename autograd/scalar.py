@@ -7,6 +7,7 @@ the ``math`` module, which is fast on single numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import GradError
@@ -37,6 +38,7 @@ class Scalar(Operators, Node):
     """
 
     __slots__ = ()
+    _data: float
     data_type = float
     xp = FloatKernels
 
@@ -114,7 +116,7 @@ class Scalar(Operators, Node):
         return f"Scalar{name} {self._data!r}"
 
     @classmethod
-    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
+    def _op_error(cls, fn: type[Function], inputs: Sequence[Node], exc: Exception) -> Exception:
         args = ", ".join(repr(x._data) for x in inputs)
         return type(exc)(f"{fn.name}({args}): {exc}")
 

@@ -105,7 +105,7 @@ class GradMode:
             modes.grad_enabled = old
             switched.pop()
 
-    def __call__(self, func: Callable) -> Callable:
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         enabled = self.enabled
 
         @functools.wraps(func)

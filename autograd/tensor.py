@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ class Tensor(Operators, Node):
     """
 
     __slots__ = ()
+    _data: np.ndarray
     data_type = np.ndarray
     xp = ArrayKernels
     broadcasting = True
@@ -101,7 +102,7 @@ class Tensor(Operators, Node):
 
     def _check_seed(self, gradient: Any) -> Any:
         g = as_raw(gradient)
-        g = np.asarray(g, dtype=self._data.dtype) if not isinstance(gradient, Node) else gradient
+        g = np.asarray(g, dtype=self._data.dtype) if not isinstance(gradient, Tensor) else gradient
         if tuple(g.shape) != self.shape:
             raise GradError(f"backward gradient has shape {tuple(g.shape)} but the output has shape {self.shape}")
         return g
@@ -131,7 +132,7 @@ class Tensor(Operators, Node):
         return f"Tensor{name} {dtype_name(self._data.dtype)}{list(self._data.shape)}"
 
     @classmethod
-    def _op_error(cls, fn: type[Function], inputs: tuple[Node, ...], exc: Exception) -> Exception:
+    def _op_error(cls, fn: type[Function], inputs: Sequence[Node], exc: Exception) -> Exception:
         shapes = ", ".join(x._describe() for x in inputs)
         msg = str(exc)
         if isinstance(exc, np.exceptions.AxisError):
@@ -234,7 +235,7 @@ class Tensor(Operators, Node):
 
     # -- ops as methods ------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other) if isinstance(other, Node) else ops.matmul(self, other)  # see Operators
+        return MatMul.apply(self, other) if isinstance(other, Tensor) else ops.matmul(self, other)  # see Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)

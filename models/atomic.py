@@ -64,7 +64,7 @@ def _naming(path: Path, only_unnamed: bool = False) -> Iterator[None]:
         raise type(exc)(exc.errno, exc.strerror or str(exc), str(path)) from None
 
 
-def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(f)`` on a temporary binary file, then rename it to ``path``."""
     with atomic_file(path) as f:
         write(f)

@@ -1,4 +1,4 @@
-"""The ``glassgrad`` command.
+"""glassgrad: train and inspect a one-unit digit detector built on the glassgrad engine.
 
     glassgrad demo                       differentiate a tiny expression
     glassgrad train [options]            train the 9-detector (embedded MNIST sample by default)
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
 from .commands import COMMANDS
@@ -24,6 +25,7 @@ from .commands.options import EXIT_USAGE, Parser
 def build_parser() -> Parser:
     """The parser of every subcommand, each registered from its module the same way."""
     parser = Parser(prog="glassgrad", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"glassgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.HELP, description=command.__doc__)

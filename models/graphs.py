@@ -1,4 +1,4 @@
-"""The one-unit logistic model's computation, drawn: ``glassgrad graph``.
+"""glassgrad graph: draw the one-unit logistic model's forward and backward graphs.
 
 For one sample x with label y, the unit computes
 

@@ -11,20 +11,20 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from glassgrad.optional import require
 
 from .mnist import DataError
 
 
 def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     """A uint8 (28, 28) image, white ink on black, from the picture at ``path``."""
-    from PIL import Image, UnidentifiedImageError
-
+    Image = require("PIL.Image", "train", "reading a picture")
     try:
         with Image.open(path) as im:
             grey = np.asarray(im.convert("L"), dtype=np.float64)
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (Image.UnidentifiedImageError, OSError) as exc:
         raise DataError(f"image {path} cannot be read as a picture ({exc})") from None
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black

@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from glassgrad.optional import require
 
 from .atomic import write_atomic
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "train", "plotting")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_available() -> None:
+    """Raise ``MissingDependency`` now when matplotlib is missing, not after training."""
+    _pyplot()
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:

@@ -48,11 +48,44 @@ def _pytest(tmp_path, *args, env):
     ).stdout
 
 
+OPT_IN = ("-p", "glassgrad.testing.pytest_plugin")
+
+
 def test_option_and_ci_select_the_profile_in_a_real_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("CI", ENV_VAR)}
     ci = PROFILES["ci"]["max_examples"]
-    assert f"PROFILE {ci} True" in _pytest(tmp_path, env={**env, "CI": "true"})
+    assert f"PROFILE {ci} True" in _pytest(tmp_path, *OPT_IN, env={**env, "CI": "true"})
     assert f"PROFILE {PROFILES['thorough']['max_examples']} False" in _pytest(
-        tmp_path, "--glassgrad-profile", "thorough", env=env
+        tmp_path, *OPT_IN, "--glassgrad-profile", "thorough", env=env
     )
-    assert f"PROFILE {PROFILES['dev']['max_examples']} False" in _pytest(tmp_path, env=env)
+    assert f"PROFILE {PROFILES['dev']['max_examples']} False" in _pytest(tmp_path, *OPT_IN, env=env)
+
+
+def test_another_project_keeps_its_own_profile(tmp_path):
+    """A project whose conftest loads its own profile runs its own number of examples:
+    installing glassgrad loads nothing into its test run."""
+    (tmp_path / "conftest.py").write_text(
+        "from hypothesis import settings\n"
+        "settings.register_profile('theirs', max_examples=200, database=None)\n"
+        "settings.load_profile('theirs')\n"
+    )
+    (tmp_path / "test_count.py").write_text(
+        "from hypothesis import given, strategies as st\n"
+        "seen = []\n"
+        "@given(st.integers())\n"
+        "def test_property(n):\n"
+        "    seen.append(n)\n"
+        "def test_zz_report():\n"
+        "    print('EXAMPLES', len(seen))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", ENV_VAR)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", "test_count.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert "EXAMPLES 200" in run.stdout, run.stdout + run.stderr
+    assert "glassgrad" not in run.stdout

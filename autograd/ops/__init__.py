@@ -6,7 +6,7 @@ accept graph values (recording the op) or raw floats and numpy arrays (computing
 directly), which is what lets backward formulas double as graph builders.
 """
 
-from .arithmetic import Add, Div, Mul, Neg, Pow, Power, Sub, add, div, mul, neg, power, sub
+from .arithmetic import Add, Div, GraphPower, Mul, Neg, Power, Sub, add, div, mul, neg, power, sub
 from .elementwise import (
     Abs,
     Cast,
@@ -63,6 +63,7 @@ __all__ = [
     "Div",
     "Exp",
     "GetItem",
+    "GraphPower",
     "Log",
     "LogSigmoid",
     "MatMul",
@@ -70,7 +71,6 @@ __all__ = [
     "Mean",
     "Mul",
     "Neg",
-    "Pow",
     "Power",
     "Relu",
     "Reshape",

@@ -7,19 +7,24 @@ broadcast shape and the graph driver sums them back to each input's shape
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..errors import DomainError
+from ..formatting import number
 from ..graph import Function
 from .base import call
-from .domains import NONNEGATIVE, NONZERO, POSITIVE
+from .domains import NONNEGATIVE, NONZERO, POSITIVE, Domain
+from .elementwise import log
 
 
-class Add(Function):
+class Add(Function, register=True):
     """z = a + b;  ∂z/∂a = 1,  ∂z/∂b = 1"""
 
-    broadcasts = True
+    elementwise = broadcasts = scalar = True
     reads_inputs = False
+    reference = np.add
 
     @staticmethod
     def forward(ctx, a, b):
@@ -29,12 +34,17 @@ class Add(Function):
     def backward(ctx, g, z, a, b):
         return g, g
 
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return "1", "1"
 
-class Sub(Function):
+
+class Sub(Function, register=True):
     """z = a − b;  ∂z/∂a = 1,  ∂z/∂b = −1"""
 
-    broadcasts = True
+    elementwise = broadcasts = scalar = True
     reads_inputs = False
+    reference = np.subtract
 
     @staticmethod
     def forward(ctx, a, b):
@@ -44,11 +54,16 @@ class Sub(Function):
     def backward(ctx, g, z, a, b):
         return g, -g
 
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return "1", "−1"
 
-class Mul(Function):
+
+class Mul(Function, register=True):
     """z = a·b;  ∂z/∂a = b,  ∂z/∂b = a"""
 
-    broadcasts = True
+    elementwise = broadcasts = scalar = True
+    reference = np.multiply
 
     @staticmethod
     def forward(ctx, a, b):
@@ -58,12 +73,17 @@ class Mul(Function):
     def backward(ctx, g, z, a, b):
         return g * b, g * a
 
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return b, a
 
-class Div(Function):
+
+class Div(Function, register=True):
     """z = a / b (b ≠ 0);  ∂z/∂a = 1/b,  ∂z/∂b = −a/b² = −z/b"""
 
-    broadcasts = True
+    elementwise = broadcasts = scalar = True
     domains = (None, NONZERO)
+    reference = np.divide
 
     @staticmethod
     def forward(ctx, a, b):
@@ -74,11 +94,17 @@ class Div(Function):
         ga = g / b
         return ga, -ga * z
 
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return f"1/{b}", f"−{a}/{b}²"
 
-class Neg(Function):
+
+class Neg(Function, register=True):
     """z = −a;  ∂z/∂a = −1"""
 
+    elementwise = scalar = True
     reads_inputs = False
+    reference = np.negative
 
     @staticmethod
     def forward(ctx, a):
@@ -88,43 +114,76 @@ class Neg(Function):
     def backward(ctx, g, z, a):
         return (-g,)
 
+    @staticmethod
+    def formulas(ctx, z, a):
+        return ("−1",)
 
-class Power(Function):
+
+class Power(Function, register=True):
     """z = xᶜ for a constant exponent c;  ∂z/∂x = c·xᶜ⁻¹
 
-    Domain depends on c: any x for whole c ≥ 0, x ≠ 0 for whole c < 0, x ≥ 0 for
-    fractional c > 0 and x > 0 for fractional c < 0 (where xᶜ is real and finite).
+    xᶜ is real and finite for any x when c is whole and ≥ 0, for x ≠ 0 when c is whole
+    and < 0, for x ≥ 0 when c is fractional and > 0, for x > 0 when fractional and < 0.
+    (A graph value as exponent is :class:`GraphPower`.)
     """
+
+    elementwise = scalar = True
+    examples = tuple({"c": c} for c in (0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5))
+
+    class Saved(NamedTuple):
+        c: float
+
+    @staticmethod
+    def reference(x, c):
+        return np.power(x, c)
+
+    @classmethod
+    def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:
+        c = params["c"]
+        whole = float(c).is_integer()
+        if whole and c >= 0:
+            return (None,)
+        return (NONZERO if whole else (NONNEGATIVE if c > 0 else POSITIVE),)
 
     @staticmethod
     def forward(ctx, x, c):
-        _check_power_domain(x, c)
-        ctx.saved = c
+        (dom,) = Power.domains_for({"c": c})
+        if dom is not None and not dom.contains(x):
+            raise DomainError(f"power: x**{c:g} needs {dom.describe()}; {dom.violations(x)}")
+        ctx.saved = Power.Saved(c)
         return ctx.xp.power(x, c)
 
     @staticmethod
     def backward(ctx, g, z, x):
-        c = ctx.saved
+        c = ctx.saved.c
         if c == 0:
             return (g * 0.0,)
         return (g * c * power(x, c - 1),)
 
+    @staticmethod
+    def formulas(ctx, z, x):
+        c = float(ctx.saved.c)
+        if c in (0.0, 1.0):
+            return (number(c),)
+        if c == 2:
+            return (f"2·{x}",)
+        return (f"{number(c)}·{x}^{number(c - 1)}",)
 
-def _check_power_domain(x: Any, c: float) -> None:
-    whole = float(c).is_integer()
-    if whole and c >= 0:
-        return
-    dom = NONZERO if whole else (NONNEGATIVE if c > 0 else POSITIVE)
-    if not dom.contains(x):
-        raise DomainError(f"power: x**{c:g} needs {dom.describe()}; {dom.violations(x)}")
+    @staticmethod
+    def detail(ctx):
+        return f"c={number(ctx.saved.c)}"
 
 
-class Pow(Function):
-    """z = aᵇ with a graph-valued exponent (a > 0);  ∂z/∂a = b·aᵇ⁻¹,  ∂z/∂b = aᵇ·ln a"""
+class GraphPower(Function, register=True):
+    """z = aᵇ with a graph value as exponent (a > 0);  ∂z/∂a = b·aᵇ⁻¹,  ∂z/∂b = aᵇ·ln a
 
-    name = "pow"
-    broadcasts = True
+    (A constant exponent is :class:`Power`.)
+    """
+
+    name = "graph_power"
+    elementwise = broadcasts = scalar = True
     domains = (POSITIVE, None)
+    reference = np.power
 
     @staticmethod
     def forward(ctx, a, b):
@@ -132,9 +191,11 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, g, z, a, b):
-        from .elementwise import log
-
         return g * b * a ** (b - 1), g * z * log(a)
+
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return f"{b}·{a}^({b}−1)", f"{z}·ln {a}"
 
 
 def add(a: Any, b: Any) -> Any:
@@ -164,7 +225,7 @@ def neg(a: Any) -> Any:
 
 def power(x: Any, c: Any) -> Any:
     """xᶜ. A Python-number exponent is a constant (op ``power``); an array or graph
-    value as exponent is differentiated too (op ``pow``, needs x > 0)."""
+    value as exponent is differentiated too (op ``graph_power``, needs x > 0)."""
     if isinstance(c, (int, float)):
         return call(Power, x, c=float(c))
-    return call(Pow, x, c)
+    return call(GraphPower, x, c)

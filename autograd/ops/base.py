@@ -12,18 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Function, Node
+from ..graph import Function, Node, RawCtx
 from .kernels import kernels_for
-
-
-class RawCtx:
-    """The context a Function sees when it runs on raw data outside the graph."""
-
-    __slots__ = ("saved", "xp")
-
-    def __init__(self, xp: Any) -> None:
-        self.xp = xp
-        self.saved = None
 
 
 def call(fn: type[Function], *args: Any, **params: Any) -> Any:
@@ -36,7 +26,7 @@ def call(fn: type[Function], *args: Any, **params: Any) -> Any:
     like = next((a for a in args if isinstance(a, Node)), None)
     if like is None:
         fn.check_domains(args)
-        return fn.forward(RawCtx(kernels_for(args[0])), *args, **params)
+        return fn.forward(RawCtx(kernels_for(args[0]), (False,) * len(args)), *args, **params)
     # Wrap numbers and arrays as constants of the graph values' kind.
     kind = type(like)
     return fn.apply(*[x if isinstance(x, Node) else kind._wrap(x, like) for x in args], **params)
@@ -65,7 +55,7 @@ def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     if gshape == shape:
         return g
     if not shape:  # to one number: a plain total (a bias's gradient, every step)
-        return g.sum() if isinstance(g, Node) else np.add.reduce(g, axis=None)
+        return np.add.reduce(g, axis=None) if isinstance(g, np.ndarray) else g.sum()
     axes = broadcast_axes(gshape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)

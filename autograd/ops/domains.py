@@ -56,7 +56,7 @@ class Domain:
         x = np.asarray(x)
         return all(not np.count_nonzero(compare(x, array_bound)) for compare, _, array_bound in self._tests)
 
-    def _outside(self, x):  # type: ignore[no-untyped-def]
+    def _outside(self, x: Any) -> Any:
         """Where x lies outside the domain (a bool, or a bool array for an array)."""
         on_array = type(x) is np.ndarray
         bad = False

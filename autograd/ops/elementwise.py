@@ -1,4 +1,4 @@
-"""Elementwise functions: exp, log, activations, abs, clip and where.
+"""Elementwise functions: exp, log, activations, abs, clip, where and cast.
 
 Backward formulas reuse the forward output where that is cheaper and exact
 (``exp``, ``sigmoid``, ``tanh``); comparisons such as ``x > 0`` give constant masks,
@@ -7,17 +7,21 @@ so the same formula works on raw data and on graph values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call
 from .domains import POSITIVE
 
 
-class Exp(Function):
+class Exp(Function, register=True):
     """y = eˣ;  dy/dx = eˣ = y"""
+
+    elementwise = scalar = True
+    reference = np.exp
 
     @staticmethod
     def forward(ctx, x):
@@ -27,11 +31,17 @@ class Exp(Function):
     def backward(ctx, g, y, x):
         return (g * y,)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (y,)
 
-class Log(Function):
+
+class Log(Function, register=True):
     """y = ln x (x > 0);  dy/dx = 1/x"""
 
+    elementwise = scalar = True
     domains = (POSITIVE,)
+    reference = np.log
 
     @staticmethod
     def forward(ctx, x):
@@ -41,9 +51,19 @@ class Log(Function):
     def backward(ctx, g, y, x):
         return (g / x,)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"1/{x}",)
 
-class Sigmoid(Function):
+
+class Sigmoid(Function, register=True):
     """σ(x) = 1/(1+e⁻ˣ);  dσ/dx = σ(1−σ)"""
+
+    elementwise = scalar = True
+
+    @staticmethod
+    def reference(x):
+        return 1.0 / (1.0 + np.exp(-x))
 
     @staticmethod
     def forward(ctx, x):
@@ -53,9 +73,16 @@ class Sigmoid(Function):
     def backward(ctx, g, s, x):
         return (g * s * (1 - s),)
 
+    @staticmethod
+    def formulas(ctx, s, x):
+        return (f"{s}(1−{s})",)
 
-class Tanh(Function):
+
+class Tanh(Function, register=True):
     """y = tanh x;  dy/dx = 1 − y²"""
+
+    elementwise = scalar = True
+    reference = np.tanh
 
     @staticmethod
     def forward(ctx, x):
@@ -65,11 +92,20 @@ class Tanh(Function):
     def backward(ctx, g, y, x):
         return (g * (1 - y * y),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"1−{y}²",)
 
-class Relu(Function):
+
+class Relu(Function, register=True):
     """y = max(x, 0);  dy/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0)"""
 
+    elementwise = scalar = True
     kinks = (0.0,)
+
+    @staticmethod
+    def reference(x):
+        return np.maximum(x, 0)
 
     @staticmethod
     def forward(ctx, x):
@@ -79,11 +115,17 @@ class Relu(Function):
     def backward(ctx, g, y, x):
         return (g * (x > 0),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"[{x} > 0]",)
 
-class Abs(Function):
+
+class Abs(Function, register=True):
     """y = |x|;  dy/dx = sign x (0 at the kink x = 0)"""
 
+    elementwise = scalar = True
     kinks = (0.0,)
+    reference = np.abs
 
     @staticmethod
     def forward(ctx, x):
@@ -93,9 +135,19 @@ class Abs(Function):
     def backward(ctx, g, y, x):
         return (g * (x > 0) - g * (x < 0),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"sign({x})",)
 
-class Softplus(Function):
+
+class Softplus(Function, register=True):
     """y = ln(1 + eˣ);  dy/dx = σ(x)"""
+
+    elementwise = scalar = True
+
+    @staticmethod
+    def reference(x):
+        return np.logaddexp(0, x)
 
     @staticmethod
     def forward(ctx, x):
@@ -105,11 +157,20 @@ class Softplus(Function):
     def backward(ctx, g, y, x):
         return (g * sigmoid(x),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"σ({x})",)
 
-class LogSigmoid(Function):
+
+class LogSigmoid(Function, register=True):
     """y = ln σ(x) = −softplus(−x);  dy/dx = 1 − σ(x) = σ(−x)"""
 
     name = "log_sigmoid"
+    elementwise = scalar = True
+
+    @staticmethod
+    def reference(x):
+        return -np.logaddexp(0, -x)
 
     @staticmethod
     def forward(ctx, x):
@@ -119,16 +180,30 @@ class LogSigmoid(Function):
     def backward(ctx, g, y, x):
         return (g * sigmoid(-x),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"σ(−{x})",)
 
-class Clip(Function):
+
+class Clip(Function, register=True):
     """y = min(max(x, lo), hi);  dy/dx = 1 inside [lo, hi], 0 outside (kinks at lo, hi)"""
 
+    elementwise = scalar = True
     # The kinks sit at the values of the parameters named here (a bound may be None).
     kinks = ("lo", "hi")
+    examples = ({"lo": -1.0, "hi": 1.0}, {"lo": None, "hi": 0.5}, {"lo": -0.5, "hi": None})
+
+    class Saved(NamedTuple):
+        lo: float | None
+        hi: float | None
+
+    @staticmethod
+    def reference(x, lo, hi):
+        return np.clip(x, lo, hi)
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.saved = (lo, hi)
+        ctx.saved = Clip.Saved(lo, hi)
         if type(x) is not float:  # arrays, and numpy scalars (a 0-d tensor's 1 - p)
             return np.clip(x, lo, hi)
         # A Scalar's float; either bound may be None.
@@ -138,7 +213,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, g, y, x):
-        lo, hi = ctx.saved
+        lo, hi = ctx.saved.lo, ctx.saved.hi
         inside = True
         if lo is not None:
             inside = inside & (x >= lo)
@@ -146,22 +221,68 @@ class Clip(Function):
             inside = inside & (x <= hi)
         return (g * inside,)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        lo, hi = ctx.saved.lo, ctx.saved.hi
+        return (f"[{'' if lo is None else f'{number(lo)} ≤ '}{x}{'' if hi is None else f' ≤ {number(hi)}'}]",)
 
-class Where(Function):
+    @staticmethod
+    def detail(ctx):
+        lo, hi = ctx.saved.lo, ctx.saved.hi
+        return f"[{'' if lo is None else number(lo)}, {'' if hi is None else number(hi)}]"
+
+
+class Where(Function, register=True):
     """z = a where cond else b;  ∂z/∂a = cond,  ∂z/∂b = not cond"""
 
-    broadcasts = True
+    elementwise = broadcasts = True
     reads_inputs = False
+
+    class Saved(NamedTuple):
+        cond: np.ndarray
+
+    @staticmethod
+    def reference(a, b, cond):
+        return np.where(cond, a, b)
 
     @staticmethod
     def forward(ctx, a, b, cond):
-        ctx.saved = cond
+        cond = np.asarray(cond, dtype=bool)  # ~cond must be logical not, also for a Python bool
+        ctx.saved = Where.Saved(cond)
         return np.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g, z, a, b):
-        cond = ctx.saved
+        cond = ctx.saved.cond
         return g * cond, g * ~cond
+
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return "[cond]", "[not cond]"
+
+
+class Cast(Function, register=True):
+    """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
+
+    elementwise = True
+    reads_inputs = False
+    examples = ({"dtype": np.dtype(np.float32)}, {"dtype": np.dtype(np.float64)})
+
+    @staticmethod
+    def reference(x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (cast(g, x.dtype),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return ("1",)
 
 
 def exp(x: Any) -> Any:
@@ -217,20 +338,6 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     if not isinstance(a, Node) and not isinstance(b, Node):
         return np.where(cond, a, b)
     return call(Where, a, b, cond=cond)
-
-
-class Cast(Function):
-    """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
-
-    reads_inputs = False
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        return x.astype(dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g, y, x):
-        return (cast(g, x.dtype),)
 
 
 def cast(x: Any, dtype: Any) -> Any:

@@ -11,8 +11,13 @@ stable forms, so logits of ±1e4 give finite results and no numpy warnings:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+#: The data of a Tensor: a floating-point numpy array.
+FloatArray = NDArray[np.floating[Any]]
 
 
 class FloatKernels:
@@ -62,34 +67,36 @@ class ArrayKernels:
     tanh = staticmethod(np.tanh)
 
     @staticmethod
-    def sigmoid(x: np.ndarray) -> np.ndarray:
+    def sigmoid(x: FloatArray) -> FloatArray:
         e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
     @staticmethod
-    def softplus(x: np.ndarray) -> np.ndarray:
+    def softplus(x: FloatArray) -> FloatArray:
         return np.logaddexp(0.0, x)
 
     @staticmethod
-    def relu(x: np.ndarray) -> np.ndarray:
+    def relu(x: FloatArray) -> FloatArray:
         return np.maximum(x, 0)
 
     @staticmethod
-    def power(x: np.ndarray, c: float) -> np.ndarray:
+    def power(x: FloatArray, c: float) -> FloatArray:
         return np.power(x, c)
 
     @staticmethod
-    def mean(x: np.ndarray) -> np.ndarray:
+    def mean(x: FloatArray) -> np.floating[Any]:
         # What ndarray.mean computes (one pairwise sum, one division), without its
         # Python-level wrappers: a few µs per call on small arrays.
-        return np.add.reduce(x, axis=None) / x.size
+        mean: np.floating[Any] = np.add.reduce(x, axis=None) / x.size
+        return mean
 
     @staticmethod
-    def sum(x: np.ndarray) -> np.ndarray:
-        return np.add.reduce(x, axis=None)
+    def sum(x: FloatArray) -> np.floating[Any]:
+        total: np.floating[Any] = np.add.reduce(x, axis=None)
+        return total
 
     @staticmethod
-    def count(x: np.ndarray) -> int:
+    def count(x: FloatArray) -> int:
         return x.size
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..graph import Function
 from .base import call
 from .shape import reshape, transpose
@@ -21,10 +23,11 @@ def _mT(x: Any) -> Any:
     return transpose(x, (*tuple(range(n - 2)), n - 1, n - 2))
 
 
-class MatMul(Function):
+class MatMul(Function, register=True):
     """C = A @ B;  ∂L/∂A = G @ Bᵀ,  ∂L/∂B = Aᵀ @ G"""
 
     broadcasts = True
+    reference = np.matmul
 
     @staticmethod
     def forward(ctx, a, b):
@@ -61,6 +64,12 @@ class MatMul(Function):
             if bn == 1:
                 gb = reshape(gb.sum(axis=tuple(range(len(gb.shape) - 2))) if len(gb.shape) > 2 else gb, b.shape)
         return ga, gb
+
+    @staticmethod
+    def formulas(ctx, c, a, b):
+        if all(len(getattr(p.data, "shape", ())) == 1 for p in ctx.parents):
+            return b, a  # inner product: the gradient is the other vector
+        return f"g·{b}ᵀ", f"{a}ᵀ·g"
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -13,10 +13,11 @@ softplus never overflows, so logits of ±1e4 give finite losses and gradients.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..formatting import number
 from ..graph import Function, Node
 from .base import call
 from .domains import UNIT_INTERVAL
@@ -26,13 +27,11 @@ from .shape import broadcast_to
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _reduce(ctx: Any, loss: Any, reduction: str) -> Any:
-    n = ctx.xp.count(loss)
-    ctx.saved = (reduction, n) + (ctx.saved or ())
+def _reduce(xp: Any, loss: Any, reduction: str) -> Any:
     if reduction == "mean":
-        return ctx.xp.mean(loss)
+        return xp.mean(loss)
     if reduction == "sum":
-        return ctx.xp.sum(loss)
+        return xp.sum(loss)
     return loss
 
 
@@ -53,17 +52,38 @@ def _shape(x: Any) -> tuple[int, ...]:
     return getattr(x, "shape", ())
 
 
-def _scale(ctx: Any, g: Any) -> Any:
+def _scale(saved: Any, g: Any) -> Any:
     """∂(reduction)/∂ℓᵢ times the upstream gradient: g/n for mean, g for sum and none."""
-    reduction, n = ctx.saved[0], ctx.saved[1]
-    if reduction != "mean":
+    if saved.reduction != "mean":
         return g
     # g is one number. Divided as a numpy scalar (g[()]: same dtype, same rounding)
     # rather than as a 0-d array, the division costs a tenth.
-    return (g[()] if type(g) is np.ndarray else g) / n
+    return (g[()] if type(g) is np.ndarray else g) / saved.n
 
 
-class BCEWithLogits(Function):
+def mean_suffix(saved: Any) -> str:
+    """``/n`` after a formula of a mean over n > 1 elements."""
+    return f"/{saved.n}" if saved.reduction == "mean" and saved.n > 1 else ""
+
+
+def _reduction_detail(ctx: Any) -> str:
+    reduction: str = ctx.saved.reduction
+    return "" if reduction == "mean" else reduction
+
+
+def _reduced_reference(loss: np.ndarray, reduction: str) -> Any:
+    return {"mean": np.mean, "sum": np.sum}.get(reduction, np.asarray)(loss)
+
+
+def _loss_examples(**extra: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
+    """Every reduction, with every combination of the ``extra`` parameters' values."""
+    examples: list[dict[str, Any]] = [{"reduction": r} for r in REDUCTIONS]
+    for name, values in extra.items():
+        examples = [{**e, name: v} for e in examples for v in values]
+    return tuple(examples)
+
+
+class BCEWithLogits(Function, register=True):
     """ℓ = (1−y)·z + (1+(w−1)y)·softplus(−z);  ∂ℓ/∂z = (1+(w−1)y)·σ(z) − w·y
 
     Without ``pos_weight`` this is ℓ = softplus(z) − y·z (the same number, since
@@ -74,35 +94,59 @@ class BCEWithLogits(Function):
     name = "bce_with_logits"
     broadcasts = True
     domains = (None, UNIT_INTERVAL)
+    examples = _loss_examples(pos_weight=(None, 0.5, 2.0))
+
+    class Saved(NamedTuple):
+        reduction: str
+        n: int  # elements of the unreduced loss
+        pos_weight: float | None
+        softplus: Any  # softplus(z), for backward's σ(z); None with a pos_weight
+
+    @staticmethod
+    def reference(z, y, pos_weight, reduction):
+        w = 1.0 if pos_weight is None else pos_weight
+        return _reduced_reference(w * y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z), reduction)
 
     @staticmethod
     def forward(ctx, z, y, pos_weight, reduction):
+        xp = ctx.xp
+        sp = None
         if pos_weight is None:
-            sp = ctx.xp.softplus(z)
+            sp = xp.softplus(z)
             loss = sp - y * z
-            ctx.saved = (pos_weight, sp)
         else:
-            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * ctx.xp.softplus(-z)
-            ctx.saved = (pos_weight,)
-        return _reduce(ctx, loss, reduction)
+            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * xp.softplus(-z)
+        ctx.saved = BCEWithLogits.Saved(reduction, xp.count(loss), pos_weight, sp)
+        return _reduce(xp, loss, reduction)
 
     @staticmethod
     def backward(ctx, g, out, z, y):
-        w = ctx.saved[2]
-        g = _scale(ctx, g)
+        saved = ctx.saved
+        w = saved.pos_weight
+        g = _scale(saved, g)
         need_z, need_y = ctx.needs_input_grad
         if w is None:
             # On raw data the saved softplus gives σ(z) in two array passes; on graph
             # values (create_graph) σ must be a recorded op to be differentiated again.
-            s = sigmoid(z) if isinstance(z, Node) else ctx.xp.exp(z - ctx.saved[3])
+            s = sigmoid(z) if isinstance(z, Node) else ctx.xp.exp(z - saved.softplus)
             return (g * (s - y) if need_z else None), (_targets_grad(g * -z, z, y) if need_y else None)
         return (
             g * ((1 + (w - 1) * y) * sigmoid(z) - w * y) if need_z else None,
             _targets_grad(g * (w * softplus(-z) - softplus(z)), z, y) if need_y else None,
         )
 
+    @staticmethod
+    def formulas(ctx, out, z, y):
+        n = mean_suffix(ctx.saved)
+        if ctx.saved.pos_weight is None:
+            return f"(σ({z})−{y}){n}", f"−{z}{n}"
+        w = number(ctx.saved.pos_weight)
+        return f"((1+({w}−1){y})σ({z}) − {w}·{y}){n}", f"({w}·softplus(−{z}) − softplus({z})){n}"
 
-class BCE(Function):
+    detail = staticmethod(_reduction_detail)
+
+
+class BCE(Function, register=True):
     """ℓ = −[y·ln p + (1−y)·ln(1−p)];  ∂ℓ/∂p = (p − y)/(p(1−p)),  ∂ℓ/∂y = ln(1−p) − ln p
 
     As in PyTorch, each log is clamped at −100 (so p = 0 or 1 gives a finite loss)
@@ -112,16 +156,34 @@ class BCE(Function):
     name = "binary_cross_entropy"
     broadcasts = True
     domains = (UNIT_INTERVAL, UNIT_INTERVAL)
+    examples = _loss_examples()
+
+    class Saved(NamedTuple):
+        reduction: str
+        n: int  # elements of the unreduced loss
+
+    @staticmethod
+    def reference(p, y, reduction):
+        return _reduced_reference(-(y * np.log(p) + (1 - y) * np.log1p(-p)), reduction)
 
     @staticmethod
     def forward(ctx, p, y, reduction):
-        return _reduce(ctx, -(y * _log_clamped(p) + (1 - y) * _log_clamped(1 - p)), reduction)
+        loss = -(y * _log_clamped(p) + (1 - y) * _log_clamped(1 - p))
+        ctx.saved = BCE.Saved(reduction, ctx.xp.count(loss))
+        return _reduce(ctx.xp, loss, reduction)
 
     @staticmethod
     def backward(ctx, g, out, p, y):
-        g = _scale(ctx, g)
+        g = _scale(ctx.saved, g)
         gp = g * (p - y) / clip(p * (1 - p), 1e-12, None)
         return gp, _targets_grad(g * (_log_clamped(1 - p) - _log_clamped(p)), p, y)
+
+    @staticmethod
+    def formulas(ctx, out, p, y):
+        n = mean_suffix(ctx.saved)
+        return f"({p}−{y})/({p}(1−{p})){n}", f"(ln(1−{p}) − ln {p}){n}"
+
+    detail = staticmethod(_reduction_detail)
 
 
 _TINY = math.exp(-100.0)

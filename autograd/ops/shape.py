@@ -6,7 +6,7 @@ back the same way (indexing scatters it, adding where an index repeats).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,10 +14,11 @@ from ..graph import Function
 from .base import call, normalize_axis, sum_to
 
 
-class Reshape(Function):
+class Reshape(Function, register=True):
     """y = x viewed with a new shape;  ∂L/∂x = ∂L/∂y reshaped back"""
 
     reads_inputs = False
+    reference = np.reshape
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -27,30 +28,43 @@ class Reshape(Function):
     def backward(ctx, g, y, x):
         return (reshape(g, x.shape),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return ("reshape g back",)
 
-class Transpose(Function):
+
+class Transpose(Function, register=True):
     """y = x with axes permuted;  ∂L/∂x = ∂L/∂y with the inverse permutation"""
 
     reads_inputs = False
+    reference = np.transpose
+
+    class Saved(NamedTuple):
+        axes: tuple[int, ...]  # the permutation, non-negative
 
     @staticmethod
     def forward(ctx, x, axes):
         axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(a) % max(x.ndim, 1) for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"axes {axes} are not a permutation of the {x.ndim} axes")
-        ctx.saved = axes
+        ctx.saved = Transpose.Saved(axes)
         return np.transpose(x, axes)
 
     @staticmethod
     def backward(ctx, g, y, x):
-        return (transpose(g, tuple(np.argsort(ctx.saved))),)
+        return (transpose(g, tuple(np.argsort(ctx.saved.axes))),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return ("transpose g back",)
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Function, register=True):
     """y = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂y summed over them"""
 
     name = "broadcast_to"
     reads_inputs = False
+    reference = np.broadcast_to
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -60,6 +74,10 @@ class BroadcastTo(Function):
     def backward(ctx, g, y, x):
         return (sum_to(g, x.shape),)
 
+    @staticmethod
+    def formulas(ctx, y, x):
+        return ("sum g over the broadcast axes",)
+
 
 def _is_basic_index(key: Any) -> bool:
     """True when ``x[key]`` selects each element at most once (ints, slices, None, ...)."""
@@ -67,59 +85,96 @@ def _is_basic_index(key: Any) -> bool:
     return all(isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) for k in parts)
 
 
-class GetItem(Function):
+class Index(NamedTuple):
+    """What indexing and its adjoint save: the index."""
+
+    key: Any
+
+
+class GetItem(Function, register=True):
     """y = x[key];  ∂L/∂x = zeros with ∂L/∂y scattered (added) at the selected places"""
 
     name = "getitem"
     reads_inputs = False
+    Saved = Index
+
+    @staticmethod
+    def reference(x, key):
+        return x[key]
 
     @staticmethod
     def forward(ctx, x, key):
-        ctx.saved = key
+        ctx.saved = Index(key)
         return x[key]
 
     @staticmethod
     def backward(ctx, g, y, x):
-        return (scatter_add(g, ctx.saved, x.shape),)
+        return (scatter_add(g, ctx.saved.key, x.shape),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return ("scatter g into zeros",)
 
 
-class ScatterAdd(Function):
-    """y = zeros(shape) with g added at x[key];  ∂L/∂g = (∂L/∂y)[key]
+class ScatterAdd(Function, register=True):
+    """y = zeros(shape) with v added at [key];  ∂L/∂v = (∂L/∂y)[key]
 
     The adjoint of indexing, so that indexing has gradients of every order.
     """
 
     name = "scatter_add"
     reads_inputs = False
+    Saved = Index
 
     @staticmethod
-    def forward(ctx, g, key, shape):
-        ctx.saved = key
-        out = np.zeros(shape, dtype=np.result_type(g))
-        if _is_basic_index(key):
-            out[key] = g
-        else:  # an advanced index may repeat positions: add, don't overwrite
-            np.add.at(out, key, g)
+    def reference(v, key, shape):
+        out = np.zeros(shape, dtype=v.dtype)
+        np.add.at(out, key, v)
         return out
 
     @staticmethod
-    def backward(ctx, gy, y, g):
-        return (getitem(gy, ctx.saved),)
+    def forward(ctx, v, key, shape):
+        ctx.saved = Index(key)
+        out = np.zeros(shape, dtype=np.result_type(v))
+        if _is_basic_index(key):
+            out[key] = v
+        else:  # an advanced index may repeat positions: add, don't overwrite
+            np.add.at(out, key, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, y, v):
+        return (getitem(g, ctx.saved.key),)
+
+    @staticmethod
+    def formulas(ctx, y, v):
+        return ("g[key]",)
 
 
-class Concatenate(Function):
+class Axis(NamedTuple):
+    """What joining saves: the axis the inputs were joined along."""
+
+    axis: int
+
+
+class Concatenate(Function, register=True):
     """y = [x₁, x₂, …] joined along ``axis``;  ∂L/∂xᵢ = the matching slice of ∂L/∂y"""
 
     reads_inputs = False
+    Saved = Axis
+
+    @staticmethod
+    def reference(*xs, axis):
+        return np.concatenate(xs, axis=axis)
 
     @staticmethod
     def forward(ctx, *xs, axis):
-        ctx.saved = axis
+        ctx.saved = Axis(axis)
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
     def backward(ctx, g, y, *xs):
-        axis = normalize_axis(ctx.saved, len(xs[0].shape))[0]
+        axis = normalize_axis(ctx.saved.axis, len(xs[0].shape))[0]
         grads, start = [], 0
         for x in xs:
             stop = start + x.shape[axis]
@@ -127,22 +182,35 @@ class Concatenate(Function):
             start = stop
         return grads
 
+    @staticmethod
+    def formulas(ctx, y, *xs):
+        return tuple(f"slice {i} of g" for i in range(len(xs)))
 
-class Stack(Function):
+
+class Stack(Function, register=True):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  ∂L/∂xᵢ = ∂L/∂y taken at index i"""
 
     reads_inputs = False
+    Saved = Axis
+
+    @staticmethod
+    def reference(*xs, axis):
+        return np.stack(xs, axis=axis)
 
     @staticmethod
     def forward(ctx, *xs, axis):
         out = np.stack(xs, axis=axis)
-        ctx.saved = int(axis) % out.ndim
+        ctx.saved = Axis(int(axis) % out.ndim)
         return out
 
     @staticmethod
     def backward(ctx, g, y, *xs):
-        axis = ctx.saved
+        axis = ctx.saved.axis
         return [getitem(g, (slice(None),) * axis + (i,)) for i in range(len(xs))]
+
+    @staticmethod
+    def formulas(ctx, y, *xs):
+        return tuple(f"g[{i}]" for i in range(len(xs)))
 
 
 def reshape(x: Any, *shape: Any) -> Any:

@@ -21,22 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node, record_sites, walk
+from ..graph import Node, RawCtx, record_sites, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
 from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
-
-
-class _Ctx:
-    """The context an op's forward and backward see when re-run outside the graph."""
-
-    __slots__ = ("needs_input_grad", "saved", "xp")
-
-    def __init__(self, xp: Any, needs: tuple[bool, ...]) -> None:
-        self.xp = xp
-        self.saved = None
-        self.needs_input_grad = needs
 
 
 @dataclass
@@ -104,11 +93,11 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
     needs = tuple(k in diff for k in range(len(parents)))
     xp = kernels_for(raw[0])
 
-    def run(vals: Sequence[np.ndarray]) -> tuple[_Ctx, list[Any], Any]:
+    def run(vals: Sequence[np.ndarray]) -> tuple[RawCtx, list[Any], Any]:
         args = list(raw)
         for k, v in zip(diff, vals):
             args[k] = _raw(v, raw[k])
-        ctx = _Ctx(xp, needs)
+        ctx = RawCtx(xp, needs)
         return ctx, args, fn.forward(ctx, *args, **params)
 
     ctx0, args0, out0 = run(base)

@@ -1,15 +1,19 @@
-"""How to sample and call every op of the registry, for property tests.
+"""How to sample and call each op, for property tests, read from the op's class.
 
-``glassgrad.graph.REGISTRY`` knows each op's ``Function`` with its ``domains`` and
-``kinks``; what it cannot know is how to call the op (its parameters such as
-``axis``/``keepdims``, how many inputs, which shapes fit together, whether it has a
-Scalar form) and what numpy computes the same thing. That is recorded here, one
-:class:`OpInfo` per op, and :func:`opinfo_for` derives one for any new op whose
-forward takes only array inputs — so a new elementwise op is checked for free.
+An op's :class:`~glassgrad.graph.Function` declares what the checks need: its
+``domains`` and ``kinks`` (where inputs are drawn from), ``broadcasts`` (whether input
+shapes may differ), ``examples`` (parameter sets), ``reference`` (what numpy computes),
+``scalar`` and ``elementwise``. :func:`opinfo` turns that into an :class:`OpInfo` for
+any op, registered or not, so a new op is checked without a line here.
+
+What a class cannot declare without hypothesis is how to draw parameters that depend
+on the input shapes (the axes of a reduction, an index, a target shape): the few
+built-in ops that have such parameters get their case strategy below.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,24 +25,26 @@ from hypothesis.extra import numpy as hnp
 
 from .. import ops
 from ..graph import REGISTRY, Function
-from ..ops.domains import NONNEGATIVE, NONZERO, POSITIVE, REAL, UNIT_INTERVAL, Domain
+from ..ops.base import call
+from ..ops.domains import POSITIVE, REAL, Domain
 from ..scalar import Scalar
 from ..tensor import Tensor
-from .strategies import floats_in, shapes
+from ._elements import floats_in, shapes
 
 Shapes = tuple[tuple[int, ...], ...]
 #: A case: input shapes and forward parameters.
 CaseStrategy = Callable[[], st.SearchStrategy[tuple[Shapes, dict[str, Any]]]]
+Elements = Callable[[dict[str, Any], np.dtype], list[st.SearchStrategy[float]]]
 
 
 @dataclass(frozen=True)
 class OpInfo:
     """Sampling metadata of one op.
 
-    - ``call(*inputs, **params)``: the public spelling (records on graph values).
+    - ``call(*inputs, **params)``: applies the op (records on graph values).
     - ``cases()``: a strategy of (input shapes, params).
     - ``elements(params, dtype)``: one element strategy per input (default: from the
-      Function's ``domains`` and ``kinks``, keeping a margin around both).
+      Function's domains and kinks, keeping a margin around both).
     - ``reference(*arrays, **params)``: what numpy computes (None: no reference).
     - ``scalar``: also runs on Scalars; ``gradgrad``: second derivatives are checked;
       ``graph_arity``: usable in random graphs with this many operands (0: no).
@@ -51,7 +57,7 @@ class OpInfo:
     arity: int
     cases: CaseStrategy
     reference: Callable[..., Any] | None = None
-    elements: Callable[[dict[str, Any], np.dtype], list[st.SearchStrategy[float]]] | None = None
+    elements: Elements | None = None
     scalar: bool = False
     gradgrad: bool = True
     graph_arity: int = 0
@@ -65,10 +71,9 @@ class OpInfo:
 
     def graph_domains(self, params: dict[str, Any]) -> list[Domain]:
         """The domain of each input (REAL where the op declares none)."""
-        declared = list(self.fn.domains) + [None] * max(self.arity, 1)
-        if self.name == "power":
-            return [_power_domain(params.get("c", 1.0))]
-        return [d if d is not None else REAL for d in declared[: max(self.arity, 1)]]
+        n = max(self.arity, 1)
+        declared = list(self.fn.domains_for(params)) + [None] * n
+        return [d if d is not None else REAL for d in declared[:n]]
 
     def kink_points(self, params: dict[str, Any]) -> list[float]:
         """The op's kinks as numbers: declared points, and parameters named as kinks
@@ -80,13 +85,6 @@ class OpInfo:
             if isinstance(value, (int, float)):
                 pts.append(float(value))
         return pts
-
-
-def _power_domain(c: float) -> Domain:
-    whole = float(c).is_integer()
-    if whole and c >= 0:
-        return REAL
-    return NONZERO if whole else (NONNEGATIVE if c > 0 else POSITIVE)
 
 
 # ---------------------------------------------------------------------------------------
@@ -130,7 +128,7 @@ def _transpose_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def _broadcast_to_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _broadcast_to_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     s = draw(shapes(max_dims=2, max_side=3))
     lead = draw(st.lists(st.integers(1, 3), max_size=2))
     target = tuple(lead) + tuple(draw(st.integers(1, 3)) if n == 1 else n for n in s)
@@ -138,7 +136,7 @@ def _broadcast_to_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]
 
 
 @st.composite
-def _getitem_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _getitem_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     s = draw(shapes(min_dims=1, max_dims=3, max_side=4))
     if draw(st.booleans()):
         key = draw(hnp.basic_indices(s, allow_newaxis=False, allow_ellipsis=False))
@@ -148,13 +146,13 @@ def _getitem_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
 
 
 @st.composite
-def _scatter_add_case(draw: Callable[..., Any]) -> tuple[Shapes, dict[str, Any]]:
+def _scatter_add_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     (s,), p = draw(_getitem_case())
     return (np.empty(s)[p["key"]].shape,), {"key": p["key"], "shape": s}
 
 
 @st.composite
-def _join_case(draw: Callable[..., Any], new_axis: bool) -> tuple[Shapes, dict[str, Any]]:
+def _join_case(draw: st.DrawFn, new_axis: bool) -> tuple[Shapes, dict[str, Any]]:
     n = draw(st.integers(1, 3))
     s = draw(shapes(min_dims=1, max_dims=3, max_side=3))
     nd = len(s)
@@ -171,225 +169,98 @@ def _matmul_case() -> st.SearchStrategy[tuple[Shapes, dict[str, Any]]]:
     )
 
 
-def _bce_params(with_weight: bool) -> Callable[[Shapes], st.SearchStrategy[dict[str, Any]]]:
-    def params(_: Shapes) -> st.SearchStrategy[dict[str, Any]]:
-        d: dict[str, Any] = {"reduction": st.sampled_from(["mean", "sum", "none"])}
-        if with_weight:
-            d["pos_weight"] = st.none() | st.floats(0.25, 4.0)
-        return st.fixed_dictionaries(d)
+#: Ops whose parameters depend on the input shapes.
+_CASES: dict[type[Function], CaseStrategy] = {
+    ops.Where: _with_params(
+        _broadcast(2), lambda s: hnp.arrays(bool, np.broadcast_shapes(*s)).map(lambda c: {"cond": c})
+    ),
+    ops.Sum: _with_params(_same_shape(1), _reduction_params),
+    ops.Mean: _with_params(_same_shape(1), _reduction_params),
+    ops.Max: _with_params(_same_shape(1, max_side=3), _reduction_params),
+    ops.Reshape: _with_params(_same_shape(1), _reshape_params),
+    ops.Transpose: _with_params(_same_shape(1), _transpose_params),
+    ops.BroadcastTo: _broadcast_to_case,
+    ops.GetItem: _getitem_case,
+    ops.ScatterAdd: _scatter_add_case,
+    ops.Concatenate: lambda: _join_case(False),
+    ops.Stack: lambda: _join_case(True),
+    ops.MatMul: _matmul_case,
+}
 
-    return params
+#: Element ranges narrower than the domains, where a wide one makes the check flaky.
+_ELEMENTS: dict[type[Function], Elements] = {
+    # aᵇ overflows for large a and b
+    ops.GraphPower: lambda p, dt: [
+        floats_in(POSITIVE, max_value=5.0, dtype=dt),
+        floats_in(min_value=-3, max_value=3, dtype=dt),
+    ],
+    # distinct values on a grid: no ties, and no two within a finite-difference step
+    ops.Max: lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
+    # 1/(p(1−p)) grows fast towards 0 and 1, and central differences with it
+    ops.BCE: lambda p, dt: [floats_in(min_value=0.05, max_value=0.95, dtype=dt)] * 2,
+}
+
+#: Random graphs chain ops, so they use exponents that keep values moderate.
+_GRAPH_PARAMS: dict[type[Function], st.SearchStrategy[dict[str, Any]]] = {
+    ops.Power: st.sampled_from([2.0, 3.0, 0.5, -1.0]).map(lambda c: {"c": c}),
+}
 
 
 # ---------------------------------------------------------------------------------------
-# References
+# The table, read from the classes
 # ---------------------------------------------------------------------------------------
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+def _arity(fn: type[Function]) -> int:
+    """The number of inputs: what backward takes after (ctx, g, out); -1 for any."""
+    params = list(inspect.signature(fn.backward).parameters.values())[3:]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return -1
+    return len(params)
 
 
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
-    return {"mean": np.mean, "sum": np.sum}.get(reduction, np.asarray)(loss)
+@functools.cache
+def opinfo(fn: type[Function]) -> OpInfo:
+    """The OpInfo of any op, from its class (and its case strategy above, if it has one)."""
+    arity = _arity(fn)
+    cases = _CASES.get(fn)
+    if cases is None:
+        cases = _broadcast(arity) if fn.broadcasts else _same_shape(arity)
+        if fn.examples:
+            examples = st.sampled_from(fn.examples)
+            cases = _with_params(cases, lambda _: examples)
+    graph_params = _GRAPH_PARAMS.get(fn)
+    if graph_params is None:
+        graph_params = st.sampled_from(fn.examples) if fn.examples else st.just({})
+    return OpInfo(
+        name=fn.name,
+        fn=fn,
+        call=functools.partial(call, fn),
+        arity=arity,
+        cases=cases,
+        reference=fn.reference,
+        elements=_ELEMENTS.get(fn),
+        scalar=fn.scalar,
+        graph_arity=arity if fn.elementwise and fn.scalar else 0,
+        graph_params=graph_params,
+        unique="ties" in fn.kinks,
+    )
 
 
-def _bce_logits_ref(z: np.ndarray, y: np.ndarray, pos_weight: float | None = None, reduction: str = "mean") -> Any:
-    w = 1.0 if pos_weight is None else pos_weight
-    return _reduce(w * y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z), reduction)
+def opinfo_for(name: str) -> OpInfo:
+    """The OpInfo of a registered op."""
+    return opinfo(REGISTRY[name])
 
 
-def _bce_ref(p: np.ndarray, y: np.ndarray, reduction: str = "mean") -> Any:
-    return _reduce(-(y * np.log(p) + (1 - y) * np.log1p(-p)), reduction)
-
-
-def _scatter_add_ref(g: np.ndarray, key: Any, shape: tuple[int, ...]) -> np.ndarray:
-    out = np.zeros(shape, dtype=g.dtype)
-    np.add.at(out, key, g)
-    return out
-
-
-def _cast_elements(params: dict[str, Any], dtype: np.dtype) -> list[st.SearchStrategy[float]]:
-    return [floats_in(dtype=dtype)]
-
-
-# ---------------------------------------------------------------------------------------
-# The table
-# ---------------------------------------------------------------------------------------
-
-_unary = _same_shape(1)
-_probability_elements = lambda p, dt: [floats_in(min_value=0.05, max_value=0.95, dtype=dt)] * 2  # noqa: E731
-_graph_powers = st.sampled_from([2.0, 3.0, 0.5, -1.0]).map(lambda c: {"c": c})
-
-_TABLE: list[OpInfo] = [
-    OpInfo("add", ops.Add, ops.add, 2, _broadcast(2), np.add, scalar=True, graph_arity=2),
-    OpInfo("sub", ops.Sub, ops.sub, 2, _broadcast(2), np.subtract, scalar=True, graph_arity=2),
-    OpInfo("mul", ops.Mul, ops.mul, 2, _broadcast(2), np.multiply, scalar=True, graph_arity=2),
-    OpInfo("div", ops.Div, ops.div, 2, _broadcast(2), np.divide, scalar=True, graph_arity=2),
-    OpInfo("neg", ops.Neg, ops.neg, 1, _unary, np.negative, scalar=True, graph_arity=1),
-    OpInfo(
-        "power",
-        ops.Power,
-        lambda x, c: ops.power(x, c),
-        1,
-        _with_params(
-            _unary, lambda _: st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5]).map(lambda c: {"c": c})
-        ),
-        lambda x, c: np.power(x, c),
-        scalar=True,
-        graph_arity=1,
-        graph_params=_graph_powers,
-    ),
-    OpInfo(
-        "pow",
-        ops.Pow,
-        lambda a, b: ops.power(a, b),
-        2,
-        _broadcast(2),
-        np.power,
-        elements=lambda p, dt: [
-            floats_in(POSITIVE, max_value=5.0, dtype=dt),
-            floats_in(min_value=-3, max_value=3, dtype=dt),
-        ],
-        scalar=True,
-        graph_arity=2,
-    ),
-    OpInfo("exp", ops.Exp, ops.exp, 1, _unary, np.exp, scalar=True, graph_arity=1),
-    OpInfo("log", ops.Log, ops.log, 1, _unary, np.log, scalar=True, graph_arity=1),
-    OpInfo("sigmoid", ops.Sigmoid, ops.sigmoid, 1, _unary, _sigmoid, scalar=True, graph_arity=1),
-    OpInfo("tanh", ops.Tanh, ops.tanh, 1, _unary, np.tanh, scalar=True, graph_arity=1),
-    OpInfo("relu", ops.Relu, ops.relu, 1, _unary, lambda x: np.maximum(x, 0), scalar=True, graph_arity=1),
-    OpInfo("abs", ops.Abs, ops.abs_, 1, _unary, np.abs, scalar=True, graph_arity=1),
-    OpInfo("softplus", ops.Softplus, ops.softplus, 1, _unary, lambda x: np.logaddexp(0, x), scalar=True, graph_arity=1),
-    OpInfo(
-        "log_sigmoid",
-        ops.LogSigmoid,
-        ops.log_sigmoid,
-        1,
-        _unary,
-        lambda x: -np.logaddexp(0, -x),
-        scalar=True,
-        graph_arity=1,
-    ),
-    OpInfo(
-        "clip",
-        ops.Clip,
-        ops.clip,
-        1,
-        _with_params(
-            _unary,
-            lambda _: st.sampled_from([(-1.0, 1.0), (None, 0.5), (-0.5, None)]).map(lambda b: {"lo": b[0], "hi": b[1]}),
-        ),
-        lambda x, lo, hi: np.clip(x, lo, hi),
-        scalar=True,
-        graph_arity=1,
-        graph_params=st.just({"lo": -1.0, "hi": 1.0}),
-    ),
-    OpInfo(
-        "where",
-        ops.Where,
-        lambda a, b, cond: ops.where(cond, a, b),
-        2,
-        _with_params(
-            _broadcast(2),
-            lambda s: hnp.arrays(bool, np.broadcast_shapes(*s)).map(lambda c: {"cond": c}),
-        ),
-        lambda a, b, cond: np.where(cond, a, b),
-    ),
-    OpInfo(
-        "cast",
-        ops.Cast,
-        ops.cast,
-        1,
-        _with_params(_unary, lambda _: st.sampled_from([np.float32, np.float64]).map(lambda d: {"dtype": np.dtype(d)})),
-        lambda x, dtype: x.astype(dtype),
-        elements=_cast_elements,
-    ),
-    OpInfo("sum", ops.Sum, ops.sum, 1, _with_params(_unary, _reduction_params), np.sum),
-    OpInfo("mean", ops.Mean, ops.mean, 1, _with_params(_unary, _reduction_params), np.mean),
-    OpInfo(
-        "max",
-        ops.Max,
-        ops.max,
-        1,
-        _with_params(_same_shape(1, max_side=3), _reduction_params),
-        np.max,
-        # distinct values on a grid: no ties, and no two within a finite-difference step
-        elements=lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
-        unique=True,
-    ),
-    OpInfo(
-        "reshape",
-        ops.Reshape,
-        lambda x, shape: ops.reshape(x, shape),
-        1,
-        _with_params(_unary, _reshape_params),
-        np.reshape,
-    ),
-    OpInfo("transpose", ops.Transpose, ops.transpose, 1, _with_params(_unary, _transpose_params), np.transpose),
-    OpInfo("broadcast_to", ops.BroadcastTo, ops.broadcast_to, 1, _broadcast_to_case, np.broadcast_to),
-    OpInfo("getitem", ops.GetItem, ops.getitem, 1, _getitem_case, lambda x, key: x[key]),
-    OpInfo("scatter_add", ops.ScatterAdd, ops.scatter_add, 1, _scatter_add_case, _scatter_add_ref),
-    OpInfo(
-        "concatenate",
-        ops.Concatenate,
-        lambda *xs, axis: ops.concatenate(xs, axis=axis),
-        -1,
-        lambda: _join_case(False),
-        lambda *xs, axis: np.concatenate(xs, axis=axis),
-    ),
-    OpInfo(
-        "stack",
-        ops.Stack,
-        lambda *xs, axis: ops.stack(xs, axis=axis),
-        -1,
-        lambda: _join_case(True),
-        lambda *xs, axis: np.stack(xs, axis=axis),
-    ),
-    OpInfo("matmul", ops.MatMul, ops.matmul, 2, _matmul_case, np.matmul),
-    OpInfo(
-        "bce_with_logits",
-        ops.BCEWithLogits,
-        ops.binary_cross_entropy_with_logits,
-        2,
-        _with_params(_broadcast(2), _bce_params(with_weight=True)),
-        _bce_logits_ref,
-        elements=lambda p, dt: [floats_in(dtype=dt), floats_in(UNIT_INTERVAL, dtype=dt)],
-    ),
-    OpInfo(
-        "binary_cross_entropy",
-        ops.BCE,
-        ops.binary_cross_entropy,
-        2,
-        _with_params(_broadcast(2), _bce_params(with_weight=False)),
-        _bce_ref,
-        elements=_probability_elements,
-    ),
-]
-
-#: Explicit OpInfos by op name.
-OPS: dict[str, OpInfo] = {info.name: info for info in _TABLE}
-
-
-def derived_opinfo(fn: type[Function]) -> OpInfo | None:
-    """An OpInfo for an op whose ``forward(ctx, x, …)`` takes only array inputs:
-    same-shape elementwise inputs, no reference. None when forward needs parameters."""
-    sig = inspect.signature(fn.forward)
-    params = list(sig.parameters.values())[1:]
-    if any(p.kind is not p.POSITIONAL_OR_KEYWORD or p.default is not p.empty for p in params) or not params:
-        return None
-    n = len(params)
-    return OpInfo(fn.name, fn, lambda *xs: fn.apply(*xs), n, _same_shape(n))
-
-
-def opinfo_for(name: str) -> OpInfo | None:
-    """The OpInfo of a registered op: explicit, else derived (None if neither works)."""
-    return OPS.get(name) or derived_opinfo(REGISTRY[name])
+def op_table() -> dict[str, OpInfo]:
+    """Every registered op's OpInfo, by name (read from the registry when called, so
+    ops registered later are in it)."""
+    return {name: opinfo(fn) for name, fn in REGISTRY.items()}
 
 
 def graph_ops(scalar: bool = False) -> dict[str, OpInfo]:
     """Ops usable in random graphs (elementwise, shape-preserving), by name."""
-    return {n: i for n, i in OPS.items() if i.graph_arity and (i.scalar or not scalar)}
+    return {n: i for n, i in op_table().items() if i.graph_arity and (i.scalar or not scalar)}
 
 
 @dataclass(frozen=True)
@@ -426,7 +297,7 @@ def op_cases(info: OpInfo, dtype: Any = np.float64) -> st.SearchStrategy[OpCase]
     dt = np.dtype(dtype)
 
     @st.composite
-    def draw_case(draw: Callable[..., Any]) -> OpCase:
+    def draw_case(draw: st.DrawFn) -> OpCase:
         shapes_, params = draw(info.cases())
         els = info.element_strategies(params, dt) or [floats_in(dtype=dt)]
         els = els + [els[-1]] * (len(shapes_) - len(els))

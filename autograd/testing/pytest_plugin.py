@@ -1,7 +1,10 @@
 """pytest plugin: hypothesis profiles for gradient checks.
 
-Installed with glassgrad (entry point ``pytest11``), so every pytest run gets three
-profiles and picks one:
+Opt-in: installing glassgrad changes nothing in another project's test run. A project
+asks for these profiles with ``pytest -p glassgrad.testing.pytest_plugin`` (or
+``addopts = "-p glassgrad.testing.pytest_plugin"`` in its pytest configuration, or
+``pytest_plugins = ["glassgrad.testing.pytest_plugin"]`` in its top-level
+``conftest.py``); the run then gets three profiles and picks one:
 
 - ``ci``: derandomized (the same examples every run), no example database, no
   deadline, a modest number of examples — reproducible and fast;

@@ -18,9 +18,9 @@ so the central-difference stencil x ± h never straddles them. Arrays use ``fill
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from hypothesis import assume
@@ -32,69 +32,34 @@ from ..ops import binary_cross_entropy_with_logits
 from ..ops.domains import NONZERO, POSITIVE, REAL, UNIT_INTERVAL, Domain
 from ..scalar import Scalar
 from ..tensor import Tensor
+from ._elements import DEFAULT_BOUND, DEFAULT_MARGIN, Shape, floats_in, shapes
+from .opinfo import graph_ops, opinfo_for
 
-Shape = tuple[int, ...]
-DEFAULT_MARGIN = 1e-2
-DEFAULT_BOUND = 10.0
+__all__ = [
+    "DEFAULT_BOUND",
+    "DEFAULT_MARGIN",
+    "LogisticProblem",
+    "RandomGraph",
+    "Shape",
+    "Step",
+    "arrays",
+    "broadcastable_arrays",
+    "broadcastable_tensors",
+    "floats_in",
+    "graphs",
+    "logistic_problems",
+    "nonzero",
+    "positive",
+    "probabilities",
+    "scalars",
+    "shapes",
+    "tensors",
+]
 
 
 # ---------------------------------------------------------------------------------------
 # Numbers
 # ---------------------------------------------------------------------------------------
-
-
-def _intervals(low: float, high: float, avoid: Sequence[float], margin: float) -> list[tuple[float, float]]:
-    """[low, high] minus a ``margin``-neighbourhood of every point in ``avoid``."""
-    parts = [(low, high)]
-    for p in sorted(float(a) for a in avoid):
-        gap = margin * max(1.0, abs(p))
-        parts = [piece for lo, hi in parts for piece in ((lo, min(hi, p - gap)), (max(lo, p + gap), hi))]
-    return [(lo, hi) for lo, hi in parts if lo <= hi]
-
-
-def floats_in(
-    domain: Domain = REAL,
-    *,
-    min_value: float = -DEFAULT_BOUND,
-    max_value: float = DEFAULT_BOUND,
-    avoid: Sequence[float] = (),
-    margin: float = DEFAULT_MARGIN,
-    dtype: Any = np.float64,
-) -> st.SearchStrategy[float]:
-    """Finite floats in ``domain`` ∩ [min_value, max_value], at least ``margin``·max(1, |p|)
-    away from every point p in ``avoid`` and from the domain's edges (and from 0 for a
-    nonzero domain). ``dtype`` float32 gives float32-representable values."""
-    low, high = max(min_value, domain.low), min(max_value, domain.high)
-    points = list(avoid)
-    # Closed edges too: the stencil x ± h must stay inside, and derivatives are often
-    # infinite at the edge (√x at 0).
-    if domain.low > -math.inf:
-        low = max(low, domain.low + margin * max(1.0, abs(domain.low)))
-    if domain.high < math.inf:
-        high = min(high, domain.high - margin * max(1.0, abs(domain.high)))
-    if domain.nonzero:
-        points.append(0.0)
-    parts = _intervals(low, high, points, margin)
-    if not parts:
-        raise ValueError(
-            f"floats_in: nothing left of [{min_value}, {max_value}] in {domain.describe()} avoiding {points}"
-        )
-    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
-    if width == 32:  # bounds must be float32-representable, inside the interval
-        parts = [
-            (
-                float(np.nextafter(np.float32(lo), np.float32(np.inf))),
-                float(np.nextafter(np.float32(hi), np.float32(-np.inf))),
-            )
-            for lo, hi in parts
-        ]
-        parts = [(lo, hi) for lo, hi in parts if lo <= hi]
-    return st.one_of(
-        *[
-            st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width)
-            for lo, hi in parts
-        ]
-    )
 
 
 def scalars(
@@ -115,11 +80,6 @@ def scalars(
 # ---------------------------------------------------------------------------------------
 # Arrays and Tensors
 # ---------------------------------------------------------------------------------------
-
-
-def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[Shape]:
-    """Array shapes (small by default: gradient checks cost two evaluations per element)."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
 def arrays(
@@ -147,7 +107,7 @@ def arrays(
     dtype_st = dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype))
 
     @st.composite
-    def draw_array(draw: Callable[..., Any]) -> np.ndarray:
+    def draw_array(draw: st.DrawFn) -> np.ndarray:
         dt = np.dtype(draw(dtype_st))
         sh = draw(shape_st)
         el = (
@@ -204,7 +164,7 @@ def broadcastable_arrays(
     doms = list(domains) if domains is not None else [REAL] * n
 
     @st.composite
-    def draw_tuple(draw: Callable[..., Any]) -> tuple[np.ndarray, ...]:
+    def draw_tuple(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
         shp = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=max_dims, max_side=max_side))
         return tuple(draw(arrays(s, dtype, domain=d, **kw)) for s, d in zip(shp.input_shapes, doms))
 
@@ -238,7 +198,8 @@ class LogisticProblem:
     b: Tensor
 
     def loss(self, w: Node, b: Node) -> Node:
-        return binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        loss: Node = binary_cross_entropy_with_logits(self.X @ w + b, self.y)
+        return loss
 
 
 def logistic_problems(
@@ -251,7 +212,7 @@ def logistic_problems(
     ds = n_features if isinstance(n_features, st.SearchStrategy) else st.just(n_features)
 
     @st.composite
-    def draw_problem(draw: Callable[..., Any]) -> LogisticProblem:
+    def draw_problem(draw: st.DrawFn) -> LogisticProblem:
         n, d = draw(ns), draw(ds)
         X = draw(tensors((n, d), dtype, min_value=-3, max_value=3, requires_grad=False))
         y = Tensor(draw(hnp.arrays(np.dtype(dtype), (n,), elements=st.sampled_from([0.0, 1.0]))))
@@ -291,12 +252,10 @@ class RandomGraph:
 
     def trace(self, *inputs: Any) -> list[Any]:
         """Every value of the program: the inputs, then one per step."""
-        from .opinfo import OPS
-
         values: list[Any] = list(inputs)
         for s in self.steps:
             args = [values[a] if isinstance(a, int) else a for a in s.args]
-            values.append(OPS[s.op].call(*args, **dict(s.params)))
+            values.append(opinfo_for(s.op).call(*args, **dict(s.params)))
         return values
 
     def __call__(self, *inputs: Any) -> Any:
@@ -350,8 +309,6 @@ def graphs(
     (relu, abs, clip): for second derivatives, whose value at a kink is a convention
     hidden in constant masks of the backward graph.
     """
-    from .opinfo import graph_ops
-
     vocab = graph_ops(scalar=kind is Scalar)
     if smooth:
         vocab = {n: info for n, info in vocab.items() if not info.fn.kinks}
@@ -361,7 +318,7 @@ def graphs(
     n_ops_st = n_ops if isinstance(n_ops, st.SearchStrategy) else st.just(n_ops)
 
     @st.composite
-    def draw_graph(draw: Callable[..., Any]) -> RandomGraph:
+    def draw_graph(draw: st.DrawFn) -> RandomGraph:
         k = draw(n_in_st)
         if kind is Scalar:
             inputs: tuple[Node, ...] = tuple(draw(scalars(-2, 2)) for _ in range(k))

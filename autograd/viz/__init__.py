@@ -16,8 +16,10 @@ The drawings read the recorded graph, which ``backward()`` frees: draw (and
 explain) before ``backward()``, or call ``backward(retain_graph=True)``.
 
 Needs the ``graphviz`` Python package (extra ``viz``) and graphviz's ``dot``
-program for pictures; ``to_text`` and ``explain`` need neither, and ``draw`` falls
-back to the text listing, with a one-line install hint, when ``dot`` is missing.
+program for pictures; ``to_text`` and ``explain`` need neither. Without the package,
+asking for a picture or DOT text raises ``MissingDependency`` (an ``ImportError``)
+naming the extra; without ``dot``, ``save`` writes the DOT text instead. In a notebook
+a drawing that cannot be made shows the text listing, with a one-line warning.
 """
 
 from .backprop import Backprop, Flow, backprop

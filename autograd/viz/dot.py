@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..optional import require
 from .backprop import Flow
 from .formulas import local_formula
 from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
@@ -40,8 +41,9 @@ EDGE_COLOR = "#444444"
 
 def to_digraph(spec: GraphSpec, rankdir: str | None = None, show_legend: bool = True) -> Any:
     """The ``graphviz.Digraph`` of ``spec`` (the graph is never ``strict``: ``x*x``
-    keeps both of its edges)."""
-    import graphviz
+    keeps both of its edges). Raises ``MissingDependency`` without the ``graphviz``
+    package (extra ``viz``)."""
+    graphviz = require("graphviz", "viz", "drawing a graph")
 
     index = {id(n): k for k, n in enumerate(spec.order)}
     if rankdir is None:

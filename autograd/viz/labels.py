@@ -7,11 +7,12 @@ Every piece of user text (value names, op names, scope names) goes through
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..formatting import number
 
 if TYPE_CHECKING:
     from ..graph import Node
@@ -83,20 +84,6 @@ def type_str(data: Any) -> str:
     return f"{dtype_code(data)}[{','.join(str(n) for n in shape_of(data))}]"
 
 
-def number(x: Any) -> str:
-    """One number, 4 significant digits: ``0.2689``, ``-1.5``, ``1e+04``, ``nan``."""
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "−inf"
-    return f"{x:.4g}".replace("-", "−")
-
-
 def summary(data: Any, small: int = SMALL_ARRAY) -> str:
     """A short text for a value: the number, the whole array when it has at most
     ``small`` elements, else ``min … mean … max`` (NaN and inf counted apart)."""
@@ -156,17 +143,6 @@ def display_name(node: Node, index: dict[int, int]) -> str:
 
 
 def op_detail(node: Node) -> str:
-    """The op's constant parameters worth showing: exponent, axes, bounds, reduction."""
-    op, saved = node.op, node.saved
-    if op == "power":
-        return f"c={number(saved)}"
-    if op in ("sum", "max") and saved is not None and len(saved) < len(getattr(node.parents[0].data, "shape", ())):
-        return f"axis={saved}"
-    if op == "mean" and saved is not None and len(saved[0]) < len(getattr(node.parents[0].data, "shape", ())):
-        return f"axis={saved[0]}"
-    if op == "clip":
-        return f"[{'' if saved[0] is None else number(saved[0])}, {'' if saved[1] is None else number(saved[1])}]"
-    if op in ("binary_cross_entropy", "bce_with_logits") and saved[0] != "mean":
-        reduction: str = saved[0]
-        return reduction
-    return ""
+    """The op's constant parameters worth showing (exponent, axes, bounds, reduction)."""
+    fn = node.fn
+    return "" if fn is None or node.is_freed else fn.detail(node)

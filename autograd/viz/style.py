@@ -62,7 +62,8 @@ CATEGORY_COLOR = {
 }
 _CATEGORY_OF = {
     **dict.fromkeys(
-        ("add", "sub", "mul", "div", "neg", "power", "pow", "exp", "log", "abs", "clip", "where", "cast"), "elementwise"
+        ("add", "sub", "mul", "div", "neg", "power", "graph_power", "exp", "log", "abs", "clip", "where", "cast"),
+        "elementwise",
     ),
     **dict.fromkeys(("sigmoid", "tanh", "relu", "softplus", "log_sigmoid"), "activation"),
     **dict.fromkeys(("sum", "mean", "max"), "reduction"),

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import GlassgradError
+from ..errors import GlassgradError, MissingDependency
 from ..graph import Node
+from ..optional import require
 from .dot import to_digraph
 from .spec import GraphSpec, build
 from .text import to_text
@@ -115,7 +116,8 @@ class GraphView:
 
     # -- display -------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """SVG in Jupyter; the text listing (with a warning) when no picture can be made."""
+        """SVG in Jupyter; the text listing (with a warning) when no picture can be made:
+        the graph is over budget, or the ``graphviz`` package or ``dot`` is missing."""
         if self.too_large:
             warnings.warn(self._too_large_message(), VizWarning, stacklevel=2)
             return {"text/plain": self.text}
@@ -123,7 +125,9 @@ class GraphView:
             return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except GraphvizNotFound:
             warnings.warn(INSTALL_HINT, VizWarning, stacklevel=2)
-            return {"text/plain": self.text}
+        except MissingDependency as exc:
+            warnings.warn(f"{exc}; showing the text listing instead.", VizWarning, stacklevel=2)
+        return {"text/plain": self.text}
 
     def __repr__(self) -> str:
         s = self.spec
@@ -146,8 +150,7 @@ class GraphView:
         )
 
     def _pipe(self, fmt: str) -> bytes:
-        import graphviz
-
+        graphviz = require("graphviz", "viz", f"drawing a graph as {fmt}")
         self._check_size(f"a {fmt} picture")
         try:
             picture: bytes = self.digraph.pipe(format=fmt)

@@ -1,4 +1,4 @@
-"""``glassgrad demo``: differentiate a tiny expression with the Scalar engine."""
+"""glassgrad demo: differentiate a tiny expression with the Scalar engine."""
 
 from __future__ import annotations
 

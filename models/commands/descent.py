@@ -1,4 +1,4 @@
-"""``glassgrad descent``: gradient descent on x² with the Scalar engine, step by step, with a plot."""
+"""glassgrad descent: gradient descent on x² with the Scalar engine, step by step, with a plot."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..descent import DOMAIN, descend
     from ..stopping import GradientNorm, MaxIterations, TargetLoss
 
+    plots.check_available()
     rates = [(args.lr, "")] + ([(0.01, " (too small)"), (0.95, " (too large: zig-zag)")] if args.compare else [])
     runs = []
     for lr, role in rates:

@@ -1,4 +1,4 @@
-"""``glassgrad graph``: draw the logistic unit's forward and backward graphs and explain ∂L/∂w."""
+"""glassgrad graph: draw the logistic unit's forward and backward graphs and explain ∂L/∂w."""
 
 from __future__ import annotations
 

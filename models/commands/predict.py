@@ -1,4 +1,4 @@
-"""``glassgrad predict MODEL IMAGE... [--index N --data DIR]``: p(digit) per picture."""
+"""glassgrad predict MODEL IMAGE... [--index N --data DIR]: p(digit) per picture."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ HELP = "probability that pictures (or dataset samples) are the digit"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", type=Path, help="model.npz written by `glassgrad train`")
+    p.add_argument("model", type=Path, help="model.npz written by glassgrad train")
     p.add_argument("images", nargs="*", type=Path, help="PNG or JPEG pictures of one digit each, any size")
     p.add_argument(
         "--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)"

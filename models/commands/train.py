@@ -1,4 +1,4 @@
-"""``glassgrad train``: train the digit detector and write every artifact of the run.
+"""glassgrad train: train the digit detector and write every artifact of the run.
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the detector looks at) and mistakes.png (its most confident
@@ -153,6 +153,7 @@ def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> tuple[Criterio
 def run(args: argparse.Namespace) -> int:
     if args.nesterov and args.momentum == 0:
         raise UsageError("--nesterov needs --momentum > 0")
+    plots.check_available()
     out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
     digits, test = load_data(args)
     train_idx, val_idx = mnist.train_val_split(len(digits), args.val_fraction, args.seed)
