@@ -23,6 +23,17 @@ class InPlaceError(GradError):
     """A value the graph saved for backward was modified in place after the forward pass."""
 
 
+def mixed_kinds(a: type, b: type, op: str | None = None) -> TypeError:
+    """The error for a Scalar and a Tensor in one operation: a graph holds one kind of
+    value, and a Scalar's gradient is one number where a Tensor's has a shape."""
+    where = f"{op}: " if op else ""
+    return TypeError(
+        f"{where}cannot combine a {a.__name__} with a {b.__name__}; a graph holds one "
+        "kind of value. Convert the Scalar s with Tensor(s.data), or a one-number Tensor t "
+        "with Scalar(t.item())"
+    )
+
+
 class AnomalyError(GlassgradError, FloatingPointError):
     """Raised under ``detect_anomaly()``: the first op whose output or gradient is NaN or inf."""
 

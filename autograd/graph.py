@@ -23,13 +23,14 @@ import itertools
 import operator
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from . import state
-from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError
+from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
 from .state import GradMode
 
 if TYPE_CHECKING:
@@ -177,22 +178,22 @@ class Node(Ctx):
         "_data",  # float (Scalar) or numpy array (Tensor)
         "_fn",  # the Function that produced this value, None for a leaf
         "_g",  # gradient being accumulated during one backward pass
+        "_grad",  # accumulated ∂L/∂self (the ``grad`` property); None until a backward reaches it
         "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
         "_seq",  # clock reading at creation: orders the graph topologically
-        "grad",  # accumulated ∂L/∂self; None until a backward reaches this leaf
         "requires_grad",
     )  # and ``saved`` (see Ctx): what the op's forward kept for its backward
     _data: Any
     _fn: type[Function] | None
     _g: Any
+    _grad: Any  # float or array; a graph value after backward(create_graph=True)
     _meta: dict[str, Any] | None
     _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
     _p1: Node | None
     _seq: int
-    grad: Any  # float or array; a graph value after backward(create_graph=True)
     requires_grad: bool
 
     # -- the hooks of a value kind -----------------------------------------------------
@@ -254,7 +255,7 @@ class Node(Ctx):
     # -- identity and metadata --------------------------------------------------------
     def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
         self._data = data
-        self.grad = None
+        self._grad = None
         self.requires_grad = requires_grad
         self._fn = None
         self._p0 = self._p1 = None
@@ -403,7 +404,21 @@ class Node(Ctx):
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
-        self.grad = None
+        self._grad = None
+
+    @property
+    def grad(self) -> Any:
+        """∂L/∂self accumulated by ``backward()``: on leaves that require grad, and on
+        other values only after :meth:`retain_grad`. Reading it on a value an op made,
+        without ``retain_grad()``, warns once (it stays None), as PyTorch does."""
+        g = self._grad
+        if g is None and self._fn is not None and not self._get_meta("retain"):
+            _warn_non_leaf_grad(self)
+        return g
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad = value
 
     # -- backward -----------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -419,6 +434,20 @@ class Node(Ctx):
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+
+def _warn_non_leaf_grad(node: Node) -> None:
+    if node._get_meta("warned_grad"):
+        return
+    if node._meta is None:
+        node._meta = {}
+    node._meta["warned_grad"] = True
+    warnings.warn(
+        f"the .grad of {node._describe()}, made by {node.op}, is not kept: backward() fills "
+        ".grad on leaves only. Call .retain_grad() on it before backward() to keep it.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _inputs(node: Node) -> tuple[Node, ...] | None:
@@ -587,6 +616,8 @@ class Function:
         p0: Node | tuple[Node, ...]
         if n == 2:
             p0, p1 = inputs
+            if type(p0) is not type(p1) and p0.data_type is not p1.data_type:
+                raise mixed_kinds(type(p0), type(p1), cls.name)
             datas: Sequence[Any] = (p0._data, p1._data)
             record = p0.requires_grad or p1.requires_grad
         elif n == 1:
@@ -595,6 +626,9 @@ class Function:
             record = p0.requires_grad
         else:
             p0, p1 = inputs, None
+            for x in inputs:
+                if x.data_type is not inputs[0].data_type:
+                    raise mixed_kinds(type(inputs[0]), type(x), cls.name)
             datas = [x._data for x in inputs]
             record = any(x.requires_grad for x in inputs)
         if cls.domains:
@@ -621,7 +655,7 @@ class Function:
         except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
             raise kind._op_error(cls, inputs, exc) from None
         out._data = data if type(data) is kind.data_type else kind._as_data(data)
-        out.grad = None
+        out._grad = None
         out._g = None
         out._meta = None
         if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
@@ -652,7 +686,7 @@ def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
     out = _new(type(a))
     out.saved = None
     out._data = fn.forward(out, a._data) if b is None else fn.forward(out, a._data, b._data)
-    out.grad = None
+    out._grad = None
     out._g = None
     out._meta = None
     if a.requires_grad or (b is not None and b.requires_grad):

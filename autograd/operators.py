@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import ops
+from .errors import mixed_kinds
 from .graph import Node
 from .ops.arithmetic import Add, Div, Mul, Sub
-from .ops.base import as_raw
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -67,23 +67,31 @@ class Operators(Node):
     def __abs__(self) -> Self:
         return ops.abs_(self)
 
+    def _compared(self, other: Any, op: str) -> Any:
+        """The raw data to compare with; a value of the other kind is refused."""
+        if isinstance(other, Node):
+            if other.data_type is not self.data_type:
+                raise mixed_kinds(type(self), type(other), op)
+            return other._data
+        return other
+
     def __lt__(self, other: Any) -> Any:
-        return self._data < as_raw(other)
+        return self._data < self._compared(other, "<")
 
     def __le__(self, other: Any) -> Any:
-        return self._data <= as_raw(other)
+        return self._data <= self._compared(other, "<=")
 
     def __gt__(self, other: Any) -> Any:
-        return self._data > as_raw(other)
+        return self._data > self._compared(other, ">")
 
     def __ge__(self, other: Any) -> Any:
-        return self._data >= as_raw(other)
+        return self._data >= self._compared(other, ">=")
 
     def __eq__(self, other: Any) -> Any:
-        return self._data == as_raw(other)
+        return self._data == self._compared(other, "==")
 
     def __ne__(self, other: Any) -> Any:
-        return self._data != as_raw(other)
+        return self._data != self._compared(other, "!=")
 
     # Defining __eq__ would drop hashing; values stay hashable by identity.
     __hash__ = object.__hash__

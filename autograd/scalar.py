@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import GradError
+from .errors import GradError, mixed_kinds
 from .graph import Function, Node, record_fast
 from .operators import Operators
 from .ops.arithmetic import Add, Mul, Neg, Sub
@@ -84,7 +84,7 @@ class Scalar(Operators, Node):
         if isinstance(x, Scalar):
             return x
         if isinstance(x, Node):
-            raise TypeError(f"cannot combine a Scalar with a {type(x).__name__}; use Tensor values on both sides")
+            raise mixed_kinds(cls, type(x))
         s = cls.__new__(cls)
         s._init_leaf(_to_float(x), False, None)
         return s
@@ -109,7 +109,7 @@ class Scalar(Operators, Node):
             raise GradError(f"backward gradient for a Scalar must be one number: {exc}") from None
 
     def _grad_store(self, g: Any) -> None:
-        self.grad = g if self.grad is None else self.grad + g
+        self._grad = g if self._grad is None else self._grad + g
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -135,7 +135,7 @@ class Scalar(Operators, Node):
         return Scalar(self._data, requires_grad=False)
 
     def __repr__(self) -> str:
-        extras = [f"grad={self.grad!r}"] if self.grad is not None else []
+        extras = [f"grad={self._grad!r}"] if self._grad is not None else []
         if self._fn is not None:
             extras.append(f"op={self._fn.name}")
         elif not self.requires_grad:

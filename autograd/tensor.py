@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, state
-from .errors import GradError, InPlaceError, ShapeError
+from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
@@ -72,7 +72,7 @@ class Tensor(Operators, Node):
         if isinstance(x, Tensor):
             return x
         if isinstance(x, Node):
-            raise TypeError(f"cannot combine a Tensor with a {type(x).__name__}; convert with Tensor(x.data)")
+            raise mixed_kinds(cls, type(x))
         if isinstance(x, (int, float, bool)) and like is not None and like.dtype.kind == "f":
             # numpy's rule for Python numbers: they take the array's float dtype
             arr = np.asarray(x, dtype=like.dtype)
@@ -118,14 +118,14 @@ class Tensor(Operators, Node):
 
     def _grad_store(self, g: Any) -> None:
         if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
-            self.grad = g if self.grad is None else self.grad + g
+            self._grad = g if self._grad is None else self._grad + g
             return
         if g.dtype != self._data.dtype or g.shape != self._data.shape:
             g = np.broadcast_to(g, self._data.shape).astype(self._data.dtype)
-        if self.grad is None:
-            self.grad = np.array(g, copy=True)  # never alias another value's gradient
+        if self._grad is None:
+            self._grad = np.array(g, copy=True)  # never alias another value's gradient
         else:
-            self.grad = self.grad + g
+            self._grad = self._grad + g
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -284,8 +284,12 @@ class Tensor(Operators, Node):
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
                 "build a new value."
             )
+        if isinstance(value, Node):
+            if value.data_type is not np.ndarray:
+                raise mixed_kinds(type(self), type(value), what)
+            value = value._data
         self._bump_version()
-        return value._data if isinstance(value, Node) else value
+        return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._data[_raw_key(key)] = self._inplace("item assignment", value)

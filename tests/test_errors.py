@@ -156,3 +156,35 @@ def test_stable_ops_raise_no_numpy_warnings_at_extremes():
     s = Scalar(-1e4)
     for out in (s.sigmoid(), s.log_sigmoid(), s.softplus()):
         assert np.isfinite(out.data)
+
+
+@pytest.mark.parametrize("make", [lambda: Tensor([0.0, 1.0, 4.0], requires_grad=True), lambda: Scalar(0.0)])
+def test_derivative_domain_error_names_what_the_user_wrote_and_the_element(make):
+    x = make()
+    y = x**0.5
+    with pytest.raises(ag.DomainError, match=r"backward of x \*\* 0\.5") as info:
+        (y.sum() if isinstance(y, Tensor) else y).backward()
+    message = str(info.value)
+    assert "x = 0" in message and "-0.5" in message.split(";")[0]
+    if isinstance(x, Tensor):
+        assert "index (0,)" in message
+
+
+def test_grad_of_a_non_leaf_warns_once_and_names_retain_grad():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 3.0
+    h.sum().backward()
+    with pytest.warns(UserWarning, match=r"retain_grad\(\)"):
+        assert h.grad is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert h.grad is None  # once per value
+        assert w.grad is not None  # leaves never warn
+
+    w.grad = None
+    k = w * 3.0
+    k.retain_grad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k.sum().backward()
+        np.testing.assert_array_equal(k.grad, [1.0, 1.0])

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import DomainError
 from ..formatting import number
 from ..graph import Function
-from .base import call
+from .base import as_raw, call
 from .domains import NONNEGATIVE, NONZERO, POSITIVE, Domain
 from .elementwise import log
 
@@ -158,6 +158,8 @@ class Power(Function, register=True):
         c = ctx.saved.c
         if c == 0:
             return (g * 0.0,)
+        if 0 < c < 1:  # xᶜ is defined at 0, its derivative c·xᶜ⁻¹ is not
+            _check_derivative_domain(as_raw(x), c)
         return (g * c * power(x, c - 1),)
 
     @staticmethod
@@ -172,6 +174,16 @@ class Power(Function, register=True):
     @staticmethod
     def detail(ctx):
         return f"c={number(ctx.saved.c)}"
+
+
+def _check_derivative_domain(x: Any, c: float) -> None:
+    """Name the expression the user wrote, ``x ** c``, not the derivative's power."""
+    if not POSITIVE.contains(x):
+        raise DomainError(
+            f"backward of x ** {c:g}: the derivative {c:g}·x ** {c - 1:g} is infinite at x = 0 "
+            f"({POSITIVE.violations(x)}); x ** {c:g} has no gradient there. Keep x > 0, "
+            f"e.g. (x + eps) ** {c:g}"
+        )
 
 
 class GraphPower(Function, register=True):

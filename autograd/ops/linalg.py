@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import Function
-from .base import call
+from .base import as_raw, call
 from .shape import reshape, transpose
 
 
@@ -80,6 +80,6 @@ def matmul(a: Any, b: Any) -> Any:
 def dot(a: Any, b: Any) -> Any:
     """The dot product of vectors, or a matrix product for 1-D and 2-D operands."""
     for x in (a, b):
-        if len(x.shape) > 2:
-            raise ValueError(f"dot takes 1-D or 2-D operands, got shape {x.shape}; use matmul for stacks")
+        if np.ndim(as_raw(x)) > 2:
+            raise ValueError(f"dot takes 1-D or 2-D operands, got shape {np.shape(as_raw(x))}; use matmul for stacks")
     return call(MatMul, a, b)

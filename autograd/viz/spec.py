@@ -244,7 +244,7 @@ def _fill(
             group_members[g].add(id(node))
             box_of[id(node)] = op_box_of[id(node)] = box.id
             continue
-        grad = bp.grad(node) if bp is not None else node.grad
+        grad = bp.grad(node) if bp is not None else node._grad
         if isinstance(grad, Node):  # after backward(create_graph=True) .grad is a graph value
             grad = grad.data
         fan_in = len(bp.into.get(id(node), ())) if bp is not None else 0
