@@ -1,0 +1,65 @@
+"""Fixed amounts of W2, W3 and W4 work for counting instructions, when timings are too
+noisy to compare two builds of the engine (docs/benchmarks.md says how it is used):
+
+    OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 valgrind --tool=callgrind \\
+        --callgrind-out-file=/dev/null python benchmarks/instructions.py w4
+
+``import`` does nothing but import glassgrad: its count is subtracted from the others.
+Every run does the same work: fixed seeds, fixed sizes, no timing.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import numpy as np
+from glassgrad import Scalar, Tensor, binary_cross_entropy_with_logits, no_grad
+
+
+def chain(links: int = 20_000) -> None:
+    """W4: x ← x·a + c, then backward."""
+    x, a, c = Scalar(0.5), Scalar(0.999), Scalar(0.001)
+    for _ in range(links):
+        x = x * a + c
+    x.backward()
+
+
+def mlp_step() -> None:
+    """W3: one step of micrograd's demo MLP 2-16-16-1 on 100 points (SVM loss, relu)."""
+    rng = random.Random(0)
+    w1 = [[Scalar(rng.uniform(-1, 1)) for _ in range(3)] for _ in range(16)]
+    w2 = [[Scalar(rng.uniform(-1, 1)) for _ in range(17)] for _ in range(16)]
+    w3 = [Scalar(rng.uniform(-1, 1)) for _ in range(17)]
+    points = [(rng.uniform(-2, 2), rng.uniform(-2, 2)) for _ in range(100)]
+    labels = [rng.choice([-1.0, 1.0]) for _ in range(100)]
+    loss = Scalar(0.0, requires_grad=False)
+    for (x0, x1), y in zip(points, labels):
+        h1 = [(w[0] * x0 + w[1] * x1 + w[2]).relu() for w in w1]
+        h2 = [sum((wi * hi for wi, hi in zip(w[:-1], h1)), w[-1]).relu() for w in w2]
+        score = sum((wi * hi for wi, hi in zip(w3[:-1], h2)), w3[-1])
+        loss = loss + (1 + -y * score).relu()
+    (loss * (1.0 / len(points))).backward()
+
+
+def minibatches(steps: int = 300) -> None:
+    """W2: logistic regression on minibatches of 64 MNIST-shaped rows, SGD."""
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((5000, 784))
+    targets = (rng.random(5000) < 0.1).astype(np.float64)
+    w = Tensor(np.zeros(784), requires_grad=True)
+    b = Tensor(0.0, requires_grad=True)
+    for k in range(steps):
+        i = (k * 64) % 4992
+        loss = binary_cross_entropy_with_logits(Tensor(features[i : i + 64]) @ w + b, Tensor(targets[i : i + 64]))
+        loss.backward()
+        with no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+        w.grad = b.grad = None
+
+
+WORKLOADS = {"w4": chain, "w3": mlp_step, "w2": minibatches, "import": lambda: None}
+
+if __name__ == "__main__":
+    WORKLOADS[sys.argv[1]]()
