@@ -1,9 +1,15 @@
-"""glassgrad train: train the digit detector and write every artifact of the run.
+"""glassgrad train: train the digit detector (or the ten-digit classifier) and write
+every artifact of the run.
+
+The model is the one-unit detector by default; ``--hidden H`` puts a layer of H ReLU
+units before its output, and ``--classes 10`` trains a softmax classifier of the ten
+digits instead (multinomial logistic regression, or with ``--hidden`` a network).
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
-weights.png (what the detector looks at) and mistakes.png (its most confident
-mistakes). Nothing is written until training has finished, and every file is written
-atomically.
+weights.png (what the model looks at: the one unit's weights as 28×28, or the first
+layer's as a grid of 28×28 images), and mistakes.png (a detector's most confident
+mistakes) or confusion.png (a classifier's confusion matrix). Nothing is written until
+training has finished, and every file is written atomically.
 """
 
 from __future__ import annotations
@@ -15,22 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.optim import SCHEDULES, SGD, schedule_for
+from glassgrad.optim import SCHEDULES, SGD, Adam, AdamW, Optimizer, Schedule, schedule_for
 
 from .. import mnist, plots
-from ..logistic import LogisticModel, logistic_loss
-from ..metrics import BinaryMetrics
+from ..logistic import Detector, LogisticModel
+from ..metrics import BinaryMetrics, ClassMetrics
+from ..network import DigitClassifier, HiddenLayerDetector
 from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
-from ..train import FitSettings, TrainResult, evaluate, fit
+from ..train import FitSettings, Model, TrainResult, evaluate, fit
 from .options import UsageError, existing_dir, number, output_dir
 
 # Defaults chosen by trying them on the embedded sample and on the full training set
 # (docs/benchmarks.md): momentum SGD on minibatches of 100 reaches the validation loss
 # of a converged fit in a few epochs.
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "digit": 9,
-    "lr": 0.1,
     "momentum": 0.9,
     "batch_size": 100,
     "epochs": 30,
@@ -38,9 +44,13 @@ DEFAULTS = {
     "val_fraction": 0.2,
     "seed": 0,
 }
+# The networks train with Adam at its usual learning rate (a hidden layer makes the loss
+# non-convex; Adam's per-parameter steps need no tuning of the scale of each layer).
+OPTIMIZER = {"unit": "sgd", "network": "adam"}
+LEARNING_RATE = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3}
 
 
-HELP = "train the digit detector (the 9-detector by default)"
+HELP = "train the digit detector (the 9-detector by default) or, with --classes 10, a ten-digit classifier"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,8 +63,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     data.add_argument("--download", action="store_true", help="download the official MNIST files (SHA-256 verified)")
     data.add_argument("--cache-dir", type=Path, default=None, help="where --download keeps the files")
-    data.add_argument(
-        "--digit", type=number(int, 0, 9), default=d["digit"], help="the digit to detect, 0..9 (default 9)"
+    data.add_argument("--digit", type=number(int, 0, 9), default=None, help="the digit to detect, 0..9 (default 9)")
+    model = p.add_argument_group("model (default: one unit, the logistic 9-detector)")
+    model.add_argument(
+        "--hidden", type=number(int, 1, 4096), default=None, help="a hidden layer of this many ReLU units"
+    )
+    model.add_argument(
+        "--classes",
+        type=int,
+        choices=(10,),
+        default=None,
+        help="10 = a softmax classifier of the ten digits instead of a detector of one",
     )
     data.add_argument(
         "--val-fraction",
@@ -64,10 +83,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     opt = p.add_argument_group("optimizer")
     opt.add_argument(
-        "--lr", type=number(float, 0, low_open=True), default=d["lr"], help="learning rate > 0 (default 0.1)"
+        "--optimizer",
+        choices=("sgd", "adam", "adamw"),
+        default=None,
+        help="sgd (with momentum), adam or adamw (default sgd for one unit, adam for --hidden and --classes)",
     )
     opt.add_argument(
-        "--momentum", type=number(float, 0, 1, high_open=True), default=d["momentum"], help="in [0, 1) (default 0.9)"
+        "--lr",
+        type=number(float, 0, low_open=True),
+        default=None,
+        help="learning rate > 0 (default 0.1 for sgd, 0.001 for adam and adamw)",
+    )
+    opt.add_argument(
+        "--momentum",
+        type=number(float, 0, 1, high_open=True),
+        default=d["momentum"],
+        help="SGD's momentum in [0, 1) (default 0.9)",
     )
     opt.add_argument(
         "--schedule",
@@ -152,11 +183,50 @@ def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> tuple[Criterio
     return stop, budget
 
 
-def run(args: argparse.Namespace) -> int:
+def check_model_options(args: argparse.Namespace) -> None:
+    """Fill in the defaults that depend on the model; refuse what does not apply to it."""
+    if args.classes is not None:
+        for option, given in (
+            ("--digit", args.digit is not None),
+            ("--pos-weight", args.pos_weight is not None),
+            ("--threshold auto", args.threshold == "auto"),
+        ):
+            if given:
+                raise UsageError(f"{option} belongs to a detector of one digit; --classes 10 classifies every digit")
+    elif args.digit is None:
+        args.digit = DEFAULTS["digit"]
+    kind = "unit" if args.hidden is None and args.classes is None else "network"
+    args.optimizer = args.optimizer or OPTIMIZER[kind]
+    args.lr = args.lr if args.lr is not None else LEARNING_RATE[args.optimizer]
+    if args.optimizer != "sgd" and args.nesterov:
+        raise UsageError(f"--nesterov belongs to sgd, not {args.optimizer}")
     if args.nesterov and args.momentum == 0:
         raise UsageError("--nesterov needs --momentum > 0")
+
+
+def build_model(args: argparse.Namespace, n_features: int, dtype: np.dtype) -> Model:
+    """The one-unit detector, the hidden-layer detector or the digit classifier."""
+    if args.classes is not None:
+        return DigitClassifier(args.classes, args.hidden or 0, n_features, dtype, seed=args.seed)
+    if args.hidden is not None:
+        return HiddenLayerDetector(args.hidden, n_features, dtype, seed=args.seed)
+    return LogisticModel(n_features, dtype=dtype)
+
+
+def build_optimizer(args: argparse.Namespace, model: Model, lr: Schedule) -> Optimizer:
+    if args.optimizer == "sgd":
+        return SGD(
+            model.parameters(), lr, momentum=args.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay
+        )
+    kind = Adam if args.optimizer == "adam" else AdamW
+    return kind(model.parameters(), lr, weight_decay=args.weight_decay)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_model_options(args)
     plots.check_available()
-    out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = "digits" if args.classes is not None else f"digit{args.digit}"
+    out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     digits, test = load_data(args)
     train_idx, val_idx = mnist.train_val_split(len(digits), args.val_fraction, args.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
@@ -165,26 +235,20 @@ def run(args: argparse.Namespace) -> int:
         )
     dtype = np.dtype(args.dtype)
     X = digits.features(dtype)
-    y = mnist.binary_targets(digits.labels, args.digit, dtype)
+    y = targets(args, digits.labels, dtype)
     val = digits.subset(val_idx)
     X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
     del X
 
-    model = LogisticModel(X_train.shape[1], dtype=dtype)
+    model = build_model(args, X_train.shape[1], dtype)
     batch = args.batch_size if 0 < args.batch_size < len(y_train) else len(y_train)
     stop, budget = build_stop(args, -(-len(y_train) // batch))
-    optimizer = SGD(
-        model.parameters(),
-        schedule_for(args.schedule, args.lr, budget),
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-    )
+    optimizer = build_optimizer(args, model, schedule_for(args.schedule, args.lr, budget))
     result = fit(
         model,
         X_train,
         y_train,
-        optimizer=optimizer,
+        optimizer=optimizer,  # type: ignore[arg-type]
         stop=stop,
         val=(X_val, y_val),
         settings=FitSettings(
@@ -197,12 +261,11 @@ def run(args: argparse.Namespace) -> int:
     )
     test_metrics = None
     if test is not None:
-        test_metrics = evaluate(model, test.features(dtype), test.labels == args.digit, result.threshold)
+        test_metrics = evaluate(model, test.features(dtype), targets(args, test.labels, dtype), result.threshold)
 
     out.mkdir(parents=True, exist_ok=True)
     shown = test if test is not None else val
     assert result.val_metrics is not None  # fit() had a validation set
-    shown_proba = model.predict_proba(shown.features(dtype))
     stats = {
         "source": digits.source,
         "n_train": len(y_train),
@@ -211,22 +274,34 @@ def run(args: argparse.Namespace) -> int:
         "epochs": result.epochs,
         "best_iteration": result.best_iteration,
         "stop": str(result.stop),
-        "val_f1": result.val_metrics.f1,
-        "test_f1": test_metrics.f1 if test_metrics else None,
+        "val_f1": _f1(result.val_metrics),
+        "test_f1": _f1(test_metrics) if test_metrics else None,
     }
+    what = "ten-digit classifier" if args.classes is not None else f"{args.digit}-detector"
     files = {
         "model": save_model(out / "model.npz", model, args.digit, result.threshold, **stats),
         "loss_curve": plots.loss_curve(
             out / "loss_curve.png",
             result.batch_losses,
             result.history,
-            f"{args.digit}-detector: loss on {len(y_train):,} training and {len(y_val):,} validation digits",
+            f"{what}: loss on {len(y_train):,} training and {len(y_val):,} validation digits",
         ),
-        "weights": plots.weights_heatmap(out / "weights.png", model.w.data, args.digit),
-        "mistakes": plots.mistakes_grid(
-            out / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
-        ),
+        "weights": weights_picture(out / "weights.png", model, what, args.digit),
     }
+    shown_proba = model.predict_proba(shown.features(dtype))
+    if isinstance(model, Detector):
+        files["mistakes"] = plots.mistakes_grid(
+            out / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
+        )
+    else:
+        shown_metrics = test_metrics if test is not None else result.val_metrics
+        assert isinstance(shown_metrics, ClassMetrics)
+        files["confusion"] = plots.confusion_matrix(
+            out / "confusion.png",
+            shown_metrics.confusion,
+            f"{what} on {len(shown):,} {'test' if test is not None else 'validation'} digits: "
+            f"accuracy {shown_metrics.accuracy:.4f}",
+        )
     graph = render_sample_graph(model, X_val[:1], y_val[:1], out)
     if graph:
         files.update(graph)
@@ -236,13 +311,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
+def targets(args: argparse.Namespace, labels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """What the model learns: 1/0 for "is the digit" (a detector), or the labels (a classifier)."""
+    if args.classes is not None:
+        return labels.astype(dtype)
+    return mnist.binary_targets(labels, args.digit, dtype)
+
+
+def weights_picture(path: Path, model: Model, what: str, digit: int | None) -> Path:
+    """The one unit's weights as 28×28, or the first layer's rows as a grid of 28×28."""
+    if isinstance(model, LogisticModel):
+        assert digit is not None
+        return plots.weights_heatmap(path, model.w.data, digit)
+    assert isinstance(model, (HiddenLayerDetector, DigitClassifier))
+    W = model.first_layer.weight.data
+    rows = "hidden unit" if model.first_layer is not model.layers[-1] else "digit"
+    return plots.weight_grid(path, W, f"{what}: the first layer's weights, one 28×28 image per {rows}")
+
+
+def _f1(m: BinaryMetrics | ClassMetrics) -> float:
+    return m.f1 if isinstance(m, BinaryMetrics) else m.macro_f1
+
+
+def render_sample_graph(model: Model, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
     """The forward and backward graphs of one sample's loss, when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
     except ImportError:
         return {}
-    loss = logistic_loss(model, x, y)
+    loss = model.loss(x, y)
     files = {}
     try:
         for view in ("forward", "backward"):
@@ -254,7 +351,7 @@ def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out:
     return files
 
 
-def _metrics_dict(m: BinaryMetrics | None) -> dict[str, Any] | None:
+def _metrics_dict(m: BinaryMetrics | ClassMetrics | None) -> dict[str, Any] | None:
     return None if m is None else m.to_dict()
 
 
@@ -262,7 +359,7 @@ def _summary(
     args: argparse.Namespace,
     digits: mnist.Digits,
     result: TrainResult,
-    test: BinaryMetrics | None,
+    test: BinaryMetrics | ClassMetrics | None,
     files: dict[str, Path],
 ) -> dict[str, Any]:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("run", "command")}
@@ -295,26 +392,36 @@ def _print_report(
     args: argparse.Namespace,
     digits: mnist.Digits,
     result: TrainResult,
-    test: BinaryMetrics | None,
+    test: BinaryMetrics | ClassMetrics | None,
     files: dict[str, Path],
 ) -> None:
-    d = args.digit
+    what = "ten-digit classifier" if args.classes is not None else f"{args.digit}-detector"
     print(
-        f"{d}-detector trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
+        f"{what} trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
         f"{result.wall_time:.2f} s"
     )
     print(f"stopped by {result.stop}")
-    print(f"parameters of iteration {result.best_iteration} kept; decision threshold {result.threshold:.3f}")
-    print(
-        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
-        f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
-    )
-    for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)):
-        if m is None:
-            continue
-        (tn, fp), (fn, tp) = m.confusion
+    kept = f"parameters of iteration {result.best_iteration} kept"
+    print(kept if args.classes is not None else f"{kept}; decision threshold {result.threshold:.3f}")
+    rows = [
+        (name, m) for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test))
+    ]
+    if args.classes is not None:
+        print(f"{'':12}{'accuracy':>10}{'macro F1':>10}   F1 of 0 … 9")
+        for name, c in rows:
+            if isinstance(c, ClassMetrics):
+                print(f"{name:12}{c.accuracy:>10.4f}{c.macro_f1:>10.4f}   " + " ".join(f"{f:.2f}" for f in c.f1))
+    else:
         print(
-            f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
-            f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
+            f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
+            f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
         )
+        for name, m in rows:
+            if not isinstance(m, BinaryMetrics):
+                continue
+            (tn, fp), (fn, tp) = m.confusion
+            print(
+                f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
+                f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
+            )
     print(f"wrote {len(files)} files to {files['summary'].parent}/: " + ", ".join(p.name for p in files.values()))
