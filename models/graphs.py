@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
-from glassgrad.viz import draw, explain, to_text
+from glassgrad.viz import draw, explain, explore, to_text
 
 from .atomic import write_text_atomic
 
@@ -142,11 +142,12 @@ def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tenso
     h = X
     for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
         with scope(layer):
-            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{layer[-1]}")
-            b = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{layer[-1]}")
+            w_name, b_name = f"W{layer[-1]}", f"b{layer[-1]}"
+            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=w_name)
+            b = Tensor(np.zeros(n_out), requires_grad=True, name=b_name)
             h = tanh(h @ W + b)
             h.name = f"h{layer[-1]}"
-            params.update({W.name: W, b.name: b})
+            params.update({w_name: W, b_name: b})
     with scope("out"):
         w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
         c = Tensor(0.0, requires_grad=True, name="b3")
@@ -173,3 +174,37 @@ def write_docs_figures(out_dir: str | Path) -> list[Path]:
     written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
     written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
     return written
+
+
+def scalar_network(width: int = 16, seed: int = 0) -> Scalar:
+    """A 2-width-width-1 network of Scalars with tanh units, on one point, in scopes
+    ``layer0``, ``layer1``, ``layer2``: for width 16, 337 parameters and about a
+    thousand values, the size at which the explorer is tested and measured."""
+    rng = np.random.default_rng(seed)
+    h = [Scalar(0.5, requires_grad=False, name="x1"), Scalar(-1.0, requires_grad=False, name="x2")]
+    for layer, n in enumerate((width, width, 1)):
+        with scope(f"layer{layer}"):
+            out = []
+            for j in range(n):
+                acc = Scalar(float(rng.uniform(-1, 1)), name=f"b{layer}_{j}")
+                for i, x in enumerate(h):
+                    acc = acc + Scalar(float(rng.uniform(-1, 1)), name=f"w{layer}_{j}_{i}") * x
+                out.append(acc.tanh())
+            h = out
+    return h[0]
+
+
+#: Titles of the explorers the documentation embeds.
+LOGISTIC_TITLE = "The logistic unit: z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y)"
+MLP_TITLE = "micrograd's network, 2-16-16-1 with tanh, on 4 points"
+
+
+def write_explorers(out_dir: str | Path) -> list[Path]:
+    """The explorers of the documentation: ``logistic.html`` (the logistic unit) and
+    ``mlp.html`` (:func:`small_mlp`), written into ``out_dir``."""
+    out = Path(out_dir)
+    loss, _ = small_mlp()
+    return [
+        explore(logistic_unit().loss, title=LOGISTIC_TITLE).save(out / "logistic.html"),
+        explore(loss, title=MLP_TITLE).save(out / "mlp.html"),
+    ]

@@ -7,8 +7,9 @@ digits instead (multinomial logistic regression, or with ``--hidden`` a network)
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the model looks at: the one unit's weights as 28×28, or the first
-layer's as a grid of 28×28 images), and mistakes.png (a detector's most confident
-mistakes) or confusion.png (a classifier's confusion matrix). Nothing is written until
+layer's as a grid of 28×28 images), mistakes.png (a detector's most confident mistakes)
+or confusion.png (a classifier's confusion matrix), and, for one validation digit, its
+graphs and explorer.html (its backward pass, step by step). Nothing is written until
 training has finished, and every file is written atomically.
 """
 
@@ -334,7 +335,8 @@ def _f1(m: BinaryMetrics | ClassMetrics) -> float:
 
 
 def render_sample_graph(model: Model, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
-    """The forward and backward graphs of one sample's loss, when ``glassgrad.viz`` exists."""
+    """The forward and backward graphs of one sample's loss and its explorer (steps
+    through both passes in a browser), when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
     except ImportError:
@@ -344,6 +346,7 @@ def render_sample_graph(model: Model, x: np.ndarray, y: np.ndarray, out: Path) -
     try:
         for view in ("forward", "backward"):
             files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
+        files["explorer"] = viz.explore(loss, title="The loss of one validation digit").save(out / "explorer.html")
     except Exception as exc:  # an optional picture must never cost the trained model
         print(
             f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr
