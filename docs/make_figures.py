@@ -38,9 +38,9 @@ from glassgrad.models import plots  # noqa: E402
 from glassgrad.models.graphs import write_docs_figures, write_explorers  # noqa: E402
 from glassgrad.models.logistic import LogisticModel  # noqa: E402
 from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
+from glassgrad.models.network import DigitClassifier, HiddenLayerDetector  # noqa: E402
 from glassgrad.models.stopping import MaxIterations, Patience  # noqa: E402
 from glassgrad.models.train import FitSettings, fit  # noqa: E402
-from glassgrad.models.network import DigitClassifier, HiddenLayerDetector  # noqa: E402
 from glassgrad.optim import SGD, Adam  # noqa: E402
 
 
