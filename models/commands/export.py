@@ -1,13 +1,13 @@
 """glassgrad export MODEL --to onnx [--out FILE]: the trained model as an ONNX file.
 
-The file computes what ``glassgrad predict`` prints from the pixels (784 numbers in
-[0, 1] per picture, any number of pictures): the probability of the digit for a
-detector, the ten probabilities for a classifier. onnxruntime runs it::
+The file computes what glassgrad predict prints from the pixels (784 numbers in [0, 1]
+per picture, any number of pictures): the probability of the digit for a detector, the
+ten probabilities for a classifier. onnxruntime runs it in two lines:
 
     session = onnxruntime.InferenceSession("model.onnx")
-    probabilities = session.run(None, {"input": pixels.astype(np.float32)})[0]
+    probabilities = session.run(None, {"input": pixels})[0]
 
-(the input's dtype is the model's: float64 unless it was trained with --dtype float32).
+The input's dtype is the model's: float64 unless it was trained with --dtype float32.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """glassgrad train: train the digit detector (or the ten-digit classifier) and write
 every artifact of the run.
 
-The model is the one-unit detector by default; ``--hidden H`` puts a layer of H ReLU
-units before its output, and ``--classes 10`` trains a softmax classifier of the ten
-digits instead (multinomial logistic regression, or with ``--hidden`` a network).
+The model is the one-unit detector by default; --hidden H puts a layer of H ReLU units
+before its output, and --classes 10 trains a softmax classifier of the ten digits
+instead (multinomial logistic regression, or with --hidden a network).
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the model looks at: the one unit's weights as 28×28, or the first
