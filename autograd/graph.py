@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
@@ -434,6 +434,17 @@ class Node(Ctx):
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+    # Pickling and copying follow a graph of any depth without recursion (see pickling).
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        from .pickling import reduce_value
+
+        return reduce_value(self)
+
+    def __copy__(self) -> Node:
+        from .pickling import copy_value
+
+        return copy_value(self)
 
 
 def _warn_non_leaf_grad(node: Node) -> None:
