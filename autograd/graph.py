@@ -368,12 +368,14 @@ class Node(Ctx):
         self._data = self._check_new_data(value)
         self._bump_version()
 
-    def _bump_version(self) -> None:
-        """Record an in-place change; graphs that saved this value will refuse backward."""
+    def _bump_version(self) -> int:
+        """Record a change of this value; graphs that saved it will refuse backward.
+        Returns the clock reading of the change."""
         global _last_inplace
         if self._meta is None:
             self._meta = {}
         self._meta["version"] = _last_inplace = next(_clock)
+        return _last_inplace
 
     def _version(self) -> int:
         """Clock reading of the last in-place change (0: never changed)."""
@@ -847,9 +849,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
                 node._grad_store(g)
             continue
         if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
-            for p in _inputs(node):  # type: ignore[union-attr]
-                if p._version() > node._seq:
-                    raise InPlaceError(_inplace_message(node, p))
+            _check_versions(node)
         reduce = broadcasting and fn.broadcasts
         a, b = node._p0, node._p1
         if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
@@ -905,12 +905,22 @@ def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     return g
 
 
-def _inplace_message(node: Node, parent: Node) -> str:
+def _check_versions(node: Node) -> None:
+    """Refuse the backward of an op whose inputs or output (which its backward reads)
+    changed after the op was made, through the value or an alias of its memory."""
+    for p in (node, *_inputs(node)):  # type: ignore[misc]
+        if p._version() > node._seq:
+            raise InPlaceError(_inplace_message(node, p))
+
+
+def _inplace_message(node: Node, changed: Node) -> str:
     where = f" (created at {node.site})" if node.site else ""
+    what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (
-        f"an input of {node.op}{where}, {parent._describe()}, was modified in place after "
-        f"{node.op} used it, so its gradient would be wrong. Recompute the forward pass "
-        "after the change, or modify a copy."
+        f"{what}{where}, {changed._describe()}, was modified in place after {node.op} saved it, "
+        "directly or through a value sharing its memory (detach(), a view, as_tensor), "
+        "so its gradient would be wrong. Recompute the forward pass after the change, or "
+        "modify a copy."
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, state
+from . import ops, state, versions
 from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
@@ -185,7 +185,11 @@ class Tensor(Operators, Node):
             yield self[i]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.array(self._data, dtype=dtype, copy=copy) if (dtype is not None or copy) else self._data
+        """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
+        read-only view, so no change can bypass the version counter."""
+        if dtype is not None or copy:
+            return np.array(self._data, dtype=dtype, copy=copy)
+        return versions.read_only(self._data)
 
     def __bool__(self) -> bool:
         return bool(self._data)
@@ -200,8 +204,26 @@ class Tensor(Operators, Node):
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shared, not copied; no gradient flows through it)."""
-        return self._data
+        """The data as a read-only numpy array (shared, not copied; no gradient flows
+        through it). Change a tensor through the tensor (``t[...] = x``, ``t += x``,
+        under ``no_grad()`` when it requires grad), where the change is recorded."""
+        return versions.read_only(self._data)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The array, as a read-only view (see :meth:`numpy`); assigning ``t.data = x``
+        replaces it, and graphs that saved ``t`` refuse backward afterwards."""
+        return versions.read_only(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = self._check_new_data(value)
+        self._bump_version()
+
+    def _version(self) -> int:
+        """The newest change of this value (``.data =``) or of its memory (in place,
+        through any Tensor sharing it)."""
+        return max(Node._version(self), versions.version(self._data))
 
     def tolist(self) -> Any:
         return self._data.tolist()
@@ -288,7 +310,7 @@ class Tensor(Operators, Node):
             if value.data_type is not np.ndarray:
                 raise mixed_kinds(type(self), type(value), what)
             value = value._data
-        self._bump_version()
+        versions.mark(self._data, self._bump_version())
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
