@@ -862,8 +862,8 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             if captured is None:
                 node._grad_store(g)
             continue
-        if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
-            _check_versions(node)
+        if _last_inplace > node._seq:  # something changed in place since node was made
+            _check_versions(node, fn)
         reduce = broadcasting and fn.broadcasts
         a, b = node._p0, node._p1
         if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
@@ -919,10 +919,13 @@ def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     return g
 
 
-def _check_versions(node: Node) -> None:
-    """Refuse the backward of an op whose inputs or output (which its backward reads)
-    changed after the op was made, through the value or an alias of its memory."""
-    for p in (node, *_inputs(node)):  # type: ignore[misc]
+def _check_versions(node: Node, fn: type[Function]) -> None:
+    """Refuse the backward of an op whose output or (when its backward reads them)
+    inputs changed after the op was made, through the value or an alias of its memory.
+
+    The output is always checked: ops do not declare whether their backward reads it
+    (sigmoid, exp and sqrt do), and refusing is never a wrong gradient."""
+    for p in (node, *_inputs(node)) if fn.reads_inputs else (node,):  # type: ignore[misc]
         if p._version() > node._seq:
             raise InPlaceError(_inplace_message(node, p))
 

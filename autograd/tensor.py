@@ -211,14 +211,20 @@ class Tensor(Operators, Node):
 
     @property
     def data(self) -> np.ndarray:
-        """The array, as a read-only view (see :meth:`numpy`); assigning ``t.data = x``
-        replaces it, and graphs that saved ``t`` refuse backward afterwards."""
-        return versions.read_only(self._data)
+        """The array. A leaf gives its array itself, so ``w.data -= lr * w.grad`` updates a
+        parameter; a value made by an op gives a read-only view, since its backward may
+        read it. Assigning ``t.data = x`` (also ``t.data -= x``) is recorded: graphs that
+        saved ``t`` refuse backward afterwards. A write into a leaf's ``.data[...]`` is
+        the one change of a Tensor's memory that glassgrad does not see."""
+        return self._data if self._fn is None else versions.read_only(self._data)
 
     @data.setter
     def data(self, value: Any) -> None:
+        old = self._data
         self._data = self._check_new_data(value)
-        self._bump_version()
+        stamp = self._bump_version()
+        if self._data is old:  # ``t.data -= x``: changed in place, then assigned back
+            versions.mark(old, stamp)
 
     def _version(self) -> int:
         """The newest change of this value (``.data =``) or of its memory (in place,

@@ -10,10 +10,12 @@ an op made at clock reading ``seq`` was changed after the op used it when its ve
 is newer than ``seq``. Views of one block that do not overlap share its version too,
 so a change to one half flags a graph that saved the other half (as in PyTorch).
 
-Only changes made through Tensors are seen. NumPy arrays handed out by glassgrad
-(``.data``, ``.numpy()``, ``np.asarray(t)``) are read-only views; an array the user
-keeps and wrapped with ``as_tensor`` is the user's, and writes to it directly are not
-detected.
+Only changes made through Tensors are seen. The NumPy arrays glassgrad hands out are
+read-only views (``.numpy()``, ``np.asarray(t)``, and ``.data`` of a value made by an
+op), except ``.data`` of a leaf, which is the leaf's own array so that
+``w.data -= lr * w.grad`` keeps working (that statement assigns ``.data`` and is
+recorded; a write into ``w.data[...]`` is not). An array the user keeps and wrapped
+with ``as_tensor`` is the user's: writes to it directly are not detected either.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_replacing_data_of_a_saved_value_is_seen():
 @pytest.mark.parametrize(
     "hand_out",
     [lambda s: s.data, lambda s: s.numpy(), lambda s: np.asarray(s)],
-    ids=[".data", ".numpy()", "np.asarray"],
+    ids=[".data of an op's value", ".numpy()", "np.asarray"],
 )
 def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
     z, s, loss = _sigmoid_loss()
@@ -75,6 +75,17 @@ def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
         arr *= 100.0
     loss.backward()
     np.testing.assert_allclose(z.grad, [0.25, 0.19661193324148185])
+
+
+def test_augmenting_the_data_of_a_leaf_is_recorded():
+    w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    w.data -= 0.5  # the classic manual SGD step, made too early
+    with pytest.raises(InPlaceError, match="'w'"):
+        loss.backward()
+    w.data -= 0.5  # after a fresh forward pass, fine
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [0.0, 2.0])
 
 
 def test_a_copy_is_free_to_change():
