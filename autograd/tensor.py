@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, state, versions
+from . import numpy_interop, ops, state, versions
 from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
@@ -57,8 +57,14 @@ class Tensor(Operators, Node):
     data_type = np.ndarray
     xp = ArrayKernels
     broadcasting = True
-    # numpy defers to our reflected operators: ``array * tensor`` records a mul.
-    __array_ufunc__ = None
+
+    # NumPy calls on a Tensor (and ``array * tensor``) record glassgrad's own op or
+    # refuse in one line: see numpy_interop.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return numpy_interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return numpy_interop.array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         arr = _to_array(data, dtype, copy=True)
