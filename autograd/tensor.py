@@ -241,7 +241,8 @@ class Tensor(Operators, Node):
         return self._data.tolist()
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
+        """A new leaf sharing this tensor's data (and its version: an in-place change
+        through it is seen by graphs that saved this tensor), cut from the graph."""
         t = Tensor.__new__(Tensor)
         t._init_leaf(self._data, False, None)
         return t
@@ -377,7 +378,15 @@ def _check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
 
 def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     """A Tensor that shares memory with ``data`` when it is already a numpy array of the
-    right dtype (no copy), else a converted copy."""
+    right dtype (no copy), else a converted copy.
+
+    What is and is not detected: an in-place change through any Tensor over the same
+    memory (another ``as_tensor`` of the array, a ``detach()``, a view) shares one
+    version, and ``backward()`` refuses with :class:`InPlaceError` when a value it
+    saved changed. A write into ``data`` itself, the array you keep, is not seen: the
+    array is yours. Use ``Tensor(data)``, which copies, when it may change before
+    ``backward()`` (see the guide "Rules of the engine").
+    """
     arr = _to_array(data, dtype, copy=False)
     _check_requires_grad(arr, requires_grad)
     t = Tensor.__new__(Tensor)
