@@ -10,6 +10,7 @@ array([0.21 , 0.315])
 """
 
 from . import ops
+from . import pickling as pickling  # installs the pickle and copy hooks of every value
 from .errors import (
     AnomalyError,
     DomainError,

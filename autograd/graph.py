@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, SupportsIndex, TypeVar, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
@@ -446,16 +446,8 @@ class Node:
     # can key dicts and sets.
     __hash__ = object.__hash__
 
-    # Pickling and copying follow a graph of any depth without recursion (see pickling).
-    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
-        from .pickling import reduce_value
-
-        return reduce_value(self)
-
-    def __copy__(self) -> Node:
-        from .pickling import copy_value
-
-        return copy_value(self)
+    # Pickling and copying (``__reduce_ex__``, ``__copy__``) are installed by the
+    # pickling module, which follows a graph of any depth without recursion.
 
 
 def _warn_non_leaf_grad(node: Node) -> None:

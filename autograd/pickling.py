@@ -19,7 +19,7 @@ in-place history: a loaded value counts as unchanged.
 from __future__ import annotations
 
 import gc
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, SupportsIndex
 
 import numpy as np
 
@@ -190,3 +190,13 @@ def _graph(root: Node) -> list[Node]:
                 push(p)
     found.sort(key=graph._seq_key)  # stable: leaves (stamp 0) keep their order
     return found
+
+
+def _reduce_ex(node: Node, protocol: SupportsIndex) -> tuple[Any, ...]:
+    return reduce_value(node)
+
+
+# The hooks live here, beside the code they call, so the graph core does not import
+# this module (the package imports it once, which installs them).
+Node.__reduce_ex__ = _reduce_ex  # type: ignore[method-assign, assignment]
+Node.__copy__ = copy_value  # type: ignore[attr-defined]
