@@ -144,14 +144,23 @@ class Ctx:
     __slots__ = ("saved",)
 
     saved: Any
-    xp: Any
-    needs_input_grad: tuple[bool, ...]
+
+    if TYPE_CHECKING:  # read-only here: RawCtx stores them, a Node's kind and inputs give them
+
+        @property
+        def xp(self) -> Any: ...
+
+        @property
+        def needs_input_grad(self) -> tuple[bool, ...]: ...
 
 
 class RawCtx(Ctx):
     """The ctx of an op run on raw data, outside the graph."""
 
     __slots__ = ("needs_input_grad", "xp")
+
+    xp: Any
+    needs_input_grad: tuple[bool, ...]
 
     def __init__(self, xp: Any, needs_input_grad: tuple[bool, ...] = ()) -> None:
         self.saved = None
@@ -582,7 +591,7 @@ class Function:
         raise NotImplementedError
 
     @staticmethod
-    def formulas(ctx: Any, out: str, *inputs: str) -> Sequence[str] | None:
+    def formulas(ctx: Any, out: str, *inputs: Any) -> Sequence[str] | None:
         """∂out/∂inputᵢ as formulas in the display names ``out`` and ``inputs`` (None:
         the op does not say). ``ctx`` is the recorded output node. An op whose
         Jacobian is not diagonal says what its vector-Jacobian product does to ``g``."""

@@ -72,7 +72,9 @@ def _reduction_detail(ctx: Any) -> str:
 
 
 def _reduced_reference(loss: np.ndarray, reduction: str) -> Any:
-    return {"mean": np.mean, "sum": np.sum}.get(reduction, np.asarray)(loss)
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
 
 
 def _loss_examples(**extra: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:

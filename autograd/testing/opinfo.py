@@ -138,6 +138,7 @@ def _broadcast_to_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
 @st.composite
 def _getitem_case(draw: st.DrawFn) -> tuple[Shapes, dict[str, Any]]:
     s = draw(shapes(min_dims=1, max_dims=3, max_side=4))
+    key: object
     if draw(st.booleans()):
         key = draw(hnp.basic_indices(s, allow_newaxis=False, allow_ellipsis=False))
     else:  # an integer-array index may repeat positions: the backward must add
@@ -249,13 +250,13 @@ def opinfo(fn: type[Function]) -> OpInfo:
 
 def opinfo_for(name: str) -> OpInfo:
     """The OpInfo of a registered op."""
-    return opinfo(REGISTRY[name])
+    return opinfo(REGISTRY[name])  # type: ignore[arg-type]  # mypy finds a class from a dict unhashable
 
 
 def op_table() -> dict[str, OpInfo]:
     """Every registered op's OpInfo, by name (read from the registry when called, so
     ops registered later are in it)."""
-    return {name: opinfo(fn) for name, fn in REGISTRY.items()}
+    return {name: opinfo(fn) for name, fn in REGISTRY.items()}  # type: ignore[arg-type]  # as in opinfo_for
 
 
 def graph_ops(scalar: bool = False) -> dict[str, OpInfo]:

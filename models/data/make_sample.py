@@ -45,10 +45,10 @@ def verify(folder: Path, published: Mapping[str, str] = OFFICIAL_FILES) -> dict[
     ``SHA256SUMS`` and against ``published``; ``DataError`` on any mismatch."""
     sums_path = folder / "SHA256SUMS"
     try:
-        listed = dict(reversed(line.split(maxsplit=1)) for line in sums_path.read_text().splitlines() if line.strip())
+        pairs = [line.split(maxsplit=1) for line in sums_path.read_text().splitlines() if line.strip()]
+        listed = {name.strip().lstrip("*"): digest for digest, name in pairs}
     except (OSError, ValueError) as exc:
         raise DataError(f"{sums_path}: cannot read a 'hash  name' list ({exc})") from None
-    listed = {name.strip().lstrip("*"): digest for name, digest in listed.items()}
     hashes = {}
     for name, expected in published.items():
         path = folder / name
