@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glassgrad import Scalar, Tensor, binary_cross_entropy, scope, sigmoid
+import numpy as np
+from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
 from glassgrad.viz import draw, explain, to_text
 
 from .atomic import write_text_atomic
@@ -125,6 +126,34 @@ def tiny_network() -> tuple[Scalar, dict[str, Scalar]]:
         y_hat = (v[0] * hidden[0] + v[1] * hidden[1] + c).sigmoid()
         y_hat.name = "ŷ"
     loss = binary_cross_entropy(y_hat, y)
+    loss.name = "L"
+    return loss, params
+
+
+def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+    """micrograd's network in Tensors: 2-16-16-1 with tanh hidden layers, scored by the
+    mean log loss (binary_cross_entropy_with_logits) of ``n_points`` labelled points in
+    the plane, in scopes ``layer1``, ``layer2`` and ``out``. The weights are drawn from
+    N(0, 1/fan_in) with ``seed``. Returns the loss and the parameters by name."""
+    rng = np.random.default_rng(seed)
+    X = Tensor(rng.uniform(-1.0, 1.0, (n_points, 2)), name="X")
+    y = Tensor((X.data[:, 0] * X.data[:, 1] > 0).astype(float), name="y")  # same sign: label 1
+    params: dict[str, Tensor] = {}
+    h = X
+    for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
+        with scope(layer):
+            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{layer[-1]}")
+            b = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{layer[-1]}")
+            h = tanh(h @ W + b)
+            h.name = f"h{layer[-1]}"
+            params.update({W.name: W, b.name: b})
+    with scope("out"):
+        w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
+        c = Tensor(0.0, requires_grad=True, name="b3")
+        z = h @ w + c
+        z.name = "z"
+        params.update({"w3": w, "b3": c})
+    loss = binary_cross_entropy_with_logits(z, y)
     loss.name = "L"
     return loss, params
 

@@ -11,6 +11,10 @@
 >>> draw(L).save("forward.svg")                      # doctest: +SKIP
 >>> draw(L, view="backward").save("backward.svg")    # doctest: +SKIP
 >>> print(explain(w, L))                             # doctest: +SKIP
+>>> explore(L).save("explorer.html")                 # doctest: +SKIP
+
+``explore`` writes one HTML page that steps through the forward pass and then
+back-propagation, edge by edge, with the same numbers as the backward drawing.
 
 The drawings read the recorded graph, which ``backward()`` frees: draw (and
 explain) before ``backward()``, or call ``backward(retain_graph=True)``.
@@ -24,6 +28,7 @@ a drawing that cannot be made shows the text listing, with a one-line warning.
 
 from .backprop import Backprop, Flow, backprop
 from .explain import Explanation, PathTerm, explain
+from .explore import Explorer, explore
 from .spec import GraphSpec, build
 from .text import to_text
 from .view import MAX_NODES, GraphTooLarge, GraphView, GraphvizNotFound, VizWarning, draw
@@ -32,6 +37,7 @@ __all__ = [
     "MAX_NODES",
     "Backprop",
     "Explanation",
+    "Explorer",
     "Flow",
     "GraphSpec",
     "GraphTooLarge",
@@ -43,5 +49,6 @@ __all__ = [
     "build",
     "draw",
     "explain",
+    "explore",
     "to_text",
 ]

@@ -7,6 +7,12 @@ backward view every edge points back toward the input it feeds and is labelled
     ∂out/∂in = formula = local  ×  ∂L/∂out = upstream  =  contribution
 
 All user text passes through :func:`~glassgrad.viz.labels.escape`.
+
+With ``anchors=True`` (the explorer's drawing) every box, edge and number cell gets
+an SVG id the explorer's script finds it by: ``v3``, ``f4``, ``g5``, ``e0`` for the
+boxes and edges of the spec, ``v3-value``, ``v3-grad`` and ``v3-sum`` for a value's
+cells. graphviz 2.4x writes a cell's ``ID`` only for a cell with a link, so those
+cells get ``HREF="#"``, which the explorer removes from the SVG again.
 """
 
 from __future__ import annotations
@@ -39,10 +45,20 @@ from .style import (
 EDGE_COLOR = "#444444"
 
 
-def to_digraph(spec: GraphSpec, rankdir: str | None = None, show_legend: bool = True) -> Any:
+def to_digraph(
+    spec: GraphSpec,
+    rankdir: str | None = None,
+    show_legend: bool = True,
+    anchors: bool = False,
+    compact: bool = False,
+) -> Any:
     """The ``graphviz.Digraph`` of ``spec`` (the graph is never ``strict``: ``x*x``
-    keeps both of its edges). Raises ``MissingDependency`` without the ``graphviz``
-    package (extra ``viz``)."""
+    keeps both of its edges). ``anchors`` adds the explorer's SVG ids (see the module
+    docstring). ``compact`` draws each value as a few lines (name, value, gradient),
+    edges as bare lines (inputs above, outputs below) and no tooltips: ``dot`` lays a
+    big graph out many times faster that way, and a browser draws it with a fraction
+    of the elements. Raises ``MissingDependency`` without the ``graphviz`` package
+    (extra ``viz``)."""
     graphviz = require("graphviz", "viz", "drawing a graph")
 
     index = {id(n): k for k, n in enumerate(spec.order)}
@@ -59,14 +75,27 @@ def to_digraph(spec: GraphSpec, rankdir: str | None = None, show_legend: bool = 
     root_name = display_name(spec.root, index)
     clusters: dict[tuple[str, ...], list[tuple[int, str, dict[str, str]]]] = {}
     for v in spec.values:
-        clusters.setdefault(v.scope, []).append((v.index, v.id, _value_attrs(spec, v, index, root_name)))
+        attrs = _compact_value_attrs(v, anchors) if compact else _value_attrs(spec, v, index, root_name, anchors)
+        clusters.setdefault(v.scope, []).append((v.index, v.id, attrs))
     for o in spec.ops:
         clusters.setdefault(o.scope, []).append((o.index, o.id, _op_attrs(spec, o)))
     for g in spec.groups:
         clusters.setdefault(g.scope, []).append((int(g.id[1:]), g.id, _group_attrs(g)))
+    for items in clusters.values():
+        for _, box_id, attrs in items:
+            if anchors:
+                attrs["id"] = box_id
+            if compact:
+                attrs.pop("tooltip", None)
     _emit_clusters(dot, clusters)
-    for e in spec.edges:
-        dot.edge(e.tail, e.head, **_edge_attrs(spec, e, index, root_name))
+    for k, e in enumerate(spec.edges):
+        attrs = _edge_attrs(spec, e, index, root_name)
+        if compact:  # bare lines: a big graph's arrowheads are thousands of elements
+            attrs.pop("label", None)
+            attrs.update(arrowhead="none", arrowtail="none")
+        if anchors:
+            attrs["id"] = f"e{k}"
+        dot.edge(e.tail, e.head, **attrs)
     if show_legend:
         dot.node("legend", **_legend(spec))
     return dot
@@ -109,8 +138,12 @@ def _emit_clusters(dot: Any, clusters: dict[tuple[str, ...], list[tuple[int, str
 # -- boxes ----------------------------------------------------------------------------
 
 
-def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name: str) -> dict[str, str]:
+def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name: str, anchors: bool) -> dict[str, str]:
     node = v.node
+
+    def cell(part: str) -> str:  # the id of a number cell, for the explorer
+        return f' ID="{v.id}-{part}" HREF="#"' if anchors else ""
+
     dim = v.on_path is False
     fill, border = ROLE_COLOR[v.role]
     if dim:
@@ -125,7 +158,7 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
         f'<TR><TD COLSPAN="2" BGCOLOR="{fill}">{head}</TD></TR>',
         f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">{escape(type_str(node.data))} · {ROLE_SHORT[v.role]}'
         "</FONT></TD></TR>",
-        f'<TR><TD ALIGN="LEFT">value</TD><TD ALIGN="LEFT">{escape(summary(node.data))}</TD></TR>',
+        f'<TR><TD ALIGN="LEFT">value</TD><TD ALIGN="LEFT"{cell("value")}>{escape(summary(node.data))}</TD></TR>',
     ]
     if node.requires_grad:
         me = symbol(shorten(display_name(node, index), 12))
@@ -133,9 +166,9 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
         shown = "—" if v.grad is None else escape(summary(v.grad))
         state = health(v.grad)
         bg = f' BGCOLOR="{HEALTH_COLOR[state]}"' if state and not dim else ""
-        rows.append(f'<TR><TD ALIGN="LEFT">{label}</TD><TD ALIGN="LEFT"{bg}>{shown}</TD></TR>')
+        rows.append(f'<TR><TD ALIGN="LEFT">{label}</TD><TD ALIGN="LEFT"{bg}{cell("grad")}>{shown}</TD></TR>')
     if v.fan_in > 1:
-        rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">Σ of {v.fan_in} contributions</FONT></TD></TR>')
+        rows.append(f'<TR><TD COLSPAN="2"{cell("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
     table = (
         f'<TABLE BORDER="{2 if v.on_path else 1}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="{border}">'
         + "".join(rows)
@@ -147,6 +180,30 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
     if v.grad is not None:
         tip += ["gradient:", full(v.grad)]
     return {"label": f"<{table}>", "shape": "plain", "tooltip": _tooltip(tip)}
+
+
+def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
+    """A value as lines in a rounded box of its role's colours: name, value, gradient and
+    (for a value used several times) its number of contributions."""
+    node = v.node
+    fill, border = ROLE_COLOR[v.role]
+    anchor = (lambda part: f' ID="{v.id}-{part}" HREF="#"') if anchors else (lambda part: "")
+    head = f"<B>{escape(shorten(node.name))}</B> " if node.name else ""
+    rows = [
+        f'<TR><TD>{head}<FONT POINT-SIZE="9">%{v.index}</FONT></TD></TR>',
+        f"<TR><TD{anchor('value')}>{escape(summary(node.data))}</TD></TR>",
+    ]
+    if node.requires_grad:
+        rows.append(f"<TR><TD{anchor('grad')}>{'—' if v.grad is None else escape(summary(v.grad))}</TD></TR>")
+    if v.fan_in > 1:
+        rows.append(f'<TR><TD{anchor("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
+    return {"label": f"<{table}>", "shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border}
+
+
+def fan_in_text(k: int) -> str:
+    """The note on a value that sums ``k`` contributions."""
+    return f"Σ of {k} contributions"
 
 
 def _op_attrs(spec: GraphSpec, o: OpBox) -> dict[str, str]:
@@ -224,6 +281,13 @@ def flow_lines(flow: Flow, index: dict[int, int], root_name: str) -> list[str]:
     return lines
 
 
+def merged_flow_line(flows: list[Flow]) -> str:
+    """The label of an edge into or out of a folded scope, which carries several
+    contributions: ``Σ of 3 = 0.75``."""
+    total = sum((f.contribution for f in flows[1:]), flows[0].contribution)
+    return f"Σ of {len(flows)} = {summary(total)}"
+
+
 def _edge_attrs(spec: GraphSpec, e: Edge, index: dict[int, int], root_name: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     lines: list[str] = []
@@ -234,8 +298,7 @@ def _edge_attrs(spec: GraphSpec, e: Edge, index: dict[int, int], root_name: str)
         if len(e.flows) == 1:
             lines += flow_lines(e.flows[0], index, root_name)
         elif e.flows:
-            total = sum((f.contribution for f in e.flows[1:]), e.flows[0].contribution)
-            lines.append(f"Σ of {len(e.flows)} = {summary(total)}")
+            lines.append(merged_flow_line(e.flows))
         if e.flows or not e.tail.startswith("v"):
             attrs["color"] = FLOW_COLOR
         else:  # from a constant: no gradient flows back into it

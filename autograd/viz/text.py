@@ -36,18 +36,24 @@ def to_text(root: Node, order: Sequence[Node] | None = None) -> str:
             )
     lines.append("# ops")
     scope: tuple[str, ...] = ()
-    for k, node in enumerate(order):
+    for node in order:
         if node.fn is None:
             continue
         if node.scope != scope:
             scope = node.scope
             lines.append(f"# scope {printable('/'.join(scope))}" if scope else "# scope (top level)")
-        args = ", ".join(f"%{index[id(p)]}" for p in node.parents)
-        detail = op_detail(node)
-        if detail:
-            args += f", {detail}"
-        note = f"{printable(node.name)} = " if node.name else "= "
-        lines.append(f"%{k}: {type_str(node.data)} = {printable(node.fn.name)}({args})  # {note}{summary(node.data)}")
+        lines.append(op_line(node, index))
     name = f" {printable(root.name)}" if root.name else ""
     lines.append(f"# output: %{index[id(root)]}{name}")
     return "\n".join(lines)
+
+
+def op_line(node: Node, index: dict[int, int]) -> str:
+    """One op of the listing: ``%5: f64[] = add(%4, %1)  # z = 1.15``."""
+    args = ", ".join(f"%{index[id(p)]}" for p in node.parents)
+    detail = op_detail(node)
+    if detail:
+        args += f", {detail}"
+    note = f"{printable(node.name)} = " if node.name else "= "
+    op = printable(node.op or "")
+    return f"%{index[id(node)]}: {type_str(node.data)} = {op}({args})  # {note}{summary(node.data)}"
