@@ -544,6 +544,9 @@ class Function:
     - ``examples``: parameter sets the gradient checks try (for ops with parameters).
     - ``formulas(ctx, out, *inputs)``: ∂out/∂inputᵢ spelled in the names it gets,
       for the backward view; ``detail(ctx)``: parameters worth showing on the node.
+    - ``onnx_op``: the ONNX operator that computes the op from the same inputs, or
+      ``to_onnx(ctx, b, *inputs)``: the op spelled in ONNX with the
+      :class:`~glassgrad.export.OnnxBuilder` ``b`` (for :func:`glassgrad.export.to_onnx`).
 
     ``register=True`` in the class statement (``class SiLU(Function, register=True)``)
     lists the op in :data:`REGISTRY` beside the built-in ones.
@@ -558,6 +561,8 @@ class Function:
     scalar: ClassVar[bool] = False
     reference: ClassVar[Callable[..., Any] | None] = None
     examples: ClassVar[tuple[dict[str, Any], ...]] = ()
+    onnx_op: ClassVar[str | None] = None
+    to_onnx: ClassVar[Callable[..., str] | None] = None
 
     def __init_subclass__(cls, register: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

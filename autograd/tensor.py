@@ -255,6 +255,22 @@ class Tensor(Operators, Node):
         """Maximum over ``axis`` (all by default); ties share the gradient."""
         return ops.max(self, axis=axis, keepdims=keepdims)
 
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis`` (all by default); ties share the gradient."""
+        return ops.min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Variance over ``axis`` (all by default), dividing by n − ``ddof``."""
+        return ops.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        """Index of the maximum (a numpy integer array: indices have no gradient)."""
+        return ops.argmax(self, axis=axis, keepdims=keepdims)
+
+    def sqrt(self) -> Tensor:
+        """√x, elementwise."""
+        return ops.sqrt(self)
+
     def reshape(self, *shape: Any) -> Tensor:
         """Same data, new shape (one dimension may be -1)."""
         return ops.reshape(self, *shape)

@@ -22,6 +22,8 @@ from .elementwise import log
 class Add(Function, register=True):
     """z = a + b;  ∂z/∂a = 1,  ∂z/∂b = 1"""
 
+    onnx_op = "Add"
+
     elementwise = broadcasts = scalar = True
     reads_inputs = False
     reference = np.add
@@ -41,6 +43,8 @@ class Add(Function, register=True):
 
 class Sub(Function, register=True):
     """z = a − b;  ∂z/∂a = 1,  ∂z/∂b = −1"""
+
+    onnx_op = "Sub"
 
     elementwise = broadcasts = scalar = True
     reads_inputs = False
@@ -62,6 +66,8 @@ class Sub(Function, register=True):
 class Mul(Function, register=True):
     """z = a·b;  ∂z/∂a = b,  ∂z/∂b = a"""
 
+    onnx_op = "Mul"
+
     elementwise = broadcasts = scalar = True
     reference = np.multiply
 
@@ -80,6 +86,8 @@ class Mul(Function, register=True):
 
 class Div(Function, register=True):
     """z = a / b (b ≠ 0);  ∂z/∂a = 1/b,  ∂z/∂b = −a/b² = −z/b"""
+
+    onnx_op = "Div"
 
     elementwise = broadcasts = scalar = True
     domains = (None, NONZERO)
@@ -101,6 +109,8 @@ class Div(Function, register=True):
 
 class Neg(Function, register=True):
     """z = −a;  ∂z/∂a = −1"""
+
+    onnx_op = "Neg"
 
     elementwise = scalar = True
     reads_inputs = False
@@ -175,6 +185,10 @@ class Power(Function, register=True):
     def detail(ctx):
         return f"c={number(ctx.saved.c)}"
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Pow", x, b.const(ctx.saved.c, ctx.data.dtype))
+
 
 def _check_derivative_domain(x: Any, c: float) -> None:
     """Name the expression the user wrote, ``x ** c``, not the derivative's power."""
@@ -191,6 +205,8 @@ class GraphPower(Function, register=True):
 
     (A constant exponent is :class:`Power`.)
     """
+
+    onnx_op = "Pow"
 
     name = "graph_power"
     elementwise = broadcasts = scalar = True

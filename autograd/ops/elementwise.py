@@ -14,11 +14,13 @@ import numpy as np
 from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call
-from .domains import POSITIVE
+from .domains import NONNEGATIVE, POSITIVE
 
 
 class Exp(Function, register=True):
     """y = eˣ;  dy/dx = eˣ = y"""
+
+    onnx_op = "Exp"
 
     elementwise = scalar = True
     reference = np.exp
@@ -39,6 +41,8 @@ class Exp(Function, register=True):
 class Log(Function, register=True):
     """y = ln x (x > 0);  dy/dx = 1/x"""
 
+    onnx_op = "Log"
+
     elementwise = scalar = True
     domains = (POSITIVE,)
     reference = np.log
@@ -56,8 +60,33 @@ class Log(Function, register=True):
         return (f"1/{x}",)
 
 
+class Sqrt(Function, register=True):
+    """y = √x (x ≥ 0);  dy/dx = 1/(2√x) = 1/(2y) (infinite at x = 0)"""
+
+    onnx_op = "Sqrt"
+
+    elementwise = scalar = True
+    reads_inputs = False
+    domains = (NONNEGATIVE,)
+    reference = np.sqrt
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g / (2 * y),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"1/(2{y})",)
+
+
 class Sigmoid(Function, register=True):
     """σ(x) = 1/(1+e⁻ˣ);  dσ/dx = σ(1−σ)"""
+
+    onnx_op = "Sigmoid"
 
     elementwise = scalar = True
 
@@ -81,6 +110,8 @@ class Sigmoid(Function, register=True):
 class Tanh(Function, register=True):
     """y = tanh x;  dy/dx = 1 − y²"""
 
+    onnx_op = "Tanh"
+
     elementwise = scalar = True
     reference = np.tanh
 
@@ -99,6 +130,8 @@ class Tanh(Function, register=True):
 
 class Relu(Function, register=True):
     """y = max(x, 0);  dy/dx = 1 for x > 0, 0 for x < 0 (and 0 at the kink x = 0)"""
+
+    onnx_op = "Relu"
 
     elementwise = scalar = True
     kinks = (0.0,)
@@ -123,6 +156,8 @@ class Relu(Function, register=True):
 class Abs(Function, register=True):
     """y = |x|;  dy/dx = sign x (0 at the kink x = 0)"""
 
+    onnx_op = "Abs"
+
     elementwise = scalar = True
     kinks = (0.0,)
     reference = np.abs
@@ -142,6 +177,8 @@ class Abs(Function, register=True):
 
 class Softplus(Function, register=True):
     """y = ln(1 + eˣ);  dy/dx = σ(x)"""
+
+    onnx_op = "Softplus"
 
     elementwise = scalar = True
 
@@ -183,6 +220,10 @@ class LogSigmoid(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return (f"σ(−{x})",)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Neg", b.op("Softplus", b.op("Neg", x)))
 
 
 class Clip(Function, register=True):
@@ -231,6 +272,11 @@ class Clip(Function, register=True):
         lo, hi = ctx.saved.lo, ctx.saved.hi
         return f"[{'' if lo is None else number(lo)}, {'' if hi is None else number(hi)}]"
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        lo, hi = ctx.saved.lo, ctx.saved.hi
+        return b.op("Clip", x, *(("" if v is None else b.const(v, ctx.data.dtype)) for v in (lo, hi)))
+
 
 class Where(Function, register=True):
     """z = a where cond else b;  ∂z/∂a = cond,  ∂z/∂b = not cond"""
@@ -260,6 +306,10 @@ class Where(Function, register=True):
     def formulas(ctx, z, a, b):
         return "[cond]", "[not cond]"
 
+    @staticmethod
+    def to_onnx(ctx, b, a, c):
+        return b.op("Where", b.const(ctx.saved.cond), a, c)
+
 
 class Cast(Function, register=True):
     """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
@@ -284,6 +334,10 @@ class Cast(Function, register=True):
     def formulas(ctx, y, x):
         return ("1",)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Cast", x, to=b.cast_code(ctx.data.dtype))
+
 
 def exp(x: Any) -> Any:
     """eˣ, elementwise."""
@@ -293,6 +347,11 @@ def exp(x: Any) -> Any:
 def log(x: Any) -> Any:
     """Natural logarithm; every element must be > 0 (else :class:`DomainError`)."""
     return call(Log, x)
+
+
+def sqrt(x: Any) -> Any:
+    """√x, elementwise; every element must be ≥ 0 (else :class:`DomainError`)."""
+    return call(Sqrt, x)
 
 
 def sigmoid(x: Any) -> Any:

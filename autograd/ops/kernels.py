@@ -25,6 +25,7 @@ class FloatKernels:
 
     exp = staticmethod(math.exp)
     log = staticmethod(math.log)
+    sqrt = staticmethod(math.sqrt)
     tanh = staticmethod(math.tanh)
 
     @staticmethod
@@ -64,6 +65,7 @@ class ArrayKernels:
 
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
     tanh = staticmethod(np.tanh)
 
     @staticmethod

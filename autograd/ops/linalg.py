@@ -26,6 +26,8 @@ def _mT(x: Any) -> Any:
 class MatMul(Function, register=True):
     """C = A @ B;  ∂L/∂A = G @ Bᵀ,  ∂L/∂B = Aᵀ @ G"""
 
+    onnx_op = "MatMul"
+
     broadcasts = True
     reference = np.matmul
 

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean and max over axes.
+"""Reductions: sum, mean, max, min and variance over axes (and argmax, which has no
+gradient).
 
 The backward of a reduction spreads the gradient back over the reduced axes:
 ``reshape`` restores the reduced axes as size 1 and ``broadcast_to`` copies the
@@ -12,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..graph import Function
-from .base import call, normalize_axis
+from .base import as_raw, call, normalize_axis
 from .shape import broadcast_to, reshape
 
 Axis = int | tuple[int, ...] | None
@@ -26,6 +27,11 @@ class Axes(NamedTuple):
     """What a reduction saves: the reduced axes, sorted and non-negative."""
 
     axes: tuple[int, ...]
+
+
+def keeps_dims(ctx: Any) -> bool:
+    """Whether a recorded reduction kept its reduced axes (as size 1)."""
+    return bool(np.ndim(ctx.data) == np.ndim(ctx.parents[0].data))
 
 
 def _axes_detail(ctx: Any) -> str:
@@ -57,6 +63,10 @@ class Sum(Function, register=True):
         return ("1",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Sum", x, ctx.saved.axes, keeps_dims(ctx))
 
 
 class Mean(Function, register=True):
@@ -91,6 +101,21 @@ class Mean(Function, register=True):
 
     detail = staticmethod(_axes_detail)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Mean", x, ctx.saved.axes, keeps_dims(ctx))
+
+
+def _to_selected(g: Any, y: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    """The gradient of max and min: g goes to the element(s) equal to the result,
+    shared equally among ties."""
+    shape = x.shape
+    kept = _kept_shape(shape, axes)
+    # Comparisons give constant masks, on raw data and on graph values alike.
+    mask = x == reshape(y, kept)
+    share = (mask / mask.sum(axis=axes, keepdims=True)).astype(x.dtype)
+    return broadcast_to(reshape(g, kept), shape) * share
+
 
 class Max(Function, register=True):
     """y = max x over ``axis``;  ∂y/∂x = 1 at the maximum, 0 elsewhere.
@@ -113,19 +138,91 @@ class Max(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, y, x):
-        axes = ctx.saved.axes
-        shape = x.shape
-        kept = _kept_shape(shape, axes)
-        # Comparisons give constant masks, on raw data and on graph values alike.
-        mask = x == reshape(y, kept)
-        share = (mask / mask.sum(axis=axes, keepdims=True)).astype(x.dtype)
-        return (broadcast_to(reshape(g, kept), shape) * share,)
+        return (_to_selected(g, y, x, ctx.saved.axes),)
 
     @staticmethod
     def formulas(ctx, y, x):
         return (f"[{x} = max]",)
 
     detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Max", x, ctx.saved.axes, keeps_dims(ctx))
+
+
+class Min(Function, register=True):
+    """y = min x over ``axis``;  ∂y/∂x = 1 at the minimum, 0 elsewhere (ties share it,
+    as in :class:`Max`)"""
+
+    kinks = ("ties",)
+    reference = np.min
+    Saved = Axes
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        axes = normalize_axis(axis, x.ndim)
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"min over an empty axis of shape {x.shape}")
+        ctx.saved = Axes(axes)
+        return x.min(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (_to_selected(g, y, x, ctx.saved.axes),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"[{x} = min]",)
+
+    detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.reduce("Min", x, ctx.saved.axes, keeps_dims(ctx))
+
+
+class Var(Function, register=True):
+    """y = Σ (x − x̄)² / (n − ddof) over ``axis`` (n elements reduced, x̄ their mean);
+    ∂y/∂x = 2(x − x̄)/(n − ddof)"""
+
+    class Saved(NamedTuple):
+        axes: tuple[int, ...]
+        dof: int  # n − ddof, the divisor
+
+    @staticmethod
+    def reference(x, axis, keepdims, ddof):
+        return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, ddof):
+        axes = normalize_axis(axis, x.ndim)
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        if n - ddof <= 0:
+            raise ValueError(f"var: {n} elements per result with ddof={ddof} leave no degrees of freedom")
+        ctx.saved = Var.Saved(axes, n - ddof)
+        return x.var(axis=axes, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        axes = ctx.saved.axes
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return (reshape(g, _kept_shape(x.shape, axes)) * centered * (2.0 / ctx.saved.dof),)
+
+    @staticmethod
+    def formulas(ctx, y, x):
+        return (f"2({x} − mean)/{ctx.saved.dof}",)
+
+    detail = staticmethod(_axes_detail)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        axes = ctx.saved.axes
+        centered = b.op("Sub", x, b.reduce("Mean", x, axes, True))
+        total = b.reduce("Sum", b.op("Mul", centered, centered), axes, keeps_dims(ctx))
+        return b.op("Div", total, b.const(ctx.saved.dof, ctx.data.dtype))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -141,3 +238,23 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Maximum over ``axis`` (all axes by default); ties share the gradient."""
     return call(Max, x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """Minimum over ``axis`` (all axes by default); ties share the gradient."""
+    return call(Min, x, axis=axis, keepdims=keepdims)
+
+
+def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Any:
+    """Variance over ``axis``: Σ(x − x̄)²/(n − ddof). ``ddof=0`` (numpy's default) is the
+    population variance; ``ddof=1`` the unbiased sample variance (``torch.var``'s
+    default)."""
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise ValueError(f"var: ddof must be an integer ≥ 0, got {ddof!r}")
+    return call(Var, x, axis=axis, keepdims=keepdims, ddof=int(ddof))
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    """The index of the largest element (of the flattened array when ``axis`` is None),
+    as a numpy integer array: an index has no gradient, so nothing is recorded."""
+    return np.asarray(np.argmax(as_raw(x), axis=axis, keepdims=keepdims))

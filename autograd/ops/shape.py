@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..graph import Function
-from .base import call, normalize_axis, sum_to
+from .base import as_raw, call, normalize_axis, sum_to
 
 
 class Reshape(Function, register=True):
@@ -31,6 +31,10 @@ class Reshape(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return ("reshape g back",)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Reshape", x, b.target_shape(ctx.parents[0].data.shape, ctx.data.shape))
 
 
 class Transpose(Function, register=True):
@@ -58,6 +62,10 @@ class Transpose(Function, register=True):
     def formulas(ctx, y, x):
         return ("transpose g back",)
 
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Transpose", x, perm=list(ctx.saved.axes))
+
 
 class BroadcastTo(Function, register=True):
     """y = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂y summed over them"""
@@ -77,6 +85,10 @@ class BroadcastTo(Function, register=True):
     @staticmethod
     def formulas(ctx, y, x):
         return ("sum g over the broadcast axes",)
+
+    @staticmethod
+    def to_onnx(ctx, b, x):
+        return b.op("Expand", x, b.ints(ctx.data.shape))
 
 
 def _is_basic_index(key: Any) -> bool:
@@ -186,6 +198,10 @@ class Concatenate(Function, register=True):
     def formulas(ctx, y, *xs):
         return tuple(f"slice {i} of g" for i in range(len(xs)))
 
+    @staticmethod
+    def to_onnx(ctx, b, *xs):
+        return b.op("Concat", *xs, axis=int(ctx.saved.axis))
+
 
 class Stack(Function, register=True):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  ∂L/∂xᵢ = ∂L/∂y taken at index i"""
@@ -252,3 +268,32 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Any:
     if len(xs) == 0:
         raise ValueError("stack needs at least one value")
     return call(Stack, *xs, axis=axis)
+
+
+def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Any:
+    """x with the axes ``start_axis`` … ``end_axis`` merged into one (all of them by
+    default; ``flatten(images, 1)`` turns (N, 28, 28) into (N, 784)). A reshape."""
+    shape = tuple(np.shape(as_raw(x)))
+    if not shape:
+        return reshape(x, (1,))
+    start, end = (normalize_axis(a, len(shape))[0] for a in (start_axis, end_axis))
+    if start > end:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {shape}")
+    return reshape(x, (*shape[:start], int(np.prod(shape[start : end + 1])), *shape[end + 1 :]))
+
+
+def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+    """x without the given size-1 axes (all of them by default). A reshape."""
+    shape = tuple(np.shape(as_raw(x)))
+    axes = normalize_axis(axis, len(shape)) if axis is not None else tuple(i for i, n in enumerate(shape) if n == 1)
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Any:
+    """x with a new size-1 axis at position ``axis`` (as ``numpy.expand_dims``). A reshape."""
+    shape = tuple(np.shape(as_raw(x)))
+    (a,) = normalize_axis(axis, len(shape) + 1)
+    return reshape(x, (*shape[:a], 1, *shape[a:]))

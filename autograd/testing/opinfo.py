@@ -170,6 +170,35 @@ def _matmul_case() -> st.SearchStrategy[tuple[Shapes, dict[str, Any]]]:
     )
 
 
+def _one_axis_params(shp: Shapes) -> st.SearchStrategy[dict[str, Any]]:
+    nd = len(shp[0])
+    return st.integers(-nd, nd - 1).map(lambda a: {"axis": a})
+
+
+@st.composite
+def _var_params(draw: Callable[..., Any], shp: Shapes) -> dict[str, Any]:
+    params = draw(_reduction_params(shp))
+    axes = range(len(shp[0])) if params["axis"] is None else np.atleast_1d(params["axis"])
+    n = int(np.prod([shp[0][a] for a in axes]))
+    return {**params, "ddof": draw(st.sampled_from([0, 1] if n > 1 else [0]))}
+
+
+def _class_weights(n_classes: int) -> st.SearchStrategy[Any]:
+    return st.none() | hnp.arrays(np.float64, n_classes, elements=st.floats(0.25, 4.0))
+
+
+@st.composite
+def _cross_entropy_case(draw: Callable[..., Any], soft: bool) -> tuple[Shapes, dict[str, Any]]:
+    """Logits (N, C) or (C,); integer labels in [0, C) (or probabilities, an input);
+    optional class weights; every reduction."""
+    shape = (*draw(st.sampled_from([(), (draw(st.integers(1, 4)),)])), draw(st.integers(1, 4)))
+    params = {"weight": draw(_class_weights(shape[-1])), "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    if soft:
+        return (shape, shape), params
+    labels = draw(hnp.arrays(np.intp, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
+    return (shape,), {"labels": labels, **params}
+
+
 #: Ops whose parameters depend on the input shapes.
 _CASES: dict[type[Function], CaseStrategy] = {
     ops.Where: _with_params(
@@ -178,6 +207,13 @@ _CASES: dict[type[Function], CaseStrategy] = {
     ops.Sum: _with_params(_same_shape(1), _reduction_params),
     ops.Mean: _with_params(_same_shape(1), _reduction_params),
     ops.Max: _with_params(_same_shape(1, max_side=3), _reduction_params),
+    ops.Min: _with_params(_same_shape(1, max_side=3), _reduction_params),
+    ops.Var: _with_params(_same_shape(1), _var_params),
+    ops.LogSumExp: _with_params(_same_shape(1), _reduction_params),
+    ops.Softmax: _with_params(_same_shape(1, min_dims=1), _one_axis_params),
+    ops.LogSoftmax: _with_params(_same_shape(1, min_dims=1), _one_axis_params),
+    ops.CrossEntropy: lambda: _cross_entropy_case(False),
+    ops.SoftCrossEntropy: lambda: _cross_entropy_case(True),
     ops.Reshape: _with_params(_same_shape(1), _reshape_params),
     ops.Transpose: _with_params(_same_shape(1), _transpose_params),
     ops.BroadcastTo: _broadcast_to_case,
@@ -197,6 +233,7 @@ _ELEMENTS: dict[type[Function], Elements] = {
     ],
     # distinct values on a grid: no ties, and no two within a finite-difference step
     ops.Max: lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
+    ops.Min: lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
     # 1/(p(1−p)) grows fast towards 0 and 1, and central differences with it
     ops.BCE: lambda p, dt: [floats_in(min_value=0.05, max_value=0.95, dtype=dt)] * 2,
 }

@@ -1,0 +1,66 @@
+"""Export to ONNX: every translated op, run by onnxruntime, gives glassgrad's numbers
+to 1e-6, at another batch size than the example's. Runs when the export extra
+(onnx, onnxruntime) is installed."""
+
+import glassgrad as gg
+import numpy as np
+import pytest
+from glassgrad import Tensor
+from glassgrad.export import ExportError, to_onnx
+
+ort = pytest.importorskip("onnxruntime")
+
+RNG = np.random.default_rng(0)
+W = RNG.normal(size=(4, 3))
+B = RNG.normal(size=3)
+
+FUNCTIONS = {
+    "affine, relu, tanh, sigmoid": lambda x: gg.sigmoid(gg.tanh(gg.relu(x @ W + B))),
+    "arithmetic": lambda x: (x * 2.0 - 1.0) / (x * x + 1.0) + (-x) ** 3.0,
+    "exp, log, sqrt, abs": lambda x: gg.exp(x * 0.5) + gg.log(gg.abs(x) + 1.0) + gg.sqrt(gg.abs(x)),
+    "softplus, log_sigmoid, clip": lambda x: gg.softplus(x) + gg.log_sigmoid(x) + gg.clip(x, -0.5, None),
+    "power with a graph exponent": lambda x: gg.power(gg.abs(x) + 0.5, gg.sigmoid(x)),
+    "reductions keeping axes": lambda x: x - x.mean(axis=1, keepdims=True) + x.max(axis=1, keepdims=True),
+    "reductions": lambda x: gg.concatenate([x.sum(axis=1), x.min(axis=1), x.var(axis=1, ddof=1)]),
+    "logsumexp": lambda x: gg.logsumexp(x * 10.0, axis=1),
+    "softmax and log_softmax": lambda x: gg.softmax(x, axis=1) + gg.log_softmax(x * 3.0),
+    "a total": lambda x: (x * x).sum(),
+    "flatten, unsqueeze, transpose": lambda x: gg.flatten(gg.unsqueeze(x, 1) * x.reshape(-1, 4, 1)).T,
+    "float32": lambda x: gg.cast(x, np.float32) * 2.0,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_onnxruntime_gives_glassgrads_numbers(name, dtype):
+    fn = FUNCTIONS[name]
+    model = to_onnx(fn, np.zeros((2, 4), dtype))
+    session = ort.InferenceSession(model.SerializeToString())
+    X = RNG.normal(size=(5, 4)).astype(dtype)  # another batch size than the example's
+    expected = fn(Tensor(X)).data
+    (got,) = session.run(None, {"input": X})
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_module_exports_and_its_state_dict_loads_into_torch_shapes():
+    from glassgrad.nn import Linear, ReLU, Sequential
+
+    net = Sequential(Linear(4, 8, rng=0), ReLU(), Linear(8, 3, rng=1))
+    session = ort.InferenceSession(to_onnx(net, np.zeros((1, 4))).SerializeToString())
+    X = RNG.normal(size=(6, 4))
+    np.testing.assert_allclose(session.run(None, {"input": X})[0], net(X).data, rtol=1e-6, atol=1e-6)
+    # torch.nn.Sequential(Linear(4, 8), ReLU(), Linear(8, 3)) has exactly these names and shapes
+    assert {k: v.shape for k, v in net.state_dict().items()} == {
+        "0.weight": (8, 4),
+        "0.bias": (8,),
+        "2.weight": (3, 8),
+        "2.bias": (3,),
+    }
+
+
+def test_an_op_without_a_translation_is_named():
+    with pytest.raises(ExportError, match="the op getitem has no ONNX translation"):
+        to_onnx(lambda x: x[0], np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="floating point"):
+        to_onnx(lambda x: x, np.zeros((2, 4), int))
