@@ -142,11 +142,12 @@ def small_mlp(n_points: int = 4, seed: int = 0) -> tuple[Tensor, dict[str, Tenso
     h = X
     for layer, (n_in, n_out) in (("layer1", (2, 16)), ("layer2", (16, 16))):
         with scope(layer):
-            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=f"W{layer[-1]}")
-            b = Tensor(np.zeros(n_out), requires_grad=True, name=f"b{layer[-1]}")
+            w_name, b_name = f"W{layer[-1]}", f"b{layer[-1]}"
+            W = Tensor(rng.normal(0.0, n_in**-0.5, (n_in, n_out)), requires_grad=True, name=w_name)
+            b = Tensor(np.zeros(n_out), requires_grad=True, name=b_name)
             h = tanh(h @ W + b)
             h.name = f"h{layer[-1]}"
-            params.update({W.name: W, b.name: b})
+            params.update({w_name: W, b_name: b})
     with scope("out"):
         w = Tensor(rng.normal(0.0, 0.25, 16), requires_grad=True, name="w3")
         c = Tensor(0.0, requires_grad=True, name="b3")

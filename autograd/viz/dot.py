@@ -187,7 +187,10 @@ def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
     (for a value used several times) its number of contributions."""
     node = v.node
     fill, border = ROLE_COLOR[v.role]
-    anchor = (lambda part: f' ID="{v.id}-{part}" HREF="#"') if anchors else (lambda part: "")
+
+    def anchor(part: str) -> str:
+        return f' ID="{v.id}-{part}" HREF="#"' if anchors else ""
+
     head = f"<B>{escape(shorten(node.name))}</B> " if node.name else ""
     rows = [
         f'<TR><TD>{head}<FONT POINT-SIZE="9">%{v.index}</FONT></TD></TR>',
