@@ -5,6 +5,9 @@
 
 Each figure is one function below; the numbers in it are computed by glassgrad, so
 a change in the library shows up in the pictures the next time this script runs.
+The explorer's pictures are screenshots taken in headless Chromium (the browser tests'
+own, tests/browser.py); without it they are skipped with a note, and the files listed
+in BROWSER_FIGURES keep their last version.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ import matplotlib
 matplotlib.use("Agg")  # files only: never open a window
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "tests"))  # the headless browser of the browser tests
 
+import browser  # noqa: E402
 from glassgrad import Scalar, Tensor, binary_cross_entropy  # noqa: E402
 from glassgrad.models import plots  # noqa: E402
-from glassgrad.models.graphs import write_docs_figures  # noqa: E402
+from glassgrad.models.graphs import write_docs_figures, write_explorers  # noqa: E402
 from glassgrad.models.logistic import LogisticModel  # noqa: E402
 from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
 from glassgrad.models.stopping import MaxIterations, Patience  # noqa: E402
@@ -189,7 +195,89 @@ def visualization(out: Path, fast: bool) -> None:
     write_docs_figures(out / "viz")
 
 
-FIGURES: list[Callable[[Path, bool], None]] = [digit_numbers, log_loss, gradient_descent, training, visualization]
+# -- the explorer ----------------------------------------------------------------------------
+
+#: What needs the browser: the explorers' screenshots and the README's animation.
+BROWSER_FIGURES = ("explorer/logistic.png", "explorer/mlp.png", "explorer/backward.gif")
+# Shown on the steps of the animation: the backward pass, from the last forward step
+# (the loss computed) through the seed to the last edge.
+GIF_STEPS = range(4, 11)
+GIF_SECONDS = 1.4
+
+
+def explorer(out: Path, fast: bool) -> None:
+    """The explorers the tutorial and the visualization page embed (``explorer/*.html``)
+    and, with Chromium, their pictures: each explorer mid-way through its backward
+    pass, and the logistic unit's backward pass stepping edge by edge as a GIF."""
+    folder = out / "explorer"
+    folder.mkdir(exist_ok=True)
+    logistic, mlp = write_explorers(folder)
+    reason = browser.missing()
+    if reason:
+        print(f"skipped the explorer's pictures ({', '.join(BROWSER_FIGURES)}): {reason}")
+        return
+    with browser.chromium(width=1200, height=1100) as driver:
+        _open(driver, logistic, 10)
+        _select(driver, "w")
+        _write(folder / "logistic.png", driver.get_screenshot_as_png())
+        _open(driver, mlp, 16)
+        _select(driver, "W2")
+        _write(folder / "mlp.png", driver.get_screenshot_as_png())
+        # Tall enough that the graph shows at about its natural size.
+        driver.set_window_size(620, 1560)
+        _open(driver, logistic, GIF_STEPS[0])
+        driver.execute_script("document.querySelector('aside').style.display = 'none'")
+        frames = []
+        for step in GIF_STEPS:
+            _step_to(driver, step)
+            frames.append(Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB"))
+        _write(folder / "backward.gif", _gif(frames))
+
+
+def _open(driver, page: Path, step: int) -> None:
+    driver.get(page.resolve().as_uri())
+    _step_to(driver, step)
+
+
+def _select(driver, name: str) -> None:
+    """Click the value box named ``name``, as a reader would, to show its details."""
+    driver.execute_script(
+        "const t = [...document.querySelectorAll('g.node text')].find(t => t.textContent === arguments[0]);"
+        "t.dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+        name,
+    )
+
+
+def _step_to(driver, step: int) -> None:
+    """Step the page to ``step`` with the keyboard and wait until it shows it."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.body.dataset.step") is not None)
+    right = "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight'}))"
+    driver.execute_script(
+        f"for (let i = 0; i < arguments[0]; i++) {right}",
+        step - int(driver.execute_script("return document.body.dataset.step")),
+    )
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.body.dataset.step") == str(step))
+
+
+def _gif(frames: list[Image.Image]) -> bytes:
+    """An endless GIF of the frames, the last one held longer."""
+    small = [f.quantize(colors=64) for f in frames]
+    buf = io.BytesIO()
+    durations = [int(GIF_SECONDS * 1000)] * (len(small) - 1) + [int(GIF_SECONDS * 2500)]
+    small[0].save(buf, format="GIF", save_all=True, append_images=small[1:], duration=durations, loop=0, optimize=True)
+    return buf.getvalue()
+
+
+FIGURES: list[Callable[[Path, bool], None]] = [
+    digit_numbers,
+    log_loss,
+    gradient_descent,
+    training,
+    visualization,
+    explorer,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from glassgrad import Scalar, Tensor, binary_cross_entropy, binary_cross_entropy_with_logits, scope, sigmoid, tanh
-from glassgrad.viz import draw, explain, to_text
+from glassgrad.viz import draw, explain, explore, to_text
 
 from .atomic import write_text_atomic
 
@@ -174,3 +174,19 @@ def write_docs_figures(out_dir: str | Path) -> list[Path]:
     written.append(draw(loss, collapse=("hidden",)).save(out / "collapse.svg"))
     written.append(draw(loss, collapse=("h1",), view="backward").save(out / "collapse_backward.svg"))
     return written
+
+
+#: Titles of the explorers the documentation embeds.
+LOGISTIC_TITLE = "The logistic unit: z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y)"
+MLP_TITLE = "micrograd's network, 2-16-16-1 with tanh, on 4 points"
+
+
+def write_explorers(out_dir: str | Path) -> list[Path]:
+    """The explorers of the documentation: ``logistic.html`` (the logistic unit) and
+    ``mlp.html`` (:func:`small_mlp`), written into ``out_dir``."""
+    out = Path(out_dir)
+    loss, _ = small_mlp()
+    return [
+        explore(logistic_unit().loss, title=LOGISTIC_TITLE).save(out / "logistic.html"),
+        explore(loss, title=MLP_TITLE).save(out / "mlp.html"),
+    ]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,9 @@ def test_make_figures_writes_every_figure(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    if missing() is not None:  # the explorer's screenshots need the browser: the script says it skipped them
+        assert "skipped the explorer's pictures" in done.stdout
+        written |= set(_make_figures().BROWSER_FIGURES)
     for figure in _figures_the_pages_use():
         assert figure in written, f"the docs show images/{figure} but make_figures.py does not write it"
     images = ROOT / "docs" / "images"
@@ -56,8 +60,16 @@ def _figures_the_pages_use() -> set[str]:
     """Every images/<file> referenced from README.md or a docs page."""
     used: set[str] = set()
     for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
-        used |= set(re.findall(r"images/([\w./-]+\.(?:png|svg))", page.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"images/([\w./-]+\.(?:png|svg|gif|html))", page.read_text(encoding="utf-8")))
     return used
+
+
+def _make_figures():
+    """docs/make_figures.py as a module (for its list of the figures made in the browser)."""
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_every_command_and_option_of_glassgrad_is_in_the_training_guide() -> None:

@@ -26,6 +26,6 @@ def test_explain_and_listing_on_the_page_are_current():
 def test_every_picture_on_the_page_exists():
     page = PAGE.read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page)
-    assert len(images) == 6
+    assert len(images) == 8
     for image in images:
         assert (DOCS / image).is_file(), image

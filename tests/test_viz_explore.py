@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 from glassgrad import Scalar, Tensor, scope
-from glassgrad.models.graphs import logistic_unit, small_mlp, tiny_network
+from glassgrad.models.graphs import LOGISTIC_TITLE, logistic_unit, small_mlp, tiny_network
 from glassgrad.viz import MAX_NODES, VizWarning, draw, explain, explore
 from glassgrad.viz.dot import flow_lines
 from glassgrad.viz.labels import escape, summary
@@ -191,3 +191,23 @@ def test_explore_takes_drawings_defaults():
     assert repr(ex) == "<Explorer: 2 values, 3 steps>"
     with pytest.raises(ValueError, match="gradient"):
         explore(Tensor([1.0, 2.0], requires_grad=True) * 2.0)
+
+
+def test_graph_command_writes_the_explorer_with_html(tmp_path, capsys):
+    from glassgrad.models.cli import main
+
+    assert main(["graph", "--out", str(tmp_path), "--html"]) == 0
+    page = (tmp_path / "explorer.html").read_text(encoding="utf-8")
+    assert "The logistic unit" in page and page == explore(logistic_unit().loss, title=LOGISTIC_TITLE).html()
+    assert f"wrote {tmp_path / 'explorer.html'}" in capsys.readouterr().out
+
+
+def test_train_writes_the_explorer_of_one_digit_beside_its_graphs(tmp_path):
+    from glassgrad.models.commands.train import render_sample_graph
+    from glassgrad.models.logistic import LogisticModel
+
+    x = np.linspace(0.0, 1.0, 784)[None, :]
+    files = render_sample_graph(LogisticModel(), x, np.ones(1), tmp_path)
+    assert sorted(files) == ["explorer", "graph_backward", "graph_forward"]
+    page = files["explorer"].read_text(encoding="utf-8")
+    assert files["explorer"] == tmp_path / "explorer.html" and 'id="explorer-data"' in page

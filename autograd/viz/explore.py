@@ -274,7 +274,7 @@ def _document(title: str, notice: str | None, body: str, data: dict[str, Any] | 
             '<label>speed <select id="speed"><option value="0.5">½ step/s</option>'
             '<option value="1" selected>1 step/s</option><option value="2">2 steps/s</option>'
             '<option value="5">5 steps/s</option></select></label>'
-            f'<label><input type="checkbox" id="fit"{" checked" if fit else ""}> fit the graph to the window</label>'
+            f'<label><input type="checkbox" id="fit"{" checked" if fit else ""}> fit the graph in the window</label>'
             '<input type="range" id="slider" min="0" max="0" value="0" aria-label="step">'
             '<span id="counter"></span></div>'
             '<div id="caption" aria-live="polite"></div>'

@@ -7,9 +7,18 @@ import sys
 import warnings
 from pathlib import Path
 
-from glassgrad.viz import VizWarning, explain
+from glassgrad.viz import VizWarning, explain, explore
 
-from ..graphs import DEFAULT_B, DEFAULT_W, DEFAULT_X, DEFAULT_Y, FORMATS, logistic_unit, write_logistic_figures
+from ..graphs import (
+    DEFAULT_B,
+    DEFAULT_W,
+    DEFAULT_X,
+    DEFAULT_Y,
+    FORMATS,
+    LOGISTIC_TITLE,
+    logistic_unit,
+    write_logistic_figures,
+)
 from .options import UsageError, number
 
 HELP = "draw the logistic unit's forward and backward graphs and explain ∂L/∂w"
@@ -20,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("graphs"), help="folder for the files (default: graphs)")
     p.add_argument(
         "--format", action="append", choices=FORMATS, help="picture format; repeat for several (default: svg)"
+    )
+    p.add_argument(
+        "--html", action="store_true", help="also write explorer.html: step through forward and backward in a browser"
     )
     p.add_argument("--x", type=FINITE, nargs="+", default=list(DEFAULT_X), help="the sample's features")
     p.add_argument("--w", type=FINITE, nargs="+", default=list(DEFAULT_W), help="the weights (as many as features)")
@@ -35,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VizWarning)
         paths = write_logistic_figures(args.out, args.format or ["svg"], unit)
+        if args.html:
+            paths.append(explore(unit.loss, title=LOGISTIC_TITLE).save(args.out / "explorer.html"))
     for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, VizWarning)):
         print(f"glassgrad graph: warning: {message}", file=sys.stderr)
     for path in paths:

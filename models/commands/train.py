@@ -1,8 +1,9 @@
 """glassgrad train: train the digit detector and write every artifact of the run.
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
-weights.png (what the detector looks at) and mistakes.png (its most confident
-mistakes). Nothing is written until training has finished, and every file is written
+weights.png (what the detector looks at), mistakes.png (its most confident mistakes)
+and, for one validation digit, its graphs and explorer.html (its backward pass, step
+by step). Nothing is written until training has finished, and every file is written
 atomically.
 """
 
@@ -237,7 +238,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
-    """The forward and backward graphs of one sample's loss, when ``glassgrad.viz`` exists."""
+    """The forward and backward graphs of one sample's loss and its explorer (steps
+    through both passes in a browser), when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
     except ImportError:
@@ -247,6 +249,7 @@ def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out:
     try:
         for view in ("forward", "backward"):
             files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
+        files["explorer"] = viz.explore(loss, title="The loss of one validation digit").save(out / "explorer.html")
     except Exception as exc:  # an optional picture must never cost the trained model
         print(
             f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr
