@@ -71,12 +71,14 @@ from .ops import (
 )
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
+from .trace import Compiled, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
     "AnomalyError",
+    "Compiled",
     "DomainError",
     "Function",
     "GlassgradError",
@@ -127,6 +129,7 @@ __all__ = [
     "stack",
     "sum",
     "tanh",
+    "trace",
     "transpose",
     "unsqueeze",
     "value_and_grad",

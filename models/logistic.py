@@ -77,7 +77,8 @@ class LogisticModel(Module):
 def logistic_loss(model: LogisticModel, X: Any, y: Any, pos_weight: float | None = None) -> Tensor:
     """Mean binary cross-entropy of targets ``y`` under the model's logits on ``X``."""
     z = model(X)
-    y = as_tensor(np.asarray(y), dtype=model.dtype)
+    if not isinstance(y, Tensor):  # a Tensor stays in the graph (a traced step feeds one)
+        y = as_tensor(np.asarray(y), dtype=model.dtype)
     if y.shape != z.shape:
         raise ShapeError(f"logistic_loss: targets have shape {y.shape} but there are {z.shape[0]} samples")
     return binary_cross_entropy_with_logits(z, y, pos_weight=pos_weight)

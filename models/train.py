@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from glassgrad import no_grad
+from glassgrad import Compiled, no_grad, trace
 from glassgrad.models.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 from glassgrad.optim import SGD
 
@@ -68,6 +68,27 @@ def _grad_norm(model: LogisticModel) -> float:
     return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in model.parameters() if p.grad is not None))
 
 
+def _training_step(model: LogisticModel, pos_weight: float | None, traced: bool) -> Any:
+    """A function of one batch that leaves the loss's gradient in each parameter's
+    ``.grad`` and returns the loss: compiled on the first batch, or eager."""
+
+    def loss_of(X: Any, y: Any) -> Any:
+        return logistic_loss(model, X, y, pos_weight)
+
+    compiled: list[Compiled] = []
+
+    def step(X: Any, y: Any) -> float:
+        if not traced:
+            loss = loss_of(X, y)
+            loss.backward()
+            return loss.item()
+        if not compiled:
+            compiled.append(trace(loss_of, X, y))
+        return float(compiled[0].backward(X, y))
+
+    return step
+
+
 def _progress_bar(enabled: bool, stop: Criterion) -> Any:
     from tqdm import tqdm
 
@@ -83,7 +104,9 @@ class FitSettings:
     ``pos_weight``: the weight of the positive class in the loss (None = 1);
     ``seed``: seed of the minibatch shuffling; ``choose_threshold``: pick the threshold
     that maximizes F1 on the validation set (else 0.5); ``progress``: show a tqdm bar on
-    stderr with the loss.
+    stderr with the loss; ``traced``: run each step as a compiled trace of the loss
+    (:func:`glassgrad.trace`: the same numbers, without building a graph per step),
+    else record and back-propagate the graph every step.
     """
 
     batch_size: int = 0
@@ -91,6 +114,7 @@ class FitSettings:
     seed: int = 0
     choose_threshold: bool = False
     progress: bool = False
+    traced: bool = True
 
     def __post_init__(self) -> None:
         b = self.batch_size
@@ -123,6 +147,7 @@ def fit(
     best = patience.best if patience is not None else BestState("val" if has_val else "train")
     rng = np.random.default_rng(settings.seed)
     stop.reset()
+    step = _training_step(model, pos_weight, settings.traced)
 
     batch_losses: list[float] = []
     history: list[Epoch] = []
@@ -137,12 +162,11 @@ def fit(
             for k, idx in enumerate(batches):
                 lr = optimizer.lr
                 optimizer.zero_grad()
-                loss = logistic_loss(model, X if idx is None else X[idx], y if idx is None else y[idx], pos_weight)
-                loss.backward()
+                batch_loss = step(X if idx is None else X[idx], y if idx is None else y[idx])
                 grad_norm = _grad_norm(model)
                 optimizer.step()
                 iteration += 1
-                batch_losses.append(loss.item())
+                batch_losses.append(batch_loss)
                 bar.update()
                 state = State(iteration, epoch, grad_norm=grad_norm, model=model)
                 if k == len(batches) - 1:

@@ -1,0 +1,151 @@
+"""trace(): the compiled step computes what eager glassgrad computes, on every op and
+on random graphs, and its source is the forward and backward pass written out."""
+
+import numpy as np
+import pytest
+from glassgrad import DomainError, GradError, Scalar, Tensor, binary_cross_entropy_with_logits, trace
+from glassgrad.functional import grad
+from glassgrad.graph import REGISTRY
+from glassgrad.testing.opinfo import op_cases, opinfo_for
+from glassgrad.testing.strategies import graphs
+from glassgrad.trace import TraceError
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+def eager_value_and_grads(fn, inputs):
+    leaves = [x.__class__(x.data, requires_grad=True) for x in inputs]
+    out = fn(*leaves)
+    out.backward()
+    return out.data, [np.zeros_like(x.data) if x.grad is None else x.grad for x in leaves]
+
+
+def assert_traced_equals_eager(fn, inputs):
+    value, grads = trace(fn, *inputs)(*inputs)
+    eager_value, eager_grads = eager_value_and_grads(fn, inputs)
+    np.testing.assert_allclose(value, eager_value, rtol=1e-12, atol=0)
+    assert len(grads) == len(eager_grads)
+    for g, e in zip(grads, eager_grads):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@given(data=st.data())
+def test_every_op_traced_equals_eager(name, data):
+    case = data.draw(op_cases(opinfo_for(name)), label="case")
+    xs = case.tensors()
+    assert_traced_equals_eager(lambda *v: (case(*v) * case(*v)).sum(), xs)
+
+
+@given(graphs(n_ops=st.integers(1, 12)))
+def test_random_tensor_graphs_traced_equal_eager(graph):
+    assert_traced_equals_eager(lambda *v: graph(*v).sum(), graph.inputs)
+
+
+@given(graphs(n_ops=st.integers(1, 12), kind=Scalar))
+def test_random_scalar_graphs_traced_equal_eager(graph):
+    assert_traced_equals_eager(graph, graph.inputs)
+
+
+def logistic_unit():
+    w = Tensor([0.5, -0.5], requires_grad=True, name="w")
+    b = Tensor(0.0, requires_grad=True, name="b")
+
+    def loss_fn(x, y):
+        z = x @ w + b
+        return binary_cross_entropy_with_logits(z, y)
+
+    return loss_fn, w, b
+
+
+def test_parameters_read_from_outside_are_differentiated_and_read_at_every_call():
+    loss_fn, w, b = logistic_unit()
+    x, y = Tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), Tensor([1.0, 0.0, 1.0])
+    step = trace(loss_fn, x, y)
+    assert step.wrt == (b, w) or step.wrt == (w, b)
+    for _ in range(3):  # an SGD loop on the compiled step: each call sees the update
+        loss = step.backward(x, y)
+        eager = loss_fn(x, y)
+        np.testing.assert_allclose(loss, eager.data, rtol=1e-12)
+        with_grads = {id(p): p.grad.copy() for p in (w, b)}
+        w.grad = b.grad = None
+        eager.backward()
+        for p in (w, b):
+            np.testing.assert_allclose(with_grads[id(p)], p.grad, rtol=1e-12)
+            p.data -= 0.5 * p.grad
+            p.grad = None
+
+
+def test_a_new_shape_traces_again_and_both_signatures_stay_compiled():
+    step = trace(lambda x: (x * x).sum(), Tensor(np.ones(3), requires_grad=True))
+    assert step(np.ones(3))[1][0].shape == (3,)
+    value, (g,) = step(np.full((2, 2), 3.0))
+    assert value == 36.0 and g.shape == (2, 2)
+    np.testing.assert_array_equal(g, np.full((2, 2), 6.0))
+
+
+def test_inputs_that_do_not_require_grad_still_flow_through_the_program():
+    """x needs no gradient, but 2·x must be recomputed for every new x, not baked in."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    step = trace(lambda x: ((x * 2.0) * w).sum(), Tensor([1.0, 1.0]))
+    value, (g_w,) = step(Tensor([3.0, 4.0]))
+    assert value == 22.0
+    np.testing.assert_array_equal(g_w, [6.0, 8.0])
+
+
+def test_domain_errors_are_raised_as_in_eager():
+    step = trace(lambda x: x.log().sum(), Tensor([1.0, 2.0], requires_grad=True))
+    with pytest.raises(DomainError, match="log"):
+        step(Tensor([1.0, -2.0]))
+
+
+def test_clear_errors_for_what_cannot_be_traced():
+    with pytest.raises(GradError, match="single number"):
+        trace(lambda x: x * 2.0, Tensor([1.0, 2.0], requires_grad=True))
+    with pytest.raises(TypeError, match="must return a Scalar or Tensor"):
+        trace(lambda x: 3.0, Tensor([1.0], requires_grad=True))
+    step = trace(lambda x: (x * x).sum(), Tensor([1.0], requires_grad=True))
+    with pytest.raises(TypeError, match="takes 1 inputs"):
+        step(Tensor([1.0]), Tensor([2.0]))
+    with pytest.raises(TypeError, match="Tensor"):
+        step(Scalar(1.0))
+
+
+def test_scalar_source_is_plain_float_arithmetic_with_the_users_names():
+    def f(a, c):
+        e = a * c + a
+        d = e.tanh() * a
+        return d.relu() + d * d
+
+    step = trace(f, Scalar(0.5, requires_grad=True), Scalar(-1.5, requires_grad=True))
+    assert "    e = mul + a" in step.source
+    assert "    g_d = g_d + " in step.source  # d is used three times: its gradient is a sum
+    _value, grads = step(0.5, -1.5)
+    assert grads == pytest.approx(grad(f, argnums=(0, 1))(0.5, -1.5), rel=1e-15)
+
+
+def test_the_source_runs_as_printed():
+    loss_fn, _w, _b = logistic_unit()
+    x, y = Tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), Tensor([1.0, 0.0, 1.0])
+    step = trace(loss_fn, x, y)
+    assert str(step) == step.source and step.source.startswith("def step(x, y, ")
+    compile(step.source, "step", "exec")
+
+
+def test_a_constant_computed_from_an_input_outside_the_graph_is_refused():
+    """np.asarray(x) leaves the graph: the traced value would be replayed for every x."""
+
+    def f(x):
+        mean = np.asarray(x).mean()
+        return ((x - mean) ** 2).sum()
+
+    with pytest.raises(TraceError, match="outside the graph"):
+        trace(f, Tensor([1.0, 2.0, 4.0], requires_grad=True))
+
+
+def test_control_flow_on_values_is_refused_when_the_trace_sees_it_change():
+    def f(x):
+        return (x * 2.0).sum() if x.data.sum() > 3.0 else x.sum()
+
+    with pytest.raises(TraceError, match="control flow"):
+        trace(f, Tensor([1.0, 2.0 + 2**-22], requires_grad=True))
