@@ -229,14 +229,14 @@ def explorer(out: Path, fast: bool) -> None:
         driver.execute_script("document.querySelector('aside').style.display = 'none'")
         frames = []
         for step in GIF_STEPS:
-            _step_to(driver, step)
+            browser.step_to(driver, step)
             frames.append(Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB"))
         _write(folder / "backward.gif", _gif(frames))
 
 
 def _open(driver, page: Path, step: int) -> None:
-    driver.get(page.resolve().as_uri())
-    _step_to(driver, step)
+    browser.open_page(driver, page)
+    browser.step_to(driver, step)
 
 
 def _select(driver, name: str) -> None:
@@ -246,19 +246,6 @@ def _select(driver, name: str) -> None:
         "t.dispatchEvent(new MouseEvent('click', {bubbles: true}))",
         name,
     )
-
-
-def _step_to(driver, step: int) -> None:
-    """Step the page to ``step`` with the keyboard and wait until it shows it."""
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.body.dataset.step") is not None)
-    right = "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight'}))"
-    driver.execute_script(
-        f"for (let i = 0; i < arguments[0]; i++) {right}",
-        step - int(driver.execute_script("return document.body.dataset.step")),
-    )
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.body.dataset.step") == str(step))
 
 
 def _gif(frames: list[Image.Image]) -> bytes:

@@ -176,6 +176,24 @@ def write_docs_figures(out_dir: str | Path) -> list[Path]:
     return written
 
 
+def scalar_network(width: int = 16, seed: int = 0) -> Scalar:
+    """A 2-width-width-1 network of Scalars with tanh units, on one point, in scopes
+    ``layer0``, ``layer1``, ``layer2``: for width 16, 337 parameters and about a
+    thousand values, the size at which the explorer is tested and measured."""
+    rng = np.random.default_rng(seed)
+    h = [Scalar(0.5, requires_grad=False, name="x1"), Scalar(-1.0, requires_grad=False, name="x2")]
+    for layer, n in enumerate((width, width, 1)):
+        with scope(f"layer{layer}"):
+            out = []
+            for j in range(n):
+                acc = Scalar(float(rng.uniform(-1, 1)), name=f"b{layer}_{j}")
+                for i, x in enumerate(h):
+                    acc = acc + Scalar(float(rng.uniform(-1, 1)), name=f"w{layer}_{j}_{i}") * x
+                out.append(acc.tanh())
+            h = out
+    return h[0]
+
+
 #: Titles of the explorers the documentation embeds.
 LOGISTIC_TITLE = "The logistic unit: z = x·w + b, ŷ = σ(z), L = BCE(ŷ, y)"
 MLP_TITLE = "micrograd's network, 2-16-16-1 with tanh, on 4 points"

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import chromium, missing
-from glassgrad import Scalar, scope
-from glassgrad.models.graphs import logistic_unit, small_mlp
+from browser import FRAME_PROBE, NEXT_FRAMES, PRESS_IN_FRAMES, chromium, missing, open_page, press, step, wait
+from glassgrad.models.graphs import logistic_unit, scalar_network, small_mlp
 from glassgrad.viz import explain, explore
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=f"no browser for the explorer tests: {missing()}")
@@ -33,38 +30,6 @@ return arguments[0].map(([id, kind, name]) => {
   return text === "" ? null : text;
 });
 """
-# Installed before any page script runs: the gap between consecutive animation frames
-# and the main thread's long tasks, from the first moment of the page.
-FRAME_PROBE = """
-window.frameGaps = [];
-window.longTasks = [];
-new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push(e.duration)))
-  .observe({ type: "longtask" });
-let previous = performance.now();
-requestAnimationFrame(function tick(now) {
-  window.frameGaps.push(now - previous);
-  previous = now;
-  requestAnimationFrame(tick);
-});
-"""
-# Two more frames, then the frame gaps so far.
-NEXT_FRAMES = (
-    "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(window.frameGaps)))"
-)
-# Presses keys one per animation frame and reports the frame gaps meanwhile.
-PRESS_IN_FRAMES = """
-const keys = arguments[0], done = arguments[arguments.length - 1];
-const start = window.frameGaps.length;
-let i = 0;
-requestAnimationFrame(function next() {
-  if (i < keys.length) {
-    document.dispatchEvent(new KeyboardEvent("keydown", { key: keys[i++], bubbles: true }));
-    requestAnimationFrame(next);
-  } else {
-    requestAnimationFrame(() => requestAnimationFrame(() => done(window.frameGaps.slice(start))));
-  }
-});
-"""
 
 
 @pytest.fixture(scope="module")
@@ -77,32 +42,6 @@ def driver():
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     return tmp_path_factory.mktemp("explorers")
-
-
-def wait(driver, timeout: float = 30):
-    """selenium's WebDriverWait (imported here: the module loads without selenium)."""
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    return WebDriverWait(driver, timeout)
-
-
-def open_page(driver, path: Path) -> None:
-    """Load the page and wait until its drawing is in place and the first step shown."""
-    driver.get(path.as_uri())
-    wait(driver).until(lambda d: step(d) == 0)
-
-
-def press(driver, *keys: str) -> None:
-    for key in keys:
-        driver.execute_script(
-            "document.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], bubbles: true}))", key
-        )
-
-
-def step(driver) -> int | None:
-    """The step the page shows in full (None while its drawing is still arriving)."""
-    shown = driver.execute_script("return document.body.dataset.step")
-    return None if shown is None else int(shown)
 
 
 def severe(driver) -> list[str]:
@@ -239,25 +178,9 @@ def test_the_mlp_steps_to_backwards_gradients_and_back(driver, pages):
     assert severe(driver) == []
 
 
-def big_network(width: int = 16) -> Scalar:
-    """A 2-16-16-1 network of Scalars on one point: about a thousand values."""
-    rng = random.Random(0)
-    h = [Scalar(0.5, requires_grad=False, name="x1"), Scalar(-1.0, requires_grad=False, name="x2")]
-    for layer, n in enumerate((width, width, 1)):
-        with scope(f"layer{layer}"):
-            out = []
-            for j in range(n):
-                acc = Scalar(rng.uniform(-1, 1), requires_grad=True, name=f"b{layer}_{j}")
-                for i, x in enumerate(h):
-                    acc = acc + Scalar(rng.uniform(-1, 1), requires_grad=True, name=f"w{layer}_{j}_{i}") * x
-                out.append(acc.tanh())
-            h = out
-    return h[0]
-
-
 @pytest.fixture(scope="module")
 def big(pages):
-    root = big_network()
+    root = scalar_network()
     ex = explore(root, max_nodes=None)
     return root, ex, ex.save(pages / "big.html")
 

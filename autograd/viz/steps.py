@@ -159,10 +159,10 @@ class _Writer:
                 out.slot(f"e{k}", CLASS, TODO, True)
                 if len(e.flows) > 1:
                     out.slot(f"e{k}", TEXT, "", None)
+        n_values = len(self.spec.order)
         n_ops = sum(1 for n in self.spec.order if n.fn is not None)
-        out.steps.append(
-            Step("start", f"{len(self.spec.order)} values, {n_ops} ops: step through the forward pass, then backward")
-        )
+        counts = f"{n_values} value{'s' * (n_values != 1)}, {n_ops} op{'s' * (n_ops != 1)}"
+        out.steps.append(Step("start", f"{counts}: step through the forward pass, then backward"))
 
     def _set(self, step: Step, element: str, kind: str, name: str, value: Any) -> None:
         step.changes.append((self.out._index[(element, kind, name)], value))
