@@ -172,8 +172,14 @@ class Explorer:
             if node.requires_grad:
                 info["d"] = f"∂{symbol(root)}/∂{symbol(name)}"
                 info["grad"] = "— (no gradient reaches it)" if v.grad is None else full(v.grad)
-            if v.role == "param" and v.grad is not None and explained < MAX_EXPLAINED:
-                info["explain"] = str(explain(node, spec.root, seed))
+            if v.role == "param" and v.grad is not None:
+                if explained < MAX_EXPLAINED:
+                    info["explain"] = str(explain(node, spec.root, seed))
+                else:
+                    info["explain"] = (
+                        f"The page carries explain() for its first {MAX_EXPLAINED} parameters; "
+                        f"explain({name}, {root}) in Python spells out this one."
+                    )
                 explained += 1
             boxes[v.id] = info
         for o in spec.ops:

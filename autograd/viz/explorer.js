@@ -1,7 +1,7 @@
 // glassgrad's explorer: steps through the forward and backward passes of one graph.
 //
-// The page holds the graph as graphviz drew it (the backward view, every number in
-// place) and the steps as JSON. A step is a list of changes to slots (the text of a
+// The page holds the graph as graphviz drew it (the backward view, in the state of the
+// first step) and the steps as JSON. A step is a list of changes to slots (the text of a
 // number cell, a CSS class, a data attribute); the state after step t of each slot is
 // the value set by the last step <= t that changes it, so jumping anywhere touches
 // only the slots changed between here and there. The script computes nothing: every
