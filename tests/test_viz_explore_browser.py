@@ -231,3 +231,29 @@ def test_a_thousand_node_graph_loads_and_steps_without_a_frame_over_100_ms(drive
         f"frames while loading (ms): {[round(g) for g in loading]}; while stepping: {[round(g) for g in stepping]}; "
         f"long tasks: {[round(t) for t in tasks]}"
     )
+
+
+def test_two_explorers_on_one_notebook_page_keep_to_themselves(driver, pages, logistic):
+    u, ex, _ = logistic
+    loss, _ = small_mlp()
+    notebook = pages / "notebook.html"
+    notebook.write_text(
+        f"<!DOCTYPE html><html><body>{ex._repr_html_()}{explore(loss)._repr_html_()}</body></html>", encoding="utf-8"
+    )
+    driver.get_log("browser")
+    driver.get(notebook.as_uri())
+    frames = driver.find_elements("css selector", "iframe")
+    assert len(frames) == 2
+    for frame in frames:
+        driver.switch_to.frame(frame)
+        wait(driver).until(lambda d: step(d) == 0)
+        driver.switch_to.default_content()
+    driver.switch_to.frame(frames[0])
+    press(driver, "End")
+    assert step(driver) == len(ex.walkthrough.steps) - 1
+    np.testing.assert_allclose(dom_grads(driver, ex)["w"], u.w.grad, rtol=0, atol=1e-12)
+    driver.switch_to.default_content()
+    driver.switch_to.frame(frames[1])
+    assert step(driver) == 0  # the other explorer did not move
+    driver.switch_to.default_content()
+    assert severe(driver) == []
