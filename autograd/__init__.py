@@ -71,7 +71,7 @@ from .ops import (
 )
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
-from .trace import Compiled, trace
+from .tracing import Compiled, TraceError, trace
 
 __version__ = "0.1.0"
 
@@ -89,6 +89,7 @@ __all__ = [
     "Scalar",
     "ShapeError",
     "Tensor",
+    "TraceError",
     "abs",
     "argmax",
     "as_tensor",

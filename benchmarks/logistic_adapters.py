@@ -22,6 +22,7 @@ import numpy as np
 MODULES = {
     "numpy-by-hand": "numpy",
     "glassgrad": "glassgrad",
+    "glassgrad (traced)": "glassgrad",
     "torch-eager": "torch",
     "autograd (HIPS)": "autograd",
     "mygrad": "mygrad",
@@ -133,6 +134,30 @@ class Glassgrad(Adapter):
 
     def params(self):
         return self.w.data.astype(np.float64), float(self.b.data)
+
+
+class GlassgradTraced(Glassgrad):
+    """The same loss compiled once by ``glassgrad.trace``; each step replays it and
+    updates the parameters' data in place."""
+
+    def setup(self, w0, b0):
+        from glassgrad import trace
+
+        super().setup(w0, b0)
+        self.compiled = trace(self._loss, *self.batches[0])
+        order = {id(p): i for i, p in enumerate(self.compiled.wrt)}
+        self.iw, self.ib = order[id(self.w)], order[id(self.b)]
+
+    def sgd_step(self, X, y):
+        _, grads = self.compiled(X, y)
+        gw = grads[self.iw]
+        gw *= self.lr
+        self.w.data -= gw
+        self.b.data -= self.lr * grads[self.ib]
+
+    def value_and_grad(self, i):
+        loss, grads = self.compiled(*self.batches[i])
+        return float(loss), grads[self.iw].astype(np.float64), float(grads[self.ib])
 
 
 class TorchEager(Adapter):
@@ -268,6 +293,7 @@ class JaxEager(Jax):
 ADAPTERS: dict[str, type[Adapter]] = {
     "numpy-by-hand": NumpyByHand,
     "glassgrad": Glassgrad,
+    "glassgrad (traced)": GlassgradTraced,
     "torch-eager": TorchEager,
     "autograd (HIPS)": HipsAutograd,
     "mygrad": MyGrad,

@@ -22,6 +22,7 @@ ALPHA = 1e-4
 MODULES = {
     "numpy-by-hand (vectorized)": "numpy",
     "glassgrad (Scalar)": "glassgrad",
+    "glassgrad (traced)": "glassgrad",
     "micrograd": "micrograd",
     "torch (0-d tensors)": "torch",
 }
@@ -170,6 +171,34 @@ class GlassgradScalar(ScalarMLP):
         return Scalar(v, requires_grad=False)
 
 
+class GlassgradTraced(GlassgradScalar):
+    """The demo's loss compiled once by ``glassgrad.trace`` (straight-line float code);
+    each step replays it and updates the parameters."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, params0: np.ndarray):
+        from glassgrad import trace
+
+        super().__init__(X, y, params0)
+        self.compiled = trace(self.loss)
+        order = {id(p): i for i, p in enumerate(self.compiled.wrt)}
+        self.index = [order[id(p)] for p in self.params_]
+
+    def _value_and_grads(self) -> tuple[float, list[float]]:
+        value, grads = self.compiled()
+        return float(value), [grads[i] for i in self.index]
+
+    def step(self) -> None:
+        _, grads = self._value_and_grads()
+        lr = learning_rate(self.k)
+        for p, g in zip(self.params_, grads):
+            p.data -= lr * g
+        self.k += 1
+
+    def value_and_grad(self) -> tuple[float, np.ndarray]:
+        value, grads = self._value_and_grads()
+        return value, np.array(grads)
+
+
 class Micrograd(ScalarMLP):
     def parameter(self, v):
         from micrograd.engine import Value
@@ -207,6 +236,7 @@ class TorchScalar(ScalarMLP):
 ADAPTERS = {
     "numpy-by-hand (vectorized)": NumpyByHand,
     "glassgrad (Scalar)": GlassgradScalar,
+    "glassgrad (traced)": GlassgradTraced,
     "micrograd": Micrograd,
     "torch (0-d tensors)": TorchScalar,
 }

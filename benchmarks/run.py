@@ -46,6 +46,7 @@ OWN = {
     "glassgrad",
     "numpy-by-hand (vectorized)",
     "glassgrad (Scalar)",
+    "glassgrad (traced)",
     "python-floats-by-hand",
     "slotted-objects floor",
 }
@@ -475,6 +476,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     md = report.markdown(run)
     write_atomic(os.path.join(args.out, "benchmarks.json"), json.dumps(run, indent=1))
     write_atomic(os.path.join(args.out, "benchmarks.md"), md)
+    report.bar_chart(run, os.path.join(args.out, "benchmarks.png"))
     print(md)
     return run
 

@@ -41,15 +41,15 @@ def quick_run(tmp_path_factory):
         env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads((out / "benchmarks.json").read_text()), (out / "benchmarks.md").read_text()
+    return json.loads((out / "benchmarks.json").read_text()), (out / "benchmarks.md").read_text(), out
 
 
 def test_quick_run_checks_and_times_glassgrad_against_numpy(quick_run):
-    run, md = quick_run
+    run, md, _ = quick_run
     for key in ("W1", "W1-large", "W2", "W3"):
         libs = run["workloads"][key]["libraries"]
         own = [lib for lib in libs if lib.startswith(("glassgrad", "numpy"))]
-        assert len(own) == 2
+        assert len(own) == 3  # numpy by hand, glassgrad eager, glassgrad traced
         for lib in own:
             assert libs[lib]["check_ok"], (key, lib, libs[lib]["check"])
             s = libs[lib]["stats"]
@@ -58,6 +58,7 @@ def test_quick_run_checks_and_times_glassgrad_against_numpy(quick_run):
             assert "skip" in libs[lib], (key, lib)
         assert f"### {key}:" in md
     assert "FAIL" not in md
+    assert (quick_run[2] / "benchmarks.png").stat().st_size > 0  # the bar chart of the ratios
 
 
 def test_quick_deep_chain_gradients_match_the_float_sweep(quick_run):

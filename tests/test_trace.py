@@ -8,7 +8,7 @@ from glassgrad.functional import grad
 from glassgrad.graph import REGISTRY
 from glassgrad.testing.opinfo import op_cases, opinfo_for
 from glassgrad.testing.strategies import graphs
-from glassgrad.trace import TraceError
+from glassgrad.tracing import TraceError
 from hypothesis import given
 from hypothesis import strategies as st
 

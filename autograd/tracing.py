@@ -65,8 +65,12 @@ class _Body:
     """An op's ``forward`` or ``backward`` as expressions over its argument names."""
 
     args: tuple[str, ...]  # the parameters after ctx, in order (keyword ones included)
-    results: tuple[ast.expr | None, ...]  # one expression per result (None: no gradient)
+    # One template per result (None: no gradient), each argument written as _TOKEN.format(i).
+    results: tuple[str | None, ...]
     free: frozenset[str]  # global names the expressions read
+
+
+_TOKEN = "__arg{}__"
 
 
 _BODIES: dict[Callable[..., Any], _Body | None] = {}
@@ -101,9 +105,10 @@ def _read_body(fdef: ast.FunctionDef) -> _Body | None:
             return None  # ctx beyond ctx.xp (saved, needs_input_grad): call the op
         if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.comprehension)):
             return None
-    elts = value.elts if isinstance(value, ast.Tuple) else [value]
-    results = tuple(None if isinstance(e, ast.Constant) and e.value is None else e for e in elts)
     loads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+    value = _Rename({a: ast.Name(_TOKEN.format(i), ast.Load()) for i, a in enumerate(args)}).visit(value)
+    elts = value.elts if isinstance(value, ast.Tuple) else [value]
+    results = tuple(None if isinstance(e, ast.Constant) and e.value is None else ast.unparse(e) for e in elts)
     return _Body(args, results, frozenset(loads - set(args) - {"xp"}))
 
 
@@ -192,15 +197,24 @@ class _Namer:
 
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken)
+        self.next: dict[str, int] = {}  # the next suffix to try for a base name
 
     def __call__(self, wish: str) -> str:
         base = wish if wish.isidentifier() and not wish.startswith("_") else "v"
-        name, k = base, 1
+        name, k = base, self.next.get(base, 1)
+        if k > 1:
+            name = f"{base}_{k}"
         while name in self.taken or name in _KEYWORDS:
             k += 1
             name = f"{base}_{k}"
+        self.next[base] = k + 1
         self.taken.add(name)
         return name
+
+    def copy(self) -> _Namer:
+        twin = _Namer(self.taken)
+        twin.next = dict(self.next)
+        return twin
 
 
 _KEYWORDS = frozenset(__import__("keyword").kwlist) | frozenset(dir(__import__("builtins")))
@@ -219,7 +233,6 @@ class _Program:
     run: Callable[..., Any]
     wrt: tuple[Node, ...]  # the leaves whose gradients it returns: inputs, then parameters
     captured: tuple[Node, ...]  # leaves read from outside at every call
-    output: Node  # the traced output (kept for its kind and dtype)
     captured_signature: Any  # shapes and dtypes of the captured leaves when traced
 
 
@@ -265,7 +278,7 @@ class _Graph:
     captured: list[Node]  # leaves read from outside at every call
     wrt: list[Node]  # the leaves whose gradients the program returns
     names: dict[int, str]  # id → the value's name in the code
-    taken: set[str]  # every name used so far
+    namer: _Namer  # the names used so far
 
 
 def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Graph:
@@ -295,9 +308,10 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             names[id(node)] = namer(local.get(id(node)) or node.name or ("p" if node.requires_grad else "c"))
             captured.append(node)
     for node in ops:
-        names[id(node)] = namer(local.get(id(node)) or node.name or node.fn.name)  # type: ignore[union-attr]
+        fallback = "loss" if node is out else node.fn.name  # type: ignore[union-attr]
+        names[id(node)] = namer(local.get(id(node)) or node.name or fallback)
     wrt = [x for x, keep in zip(inputs, wanted) if keep] + [n for n in captured if n.requires_grad]
-    return _Graph(out, ops, inputs, captured, wrt, names, namer.taken)
+    return _Graph(out, ops, inputs, captured, wrt, names, namer)
 
 
 def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Sequence[Node]) -> None:
@@ -309,6 +323,8 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
     else than ``fn``."""
     # Shrunk toward 0 by one part in 2²⁰: inside every domain the inputs were in
     # ([0, 1], x > 0, x ≠ 0), and different wherever an input is not 0.
+    if not inputs:  # nothing can move
+        return
     moved = [_leaf(type(x), x._data * (1 - 2**-20)) for x in inputs]
     try:
         with record_sites():
@@ -350,7 +366,7 @@ def _write(graph: _Graph, reduce_sites: set[int] | None) -> tuple[str, dict[str,
     w = _Writer(kind, {**_BUILTINS, "xp": kind.xp}, graph.names, reduce_sites=reduce_sites)
     for op in graph.ops:
         w.namespace.update({n: _global(op.fn, n) for n in _free_names(op.fn)})  # type: ignore[arg-type]
-    namer = _Namer(graph.taken)
+    namer = graph.namer.copy()
     names = graph.names
     needs = _needs_grad(graph.ops, {id(x) for x in graph.wrt})
     for node in graph.ops:
@@ -375,6 +391,8 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
     only those (shapes are fixed for a traced signature)."""
     graph = _record(fn, inputs, wanted)
     name = f"<trace of {getattr(fn, '__qualname__', 'f')}>"
+    if not type(graph.out).broadcasting:  # Scalars: no gradient is ever summed
+        return _program(graph, set(), name)
     trial_source, namespace = _write(graph, None)
     summed: set[int] = set()
 
@@ -386,10 +404,14 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
     namespace["_reduce"] = reduce
     exec(compile(trial_source, name, "exec"), namespace)
     namespace["step"](*[x._data for x in [*graph.inputs, *graph.captured]])
+    return _program(graph, summed, name)
+
+
+def _program(graph: _Graph, summed: set[int], name: str) -> _Program:
     source, namespace = _write(graph, summed)
     exec(compile(source, name, "exec"), namespace)
     captured_signature = _signature([c._data for c in graph.captured])
-    return _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured), graph.out, captured_signature)
+    return _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured), captured_signature)
 
 
 def _free_names(fn: type[Function]) -> set[str]:
@@ -458,22 +480,21 @@ def _keywords(w: _Writer, namer: _Namer, params: dict[str, Any]) -> str:
 
 def _inline(body: _Body, args: Sequence[str], params: dict[str, Any]) -> list[str] | None:
     """The body's result expressions with the op's arguments and parameters filled in."""
-    mapping: dict[str, ast.expr] = {name: ast.Name(arg, ast.Load()) for name, arg in zip(body.args, args)}
+    fill = list(args)
     for name in body.args[len(args) :]:
-        if name in params:
-            lit = _literal(params[name])
-            if lit is None:
-                return None
-            mapping[name] = lit
-        else:
+        if name not in params:
             return None  # a parameter left at its default: the default is read by a call
+        lit = _literal(params[name])
+        if lit is None:
+            return None
+        text = ast.unparse(lit)
+        fill.append(f"({text})" if text.startswith("-") else text)
     out = []
-    for expr in body.results:
-        if expr is None:
-            out.append("None")
-            continue
-        new = _Rename(mapping).visit(ast.parse(ast.unparse(expr), mode="eval").body)
-        out.append(ast.unparse(new))
+    for template in body.results:
+        if template is not None:
+            for i, text in enumerate(fill):
+                template = template.replace(_TOKEN.format(i), text)
+        out.append("None" if template is None else template)
     return out
 
 
