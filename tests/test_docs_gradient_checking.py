@@ -9,7 +9,8 @@ from glassgrad.testing import pytest_plugin
 from hypothesis import settings
 
 PAGE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "gradient-checking.md"
-BLOCK = re.compile(r"```python\n(.*?)```\n(?:\nOutput:\n\n```text\n(.*?)```\n)?", re.S)
+# Blocks marked no-run (the PyTorch and JAX recipes) run in test_framework_recipes.py.
+BLOCK = re.compile(r"(?<!<!-- no-run -->\n)```python\n(.*?)```\n(?:\nOutput:\n\n```text\n(.*?)```\n)?", re.S)
 
 
 def test_page_examples_run_and_print_the_shown_output():

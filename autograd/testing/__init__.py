@@ -1,8 +1,10 @@
-"""Check gradients: of glassgrad's ops and of your own functions.
+"""Check gradients: your own hand-derived ones, glassgrad's ops, and your functions.
 
-- :func:`gradcheck` compares backward with central differences at one point and
-  explains a failure: a worst-first table, kink verdicts, a Taylor test, and the
-  first op whose local derivative is wrong.
+- :func:`gradcheck` compares a derivative with central differences at one point and
+  explains a failure: a worst-first table, kink verdicts, a Taylor test, and (for
+  glassgrad values) the first op whose local derivative is wrong. The derivative is
+  either your own, for a plain NumPy function (``grad=``, ``vjp=`` or ``jvp=``), or
+  glassgrad's backward, for a function of Scalars and Tensors.
 - :func:`gradgradcheck` does the same for second derivatives.
 - :func:`check_gradients` / :func:`grad_property` run gradcheck over hypothesis
   strategies (:mod:`glassgrad.testing.strategies`) and shrink a failure to the

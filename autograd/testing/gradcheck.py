@@ -29,25 +29,46 @@ from ..scalar import Scalar
 from ..tensor import Tensor
 from .compare import Comparison, Outputs, compare
 from .finite_differences import lowest_precision
+from .handwritten import ArgNums, HandDerivative, check_handwritten
 from .localize import Localization
 from .localize import localize as localize_failure
 from .report import COMPOSITE_KINK
-from .result import SUB_CHECKS, GradcheckError, GradcheckResult
+from .result import SUB_CHECKS, GradcheckError, GradcheckResult, function_name
 from .settings import GradcheckSettings
-from .subchecks import as_analytic, backward_problems, grad_problems, mutations, snapshot
+from .subchecks import as_analytic, grad_problems, linearity, mutations, reentrancy, snapshot
 
 __all__ = ["SUB_CHECKS", "GradcheckError", "GradcheckResult", "GradcheckSettings", "gradcheck"]
 
 
 def gradcheck(
-    fn: Callable[..., Any], *inputs: Any, settings: GradcheckSettings | None = None, **options: Any
+    fn: Callable[..., Any],
+    *inputs: Any,
+    grad: Callable[..., Any] | None = None,
+    vjp: Callable[..., Any] | None = None,
+    jvp: Callable[..., Any] | None = None,
+    argnums: ArgNums | None = None,
+    settings: GradcheckSettings | None = None,
+    **options: Any,
 ) -> GradcheckResult:
-    """Check ``fn``'s gradients with respect to every input that requires grad.
+    """Check ``fn``'s gradients against central differences.
 
-    ``fn`` takes the inputs (Scalars, Tensors; other arguments are passed through as
-    constants) and returns a Scalar, a Tensor or a tuple of them. The check passes
-    when, for every compared derivative, ``|analytic − numeric| ≤ atol + rtol·|numeric|``
-    plus the rounding noise of the finite difference, and every sub-check holds.
+    Two kinds of function:
+
+    - A plain function of floats and NumPy arrays, with your derivative:
+      ``grad=df`` (``df(*inputs)`` returns ∇f, for an ``fn`` returning one number),
+      ``vjp=lambda *inputs, v: ...`` (returns vᵀJ, the gradient of ⟨v, fn⟩; ``v`` is
+      shaped like fn's output, a tuple for a tuple of outputs) or
+      ``jvp=lambda *inputs, *tangents: ...`` (returns J·u, shaped like fn's output).
+      The derivative returns one gradient per checked input (a tuple when there are
+      several). ``argnums`` picks the inputs to check (default: every float and
+      floating-point array; the others are passed through as constants).
+    - A function of Scalars and Tensors (other arguments are passed through as
+      constants) returning a Scalar, a Tensor or a tuple of them: backward is checked
+      with respect to every input that requires grad.
+
+    The check passes when, for every compared derivative,
+    ``|analytic − numeric| ≤ atol + rtol·|numeric|`` plus the rounding noise of the
+    finite difference, and every sub-check holds.
 
     ``settings`` (a :class:`GradcheckSettings`) and the keyword ``options`` (its
     fields: ``eps``, ``atol``, ``rtol``, ``seed``, ``raise_exception``, ``mode``,
@@ -59,14 +80,19 @@ def gradcheck(
     with its report unless ``raise_exception=False``.
     """
     s = GradcheckSettings.from_options(settings, options)
-    result = _check_graph(fn, inputs, s)
+    derivative = HandDerivative.given(grad=grad, vjp=vjp, jvp=jvp)
+    if derivative is not None:
+        result = check_handwritten(fn, inputs, derivative, argnums, s)
+    elif argnums is not None:
+        raise TypeError(
+            "gradcheck: argnums= picks the inputs of a plain function checked with grad=, vjp= or jvp=; "
+            "for Scalars and Tensors, requires_grad says which inputs are checked"
+        )
+    else:
+        result = _check_graph(fn, inputs, s)
     if result.failures and s.raise_exception:
         raise GradcheckError(result.report(), result)
     return result
-
-
-def function_name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__name__", type(fn).__name__)
 
 
 def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSettings) -> GradcheckResult:
@@ -75,8 +101,9 @@ def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSett
     wanted_idx = [i for i, x in enumerate(inputs) if isinstance(x, Node) and x.requires_grad]
     if not wanted_idx:
         raise ValueError(
-            f"gradcheck: none of the {len(inputs)} inputs requires grad, so there is nothing to check; "
-            "create them with requires_grad=True"
+            f"gradcheck: none of the {len(inputs)} inputs is a Scalar or Tensor that requires grad, so there is "
+            "nothing to check; create them with requires_grad=True, or check a plain NumPy function by passing "
+            "its derivative as grad=, vjp= or jvp="
         )
     leaves = [_leaf_copy(x) if i in wanted_idx else x for i, x in enumerate(inputs)]
     wanted = [leaves[i] for i in wanted_idx]
@@ -97,9 +124,8 @@ def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSett
 
     n_in, n_out = sum(np.size(x.data) for x in wanted), sum(np.size(o.data) for o in outs)
     jacobian = _analytic_jacobian(outs, wanted) if s.compares_entries(n_in, n_out) else None
-    result.failures.update(
-        backward_problems(backward, shapes, result.analytic, (result.atol, result.rtol), s.nondet_tol)
-    )
+    result.failures.update(reentrancy(backward, shapes, result.analytic, s.nondet_tol))
+    result.failures.update(linearity(backward, shapes, result.analytic, (result.atol, result.rtol)))
     result.failures.update(mutations(labels, [leaf.data for leaf in wanted], before))
 
     evaluate = Outputs(_rerun(fn, leaves, wanted_idx, name))

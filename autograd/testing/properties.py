@@ -1,5 +1,9 @@
 """Gradient checks as properties: run :func:`gradcheck` over hypothesis strategies.
 
+The same two kinds of function as ``gradcheck``: a plain NumPy function with its
+hand-written derivative (``check_gradients(f, arrays((3,)), grad=df)``), or a function
+of Scalars and Tensors checked against backward.
+
 ``check_gradients(fn, *strategies)`` draws inputs, checks ``fn``'s gradients at each
 draw, and when one fails lets hypothesis shrink it to the simplest input that still
 fails. It raises :class:`GradientCheckFailure` with that input, the gradcheck table
@@ -102,7 +106,9 @@ def check_gradients(
     with its gradcheck report and a ready-to-paste ``@example(...)`` line. An
     exception raised by ``fn`` counts as a failure too. ``examples`` are argument
     tuples always tried first; ``max_examples`` and ``settings`` override the active
-    hypothesis profile; other keywords go to :func:`gradcheck`. Do not call it inside
+    hypothesis profile; other keywords go to :func:`gradcheck` — among them the
+    derivative of a plain NumPy function (``grad=``, ``vjp=``, ``jvp=``, with
+    ``argnums=``), whose inputs come from the array strategies. Do not call it inside
     a ``@given`` test (hypothesis does not nest); use it in a plain test.
     """
     fn_name = getattr(fn, "__name__", type(fn).__name__)

@@ -66,7 +66,9 @@ def worst_first(rows: Sequence[Row]) -> list[Row]:
 def _num(v: float | None) -> str:
     if v is None:
         return ""
-    if v == 0 or (1e-4 <= abs(v) < 1e6):
+    if v == 0:
+        return "0"  # −0.0 too: the sign of a zero derivative says nothing
+    if 1e-4 <= abs(v) < 1e6:
         return f"{v:.6g}"
     return f"{v:.3e}"
 

@@ -3,7 +3,9 @@ when it failed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +13,12 @@ from ..errors import GlassgradError
 from .localize import Localization
 from .report import KINK, Row, format_table
 from .taylor import TaylorResult
+
+
+def function_name(fn: Callable[..., Any]) -> str:
+    """How a report names the checked function."""
+    return getattr(fn, "__name__", type(fn).__name__)
+
 
 #: The sub-checks, in the order they are reported.
 SUB_CHECKS = ("jacobian", "subgradient", "linearity", "reentrancy", "shape", "dtype", "mutation", "aliasing")
@@ -50,6 +58,8 @@ class GradcheckResult:
     localization: Localization | None = None
     notes: list[str] = field(default_factory=list)
     jacobian: tuple[np.ndarray, np.ndarray] | None = None  # (analytic, numeric), full mode on small fns
+    objective: str = "φ = Σ vᵀf"  # the one number central differences are taken of
+    sub_checks: tuple[str, ...] = SUB_CHECKS  # the sub-checks that ran
 
     @property
     def ok(self) -> bool:
@@ -71,7 +81,7 @@ class GradcheckResult:
         )
         lines = [
             head,
-            f"mode {self.mode}, {self.evaluations} evaluations of f in float64 (φ = Σ vᵀf), "
+            f"mode {self.mode}, {self.evaluations} evaluations of f in float64 ({self.objective}), "
             f"step {self.step}; tolerance atol={self.atol:g} + rtol={self.rtol:g}·|numeric| + rounding "
             f"({self.dtype} gradients)",
         ]
@@ -91,7 +101,9 @@ class GradcheckResult:
             lines.append(self.taylor.summary())
         if self.localization is not None:
             lines.append(self.localization.summary())
-        lines.append("sub-checks: " + ", ".join(f"{c} {'FAILED' if c in self.failures else 'ok'}" for c in SUB_CHECKS))
+        lines.append(
+            "sub-checks: " + ", ".join(f"{c} {'FAILED' if c in self.failures else 'ok'}" for c in self.sub_checks)
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
