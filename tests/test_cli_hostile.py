@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from glassgrad.models import mnist
+from glassgrad.models import cli, mnist
 from glassgrad.models.cli import main
 from glassgrad.models.commands import train as train_command
 from glassgrad.models.logistic import LogisticModel
@@ -301,12 +301,15 @@ def test_8_an_interrupted_run_keeps_its_best_parameters_and_exits_130(data, tmp_
 
 
 def test_8_an_interrupt_before_training_prints_one_line(data, tmp_path, monkeypatch, capsys):
-    def interrupted(args):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_command, "load_data", interrupted)
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "run")]) == 130
     assert capsys.readouterr().err == "glassgrad train: interrupted\n"
+    monkeypatch.setattr(cli, "build_parser", interrupted)  # Ctrl-C while the commands load
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err == "glassgrad: interrupted\n"
     assert os.listdir(tmp_path) == ["data"]
 
 
@@ -384,7 +387,9 @@ def test_12_a_fifo_named_like_data_is_refused_not_waited_on(tmp_path):
 
 def test_12_an_unwritable_out_fails_before_training(data, tmp_path):
     (tmp_path / "file").write_text("")
-    code, out, err = glassgrad("train", "--data", data, "--out", tmp_path / "file" / "sub")
+    # a million epochs: only a check made before training can answer within the timeout
+    argv = ["--epochs", "1000000", "--patience", "0", "--out", tmp_path / "file" / "sub"]
+    code, out, err = glassgrad("train", "--data", data, *argv, timeout=60)
     assert code == 2 and out == ""
     assert_one_line(err, str(tmp_path / "file" / "sub"))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
