@@ -293,7 +293,10 @@ def test_8_an_interrupted_run_keeps_its_best_parameters_and_exits_130(data, tmp_
         time.sleep(0.05)  # the hidden run folder is made just before the data is read
     time.sleep(1.0)  # well into the million epochs
     proc.send_signal(sig)
-    stdout, err = proc.communicate(timeout=60)
+    try:  # the run writes its pictures and pages before it exits: slow on a busy machine
+        stdout, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()  # never leave a million-epoch run behind
     assert proc.returncode == 130
     assert_one_line(err, "interrupted at iteration", str(out), status="interrupted")
     assert set(os.listdir(out)) >= RUN_FILES and "stopped by KeyboardInterrupt" in stdout
