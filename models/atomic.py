@@ -1,16 +1,18 @@
-"""Atomic file writes: a reader (or a crash) never sees half a file.
+"""Atomic writes: a reader (or a crash) never sees half a file, nor a folder of mixed files.
 
 The data goes to a hidden temporary file in the target's folder, is flushed to disk,
 and is then renamed over the target with ``os.replace`` (atomic on POSIX and Windows).
 The file gets the permissions of any new file (0666 less the umask). Whatever stops
 the writing — an error, Ctrl-C — the temporary file is removed, and an error names
-the target, never the temporary file.
+the target, never the temporary file. :func:`atomic_dir` does the same for a folder of
+files written together (a training run): it appears whole, or not at all.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -74,3 +76,41 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh hidden folder beside ``path`` to fill; when the block ends without error it
+    is renamed to ``path``, replacing the folder there (the caller decides it may). On any
+    error or interrupt the hidden folder is removed and ``path`` is left as it was.
+
+    The hidden folder is made at once, so a ``path`` that cannot be written fails before
+    any work is done.
+    """
+    path = Path(path)
+    tmp = temp_name(path)
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir(0o777)  # less the umask, like any new folder
+    try:
+        yield tmp
+        with _naming(path):
+            _swap_in(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after the rename
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Rename the folder ``new`` to ``path``; a folder already at ``path`` is moved aside
+    first and deleted after, so ``path`` is never a mix of the two."""
+    if not path.exists():
+        os.replace(new, path)
+        return
+    old = temp_name(path)
+    os.replace(path, old)
+    try:
+        os.replace(new, path)
+    except BaseException:
+        os.replace(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -7,23 +7,29 @@
     glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
 Bad input (missing files, bad data, impossible options) ends with exit status 2 and
-one line on stderr.
+one line on stderr; Ctrl-C or SIGTERM with exit status 130 (train first writes the
+run so far).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
-from .commands import COMMANDS
-from .commands.options import EXIT_USAGE, Parser
+from .commands.options import EXIT_INTERRUPTED, EXIT_USAGE, Parser
 
 
 def build_parser() -> Parser:
     """The parser of every subcommand, each registered from its module the same way."""
+    from .commands import COMMANDS  # here, inside main's handlers: Ctrl-C while it loads prints one line
+
     parser = Parser(prog="glassgrad", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"glassgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -35,15 +41,39 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command ``argv`` (default: the process's arguments); returns the exit status:
+    0 done, 2 bad input (one line on stderr), 130 interrupted by Ctrl-C or SIGTERM."""
+    name = "glassgrad"
+    restore = _sigterm_like_ctrl_c()
     try:
+        args = build_parser().parse_args(argv)
+        name = f"glassgrad {args.command}"
         return args.run(args)
     except (GlassgradError, OSError) as exc:
-        print(f"glassgrad {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"glassgrad {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        restore()
+
+
+def _sigterm_like_ctrl_c() -> Callable[[], None]:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does, so a killed run cleans up the
+    same way; returns the function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,35 +9,64 @@ scaled into 20×20 and centred.
 from __future__ import annotations
 
 import os
+import warnings
+from typing import Any
 
 import numpy as np
 from glassgrad.optional import require
 
 from .mnist import DataError
 
+MAX_PIXELS = 4096 * 4096  # larger pictures are refused before they are decoded: bounded memory
+TOO_LARGE = "too large for a digit picture (at most 4096×4096 pixels)"
+MIN_CONTRAST = 16  # grey levels between the lightest and darkest pixel; less is a blank picture
+
 
 def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """A uint8 (28, 28) image, white ink on black, from the picture at ``path``."""
+    """A uint8 (28, 28) image, white ink on black, from the picture at ``path``.
+
+    Transparent pixels count as white paper (a dark digit drawn on a transparent
+    background is common); a picture with no visible ink, or larger than 4096×4096
+    pixels, raises DataError.
+    """
     Image = require("PIL.Image", "train", "reading a picture")
     try:
-        with Image.open(path) as im:
-            grey = np.asarray(im.convert("L"), dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+                if width * height > MAX_PIXELS:
+                    raise DataError(f"image {path} is {width}×{height} pixels, {TOO_LARGE}; scale it down")
+                grey = np.asarray(_on_white(im).convert("L"), dtype=np.float64)
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
-    except (Image.UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"image {path} cannot be read as a picture ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's limits, met in open()
+        raise DataError(f"image {path} is {TOO_LARGE} ({' '.join(str(exc).split())})") from None
+    except (Image.UnidentifiedImageError, OSError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DataError(f"image {path} cannot be read as a picture ({detail})") from None
+    if grey.max() - grey.min() < MIN_CONTRAST:
+        raise DataError(f"image {path} has no ink: every pixel has about the same grey level {grey.mean():.0f}")
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black
         grey = 255.0 - grey
     return _center(grey)
 
 
+def _on_white(im: Any) -> Any:
+    """``im`` composited over white paper when it has transparency, else ``im`` itself."""
+    from PIL import Image
+
+    if im.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in im.info:
+        return im
+    rgba = im.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+
+
 def _center(grey: np.ndarray) -> np.ndarray:
     from PIL import Image
 
-    ink = grey > 0.25 * grey.max() if grey.max() > 0 else np.zeros_like(grey, dtype=bool)
-    if not ink.any():
-        return np.zeros((28, 28), np.uint8)
+    ink = grey > 0.25 * grey.max()  # not empty: load_digit_image refuses pictures without contrast
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scale = 20.0 / max(crop.shape)

@@ -19,7 +19,7 @@ from .data.csvfile import load_csv
 from .data.digits import IMAGE_SHAPE, N_CLASSES, PIXELS, DataError, Digits
 from .data.download import DEFAULT_CACHE, DEFAULT_URL, OFFICIAL_FILES, download
 from .data.embedded import load_embedded
-from .data.folder import SPLITS, load_dir
+from .data.folder import SPLITS, has_split, is_test_named, load_dir
 from .data.idx import IMAGES_MAGIC, LABELS_MAGIC, load_idx, read_idx
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "Digits",
     "binary_targets",
     "download",
+    "has_split",
+    "is_test_named",
     "load_csv",
     "load_dir",
     "load_embedded",

@@ -9,6 +9,7 @@ the decision threshold and statistics of the training run. It loads with
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -22,6 +23,9 @@ from .logistic import LogisticModel
 
 FORMAT = "glassgrad-logistic"
 FORMAT_VERSION = 1
+MAX_META_CHARS = 1 << 20  # a model's metadata is a few kB; more is not a glassgrad file
+MAX_FEATURES = 1 << 24
+MAX_MODEL_BYTES = 8 * MAX_FEATURES + MAX_META_CHARS * 4 + (1 << 16)
 
 
 class ModelFileError(GlassgradError):
@@ -50,29 +54,74 @@ def load_model(path: str | os.PathLike[str]) -> tuple[LogisticModel, dict[str, A
     """The model saved at ``path`` and its metadata; :class:`ModelFileError` if it cannot be used."""
     path = Path(path)
     try:
+        with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
+            size = sum(member.file_size for member in archive.infolist())
+        if size > MAX_MODEL_BYTES:
+            raise ModelFileError(f"model file {path} unpacks to {size:,} bytes, more than any glassgrad model")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ModelFileError(f"model file {path} does not exist; train one with `glassgrad train`") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(f"model file {path} is not a readable .npz file ({exc})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ModelFileError(f"model file {path} is not a readable .npz file ({detail})") from None
+    meta = _read_meta(path, arrays.pop("meta", None))
+    w, b = arrays.get("w"), arrays.get("b")
+    if not (isinstance(w, np.ndarray) and isinstance(b, np.ndarray) and w.dtype.kind == "f" and b.dtype.kind == "f"):
+        raise ModelFileError(f"model file {path} does not hold float arrays w and b; it was not written by glassgrad")
+    if meta["n_features"] != w.size:
+        raise ModelFileError(f"model file {path} claims {meta['n_features']} features but holds {w.size} weights")
+    if not (np.isfinite(w).all() and np.isfinite(b).all()):
+        raise ModelFileError(f"model file {path} holds weights that are NaN or infinite; train again")
     try:
-        meta = json.loads(str(arrays.pop("meta")))
-    except (KeyError, ValueError):
+        model = LogisticModel(meta["n_features"], dtype=meta["dtype"])
+        model.load_state_dict(arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path} does not hold a valid model: {' '.join(str(exc).split())}") from None
+    return model, meta
+
+
+def _read_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
+    """The metadata of the model file at ``path``, every field the predictions use checked."""
+    text = str(raw) if isinstance(raw, np.ndarray) and raw.dtype.kind == "U" and raw.ndim == 0 else None
+    if text is None or len(text) > MAX_META_CHARS:
+        raise ModelFileError(f"model file {path} has no readable metadata; it was not written by glassgrad")
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise ModelFileError(f"model file {path} has no readable metadata; it was not written by glassgrad") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"model file {path} is not a {FORMAT} file")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
-            f"model file {path} has format version {meta.get('format_version')!r}; this glassgrad "
+            f"model file {path} has format version {_shown(meta.get('format_version'))}; this glassgrad "
             f"reads version {FORMAT_VERSION}: retrain with `glassgrad train`"
         )
-    try:
-        model = LogisticModel(int(meta["n_features"]), dtype=meta["dtype"])
-        model.load_state_dict(arrays)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"model file {path} does not hold a valid model: {exc}") from None
-    return model, meta
+    checks = {
+        "digit": (lambda v: _is_int(v) and 0 <= v <= 9, "a digit 0..9"),
+        "threshold": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+        "n_features": (lambda v: _is_int(v) and 1 <= v <= MAX_FEATURES, f"a whole number in 1..{MAX_FEATURES:,}"),
+        "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
+    }
+    for field, (valid, expected) in checks.items():
+        if field not in meta:
+            raise ModelFileError(f"model file {path}: its metadata has no {field!r}; it was not written by glassgrad")
+        if not valid(meta[field]):
+            raise ModelFileError(f"model file {path}: {field} is {_shown(meta[field])}, expected {expected}")
+    return meta
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _shown(v: Any) -> str:
+    text = json.dumps(v) if isinstance(v, (str, int, float, bool)) or v is None else type(v).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def write_summary(path: str | os.PathLike[str], summary: dict[str, Any]) -> Path:

@@ -4,8 +4,9 @@ One iteration takes a batch (the whole training set when ``batch_size`` is 0, el
 shuffled minibatch), computes the loss L on the engine, back-propagates, and lets the
 optimizer step. At the end of each epoch (every iteration in full-batch mode) the
 validation loss is computed and the stopping criteria see the epoch's losses. When
-training stops — by a criterion or by Ctrl-C — the parameters of the best epoch are
-restored (by validation loss, or by training loss without a validation set).
+training stops — by a criterion, by Ctrl-C or SIGTERM — the parameters of the best epoch are
+restored (by validation loss, or by training loss without a validation set). A loss or
+gradient that becomes NaN or infinite raises :class:`TrainingDiverged`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ from typing import Any
 
 import numpy as np
 from glassgrad import Compiled, no_grad, trace
+from glassgrad.errors import GlassgradError
 from glassgrad.models.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 from glassgrad.optim import SGD
 
 from .logistic import LogisticModel, logistic_loss
 from .metrics import BinaryMetrics, best_f1_threshold, binary_metrics
 from .mnist import minibatches
+
+
+class TrainingDiverged(GlassgradError):
+    """The loss or its gradient became NaN or infinite: the step was too large. The model
+    keeps the parameters of the best epoch before it, if there was one."""
 
 
 @dataclass(frozen=True)
@@ -155,38 +162,48 @@ def fit(
     start = time.perf_counter()
     bar = _progress_bar(settings.progress, stop)
     reason: StopReason | None = None
-    try:
-        while reason is None:
-            batches = [None] if full_batch else list(minibatches(n, batch_size, rng))
-            first = len(batch_losses)
-            for k, idx in enumerate(batches):
-                lr = optimizer.lr
-                optimizer.zero_grad()
-                batch_loss = step(X if idx is None else X[idx], y if idx is None else y[idx])
-                grad_norm = _grad_norm(model)
-                optimizer.step()
-                iteration += 1
-                batch_losses.append(batch_loss)
-                bar.update()
-                state = State(iteration, epoch, grad_norm=grad_norm, model=model)
-                if k == len(batches) - 1:
-                    epoch += 1
-                    state.epoch = epoch
-                    state.train_loss = float(np.mean(batch_losses[first:]))
-                    state.val_loss = loss_value(model, X_val, y_val, pos_weight) if has_val else None
-                    history.append(
-                        Epoch(epoch, iteration, state.train_loss, state.val_loss, lr, time.perf_counter() - start)
-                    )
-                    bar.set_postfix(loss=f"{state.train_loss:.4f}", refresh=False)
-                    if patience is None:
-                        best.update(state)
-                reason = stop.check(state)
-                if reason is not None:
-                    break
-    except KeyboardInterrupt:
-        reason = StopReason("KeyboardInterrupt", iteration, float("nan"), "interrupted (Ctrl-C)")
-    finally:
-        bar.close()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is caught, not warned
+        try:
+            while reason is None:
+                batches = [None] if full_batch else list(minibatches(n, batch_size, rng))
+                first = len(batch_losses)
+                for k, idx in enumerate(batches):
+                    lr = optimizer.lr
+                    optimizer.zero_grad()
+                    batch_loss = step(X if idx is None else X[idx], y if idx is None else y[idx])
+                    grad_norm = _grad_norm(model)
+                    if not (math.isfinite(batch_loss) and math.isfinite(grad_norm)):
+                        raise TrainingDiverged(
+                            f"training diverged at iteration {iteration + 1}: the loss is {batch_loss:.4g} and the "
+                            f"gradient norm {grad_norm:.4g}; lower the learning rate, the weight decay or the "
+                            "positive-class weight"
+                        )
+                    optimizer.step()
+                    iteration += 1
+                    batch_losses.append(batch_loss)
+                    bar.update()
+                    state = State(iteration, epoch, grad_norm=grad_norm, model=model)
+                    if k == len(batches) - 1:
+                        epoch += 1
+                        state.epoch = epoch
+                        state.train_loss = float(np.mean(batch_losses[first:]))
+                        state.val_loss = loss_value(model, X_val, y_val, pos_weight) if has_val else None
+                        history.append(
+                            Epoch(epoch, iteration, state.train_loss, state.val_loss, lr, time.perf_counter() - start)
+                        )
+                        bar.set_postfix(loss=f"{state.train_loss:.4f}", refresh=False)
+                        if patience is None:
+                            best.update(state)
+                    reason = stop.check(state)
+                    if reason is not None:
+                        break
+        except KeyboardInterrupt:
+            reason = StopReason("KeyboardInterrupt", iteration, float("nan"), "interrupted (Ctrl-C or SIGTERM)")
+        except TrainingDiverged:
+            best.restore(model)
+            raise
+        finally:
+            bar.close()
     wall_time = time.perf_counter() - start
     best_iteration = best.iteration if best.restore(model) else iteration
 

@@ -327,7 +327,14 @@ def tampered_shape(tmp_path):
         b=np.zeros(1),
         meta=np.array(
             json.dumps(
-                {"format": "glassgrad-logistic", "format_version": 1, "n_features": 784, "dtype": "float64", "digit": 9}
+                {
+                    "format": "glassgrad-logistic",
+                    "format_version": 1,
+                    "n_features": 784,
+                    "dtype": "float64",
+                    "digit": 9,
+                    "threshold": 0.5,
+                }
             )
         ),
     )

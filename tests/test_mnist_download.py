@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -87,6 +88,18 @@ def test_downloaded_files_get_the_permissions_of_any_new_file(server, tmp_path):
     finally:
         os.umask(old)
     assert {oct(os.stat(tmp_path / name).st_mode & 0o777) for name in FILES} == {"0o644"}
+
+
+def test_a_killed_downloads_temporary_file_is_removed_by_the_next_one(server, tmp_path):
+    stale, live = tmp_path / ".a-images.gz.0badc0de.tmp", tmp_path / ".b-labels.gz.1234abcd.tmp"
+    for leftover in (stale, live):
+        leftover.write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    _get(server, tmp_path)
+    assert not stale.exists()
+    assert live.exists()  # young: perhaps another download still writing it
+    assert sorted(os.listdir(tmp_path)) == sorted([*FILES, live.name])
 
 
 def test_files_already_there_are_not_fetched_again(server, tmp_path):

@@ -2,14 +2,17 @@
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
 weights.png (what the detector looks at), mistakes.png (its most confident mistakes)
-and, for one validation digit, its graphs and explorer.html (its backward pass, step
-by step). Nothing is written until training has finished, and every file is written
-atomically.
+and, for one validation digit (a training digit when none is held out), its graphs and
+explorer.html (its backward pass, step by step). The folder appears whole or not at
+all: it is filled under a hidden name beside it and renamed into place when the run
+ends. The options a user does not give come from the recipe for the size of the data
+(see glassgrad.models.recipe).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -19,93 +22,94 @@ import numpy as np
 from glassgrad.optim import SCHEDULES, SGD, schedule_for
 
 from .. import mnist, plots
+from ..atomic import atomic_dir
 from ..logistic import LogisticModel, logistic_loss
 from ..metrics import BinaryMetrics
+from ..recipe import LARGE, LARGE_FROM, SMALL, Recipe, recipe_for
 from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 from ..train import FitSettings, TrainResult, evaluate, fit
-from .options import UsageError, existing_dir, number, output_dir
+from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir
 
-# Defaults chosen by trying them on the embedded sample and on the full training set
-# (docs/benchmarks.md): momentum SGD on minibatches of 100 reaches the validation loss
-# of a converged fit in a few epochs.
-DEFAULTS = {
-    "digit": 9,
-    "lr": 0.1,
-    "momentum": 0.9,
-    "batch_size": 100,
-    "epochs": 30,
-    "patience": 5,
-    "val_fraction": 0.2,
-    "seed": 0,
-}
+RUN_MARKERS = ("summary.json", "model.npz")  # a folder holding one of these is a run's, replaced by a new run
+
+
+def _recipe_default(field: str, shown: str | None = None) -> str:
+    small, large = getattr(SMALL, field), getattr(LARGE, field)
+    if small == large:
+        return f"(default {shown or small})"
+    return f"(default {small} below {LARGE_FROM:,} training digits, {large} from there on)"
 
 
 HELP = "train the digit detector (the 9-detector by default)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = DEFAULTS
+    r = _recipe_default
     data = p.add_argument_group(
         "data (default: the embedded MNIST sample, 6,000 training and 2,000 test digits of the official sets)"
     )
     data.add_argument(
-        "--data", type=existing_dir, help="folder with the MNIST IDX files (raw or .gz) or train.csv/test.csv"
+        "--data",
+        type=existing_dir,
+        help="folder with the MNIST IDX files (raw or .gz), or CSV files mnist_train.csv/mnist_test.csv "
+        "or train.csv/test.csv (label first)",
     )
     data.add_argument("--download", action="store_true", help="download the official MNIST files (SHA-256 verified)")
     data.add_argument("--cache-dir", type=Path, default=None, help="where --download keeps the files")
     data.add_argument(
-        "--digit", type=number(int, 0, 9), default=d["digit"], help="the digit to detect, 0..9 (default 9)"
+        "--mirror", default=None, metavar="URL", help=f"where --download fetches from (default {mnist.DEFAULT_URL})"
     )
+    data.add_argument("--digit", type=number(int, 0, 9), default=9, help="the digit to detect, 0..9 (default 9)")
     data.add_argument(
         "--val-fraction",
-        type=number(float, 0, 1, low_open=True, high_open=True),
-        default=d["val_fraction"],
-        help="share of the training data held out for validation, in (0, 1) (default 0.2)",
+        type=number(float, 0, 1, high_open=True),
+        default=None,
+        help=f"share of the training data held out for validation, in [0, 1); 0 = none {r('val_fraction')}",
     )
     opt = p.add_argument_group("optimizer")
+    opt.add_argument("--lr", type=number(float, 0, 100, low_open=True), default=None, help=f"in (0, 100] {r('lr')}")
     opt.add_argument(
-        "--lr", type=number(float, 0, low_open=True), default=d["lr"], help="learning rate > 0 (default 0.1)"
-    )
-    opt.add_argument(
-        "--momentum", type=number(float, 0, 1, high_open=True), default=d["momentum"], help="in [0, 1) (default 0.9)"
+        "--momentum", type=number(float, 0, 1, high_open=True), default=None, help=f"in [0, 1) {r('momentum')}"
     )
     opt.add_argument(
         "--schedule",
         choices=SCHEDULES,
-        default="constant",
+        default=None,
         help="learning-rate schedule over the --epochs/--max-iterations budget: step = ×0.1 after 75%%, "
-        "exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) (default constant)",
+        f"exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) {r('schedule')}",
     )
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
-    opt.add_argument("--weight-decay", type=number(float, 0), default=0.0, help="L2 penalty ≥ 0 (default 0)")
+    opt.add_argument(
+        "--weight-decay", type=number(float, 0, 100), default=0.0, help="L2 penalty in [0, 100] (default 0)"
+    )
     opt.add_argument(
         "--batch-size",
-        type=number(int, 0),
-        default=d["batch_size"],
-        help="minibatch size, 0 = full batch (default 100)",
+        type=number(int, 0, 10**7),
+        default=None,
+        help=f"minibatch size, 0 = full batch {r('batch_size')}",
     )
     opt.add_argument(
         "--pos-weight",
-        type=number(float, 0, low_open=True),
+        type=number(float, 0, 1e4, low_open=True),
         default=None,
-        help="weight of the positive class in the loss (default 1)",
+        help=f"weight of the positive class in the loss, in (0, 10000] {r('pos_weight', '1')}",
     )
     stop = p.add_argument_group("stopping (whichever comes first)")
+    stop.add_argument("--epochs", type=number(int, 1, 10**6), default=None, help=f"at most this many {r('epochs')}")
     stop.add_argument(
-        "--epochs", type=number(int, 1), default=d["epochs"], help="at most this many epochs (default 30)"
+        "--max-iterations", type=number(int, 1, 10**9), default=None, help="at most this many optimizer steps"
     )
-    stop.add_argument("--max-iterations", type=number(int, 1), default=None, help="at most this many optimizer steps")
-    stop.add_argument("--time-budget", type=number(float, 0), default=None, help="seconds of training at most")
+    stop.add_argument("--time-budget", type=number(float, 0, 1e7), default=None, help="seconds of training at most")
     stop.add_argument(
         "--patience",
-        type=number(int, 0),
-        default=d["patience"],
-        help="stop after this many epochs without a better validation loss; 0 = off (default 5)",
+        type=number(int, 0, 10**6),
+        default=None,
+        help=f"stop after this many epochs without a better validation loss; 0 = off {r('patience')}",
     )
-    stop.add_argument("--min-delta", type=number(float, 0), default=0.0, help="what counts as better (default 0)")
+    stop.add_argument("--min-delta", type=number(float, 0, 1e6), default=0.0, help="what counts as better (default 0)")
     stop.add_argument(
-        "--target-loss", type=number(float, 0), default=None, help="stop when the training loss reaches this"
+        "--target-loss", type=number(float, 0, 1e6), default=None, help="stop when the training loss reaches this"
     )
     job = p.add_argument_group("run")
     job.add_argument(
@@ -114,70 +118,142 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="0.5",
         help="decision threshold: 0.5, or auto = the one maximizing F1 on validation (default 0.5)",
     )
+    job.add_argument("--dtype", choices=("float64", "float32"), default=None, help=f"floating-point type {r('dtype')}")
     job.add_argument(
-        "--dtype", choices=("float64", "float32"), default="float64", help="floating-point type (default float64)"
+        "--seed", type=number(int, 0, 2**32 - 1), default=0, help="seed of the split and the shuffling (default 0)"
     )
     job.add_argument(
-        "--seed", type=number(int, 0), default=d["seed"], help="seed of the split and the shuffling (default 0)"
+        "--out", type=output_dir, default=None, help="output folder, replaced whole (default runs/digit<d>-<time>)"
     )
-    job.add_argument("--out", type=output_dir, default=None, help="output folder (default runs/digit<d>-<time>)")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Options that cannot work together, found before any work is done."""
+    if args.download and args.data is not None:
+        raise UsageError("use either --data DIR or --download, not both")
+    for option, value in (("--cache-dir", args.cache_dir), ("--mirror", args.mirror)):
+        if value is not None and not args.download:
+            raise UsageError(f"{option} only applies with --download")
+    if args.nesterov and args.momentum == 0:
+        raise UsageError("--nesterov needs --momentum > 0")
+
+
+def check_out(out: Path) -> None:
+    """Refuse an output folder that holds anything but an earlier run (which is replaced)."""
+    if not out.is_dir():
+        return
+    names = sorted(p.name for p in out.iterdir())
+    if names and not any(name in names for name in RUN_MARKERS):
+        raise UsageError(
+            f"--out {out} holds files that are not a glassgrad run ({', '.join(names[:3])}"
+            f"{', …' if len(names) > 3 else ''}); give a new or empty folder"
+        )
+
+
+def resolve_recipe(args: argparse.Namespace, n_digits: int) -> Recipe:
+    """The recipe for ``n_digits`` training digits with the options the user gave."""
+    base = recipe_for(n_digits)
+    given = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe) if getattr(args, f.name, None) is not None
+    }
+    recipe = dataclasses.replace(base, **given)
+    if recipe.val_fraction == 0:
+        for option, value in (("--patience", recipe.patience), ("--threshold auto", args.threshold == "auto")):
+            if value:
+                raise UsageError(
+                    f"{option} needs a validation split, and the {base.name}-data recipe holds none out: "
+                    "add --val-fraction 0.1 (for example)"
+                )
+    return recipe
 
 
 def load_data(args: argparse.Namespace) -> tuple[mnist.Digits, mnist.Digits | None]:
     """The training digits and, when the source has one, the official test digits."""
-    if args.download and args.data is not None:
-        raise UsageError("use either --data DIR or --download, not both")
-    if args.cache_dir is not None and not args.download:
-        raise UsageError("--cache-dir only applies with --download")
     folder = args.data
     if args.download:
-        folder = mnist.download(args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE)
+        cache = args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE
+        folder = mnist.download(cache, args.mirror or mnist.DEFAULT_URL)
     if folder is None:
         return mnist.load_embedded("train"), mnist.load_embedded("test")
     train = mnist.load_dir(folder, "train")
-    has_test = any("t10k" in f.name or "test" in f.name for f in Path(folder).iterdir())
-    return train, (mnist.load_dir(folder, "test") if has_test else None)
+    test = mnist.load_dir(folder, "test") if mnist.has_split(folder, "test") else None
+    if test is not None and len(test) == len(train) and np.array_equal(test.images, train.images):
+        raise mnist.DataError(
+            f"{folder}: the train and test files hold the same {len(test):,} digits; give a real test set"
+        )
+    return train, test
 
 
-def build_stop(args: argparse.Namespace, steps_per_epoch: int) -> tuple[Criterion, int]:
+def check_classes(name: str, labels: np.ndarray, digit: int) -> None:
+    """A detector of ``digit`` learns and is judged only on sets with both kinds of digits."""
+    positives = int(np.count_nonzero(labels == digit))
+    if positives in (0, len(labels)):
+        what = f"no {digit}s" if positives == 0 else f"only {digit}s"
+        raise mnist.DataError(
+            f"the {name} set has {what} among its {len(labels):,} digits; a {digit}-detector needs "
+            f"{digit}s and other digits in every set (check the labels, or give more data)"
+        )
+
+
+def build_stop(args: argparse.Namespace, recipe: Recipe, steps_per_epoch: int) -> tuple[Criterion, int]:
     """The stopping criteria the options ask for, and the iteration budget."""
-    budget = min(args.epochs * steps_per_epoch, args.max_iterations or np.iinfo(np.int64).max)
+    budget = min(recipe.epochs * steps_per_epoch, args.max_iterations or np.iinfo(np.int64).max)
     stop: Criterion = MaxIterations(budget)
     if args.time_budget is not None:
         stop = stop | TimeBudget(args.time_budget)
-    if args.patience:
-        stop = stop | Patience(args.patience, args.min_delta, on="val")
+    if recipe.patience:
+        stop = stop | Patience(recipe.patience, args.min_delta, on="val")
     if args.target_loss is not None:
         stop = stop | TargetLoss(args.target_loss, on="train")
     return stop, budget
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.nesterov and args.momentum == 0:
-        raise UsageError("--nesterov needs --momentum > 0")
+    check_options(args)
     plots.check_available()
     out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
-    digits, test = load_data(args)
-    train_idx, val_idx = mnist.train_val_split(len(digits), args.val_fraction, args.seed)
-    if len(train_idx) == 0 or len(val_idx) == 0:
-        raise UsageError(
-            f"--val-fraction {args.val_fraction} leaves an empty training or validation set of {len(digits)} samples"
+    check_out(out)
+    with atomic_dir(out) as folder:  # made now: an --out that cannot be written fails before training
+        digits, test = load_data(args)
+        recipe = resolve_recipe(args, len(digits))
+        result, files, test_metrics = train_and_write(args, recipe, digits, test, folder)
+    _print_report(args, digits, result, test_metrics, out, files)
+    if result.stop.criterion == "KeyboardInterrupt":
+        print(
+            f"glassgrad train: interrupted at iteration {result.iterations}; the run so far is in {out}",
+            file=sys.stderr,
         )
-    dtype = np.dtype(args.dtype)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def train_and_write(
+    args: argparse.Namespace, recipe: Recipe, digits: mnist.Digits, test: mnist.Digits | None, folder: Path
+) -> tuple[TrainResult, dict[str, Path], BinaryMetrics | None]:
+    """Split, train and evaluate as ``recipe`` says; write the run's files into ``folder``."""
+    train_idx, val_idx = mnist.train_val_split(len(digits), recipe.val_fraction, args.seed)
+    for name, labels in (("training", digits.labels[train_idx]), ("validation", digits.labels[val_idx])):
+        if name == "training" or len(labels):
+            check_classes(name, labels, args.digit)
+    if test is not None:
+        check_classes("test", test.labels, args.digit)
+    dtype = np.dtype(recipe.dtype)
     X = digits.features(dtype)
     y = mnist.binary_targets(digits.labels, args.digit, dtype)
-    val = digits.subset(val_idx)
-    X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
-    del X
+    if len(val_idx):
+        X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+        del X
+    else:  # every digit trains: no copy of the (N, 784) matrix
+        X_train, y_train, X_val, y_val = X, y, X[:0], y[:0]
 
     model = LogisticModel(X_train.shape[1], dtype=dtype)
-    batch = args.batch_size if 0 < args.batch_size < len(y_train) else len(y_train)
-    stop, budget = build_stop(args, -(-len(y_train) // batch))
+    batch = recipe.batch_size if 0 < recipe.batch_size < len(y_train) else len(y_train)
+    stop, budget = build_stop(args, recipe, -(-len(y_train) // batch))
     optimizer = SGD(
         model.parameters(),
-        schedule_for(args.schedule, args.lr, budget),
-        momentum=args.momentum,
+        schedule_for(recipe.schedule, recipe.lr, budget),
+        momentum=recipe.momentum,
         nesterov=args.nesterov,
         weight_decay=args.weight_decay,
     )
@@ -187,10 +263,10 @@ def run(args: argparse.Namespace) -> int:
         y_train,
         optimizer=optimizer,
         stop=stop,
-        val=(X_val, y_val),
+        val=(X_val, y_val) if len(y_val) else None,
         settings=FitSettings(
-            batch_size=args.batch_size,
-            pos_weight=args.pos_weight,
+            batch_size=recipe.batch_size,
+            pos_weight=recipe.pos_weight,
             seed=args.seed,
             choose_threshold=args.threshold == "auto",
             progress=not args.quiet and sys.stderr.isatty(),
@@ -200,41 +276,39 @@ def run(args: argparse.Namespace) -> int:
     if test is not None:
         test_metrics = evaluate(model, test.features(dtype), test.labels == args.digit, result.threshold)
 
-    out.mkdir(parents=True, exist_ok=True)
-    shown = test if test is not None else val
-    assert result.val_metrics is not None  # fit() had a validation set
+    shown = test if test is not None else digits.subset(val_idx if len(val_idx) else train_idx)
     shown_proba = model.predict_proba(shown.features(dtype))
     stats = {
         "source": digits.source,
+        "recipe": recipe.name,
         "n_train": len(y_train),
         "n_val": len(y_val),
         "iterations": result.iterations,
         "epochs": result.epochs,
         "best_iteration": result.best_iteration,
         "stop": str(result.stop),
-        "val_f1": result.val_metrics.f1,
+        "val_f1": result.val_metrics.f1 if result.val_metrics else None,
         "test_f1": test_metrics.f1 if test_metrics else None,
     }
+    held_out = f" and {len(y_val):,} validation" if len(y_val) else ""
     files = {
-        "model": save_model(out / "model.npz", model, args.digit, result.threshold, **stats),
+        "model": save_model(folder / "model.npz", model, args.digit, result.threshold, **stats),
         "loss_curve": plots.loss_curve(
-            out / "loss_curve.png",
+            folder / "loss_curve.png",
             result.batch_losses,
             result.history,
-            f"{args.digit}-detector: loss on {len(y_train):,} training and {len(y_val):,} validation digits",
+            f"{args.digit}-detector: loss on {len(y_train):,} training{held_out} digits",
         ),
-        "weights": plots.weights_heatmap(out / "weights.png", model.w.data, args.digit),
+        "weights": plots.weights_heatmap(folder / "weights.png", model.w.data, args.digit),
         "mistakes": plots.mistakes_grid(
-            out / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
+            folder / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
         ),
     }
-    graph = render_sample_graph(model, X_val[:1], y_val[:1], out)
-    if graph:
-        files.update(graph)
-    summary = _summary(args, digits, result, test_metrics, files)
-    files["summary"] = write_summary(out / "summary.json", summary)
-    _print_report(args, digits, result, test_metrics, files)
-    return 0
+    sample = (X_val, y_val) if len(y_val) else (X_train, y_train)
+    files.update(render_sample_graph(model, sample[0][:1], sample[1][:1], folder))
+    summary = _summary(args, recipe, digits, result, test_metrics, files)
+    files["summary"] = write_summary(folder / "summary.json", summary)
+    return result, files, test_metrics
 
 
 def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
@@ -263,15 +337,18 @@ def _metrics_dict(m: BinaryMetrics | None) -> dict[str, Any] | None:
 
 def _summary(
     args: argparse.Namespace,
+    recipe: Recipe,
     digits: mnist.Digits,
     result: TrainResult,
     test: BinaryMetrics | None,
     files: dict[str, Path],
 ) -> dict[str, Any]:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("run", "command")}
+    options.update((k, v) for k, v in dataclasses.asdict(recipe).items() if k != "name")  # what the run used
     return {
         "digit": args.digit,
         "data": digits.source,
+        "recipe": recipe.name,
         "options": options,
         "stop": {
             "criterion": result.stop.criterion,
@@ -299,6 +376,7 @@ def _print_report(
     digits: mnist.Digits,
     result: TrainResult,
     test: BinaryMetrics | None,
+    out: Path,
     files: dict[str, Path],
 ) -> None:
     d = args.digit
@@ -320,4 +398,4 @@ def _print_report(
             f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
             f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
         )
-    print(f"wrote {len(files)} files to {files['summary'].parent}/: " + ", ".join(p.name for p in files.values()))
+    print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))

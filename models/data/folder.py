@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from .csvfile import load_csv
@@ -18,7 +19,8 @@ def load_dir(path: str | Path, split: str = "train") -> Digits:
     Looked for in this order: the official IDX pair ``train-images-idx3-ubyte`` +
     ``train-labels-idx1-ubyte`` (``t10k-…`` for test; raw or ``.gz``; also the dotted names
     ``train-images.idx3-ubyte`` of some copies), then ``mnist_train.csv`` / ``mnist_test.csv``
-    (or ``.csv.gz``), then, for the train split only, the folder's one and only CSV file.
+    or ``train.csv`` / ``test.csv`` (or ``.csv.gz``), then, for the train split only, the
+    folder's one and only CSV file whose name does not say test data.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: use 'train' or 'test'")
@@ -49,12 +51,38 @@ def _find(folder: Path, name: str) -> Path | None:
     return None
 
 
+def csv_names(split: str) -> tuple[str, ...]:
+    """The CSV file names that hold ``split``: ``mnist_<split>.csv`` and ``<split>.csv`` (or .gz)."""
+    return tuple(f"{stem}{ext}" for stem in (f"mnist_{split}", split) for ext in (".csv", ".csv.gz"))
+
+
+def has_split(path: str | Path, split: str) -> bool:
+    """Whether folder ``path`` holds a file of ``split`` under one of its names (IDX or CSV)."""
+    folder = Path(path)
+    prefix = SPLITS[split]
+    idx = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+    names = [n for name in idx for n in (name, name.replace("-idx", ".idx"))] + list(csv_names(split))
+    return any((folder / n).exists() or (folder / f"{n}.gz").exists() for n in names)
+
+
+def is_test_named(name: str) -> bool:
+    """Whether a file name says test data: ``test`` or ``t10k`` as a word (not inside "latest")."""
+    return re.search(r"(?<![a-z])(test|t10k)(?![a-z])", name.lower()) is not None
+
+
 def _find_csv(folder: Path, split: str, idx_names: str) -> Path:
-    for name in (f"mnist_{split}.csv", f"mnist_{split}.csv.gz"):
-        if (folder / name).is_file():
+    names = csv_names(split)
+    for name in names:
+        if (folder / name).exists():
             return folder / name
     csvs = sorted(p.name for p in folder.iterdir() if p.name.endswith((".csv", ".csv.gz")))
-    if split == "train" and len(csvs) == 1:
-        return folder / csvs[0]
-    found = f"; its CSV files {', '.join(csvs)} are ambiguous" if len(csvs) > 1 else ""
-    raise DataError(f"{folder}: no MNIST {split} set (expected {idx_names} or mnist_{split}.csv[.gz]){found}")
+    candidates = [name for name in csvs if not is_test_named(name)]  # never train on test data
+    found = ""
+    if split == "train" and len(candidates) == 1:
+        return folder / candidates[0]
+    if split == "train" and candidates:
+        found = f"; its CSV files {', '.join(candidates)} are ambiguous"
+    elif split == "train" and csvs:
+        found = f"; {', '.join(csvs)} {'is' if len(csvs) == 1 else 'are'} test data, never trained on"
+    expected = f"{idx_names} or {' or '.join(names[:2])}[.gz]"
+    raise DataError(f"{folder}: no MNIST {split} set (expected {expected}){found}")

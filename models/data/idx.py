@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .digits import IMAGE_SHAPE, DataError, Digits, check_labels
-from .files import read_bytes
+from .files import opened, read_at_most
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
@@ -26,29 +26,36 @@ _KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
 
 
 def read_idx(path: str | Path, magic: int) -> np.ndarray:
-    """The uint8 array stored in the IDX file ``path``, which must carry ``magic``."""
-    data = read_bytes(path)
+    """The uint8 array stored in the IDX file ``path``, which must carry ``magic``.
+
+    The header is read first and the values are read up to the size it promises plus
+    one byte: a file that is too long (or a gzip stream that would inflate to gigabytes)
+    is refused without being read whole.
+    """
     kind = _KIND[magic]
-    if len(data) < 4:
-        raise DataError(f"{path}: {len(data)} bytes is too short for an IDX file of {kind}")
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        known = f" (the magic of IDX {_KIND[found]})" if found in _KIND else ""
-        raise DataError(f"{path}: magic number {found}{known}, expected {magic} for IDX {kind}")
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: truncated IDX header ({len(data)} of {header} bytes)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size, payload = math.prod(shape), len(data) - header
-    if payload != size:
-        problem = "truncated" if payload < size else "too long"
+    header_size = 4 + 4 * ndim
+    with opened(path) as f:
+        header = read_at_most(f, header_size)
+        if len(header) < 4:
+            raise DataError(f"{path}: {len(header)} bytes is too short for an IDX file of {kind}")
+        found = int.from_bytes(header[:4], "big")
+        if found != magic:
+            known = f" (the magic of IDX {_KIND[found]})" if found in _KIND else ""
+            raise DataError(f"{path}: magic number {found}{known}, expected {magic} for IDX {kind}")
+        if len(header) < header_size:
+            raise DataError(f"{path}: truncated IDX header ({len(header)} of {header_size} bytes)")
+        shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        size = math.prod(shape)
+        data = read_at_most(f, size + 1)
+    if len(data) != size:
+        problem = "truncated" if len(data) < size else "too long"
+        holds = f"{len(data):,}" if len(data) <= size else "more"
         dims = " × ".join(map(str, shape))
         raise DataError(
-            f"{path}: {problem}: the header promises {dims} = {size:,} bytes of {kind}, the file holds {payload:,}"
+            f"{path}: {problem}: the header promises {dims} = {size:,} bytes of {kind}, the file holds {holds}"
         )
-    # frombuffer shares the bytes object: no copy, and the array is read-only.
-    return np.frombuffer(data, np.uint8, count=size, offset=header).reshape(shape)
+    return np.frombuffer(data, np.uint8).reshape(shape)  # shares the bytes object: no copy, read-only
 
 
 def load_idx(images_path: str | Path, labels_path: str | Path) -> Digits:

@@ -1,0 +1,436 @@
+"""The command line against hostile or careless input: one line and exit 2 (130 when
+interrupted), never a traceback, a silent nonsense answer, or a run folder of mixed files.
+
+Each test reproduces one way the command used to fail; most run the installed command in
+a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from glassgrad.models import mnist
+from glassgrad.models.cli import main
+from glassgrad.models.commands import train as train_command
+from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.report import save_model
+from mnist_files import csv_text, idx_bytes, write_idx_pair
+from PIL import Image
+
+EXE = Path(sys.executable).with_name("glassgrad")
+COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "glassgrad.models.cli"]
+RUN_FILES = {"model.npz", "summary.json", "loss_curve.png", "weights.png", "mistakes.png"}
+
+
+def glassgrad(*argv, timeout=60, **kw):
+    """Run the installed command; (exit status, stdout, stderr)."""
+    proc = subprocess.run([*COMMAND, *map(str, argv)], capture_output=True, text=True, timeout=timeout, **kw)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_one_line(err, *words, status="error"):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "Warning" not in err
+    assert lines[0].startswith("glassgrad ") and f": {status}" in lines[0], lines[0]
+    for word in words:
+        assert word.lower() in lines[0].lower(), lines[0]
+
+
+def digits(n, seed=0):
+    """Pictures whose class shows where the ink is (digit k lights row block k): learnable."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    images = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 2 + 2 * k : 4 + 2 * k, 4:24] = 250
+    return images, labels
+
+
+@pytest.fixture
+def data(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_idx_pair(folder, *digits(200, 0), "train", gz=True)
+    write_idx_pair(folder, *digits(50, 1), "t10k")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    m = LogisticModel()
+    m.w.data[:] = np.linspace(-0.01, 0.01, 784)
+    return save_model(path, m, 9, 0.5)
+
+
+def picture(path, array, mode="L"):
+    Image.fromarray(array, mode=mode).save(path)
+    return path
+
+
+def a_digit(ink=255, paper=0):
+    img = np.full((28, 28), paper, np.uint8)
+    img[6:22, 12:16] = ink  # a "1"
+    return img
+
+
+# -- 1. model files --------------------------------------------------------------------------------
+def model_with(tmp_path, name, meta_edit=None, w=None):
+    meta = {"format": "glassgrad-logistic", "format_version": 1, "digit": 9, "n_features": 784}
+    meta.update(dtype="float64", threshold=0.5)
+    meta_text = json.dumps(meta_edit(meta) if callable(meta_edit) else meta)
+    if isinstance(meta_edit, str):
+        meta_text = meta_edit
+    path = tmp_path / f"{name}.npz"
+    np.savez(path, meta=np.array(meta_text), w=np.zeros(784) if w is None else w, b=np.zeros(1))
+    return path
+
+
+BAD_MODELS = {
+    "no digit": (lambda m: {k: v for k, v in m.items() if k != "digit"}, "digit"),
+    "no threshold": (lambda m: {k: v for k, v in m.items() if k != "threshold"}, "threshold"),
+    "string threshold": (lambda m: {**m, "threshold": "0.5"}, "threshold"),
+    "null threshold": (lambda m: {**m, "threshold": None}, "threshold"),
+    "threshold 2": (lambda m: {**m, "threshold": 2}, "threshold"),
+    "digit 42": (lambda m: {**m, "digit": 42}, "digit"),
+    "10**12 features": (lambda m: {**m, "n_features": 10**12}, "n_features"),
+    "deep JSON": ('{"format": "glassgrad-logistic", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "metadata"),
+}
+
+
+def test_1_model_files_with_bad_metadata_or_weights_exit_2_with_one_line(tmp_path):
+    pic = picture(tmp_path / "one.png", a_digit())
+    cases = {
+        name: (model_with(tmp_path, f"m{i}", edit), word) for i, (name, (edit, word)) in enumerate(BAD_MODELS.items())
+    }
+    w = np.zeros(784)
+    w[3] = np.nan
+    cases["NaN weights"] = (model_with(tmp_path, "nan", w=w), "NaN")
+    cases["700 weights"] = (model_with(tmp_path, "short", w=np.zeros(700)), "700")
+    procs = {
+        name: subprocess.Popen(
+            [*COMMAND, "predict", str(path), str(pic)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name, (path, _) in cases.items()
+    }
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and out == "", name
+        assert_one_line(err, cases[name][1])
+
+
+# -- 2. huge pictures -------------------------------------------------------------------------------
+def png_header_only(path, width, height):
+    """A tiny PNG that claims width × height pixels (its data would inflate to gigabytes)."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)))
+    return path
+
+
+@pytest.mark.parametrize("side", [20_000, 10_000])
+def test_2_giant_pictures_are_refused_before_decoding(model_file, tmp_path, side):
+    code, out, err = glassgrad("predict", model_file, png_header_only(tmp_path / "big.png", side, side))
+    assert code == 2 and out == ""
+    assert_one_line(err, "big.png", "too large", "4096×4096")
+
+
+# -- 3, 4, 9. which files are the training and the test set ----------------------------------------
+def test_3_a_test_file_is_never_trained_on(tmp_path):
+    only_test = tmp_path / "only_test"
+    only_test.mkdir()
+    (only_test / "mnist_test.csv").write_text(csv_text(*digits(30)))
+    code, _out, err = glassgrad("train", "--data", only_test, "--out", tmp_path / "run")
+    assert code == 2 and not (tmp_path / "run").exists()
+    assert_one_line(err, "no MNIST train set", "mnist_test.csv is test data")
+
+
+def test_3_train_and_test_files_with_the_same_digits_are_refused(tmp_path):
+    same = tmp_path / "same"
+    same.mkdir()
+    write_idx_pair(same, *digits(60), "train")
+    write_idx_pair(same, *digits(60), "t10k")
+    code, _, err = glassgrad("train", "--data", same, "--out", tmp_path / "run")
+    assert code == 2 and not (tmp_path / "run").exists()
+    assert_one_line(err, "same 60 digits")
+
+
+def test_4_and_9_files_are_recognised_by_their_names(data, tmp_path):
+    (data / "latest-notes.txt").write_text("notes")
+    for p in data.glob("t10k-*"):
+        p.unlink()
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    (csvs / "train.csv").write_text(csv_text(*digits(100, 2)))
+    (csvs / "test.csv").write_text(csv_text(*digits(40, 3)))
+    runs = {
+        "idx": subprocess.Popen(
+            [*COMMAND, "train", "--data", str(data), "--quiet", "--out", str(tmp_path / "a")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "csv": subprocess.Popen(
+            [*COMMAND, "train", "--data", str(csvs), "--quiet", "--out", str(tmp_path / "b")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+    }
+    results = {name: (p.communicate(timeout=120), p.returncode) for name, p in runs.items()}
+    (_, err), code = results["idx"]
+    assert code == 0, err
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["metrics"]["test"] is None
+    (_out, err), code = results["csv"]
+    assert code == 0, err
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["metrics"]["test"]["confusion"] and "train.csv" in summary["data"]
+    assert "train.csv/test.csv" in glassgrad("train", "--help")[1]
+
+
+# -- 5. labels ---------------------------------------------------------------------------------------
+def test_5_a_label_last_csv_and_a_set_without_the_digit_are_refused(tmp_path):
+    images, labels = digits(40)
+    label_last = tmp_path / "label_last"
+    label_last.mkdir()
+    images[:, 0, 0] = 0  # the first pixel, read as the label, is 0 everywhere
+    rows = [",".join(map(str, [*img.ravel(), y])) for img, y in zip(images, labels)]
+    (label_last / "mnist_train.csv").write_text("\n".join(rows) + "\n")
+    no_nines = tmp_path / "no_nines"
+    no_nines.mkdir()
+    write_idx_pair(no_nines, images, labels % 9)
+    code, _, err = glassgrad("train", "--data", label_last, "--out", tmp_path / "r1")
+    assert code == 2
+    assert_one_line(err, "all 40 labels (first column) are 0", "last column")
+    code, _, err = glassgrad("train", "--data", no_nines, "--out", tmp_path / "r2")
+    assert code == 2
+    assert_one_line(err, "no 9s")
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+
+
+# -- 6. divergence and option bounds -----------------------------------------------------------------
+def test_6_divergence_stops_with_one_line_and_writes_nothing(data, tmp_path):
+    for option in ("--lr", "--weight-decay", "--pos-weight"):
+        code, _, err = glassgrad("train", "--data", data, option, "1e308", "--out", tmp_path / "r")
+        assert code == 2
+        assert_one_line(err, option, "out of range")
+    code, out, err = glassgrad(
+        "train",
+        "--data",
+        data,
+        "--lr",
+        "100",
+        "--weight-decay",
+        "100",
+        "--batch-size",
+        "1",
+        "--patience",
+        "0",
+        "--quiet",
+        "--out",
+        tmp_path / "r",
+    )
+    assert code == 2 and out == ""
+    assert_one_line(err, "diverged", "lower the learning rate")
+    assert not (tmp_path / "r").exists() and os.listdir(tmp_path) == ["data"]
+
+
+# -- 7. the run folder is whole or absent ------------------------------------------------------------
+def test_7_a_second_run_replaces_the_first_whole_and_an_interrupted_one_leaves_it(data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--quiet", "--out", str(out)]) == 0
+    first = (out / "model.npz").read_bytes()
+    assert main(["train", "--data", str(data), "--quiet", "--digit", "3", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["digit"] == 3 and (out / "model.npz").read_bytes() != first
+    second = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def killed(*args, **kwargs):  # the next run stops after model.npz is written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "write_summary", killed)
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--quiet", "--digit", "5", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "glassgrad train: interrupted\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == second
+    assert sorted(os.listdir(tmp_path)) == ["data", "run"]  # no hidden folder left
+
+
+def test_7_a_folder_of_other_files_is_not_replaced(data, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    code, out, err = glassgrad("train", "--data", data, "--out", mine)
+    assert code == 2 and out == ""
+    assert_one_line(err, "thesis.tex", "not a glassgrad run")
+    assert os.listdir(mine) == ["thesis.tex"]
+
+
+# -- 8. Ctrl-C and SIGTERM ---------------------------------------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_8_an_interrupted_run_keeps_its_best_parameters_and_exits_130(data, tmp_path, sig):
+    out = tmp_path / "run"
+    argv = ["train", "--data", data, "--epochs", "1000000", "--patience", "0", "--batch-size", "1", "--out", out]
+    proc = subprocess.Popen([*COMMAND, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the hidden run folder is made just before the data is read
+    time.sleep(1.0)  # well into the million epochs
+    proc.send_signal(sig)
+    stdout, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert_one_line(err, "interrupted at iteration", str(out), status="interrupted")
+    assert set(os.listdir(out)) >= RUN_FILES and "stopped by KeyboardInterrupt" in stdout
+    assert json.loads((out / "summary.json").read_text())["stop"]["criterion"] == "KeyboardInterrupt"
+
+
+def test_8_an_interrupt_before_training_prints_one_line(data, tmp_path, monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "load_data", interrupted)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run")]) == 130
+    assert capsys.readouterr().err == "glassgrad train: interrupted\n"
+    assert os.listdir(tmp_path) == ["data"]
+
+
+# -- 10. a gzip bomb stops at the header's size ------------------------------------------------------
+PEAK_RSS = (
+    "import resource, sys\n"
+    "from glassgrad.models.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)\n"
+)
+
+
+def test_10_an_idx_gzip_is_inflated_only_as_far_as_its_header_promises(model_file, tmp_path):
+    images, labels = digits(20)
+    small, bomb = tmp_path / "small", tmp_path / "bomb"
+    for folder in (small, bomb):
+        folder.mkdir()
+        write_idx_pair(folder, images, labels)
+    (bomb / "train-images-idx3-ubyte").unlink()
+    with gzip.open(bomb / "train-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
+        f.write(idx_bytes(images, mnist.IMAGES_MAGIC))
+        for _ in range(256):  # 256 MB of zeros past the promised 20 pictures, ~250 kB on disk
+            f.write(bytes(1 << 20))
+    peak = {}
+    for folder in (small, bomb):
+        argv = ["predict", str(model_file), "--index", "0", "--data", str(folder)]
+        proc = subprocess.run([sys.executable, "-c", PEAK_RSS, *argv], capture_output=True, text=True, timeout=60)
+        kilobytes, code = proc.stdout.split()[-2:]
+        peak[folder.name] = int(kilobytes)
+        assert code == ("0" if folder is small else "2"), proc.stderr
+    assert_one_line(proc.stderr, "too long", "20 × 28 × 28")
+    assert peak["bomb"] - peak["small"] < 64 * 1024  # kB: far below the 256 MB it would inflate to
+
+
+# -- 11. pictures: transparency and no ink -----------------------------------------------------------
+def test_11_a_dark_digit_on_transparent_paper_reads_like_one_on_white(model_file, tmp_path):
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., 3] = a_digit()  # black ink, visible only through alpha
+    transparent = picture(tmp_path / "alpha.png", rgba, "RGBA")
+    on_white = picture(tmp_path / "white.png", a_digit(ink=0, paper=255))
+    blank = picture(tmp_path / "blank.png", np.full((28, 28), 255, np.uint8))
+    dot = picture(tmp_path / "dot.png", np.zeros((1, 1), np.uint8))
+    code, out, err = glassgrad("predict", model_file, transparent, on_white)
+    assert code == 0, err
+    (p1, p2) = [line.split("p(9) = ")[1] for line in out.splitlines()]
+    assert p1 == p2
+    for path in (blank, dot):
+        code, out, err = glassgrad("predict", model_file, on_white, path)
+        assert code == 2 and out == ""
+        assert_one_line(err, path.name, "no ink")
+
+
+# -- 12. graph options, downloads, FIFOs, paths in errors --------------------------------------------
+def test_12_graph_takes_negative_numbers_refuses_non_finite_ones_and_says_error(tmp_path):
+    code, _, err = glassgrad("graph", "--w", "-1e4", "2", "--b", "-.5", "--out", tmp_path / "g")
+    assert code == 0, err
+    for argv, word in (
+        (["--x", "nan", "1"], "nan"),
+        (["--w", "inf", "1"], "inf"),
+        (["--x", "1", "2", "3"], "features"),
+    ):
+        code, _out, err = glassgrad("graph", *argv, "--out", tmp_path / "h")
+        assert code == 2
+        assert_one_line(err, word)
+
+
+def test_12_a_fifo_named_like_data_is_refused_not_waited_on(tmp_path):
+    folder = tmp_path / "fifo"
+    folder.mkdir()
+    os.mkfifo(folder / "x.csv")
+    code, _, err = glassgrad("train", "--data", folder, "--out", tmp_path / "run", timeout=30)
+    assert code == 2
+    assert_one_line(err, "x.csv", "not a regular file")
+
+
+def test_12_an_unwritable_out_fails_before_training(data, tmp_path):
+    (tmp_path / "file").write_text("")
+    code, out, err = glassgrad("train", "--data", data, "--out", tmp_path / "file" / "sub")
+    assert code == 2 and out == ""
+    assert_one_line(err, str(tmp_path / "file" / "sub"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+class _Stalling(http.server.BaseHTTPRequestHandler):
+    """Promises a large file, sends a little of it, then waits."""
+
+    def do_GET(self):
+        if "missing" in self.path:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(10**7))
+        self.end_headers()
+        self.wfile.write(b"\x1f\x8b" + bytes(1000))
+        self.wfile.flush()
+        self.server.stalled.wait(30)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stalling_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Stalling)
+    httpd.stalled = threading.Event()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.stalled.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_12_download_from_a_mirror_and_sigterm_leaves_no_part_file(stalling_server, tmp_path):
+    cache = tmp_path / "cache"
+    code, _, err = glassgrad("train", "--download", "--mirror", stalling_server + "missing/", "--cache-dir", cache)
+    assert code == 2
+    assert_one_line(err, stalling_server + "missing/", "HTTP 404")
+    argv = ["train", "--download", "--mirror", stalling_server, "--cache-dir", cache, "--out", tmp_path / "run"]
+    proc = subprocess.Popen([*COMMAND, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(cache.glob(".*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the temporary file of the first download exists
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert_one_line(err, status="interrupted")
+    assert os.listdir(cache) == [] and not (tmp_path / "run").exists()

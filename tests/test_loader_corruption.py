@@ -1,0 +1,144 @@
+"""Random corruptions of small valid files — truncation, bit flips, wrong sizes, wrong magic —
+fed to every loader and to the command that reads them: the answer is the data, or one
+line of error with exit status 2 and nothing printed on stdout; never another exception,
+a traceback or part of an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from glassgrad.models import mnist
+from glassgrad.models.cli import main
+from glassgrad.models.images import load_digit_image
+from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.report import ModelFileError, load_model, save_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mnist_files import csv_text, idx_bytes
+from PIL import Image
+
+IMAGES, LABELS = np.random.default_rng(0).integers(0, 256, (3, 28, 28), np.uint8), np.array([9, 1, 9], np.uint8)
+
+
+def _png() -> bytes:
+    picture = np.zeros((28, 28), np.uint8)
+    picture[5:23, 12:16] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _model() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return save_model(Path(tmp, "m.npz"), LogisticModel(), 9, 0.5).read_bytes()
+
+
+VALID = {
+    "images": idx_bytes(IMAGES, mnist.IMAGES_MAGIC),
+    "labels": idx_bytes(LABELS, mnist.LABELS_MAGIC),
+    "csv": csv_text(IMAGES, LABELS).encode(),
+    "png": _png(),
+    "model": _model(),
+}
+
+
+@st.composite
+def corrupted(draw: st.DrawFn, data: bytes, gz: bool = False) -> bytes:
+    """``data`` (gzipped when asked) with one corruption, chosen at random."""
+    kind = draw(st.sampled_from(["truncate", "flip bits", "size field", "magic"]))
+    if kind == "size field" and len(data) >= 8:  # IDX: a dimension; PNG/zip: a length or a header field
+        offset = draw(st.integers(4, min(len(data), 24) - 4))
+        data = data[:offset] + struct.pack(">I", draw(st.integers(0, 2**32 - 1))) + data[offset + 4 :]
+    elif kind == "magic":
+        data = draw(st.binary(min_size=4, max_size=4)) + data[4:]
+    if gz:
+        data = gzip.compress(data, mtime=0)
+    if kind == "truncate":
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif kind == "flip bits":
+        flipped = bytearray(data)
+        for position in draw(st.lists(st.integers(0, 8 * len(data) - 1), min_size=1, max_size=8)):
+            flipped[position // 8] ^= 1 << (position % 8)
+        data = bytes(flipped)
+    return data
+
+
+def outcome(load):
+    """The loader's result, or None after a one-line DataError/ModelFileError (anything else fails)."""
+    try:
+        return load()
+    except (mnist.DataError, ModelFileError) as exc:
+        message = str(exc)
+        assert message and "\n" not in message and "Traceback" not in message
+        return None
+
+
+def command(*argv: object) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_whole_answer_or_one_line(code: int, out: str, err: str, lines: int) -> None:
+    if code == 0:
+        assert len(out.splitlines()) == lines and err == ""
+    else:
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("glassgrad predict: error: ")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["images", "labels"]), st.booleans(), st.data())
+def test_corrupt_idx_files(which, gz, data):
+    damaged = data.draw(corrupted(VALID[which], gz), label="damaged")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = {
+            name: folder / f"train-{name}-idx{1 if name == 'labels' else 3}-ubyte" for name in ("images", "labels")
+        }
+        for name, path in files.items():
+            path.write_bytes(damaged if name == which else VALID[name])
+        digits = outcome(lambda: mnist.load_idx(files["images"], files["labels"]))
+        if digits is not None:
+            assert digits.images.shape == (len(digits), 28, 28) and (digits.labels <= 9).all()
+        model = folder / "m.npz"
+        model.write_bytes(VALID["model"])
+        assert_whole_answer_or_one_line(*command("predict", model, "--index", "0", "--data", folder), lines=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.booleans(), st.data())
+def test_corrupt_csv_files(gz, data):
+    damaged = data.draw(corrupted(VALID["csv"], gz), label="damaged")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "mnist_train.csv")
+        path.write_bytes(damaged)
+        digits = outcome(lambda: mnist.load_csv(path))
+        if digits is not None:
+            assert digits.images.dtype == np.uint8 and (digits.labels <= 9).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_corrupt_pictures_and_model_files(data):
+    picture = data.draw(corrupted(VALID["png"]), label="picture")
+    model = data.draw(st.one_of(st.just(VALID["model"]), corrupted(VALID["model"])), label="model")
+    with tempfile.TemporaryDirectory() as tmp:
+        picture_path, model_path = Path(tmp, "digit.png"), Path(tmp, "model.npz")
+        picture_path.write_bytes(picture)
+        model_path.write_bytes(model)
+        image = outcome(lambda: load_digit_image(picture_path))
+        if image is not None:
+            assert image.shape == (28, 28) and image.dtype == np.uint8
+        loaded = outcome(lambda: load_model(model_path))
+        if loaded is not None:
+            assert np.isfinite(loaded[0].w.data).all() and 0 <= loaded[1]["threshold"] <= 1
+        assert_whole_answer_or_one_line(*command("predict", model_path, picture_path), lines=1)
