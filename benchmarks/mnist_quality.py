@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -94,12 +95,20 @@ def f1_difference_interval(
     return float(low), float(high)
 
 
-def row(name: str, m: BinaryMetrics, seconds: list[float]) -> str:
-    t = statistics.median(seconds)
-    spread = f" (min {min(seconds):.2f}, max {max(seconds):.2f})" if len(seconds) > 1 else ""
+def row(name: str, m: BinaryMetrics, *times: tuple[float, float] | list[float]) -> str:
+    """One table row: the metrics, then each time as a median (min, max) of several runs,
+    or as wall / CPU seconds of one run."""
+    cells = []
+    for t in times:
+        if isinstance(t, tuple):
+            cells.append(f"{t[0]:.2f} / {t[1]:.2f}")
+        else:
+            spread = f" (min {min(t):.2f}, max {max(t):.2f})" if len(t) > 1 else ""
+            cells.append(f"{statistics.median(t):.2f}{spread}")
     return (
-        f"| {name} | {m.f1:.4f} | {m.accuracy:.4f} | {m.precision:.4f} | {m.recall:.4f} | {m.roc_auc:.4f} "
-        f"| {t:.2f}{spread} |"
+        f"| {name} | {m.f1:.4f} | {m.accuracy:.4f} | {m.precision:.4f} | {m.recall:.4f} | {m.roc_auc:.4f} | "
+        + " | ".join(cells)
+        + " |"
     )
 
 
@@ -163,7 +172,9 @@ clf.predict_proba(test.features("float32"))
 
 def compare_command(args: argparse.Namespace) -> None:
     """`glassgrad train --data DIR` with its defaults against scikit-learn's default
-    ``LogisticRegression()``, alternating; F1 on the official test set at 0.5."""
+    ``LogisticRegression()``, alternating; F1 on the official test set at 0.5. Each time
+    is given as wall seconds / processor seconds: on a busy machine the processor time
+    is the fairer one (both run single-threaded with OPENBLAS_NUM_THREADS=1)."""
     import sklearn
 
     train, test = mnist.load_dir(args.data, "train"), mnist.load_dir(args.data, "test")
@@ -172,63 +183,57 @@ def compare_command(args: argparse.Namespace) -> None:
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, "
         f"numpy {np.__version__}, scikit-learn {sklearn.__version__}; {platform.machine()}, "
-        f"{len(y):,} training / {len(yt):,} test digits, digit {args.digit}"
+        f"{len(y):,} training / {len(yt):,} test digits, digit {args.digit}; load average {os.getloadavg()[0]:.1f}"
     )
     print(f"# glassgrad: `glassgrad train --data DIR --digit {args.digit} --quiet` (its defaults)")
     print("# scikit-learn: LogisticRegression() on the same pixels / 255 (float32)")
-    print("| run | F1 | accuracy | precision | recall | ROC AUC | fit wall time, s | whole command or script, s |")
+    print(
+        "| run | F1 | accuracy | precision | recall | ROC AUC | fit, wall / CPU s "
+        "| whole command or script, wall / CPU s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     ours, theirs, ours_pred = [], [], None
+    argv = ["-m", "glassgrad.models.cli", "train", "--data", args.data, "--digit", str(args.digit), "--quiet"]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             out = os.path.join(tmp, f"run{i}")
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "glassgrad.models.cli",
-                    "train",
-                    "--data",
-                    args.data,
-                    "--digit",
-                    str(args.digit),
-                    "--quiet",
-                    "--out",
-                    out,
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            command = time.perf_counter() - start
-            fitted = json.loads(Path(out, "summary.json").read_text())["wall_time_s"]
+            command = timed_process([*argv, "--out", out])
+            summary = json.loads(Path(out, "summary.json").read_text())
+            fitted = (summary["wall_time_s"], summary["cpu_time_s"])
             model, meta = load_model(Path(out, "model.npz"))
             proba = model.predict_proba(Xt)
             m = binary_metrics(yt, proba, meta["threshold"])
-            ours.append((m, fitted, command))
+            ours.append((fitted, command))
             ours_pred = proba >= meta["threshold"]
-            print(row(f"glassgrad train, run {i + 1}", m, [fitted]) + f" {command:.2f} |", flush=True)
+            print(row(f"glassgrad train, run {i + 1}", m, fitted, command), flush=True)
+            cpu_start = time.process_time()
             clf, seconds = fit_sklearn(X, y)
+            sk_fit = (seconds, time.process_time() - cpu_start)
             sk = binary_metrics(yt, clf.predict_proba(Xt)[:, 1], 0.5)
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", SKLEARN_SCRIPT, args.data, str(args.digit)], check=True)
-            script = time.perf_counter() - start
-            theirs.append((seconds, script))
-            print(
-                row(f"scikit-learn, run {i + 1} ({clf.n_iter_[0]} iterations)", sk, [seconds]) + f" {script:.2f} |",
-                flush=True,
-            )
-    fits, commands = [f for _, f, _ in ours], [c for _, _, c in ours]
+            script = timed_process(["-c", SKLEARN_SCRIPT, args.data, str(args.digit)])
+            theirs.append((sk_fit, script))
+            print(row(f"scikit-learn, run {i + 1} ({clf.n_iter_[0]} iterations)", sk, sk_fit, script), flush=True)
+
+    def medians(pairs: list[tuple[tuple[float, float], tuple[float, float]]], k: int) -> str:
+        return " / ".join(f"{statistics.median(p[k][j] for p in pairs):.2f}" for j in (0, 1))
+
     print(
-        f"\nglassgrad F1 {ours[-1][0].f1:.4f} vs scikit-learn {sk.f1:.4f}; median fit {statistics.median(fits):.2f} s "
-        f"vs {statistics.median(t for t, _ in theirs):.2f} s; whole command {statistics.median(commands):.2f} s "
-        f"vs whole script {statistics.median(s for _, s in theirs):.2f} s"
+        f"\nglassgrad F1 {m.f1:.4f} vs scikit-learn {sk.f1:.4f}; medians, wall / CPU s: fit {medians(ours, 0)} vs "
+        f"{medians(theirs, 0)}; whole command {medians(ours, 1)} vs whole script {medians(theirs, 1)}"
     )
     low, high = f1_difference_interval(yt, ours_pred, clf.predict_proba(Xt)[:, 1] >= 0.5)
     print(
-        f"F1 difference glassgrad minus scikit-learn: {ours[-1][0].f1 - sk.f1:+.4f}, "
+        f"F1 difference glassgrad minus scikit-learn: {m.f1 - sk.f1:+.4f}, "
         f"95% paired-bootstrap interval [{low:+.4f}, {high:+.4f}] over the {len(yt):,} test digits"
     )
+
+
+def timed_process(argv: list[str]) -> tuple[float, float]:
+    """Run ``python argv`` to the end; its wall seconds and processor seconds (user + system)."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run([sys.executable, *argv], check=True, stdout=subprocess.DEVNULL)
+    after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter() - start
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def main() -> None:

@@ -360,6 +360,7 @@ def _summary(
         "epochs": result.epochs,
         "best_iteration": result.best_iteration,
         "wall_time_s": result.wall_time,
+        "cpu_time_s": result.cpu_time,
         "threshold": result.threshold,
         "metrics": {
             "train": _metrics_dict(result.train_metrics),
