@@ -23,6 +23,8 @@ MODULES = {
     "numpy-by-hand (vectorized)": "numpy",
     "glassgrad (Scalar)": "glassgrad",
     "glassgrad (traced)": "glassgrad",
+    "glassgrad (Scalar), torch and jax imported": "glassgrad",
+    "glassgrad (traced), torch and jax imported": "glassgrad",
     "micrograd": "micrograd",
     "torch (0-d tensors)": "torch",
 }
@@ -199,6 +201,26 @@ class GlassgradTraced(GlassgradScalar):
         return value, np.array(grads)
 
 
+class BigHeap:
+    """The same adapter in a process that has also imported torch and JAX, as a
+    notebook often has: Python's cyclic collector then walks their objects too on each
+    full collection. Runs under the peers' python, with glassgrad installed there."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, params0: np.ndarray):
+        import jax  # noqa: F401
+        import torch  # noqa: F401
+
+        super().__init__(X, y, params0)  # type: ignore[call-arg]
+
+
+class GlassgradScalarBigHeap(BigHeap, GlassgradScalar):
+    pass
+
+
+class GlassgradTracedBigHeap(BigHeap, GlassgradTraced):
+    pass
+
+
 class Micrograd(ScalarMLP):
     def parameter(self, v):
         from micrograd.engine import Value
@@ -237,6 +259,8 @@ ADAPTERS = {
     "numpy-by-hand (vectorized)": NumpyByHand,
     "glassgrad (Scalar)": GlassgradScalar,
     "glassgrad (traced)": GlassgradTraced,
+    "glassgrad (Scalar), torch and jax imported": GlassgradScalarBigHeap,
+    "glassgrad (traced), torch and jax imported": GlassgradTracedBigHeap,
     "micrograd": Micrograd,
     "torch (0-d tensors)": TorchScalar,
 }
