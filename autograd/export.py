@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import GlassgradError
 from .graph import Node, record_sites, walk
+from .optional import require
 from .tensor import Tensor
 
 OPSET = 18  # reductions take their axes as an input from here on
@@ -129,10 +130,7 @@ def to_onnx(
     ``dynamic_batch`` its first axis is free (``N``) in the exported model. The output
     is named ``output``. Raises :class:`ExportError` for an op without a translation.
     """
-    try:
-        import onnx
-    except ImportError:
-        raise ImportError("export to ONNX needs the onnx package: pip install 'glassgrad[export]'") from None
+    onnx = require("onnx", "export", "export to ONNX")
     example = np.asarray(example_input.data if isinstance(example_input, Node) else example_input)
     if example.dtype.kind != "f":
         raise TypeError(f"to_onnx: the example input must be floating point, got {example.dtype}")

@@ -38,9 +38,10 @@ from glassgrad.models import plots  # noqa: E402
 from glassgrad.models.graphs import write_docs_figures, write_explorers  # noqa: E402
 from glassgrad.models.logistic import LogisticModel  # noqa: E402
 from glassgrad.models.mnist import binary_targets, load_embedded, train_val_split  # noqa: E402
+from glassgrad.models.network import DigitClassifier, HiddenLayerDetector  # noqa: E402
 from glassgrad.models.stopping import MaxIterations, Patience  # noqa: E402
 from glassgrad.models.train import FitSettings, fit  # noqa: E402
-from glassgrad.optim import SGD  # noqa: E402
+from glassgrad.optim import SGD, Adam  # noqa: E402
 
 
 def first_nine() -> np.ndarray:
@@ -185,6 +186,31 @@ def training(out: Path, fast: bool) -> None:
     plots.mistakes_grid(out / "mistakes.png", val.images, val.labels, model.predict_proba(X[val_idx]), 9, 0.5)
 
 
+def networks(out: Path, fast: bool) -> None:
+    """The networks of "from one unit to a network", trained on the embedded sample as
+    ``glassgrad train --hidden 16`` and ``--classes 10`` do: the hidden units' weights,
+    the ten digit templates of the softmax classifier, and its confusion matrix on the
+    embedded test digits."""
+    digits, test = load_embedded(), load_embedded("test")
+    X, Xt = digits.features(), test.features()
+    settings = FitSettings(batch_size=100)
+    steps = 20 if fast else 60 * 12  # 12 epochs of the 6,000 training digits, batches of 100
+    detector = HiddenLayerDetector(16, seed=0)
+    y9 = binary_targets(digits.labels, 9)
+    fit(detector, X, y9, optimizer=Adam(detector.parameters()), stop=MaxIterations(steps), settings=settings)
+    title = "9-detector with 16 hidden units: what each unit looks for (its weights as 28×28)"
+    plots.weight_grid(out / "hidden_units.png", detector.first_layer.weight.data, title)
+    classifier = DigitClassifier(seed=0)
+    labels = digits.labels.astype(np.float64)
+    fit(classifier, X, labels, optimizer=Adam(classifier.parameters()), stop=MaxIterations(steps), settings=settings)
+    plots.weight_grid(
+        out / "digit_templates.png", classifier.first_layer.weight.data, "softmax classifier: row k of W as 28×28"
+    )
+    m = classifier.metrics(Xt, test.labels)
+    title = f"softmax classifier on the {m.n:,} embedded test digits: accuracy {m.accuracy:.4f}"
+    plots.confusion_matrix(out / "confusion.png", m.confusion, title)
+
+
 # -- graphs ----------------------------------------------------------------------------------
 
 
@@ -262,6 +288,7 @@ FIGURES: list[Callable[[Path, bool], None]] = [
     log_loss,
     gradient_descent,
     training,
+    networks,
     visualization,
     explorer,
 ]

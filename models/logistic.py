@@ -22,10 +22,61 @@ from glassgrad import Tensor, as_tensor, binary_cross_entropy_with_logits, no_gr
 from glassgrad.errors import ShapeError
 from glassgrad.nn import Module, Parameter
 
+from .metrics import BinaryMetrics, binary_metrics
+
 N_PIXELS = 28 * 28
 
 
-class LogisticModel(Module):
+def as_inputs(model: Module, X: Any, n_features: int, dtype: np.dtype) -> Tensor:
+    """X as a Tensor of ``dtype``: shared with the caller's array when its dtype already
+    matches (no copy of a 60,000 × 784 matrix), converted otherwise; one row of
+    ``n_features`` per sample, else a :class:`ShapeError` naming ``model``."""
+    t = X if isinstance(X, Tensor) and X.dtype == dtype else as_tensor(np.asarray(X), dtype=dtype)
+    if t.ndim != 2 or t.shape[1] != n_features:
+        raise ShapeError(
+            f"{type(model).__name__}: X must have shape (N, {n_features}) (one row of "
+            f"{n_features} features per sample), got {t.shape}"
+        )
+    return t
+
+
+class Detector(Module):
+    """A model that gives one logit z per picture: p = σ(z) is the probability that the
+    picture is the digit. Subclasses define ``n_features``, ``dtype`` and ``forward``."""
+
+    @property
+    def n_features(self) -> int:  # pragma: no cover - abstract
+        """Features per sample (784 pixels)."""
+        raise NotImplementedError
+
+    @property
+    def dtype(self) -> np.dtype:  # pragma: no cover - abstract
+        """The parameters' float dtype."""
+        raise NotImplementedError
+
+    def inputs(self, X: Any) -> Tensor:
+        """X as a Tensor of the model's dtype, of shape (N, n_features)."""
+        return as_inputs(self, X, self.n_features, self.dtype)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """p = σ(z) for each sample, as a numpy array (no graph is recorded)."""
+        with no_grad():
+            return sigmoid(self(X)).data
+
+    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        """True where p ≥ ``threshold``."""
+        return self.predict_proba(X) >= threshold
+
+    def loss(self, X: Any, y: Any, pos_weight: float | None = None) -> Tensor:
+        """The training loss: :func:`logistic_loss`."""
+        return logistic_loss(self, X, y, pos_weight)
+
+    def metrics(self, X: Any, y: Any, threshold: float = 0.5) -> BinaryMetrics:
+        """The detector's metrics on (X, y) at ``threshold``."""
+        return binary_metrics(y, self.predict_proba(X), threshold)
+
+
+class LogisticModel(Detector):
     """``LogisticModel(n_features=784, dtype=np.float64)``: weights w (n_features,) and a
     bias b (1,), both starting at 0 (the loss is convex, so no random start is needed)."""
 
@@ -49,32 +100,12 @@ class LogisticModel(Module):
     def dtype(self) -> np.dtype:
         return self.w.dtype
 
-    def inputs(self, X: Any) -> Tensor:
-        """X as a Tensor of the model's dtype: shared with the caller's array when its
-        dtype already matches (no copy of a 60,000 × 784 matrix), converted otherwise."""
-        t = X if isinstance(X, Tensor) and X.dtype == self.dtype else as_tensor(np.asarray(X), dtype=self.dtype)
-        if t.ndim != 2 or t.shape[1] != self.n_features:
-            raise ShapeError(
-                f"LogisticModel: X must have shape (N, {self.n_features}) (one row of "
-                f"{self.n_features} features per sample), got {t.shape}"
-            )
-        return t
-
     def forward(self, X: Any) -> Tensor:
         """The logits z = X·w + b, shape (N,)."""
         return self.inputs(X) @ self.w + self.b
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """p = σ(X·w + b) for each sample, as a numpy array (no graph is recorded)."""
-        with no_grad():
-            return sigmoid(self(X)).data
 
-    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
-        """True where p ≥ ``threshold``."""
-        return self.predict_proba(X) >= threshold
-
-
-def logistic_loss(model: LogisticModel, X: Any, y: Any, pos_weight: float | None = None) -> Tensor:
+def logistic_loss(model: Detector, X: Any, y: Any, pos_weight: float | None = None) -> Tensor:
     """Mean binary cross-entropy of targets ``y`` under the model's logits on ``X``."""
     z = model(X)
     if not isinstance(y, Tensor):  # a Tensor stays in the graph (a traced step feeds one)

@@ -1,4 +1,4 @@
-"""Metrics of a binary detector, computed with numpy.
+"""Metrics of a binary detector and of a K-class classifier, computed with numpy.
 
 With TP, FP, FN, TN the counts of the confusion matrix for the positive class:
 
@@ -9,6 +9,10 @@ With TP, FP, FN, TN the counts of the confusion matrix for the positive class:
 
 ROC AUC is the probability that a random positive scores above a random negative,
 ties counting one half: the Mann–Whitney statistic, computed from average ranks.
+
+A classifier predicts the class of highest probability; its confusion matrix counts
+(true class, predicted class) pairs, and each class's precision, recall and F1 are
+those of "class k or not".
 """
 
 from __future__ import annotations
@@ -107,3 +111,46 @@ def best_f1_threshold(y_true: Any, proba: Any) -> tuple[float, float]:
     f1 = 2 * tp / (2 * tp + fp + (n_pos - tp))
     best = int(np.argmax(f1))  # argmax takes the first maximum: the highest threshold
     return float(scores[best]), float(f1[best])
+
+
+@dataclass(frozen=True)
+class ClassMetrics:
+    """A K-class classifier's scores: accuracy, per-class precision/recall/F1 (class k
+    against the rest), their unweighted mean (macro F1), and the confusion matrix
+    ``confusion[true][predicted]``."""
+
+    n: int
+    accuracy: float
+    precision: tuple[float, ...]
+    recall: tuple[float, ...]
+    f1: tuple[float, ...]
+    macro_f1: float
+    confusion: tuple[tuple[int, ...], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["confusion"] = [list(row) for row in self.confusion]
+        return d
+
+
+def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
+    """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``."""
+    y, p = np.asarray(y_true).astype(np.intp), np.asarray(proba)
+    if p.ndim != 2 or p.shape[0] != y.shape[0] or y.ndim != 1:
+        raise ValueError(f"class_metrics: {y.shape} labels but probabilities of shape {p.shape}")
+    k = p.shape[1]
+    confusion = np.bincount(y * k + p.argmax(axis=1), minlength=k * k).reshape(k, k)
+    tp = np.diag(confusion).astype(np.float64)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros(k), where=actual > 0)
+    f1 = np.divide(2 * tp, predicted + actual, out=np.zeros(k), where=predicted + actual > 0)
+    return ClassMetrics(
+        n=int(y.size),
+        accuracy=float(tp.sum() / y.size) if y.size else float("nan"),
+        precision=tuple(map(float, precision)),
+        recall=tuple(map(float, recall)),
+        f1=tuple(map(float, f1)),
+        macro_f1=float(f1.mean()),
+        confusion=tuple(tuple(int(c) for c in row) for row in confusion),
+    )

@@ -76,6 +76,50 @@ def weights_heatmap(path: str | os.PathLike[str], w: np.ndarray, digit: int) -> 
     return _save(fig, path)
 
 
+def weight_grid(path: str | os.PathLike[str], W: np.ndarray, title: str, max_units: int = 64) -> Path:
+    """Each row of the first layer's weights W (units × 784) as a 28×28 image, in a grid
+    (the first ``max_units``): what each unit looks for in the pixels. Each image has its
+    own colour scale centred at 0 (red = ink here raises the unit, blue = lowers it)."""
+    plt = _pyplot()
+    W = np.asarray(W, dtype=np.float64)[:max_units]
+    cols = int(np.ceil(np.sqrt(len(W))))
+    rows = -(-len(W) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.5), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(W):
+            ax.axis("off")
+            continue
+        lim = float(np.abs(W[k]).max()) or 1.0
+        ax.imshow(W[k].reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_title(str(k), fontsize=7, pad=1)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def confusion_matrix(path: str | os.PathLike[str], confusion: Sequence[Sequence[int]], title: str) -> Path:
+    """The confusion matrix as a picture: row = true digit, column = predicted digit,
+    each cell's count written in it; shaded by the share of its row (recall on the
+    diagonal), so the common mistakes stand out whatever the class sizes."""
+    plt = _pyplot()
+    counts = np.asarray(confusion)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    k = len(counts)
+    fig, ax = plt.subplots(figsize=(0.55 * k + 2, 0.55 * k + 1.5))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            color = "white" if share[i, j] > 0.5 else "black"
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
 def mistakes_grid(
     path: str | os.PathLike[str],
     images: np.ndarray,

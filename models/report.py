@@ -1,8 +1,10 @@
-"""Saving and loading a trained detector: the parameters file and the JSON summary.
+"""Saving and loading a trained model: the parameters file and the JSON summary.
 
-A model file is a numpy ``.npz`` with the arrays ``w`` and ``b`` and a JSON string
-``meta``: the format name and version, the digit, the number of features, the dtype,
-the decision threshold and statistics of the training run. It loads with
+The one-unit detector's file is a numpy ``.npz`` with the arrays ``w`` and ``b`` and a
+JSON string ``meta``: the format name and version, the digit, the number of features,
+the dtype, the decision threshold and statistics of the training run. The networks
+(hidden-layer detector, digit classifier) are saved as module files
+(:mod:`glassgrad.models.serialize`) with the same metadata. Both load with
 ``allow_pickle=False``: a model file can never run code.
 """
 
@@ -17,7 +19,9 @@ from typing import Any
 
 import numpy as np
 from glassgrad.errors import GlassgradError
+from glassgrad.nn import Module
 
+from . import serialize
 from .atomic import write_atomic, write_text_atomic
 from .logistic import LogisticModel
 
@@ -33,10 +37,15 @@ class ModelFileError(GlassgradError):
 
 
 def save_model(
-    path: str | os.PathLike[str], model: LogisticModel, digit: int, threshold: float = 0.5, **stats: Any
+    path: str | os.PathLike[str], model: Module, digit: int | None, threshold: float = 0.5, **stats: Any
 ) -> Path:
-    """Write ``model``'s parameters and metadata to ``path`` (.npz) atomically."""
-    meta = {
+    """Write ``model``'s parameters and metadata to ``path`` (.npz) atomically; ``digit``
+    is the detected digit (None for a classifier of every digit)."""
+    if not isinstance(model, LogisticModel):
+        run = {"digit": digit, "threshold": float(threshold), "train": stats}
+        return serialize.save(model, path, json.loads(json.dumps(_finite(run), default=_jsonable)))
+    assert digit is not None
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "digit": int(digit),
@@ -50,8 +59,9 @@ def save_model(
     return write_atomic(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
-def load_model(path: str | os.PathLike[str]) -> tuple[LogisticModel, dict[str, Any]]:
-    """The model saved at ``path`` and its metadata; :class:`ModelFileError` if it cannot be used."""
+def load_model(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """The model saved at ``path`` and its metadata (``digit``, ``threshold``, ``dtype``,
+    ``n_features``, ``train``); :class:`ModelFileError` if it cannot be used."""
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
@@ -65,6 +75,8 @@ def load_model(path: str | os.PathLike[str]) -> tuple[LogisticModel, dict[str, A
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ModelFileError(f"model file {path} is not a readable .npz file ({detail})") from None
+    if serialize.HEADER in arrays:
+        return _load_network(path)
     meta = _read_meta(path, arrays.pop("meta", None))
     w, b = arrays.get("w"), arrays.get("b")
     if not (isinstance(w, np.ndarray) and isinstance(b, np.ndarray) and w.dtype.kind == "f" and b.dtype.kind == "f"):
@@ -122,6 +134,19 @@ def _is_number(v: Any) -> bool:
 def _shown(v: Any) -> str:
     text = json.dumps(v) if isinstance(v, (str, int, float, bool)) or v is None else type(v).__name__
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _load_network(path: Path) -> tuple[Module, dict[str, Any]]:
+    try:
+        model = serialize.load(path)
+        header, _ = serialize.read(path)
+    except serialize.ModuleFileError as exc:
+        raise ModelFileError(str(exc)) from None
+    meta = header.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("threshold"), float):
+        raise ModelFileError(f"model file {path} holds a {type(model).__name__} without the metadata of a trained run")
+    n_features = getattr(model, "n_features", None)
+    return model, {**meta, "n_features": n_features, "dtype": header.get("dtype")}
 
 
 def write_summary(path: str | os.PathLike[str], summary: dict[str, Any]) -> Path:

@@ -1,4 +1,4 @@
-"""The training loop: SGD on the logistic model until a stopping criterion fires.
+"""The training loop: an optimizer on a detector or classifier until a stopping criterion fires.
 
 One iteration takes a batch (the whole training set when ``batch_size`` is 0, else a
 shuffled minibatch), computes the loss L on the engine, back-propagates, and lets the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 from glassgrad import Compiled, no_grad, trace
@@ -22,9 +22,17 @@ from glassgrad.errors import GlassgradError
 from glassgrad.models.stopping import BestState, Criterion, MaxIterations, Patience, State, StopReason
 from glassgrad.optim import SGD
 
-from .logistic import LogisticModel, logistic_loss
-from .metrics import BinaryMetrics, best_f1_threshold, binary_metrics
+from .logistic import Detector
+from .metrics import BinaryMetrics, ClassMetrics, best_f1_threshold
 from .mnist import minibatches
+
+if TYPE_CHECKING:
+    from .network import DigitClassifier
+
+
+#: What fit trains: a detector (binary cross-entropy) or a digit classifier (softmax
+#: cross-entropy); both give ``loss(X, y, pos_weight)`` and ``metrics(X, y, threshold)``.
+Model = Union[Detector, "DigitClassifier"]
 
 
 class TrainingDiverged(GlassgradError):
@@ -53,35 +61,38 @@ class TrainResult:
     stop: StopReason
     best_iteration: int | None  # the iteration whose parameters the model now holds
     threshold: float
-    train_metrics: BinaryMetrics
-    val_metrics: BinaryMetrics | None
+    train_metrics: BinaryMetrics | ClassMetrics
+    val_metrics: BinaryMetrics | ClassMetrics | None
     wall_time: float
     cpu_time: float  # processor seconds of this process while training (fairer than wall time on a busy machine)
     iterations: int = 0
     epochs: int = 0
 
 
-def loss_value(model: LogisticModel, X: Any, y: Any, pos_weight: float | None = None) -> float:
+def loss_value(model: Model, X: Any, y: Any, pos_weight: float | None = None) -> float:
     """The mean loss on (X, y) without recording a graph."""
     with no_grad():
-        return logistic_loss(model, X, y, pos_weight).item()
+        return model.loss(X, y, pos_weight).item()
 
 
-def evaluate(model: LogisticModel, X: Any, y: Any, threshold: float = 0.5) -> BinaryMetrics:
-    """The detector's metrics on (X, y) at ``threshold``."""
-    return binary_metrics(y, model.predict_proba(X), threshold)
+def evaluate(model: Model, X: Any, y: Any, threshold: float = 0.5) -> BinaryMetrics | ClassMetrics:
+    """The model's metrics on (X, y) (a detector's at ``threshold``)."""
+    return model.metrics(X, y, threshold)
 
 
-def _grad_norm(model: LogisticModel) -> float:
+def _grad_norm(model: Model) -> float:
     return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in model.parameters() if p.grad is not None))
 
 
-def _training_step(model: LogisticModel, pos_weight: float | None, traced: bool) -> Any:
+def _training_step(model: Model, pos_weight: float | None, traced: bool) -> Any:
     """A function of one batch that leaves the loss's gradient in each parameter's
-    ``.grad`` and returns the loss: compiled on the first batch, or eager."""
+    ``.grad`` and returns the loss: compiled on the first batch, or eager. A classifier
+    runs eager: its labels are a parameter of the cross-entropy op, not an input a
+    compiled trace would read anew each batch."""
+    traced = traced and isinstance(model, Detector)
 
     def loss_of(X: Any, y: Any) -> Any:
-        return logistic_loss(model, X, y, pos_weight)
+        return model.loss(X, y, pos_weight)
 
     compiled: list[Compiled] = []
 
@@ -131,7 +142,7 @@ class FitSettings:
 
 
 def fit(
-    model: LogisticModel,
+    model: Model,
     X: Any,
     y: Any,
     *,
@@ -211,10 +222,9 @@ def fit(
     threshold = 0.5
     val_metrics = None
     if has_val:
-        val_proba = model.predict_proba(X_val)
         if settings.choose_threshold:
-            threshold, _ = best_f1_threshold(y_val, val_proba)
-        val_metrics = binary_metrics(y_val, val_proba, threshold)
+            threshold, _ = best_f1_threshold(y_val, model.predict_proba(X_val))
+        val_metrics = evaluate(model, X_val, y_val, threshold)
     return TrainResult(
         history=history,
         batch_losses=np.asarray(batch_losses),

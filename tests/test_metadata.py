@@ -10,7 +10,7 @@ import glassgrad
 import pytest
 from glassgrad.models.cli import build_parser, main
 
-SUBCOMMANDS = ("demo", "train", "predict", "descent", "graph")
+SUBCOMMANDS = ("demo", "train", "predict", "export", "descent", "graph")
 
 
 def test_version_is_the_distributions_and_the_cli_prints_it(capsys):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import demo, descent, graph, predict, train
+from . import demo, descent, export, graph, predict, train
 
 COMMANDS: dict[str, ModuleType] = {
     "demo": demo,
     "train": train,
     "predict": predict,
+    "export": export,
     "descent": descent,
     "graph": graph,
 }

@@ -1,4 +1,5 @@
-"""glassgrad predict MODEL IMAGE... [--index N --data DIR]: p(digit) per picture."""
+"""glassgrad predict MODEL IMAGE... [--index N --data DIR]: p(digit) per picture, or a
+classifier's digit and the probability of each of the ten."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from .options import UsageError, existing_dir, number
 
-HELP = "probability that pictures (or dataset samples) are the digit"
+HELP = "probability that pictures (or dataset samples) are the digit, or which digit they are"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     proba = model.predict_proba(images.reshape(len(images), -1).astype(model.dtype) / 255.0)
     width = max(len(name) for name, _ in named)
     for (name, _), p in zip(named, proba):
-        verdict = f"a {digit}" if p >= threshold else f"not a {digit}"
-        print(f"{name:<{width}}  p({digit}) = {p:.4f}  → {verdict}")
+        if digit is None:  # a classifier: the most probable digit, then every probability
+            shares = "  ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
+            print(f"{name:<{width}}  → {int(p.argmax())} (p = {p.max():.4f})  [{shares}]")
+        else:
+            verdict = f"a {digit}" if p >= threshold else f"not a {digit}"
+            print(f"{name:<{width}}  p({digit}) = {p:.4f}  → {verdict}")
     return 0

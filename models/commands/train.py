@@ -1,9 +1,16 @@
-"""glassgrad train: train the digit detector and write every artifact of the run.
+"""glassgrad train: train the digit detector (or the ten-digit classifier) and write
+every artifact of the run.
+
+The model is the one-unit detector by default; --hidden H puts a layer of H ReLU units
+before its output, and --classes 10 trains a softmax classifier of the ten digits
+instead (multinomial logistic regression, or with --hidden a network).
 
 The output folder gets model.npz (parameters + metadata), summary.json, loss_curve.png,
-weights.png (what the detector looks at), mistakes.png (its most confident mistakes)
-and, for one validation digit (a training digit when none is held out), its graphs and
-explorer.html (its backward pass, step by step). The folder appears whole or not at
+weights.png (what the model looks at: the one unit's weights as 28×28, or the first
+layer's as a grid of 28×28 images), mistakes.png (a detector's most confident mistakes)
+or confusion.png (a classifier's confusion matrix) and, for one validation digit (a
+training digit when none is held out), its graphs and explorer.html (its backward
+pass, step by step). The folder appears whole or not at
 all: it is filled under a hidden name beside it and renamed into place when the run
 ends. The options a user does not give come from the recipe for the size of the data
 (see glassgrad.models.recipe).
@@ -19,19 +26,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.optim import SCHEDULES, SGD, schedule_for
+from glassgrad.optim import SCHEDULES, SGD, Adam, AdamW, Optimizer, Schedule, schedule_for
 
 from .. import mnist, plots
 from ..atomic import atomic_dir
-from ..logistic import LogisticModel, logistic_loss
-from ..metrics import BinaryMetrics
+from ..logistic import Detector, LogisticModel
+from ..metrics import BinaryMetrics, ClassMetrics
+from ..network import DigitClassifier, HiddenLayerDetector
 from ..recipe import LARGE, LARGE_FROM, SMALL, Recipe, recipe_for
 from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
-from ..train import FitSettings, TrainResult, evaluate, fit
+from ..train import FitSettings, Model, TrainResult, evaluate, fit
 from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir
 
 RUN_MARKERS = ("summary.json", "model.npz")  # a folder holding one of these is a run's, replaced by a new run
+# The networks train with Adam at its usual learning rate (a hidden layer makes the loss
+# non-convex; Adam's per-parameter steps need no tuning of the scale of each layer).
+OPTIMIZER = {"unit": "sgd", "network": "adam"}
+LEARNING_RATE = {"adam": 1e-3, "adamw": 1e-3}
 
 
 def _recipe_default(field: str, shown: str | None = None) -> str:
@@ -41,7 +53,7 @@ def _recipe_default(field: str, shown: str | None = None) -> str:
     return f"(default {small} below {LARGE_FROM:,} training digits, {large} from there on)"
 
 
-HELP = "train the digit detector (the 9-detector by default)"
+HELP = "train the digit detector (the 9-detector by default) or, with --classes 10, a ten-digit classifier"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,17 +72,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--mirror", default=None, metavar="URL", help=f"where --download fetches from (default {mnist.DEFAULT_URL})"
     )
-    data.add_argument("--digit", type=number(int, 0, 9), default=9, help="the digit to detect, 0..9 (default 9)")
+    data.add_argument("--digit", type=number(int, 0, 9), default=None, help="the digit to detect, 0..9 (default 9)")
     data.add_argument(
         "--val-fraction",
         type=number(float, 0, 1, high_open=True),
         default=None,
         help=f"share of the training data held out for validation, in [0, 1); 0 = none {r('val_fraction')}",
     )
+    model = p.add_argument_group("model (default: one unit, the logistic 9-detector)")
+    model.add_argument(
+        "--hidden", type=number(int, 1, 4096), default=None, help="a hidden layer of this many ReLU units"
+    )
+    model.add_argument(
+        "--classes",
+        type=int,
+        choices=(10,),
+        default=None,
+        help="10 = a softmax classifier of the ten digits instead of a detector of one",
+    )
     opt = p.add_argument_group("optimizer")
-    opt.add_argument("--lr", type=number(float, 0, 100, low_open=True), default=None, help=f"in (0, 100] {r('lr')}")
     opt.add_argument(
-        "--momentum", type=number(float, 0, 1, high_open=True), default=None, help=f"in [0, 1) {r('momentum')}"
+        "--optimizer",
+        choices=("sgd", "adam", "adamw"),
+        default=None,
+        help="sgd (with momentum), adam or adamw (default sgd for one unit, adam for --hidden and --classes)",
+    )
+    opt.add_argument(
+        "--lr",
+        type=number(float, 0, 100, low_open=True),
+        default=None,
+        help=f"in (0, 100] {r('lr')} for sgd; 0.001 for adam and adamw",
+    )
+    opt.add_argument(
+        "--momentum", type=number(float, 0, 1, high_open=True), default=None, help=f"SGD's, in [0, 1) {r('momentum')}"
     )
     opt.add_argument(
         "--schedule",
@@ -137,6 +171,45 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} only applies with --download")
     if args.nesterov and args.momentum == 0:
         raise UsageError("--nesterov needs --momentum > 0")
+    check_model_options(args)
+
+
+def check_model_options(args: argparse.Namespace) -> None:
+    """Fill in the defaults that depend on the model; refuse what does not apply to it."""
+    if args.classes is not None:
+        for option, given in (
+            ("--digit", args.digit is not None),
+            ("--pos-weight", args.pos_weight is not None),
+            ("--threshold auto", args.threshold == "auto"),
+        ):
+            if given:
+                raise UsageError(f"{option} belongs to a detector of one digit; --classes 10 classifies every digit")
+    elif args.digit is None:
+        args.digit = 9
+    kind = "unit" if args.hidden is None and args.classes is None else "network"
+    args.optimizer = args.optimizer or OPTIMIZER[kind]
+    if args.optimizer != "sgd":
+        if args.nesterov:
+            raise UsageError(f"--nesterov belongs to sgd, not {args.optimizer}")
+        args.lr = args.lr if args.lr is not None else LEARNING_RATE[args.optimizer]
+
+
+def build_model(args: argparse.Namespace, n_features: int, dtype: np.dtype) -> Model:
+    """The one-unit detector, the hidden-layer detector or the digit classifier."""
+    if args.classes is not None:
+        return DigitClassifier(args.classes, args.hidden or 0, n_features, dtype, seed=args.seed)
+    if args.hidden is not None:
+        return HiddenLayerDetector(args.hidden, n_features, dtype, seed=args.seed)
+    return LogisticModel(n_features, dtype=dtype)
+
+
+def build_optimizer(args: argparse.Namespace, recipe: Recipe, model: Model, lr: Schedule) -> Optimizer:
+    if args.optimizer == "sgd":
+        return SGD(
+            model.parameters(), lr, momentum=recipe.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay
+        )
+    kind = Adam if args.optimizer == "adam" else AdamW
+    return kind(model.parameters(), lr, weight_decay=args.weight_decay)
 
 
 def check_out(out: Path) -> None:
@@ -212,7 +285,8 @@ def build_stop(args: argparse.Namespace, recipe: Recipe, steps_per_epoch: int) -
 def run(args: argparse.Namespace) -> int:
     check_options(args)
     plots.check_available()
-    out = args.out or Path("runs") / f"digit{args.digit}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = "digits" if args.classes is not None else f"digit{args.digit}"
+    out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_out(out)
     with atomic_dir(out) as folder:  # made now: an --out that cannot be written fails before training
         digits, test = load_data(args)
@@ -230,43 +304,38 @@ def run(args: argparse.Namespace) -> int:
 
 def train_and_write(
     args: argparse.Namespace, recipe: Recipe, digits: mnist.Digits, test: mnist.Digits | None, folder: Path
-) -> tuple[TrainResult, dict[str, Path], BinaryMetrics | None]:
+) -> tuple[TrainResult, dict[str, Path], BinaryMetrics | ClassMetrics | None]:
     """Split, train and evaluate as ``recipe`` says; write the run's files into ``folder``."""
     train_idx, val_idx = mnist.train_val_split(len(digits), recipe.val_fraction, args.seed)
-    for name, labels in (("training", digits.labels[train_idx]), ("validation", digits.labels[val_idx])):
-        if name == "training" or len(labels):
-            check_classes(name, labels, args.digit)
-    if test is not None:
-        check_classes("test", test.labels, args.digit)
+    if args.classes is None:
+        for name, labels in (("training", digits.labels[train_idx]), ("validation", digits.labels[val_idx])):
+            if name == "training" or len(labels):
+                check_classes(name, labels, args.digit)
+        if test is not None:
+            check_classes("test", test.labels, args.digit)
     dtype = np.dtype(recipe.dtype)
     X = digits.features(dtype)
-    y = mnist.binary_targets(digits.labels, args.digit, dtype)
+    y = targets(args, digits.labels, dtype)
     if len(val_idx):
         X_train, y_train, X_val, y_val = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
         del X
     else:  # every digit trains: no copy of the (N, 784) matrix
         X_train, y_train, X_val, y_val = X, y, X[:0], y[:0]
 
-    model = LogisticModel(X_train.shape[1], dtype=dtype)
+    model = build_model(args, X_train.shape[1], dtype)
     batch = recipe.batch_size if 0 < recipe.batch_size < len(y_train) else len(y_train)
     stop, budget = build_stop(args, recipe, -(-len(y_train) // batch))
-    optimizer = SGD(
-        model.parameters(),
-        schedule_for(recipe.schedule, recipe.lr, budget),
-        momentum=recipe.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-    )
+    optimizer = build_optimizer(args, recipe, model, schedule_for(recipe.schedule, recipe.lr, budget))
     result = fit(
         model,
         X_train,
         y_train,
-        optimizer=optimizer,
+        optimizer=optimizer,  # type: ignore[arg-type]
         stop=stop,
         val=(X_val, y_val) if len(y_val) else None,
         settings=FitSettings(
             batch_size=recipe.batch_size,
-            pos_weight=recipe.pos_weight,
+            pos_weight=recipe.pos_weight if args.classes is None else None,  # a classifier has no positive class
             seed=args.seed,
             choose_threshold=args.threshold == "auto",
             progress=not args.quiet and sys.stderr.isatty(),
@@ -274,10 +343,9 @@ def train_and_write(
     )
     test_metrics = None
     if test is not None:
-        test_metrics = evaluate(model, test.features(dtype), test.labels == args.digit, result.threshold)
+        test_metrics = evaluate(model, test.features(dtype), targets(args, test.labels, dtype), result.threshold)
 
     shown = test if test is not None else digits.subset(val_idx if len(val_idx) else train_idx)
-    shown_proba = model.predict_proba(shown.features(dtype))
     stats = {
         "source": digits.source,
         "recipe": recipe.name,
@@ -287,9 +355,10 @@ def train_and_write(
         "epochs": result.epochs,
         "best_iteration": result.best_iteration,
         "stop": str(result.stop),
-        "val_f1": result.val_metrics.f1 if result.val_metrics else None,
-        "test_f1": test_metrics.f1 if test_metrics else None,
+        "val_f1": _f1(result.val_metrics) if result.val_metrics else None,
+        "test_f1": _f1(test_metrics) if test_metrics else None,
     }
+    what = "ten-digit classifier" if args.classes is not None else f"{args.digit}-detector"
     held_out = f" and {len(y_val):,} validation" if len(y_val) else ""
     files = {
         "model": save_model(folder / "model.npz", model, args.digit, result.threshold, **stats),
@@ -297,13 +366,23 @@ def train_and_write(
             folder / "loss_curve.png",
             result.batch_losses,
             result.history,
-            f"{args.digit}-detector: loss on {len(y_train):,} training{held_out} digits",
+            f"{what}: loss on {len(y_train):,} training{held_out} digits",
         ),
-        "weights": plots.weights_heatmap(folder / "weights.png", model.w.data, args.digit),
-        "mistakes": plots.mistakes_grid(
-            folder / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
-        ),
+        "weights": weights_picture(folder / "weights.png", model, what, args.digit),
     }
+    shown_proba = model.predict_proba(shown.features(dtype))
+    if isinstance(model, Detector):
+        files["mistakes"] = plots.mistakes_grid(
+            folder / "mistakes.png", shown.images, shown.labels, shown_proba, args.digit, result.threshold
+        )
+    else:
+        shown_metrics = model.metrics(shown.features(dtype), shown.labels)
+        where = "test" if test is not None else "held-out"
+        files["confusion"] = plots.confusion_matrix(
+            folder / "confusion.png",
+            shown_metrics.confusion,
+            f"{what} on {len(shown):,} {where} digits: accuracy {shown_metrics.accuracy:.4f}",
+        )
     sample = (X_val, y_val) if len(y_val) else (X_train, y_train)
     files.update(render_sample_graph(model, sample[0][:1], sample[1][:1], folder))
     summary = _summary(args, recipe, digits, result, test_metrics, files)
@@ -311,14 +390,37 @@ def train_and_write(
     return result, files, test_metrics
 
 
-def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
+def targets(args: argparse.Namespace, labels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """What the model learns: 1/0 for "is the digit" (a detector), or the labels (a classifier)."""
+    if args.classes is not None:
+        return labels.astype(dtype)
+    return mnist.binary_targets(labels, args.digit, dtype)
+
+
+def weights_picture(path: Path, model: Model, what: str, digit: int | None) -> Path:
+    """The one unit's weights as 28×28, or the first layer's rows as a grid of 28×28."""
+    if isinstance(model, LogisticModel):
+        assert digit is not None
+        return plots.weights_heatmap(path, model.w.data, digit)
+    assert isinstance(model, (HiddenLayerDetector, DigitClassifier))
+    rows = "hidden unit" if model.first_layer is not model.layers[-1] else "digit"
+    return plots.weight_grid(
+        path, model.first_layer.weight.data, f"{what}: the first layer, one 28×28 image per {rows}"
+    )
+
+
+def _f1(m: BinaryMetrics | ClassMetrics) -> float:
+    return m.f1 if isinstance(m, BinaryMetrics) else m.macro_f1
+
+
+def render_sample_graph(model: Model, x: np.ndarray, y: np.ndarray, out: Path) -> dict[str, Path]:
     """The forward and backward graphs of one sample's loss and its explorer (steps
     through both passes in a browser), when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
     except ImportError:
         return {}
-    loss = logistic_loss(model, x, y)
+    loss = model.loss(x, y)
     files = {}
     try:
         for view in ("forward", "backward"):
@@ -331,7 +433,7 @@ def render_sample_graph(model: LogisticModel, x: np.ndarray, y: np.ndarray, out:
     return files
 
 
-def _metrics_dict(m: BinaryMetrics | None) -> dict[str, Any] | None:
+def _metrics_dict(m: BinaryMetrics | ClassMetrics | None) -> dict[str, Any] | None:
     return None if m is None else m.to_dict()
 
 
@@ -340,7 +442,7 @@ def _summary(
     recipe: Recipe,
     digits: mnist.Digits,
     result: TrainResult,
-    test: BinaryMetrics | None,
+    test: BinaryMetrics | ClassMetrics | None,
     files: dict[str, Path],
 ) -> dict[str, Any]:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("run", "command")}
@@ -376,27 +478,35 @@ def _print_report(
     args: argparse.Namespace,
     digits: mnist.Digits,
     result: TrainResult,
-    test: BinaryMetrics | None,
+    test: BinaryMetrics | ClassMetrics | None,
     out: Path,
     files: dict[str, Path],
 ) -> None:
-    d = args.digit
+    what = "ten-digit classifier" if args.classes is not None else f"{args.digit}-detector"
     print(
-        f"{d}-detector trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
+        f"{what} trained on {digits.source}: {result.iterations} iterations, {result.epochs} epochs, "
         f"{result.wall_time:.2f} s"
     )
     print(f"stopped by {result.stop}")
-    print(f"parameters of iteration {result.best_iteration} kept; decision threshold {result.threshold:.3f}")
-    print(
-        f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
-        f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
-    )
-    for name, m in (("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)):
-        if m is None:
-            continue
-        (tn, fp), (fn, tp) = m.confusion
+    kept = f"parameters of iteration {result.best_iteration} kept"
+    print(kept if args.classes is not None else f"{kept}; decision threshold {result.threshold:.3f}")
+    rows = [("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)]
+    if args.classes is not None:
+        print(f"{'':12}{'accuracy':>10}{'macro F1':>10}   F1 of 0 … 9")
+        for name, c in rows:
+            if isinstance(c, ClassMetrics):
+                print(f"{name:12}{c.accuracy:>10.4f}{c.macro_f1:>10.4f}   " + " ".join(f"{f:.2f}" for f in c.f1))
+    else:
         print(
-            f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
-            f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
+            f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
+            f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
         )
+        for name, m in rows:
+            if not isinstance(m, BinaryMetrics):
+                continue
+            (tn, fp), (fn, tp) = m.confusion
+            print(
+                f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
+                f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
+            )
     print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
