@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, TypeVar, overload
 
 from . import state
 from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
@@ -377,12 +377,14 @@ class Node(Ctx):
         self._data = self._check_new_data(value)
         self._bump_version()
 
-    def _bump_version(self) -> None:
-        """Record an in-place change; graphs that saved this value will refuse backward."""
+    def _bump_version(self) -> int:
+        """Record a change of this value; graphs that saved it will refuse backward.
+        Returns the clock reading of the change."""
         global _last_inplace
         if self._meta is None:
             self._meta = {}
         self._meta["version"] = _last_inplace = next(_clock)
+        return _last_inplace
 
     def _version(self) -> int:
         """Clock reading of the last in-place change (0: never changed)."""
@@ -443,6 +445,17 @@ class Node(Ctx):
     # Comparisons are by value (see subclasses); hashing stays by identity, so nodes
     # can key dicts and sets.
     __hash__ = object.__hash__
+
+    # Pickling and copying follow a graph of any depth without recursion (see pickling).
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        from .pickling import reduce_value
+
+        return reduce_value(self)
+
+    def __copy__(self) -> Node:
+        from .pickling import copy_value
+
+        return copy_value(self)
 
 
 def _warn_non_leaf_grad(node: Node) -> None:
@@ -849,10 +862,8 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             if captured is None:
                 node._grad_store(g)
             continue
-        if _last_inplace > node._seq and fn.reads_inputs:  # something changed in place since node was made
-            for p in _inputs(node):  # type: ignore[union-attr]
-                if p._version() > node._seq:
-                    raise InPlaceError(_inplace_message(node, p))
+        if _last_inplace > node._seq:  # something changed in place since node was made
+            _check_versions(node, fn)
         reduce = broadcasting and fn.broadcasts
         a, b = node._p0, node._p1
         if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
@@ -908,12 +919,25 @@ def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
     return g
 
 
-def _inplace_message(node: Node, parent: Node) -> str:
+def _check_versions(node: Node, fn: type[Function]) -> None:
+    """Refuse the backward of an op whose output or (when its backward reads them)
+    inputs changed after the op was made, through the value or an alias of its memory.
+
+    The output is always checked: ops do not declare whether their backward reads it
+    (sigmoid, exp and sqrt do), and refusing is never a wrong gradient."""
+    for p in (node, *_inputs(node)) if fn.reads_inputs else (node,):  # type: ignore[misc]
+        if p._version() > node._seq:
+            raise InPlaceError(_inplace_message(node, p))
+
+
+def _inplace_message(node: Node, changed: Node) -> str:
     where = f" (created at {node.site})" if node.site else ""
+    what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (
-        f"an input of {node.op}{where}, {parent._describe()}, was modified in place after "
-        f"{node.op} used it, so its gradient would be wrong. Recompute the forward pass "
-        "after the change, or modify a copy."
+        f"{what}{where}, {changed._describe()}, was modified in place after {node.op} saved it, "
+        "directly or through a value sharing its memory (detach(), a view, as_tensor), "
+        "so its gradient would be wrong. Recompute the forward pass after the change, or "
+        "modify a copy."
     )
 
 

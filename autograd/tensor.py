@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, state
+from . import numpy_interop, ops, state, versions
 from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
@@ -57,8 +57,14 @@ class Tensor(Operators, Node):
     data_type = np.ndarray
     xp = ArrayKernels
     broadcasting = True
-    # numpy defers to our reflected operators: ``array * tensor`` records a mul.
-    __array_ufunc__ = None
+
+    # NumPy calls on a Tensor (and ``array * tensor``) record glassgrad's own op or
+    # refuse in one line: see numpy_interop.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return numpy_interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return numpy_interop.array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         arr = _to_array(data, dtype, copy=True)
@@ -185,7 +191,11 @@ class Tensor(Operators, Node):
             yield self[i]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.array(self._data, dtype=dtype, copy=copy) if (dtype is not None or copy) else self._data
+        """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
+        read-only view, so no change can bypass the version counter."""
+        if dtype is not None or copy:
+            return np.array(self._data, dtype=dtype, copy=copy)
+        return versions.read_only(self._data)
 
     def __bool__(self) -> bool:
         return bool(self._data)
@@ -200,14 +210,39 @@ class Tensor(Operators, Node):
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shared, not copied; no gradient flows through it)."""
-        return self._data
+        """The data as a read-only numpy array (shared, not copied; no gradient flows
+        through it). Change a tensor through the tensor (``t[...] = x``, ``t += x``,
+        under ``no_grad()`` when it requires grad), where the change is recorded."""
+        return versions.read_only(self._data)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The array. A leaf gives its array itself, so ``w.data -= lr * w.grad`` updates a
+        parameter; a value made by an op gives a read-only view, since its backward may
+        read it. Assigning ``t.data = x`` (also ``t.data -= x``) is recorded: graphs that
+        saved ``t`` refuse backward afterwards. A write into a leaf's ``.data[...]`` is
+        the one change of a Tensor's memory that glassgrad does not see."""
+        return self._data if self._fn is None else versions.read_only(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        old = self._data
+        self._data = self._check_new_data(value)
+        stamp = self._bump_version()
+        if self._data is old:  # ``t.data -= x``: changed in place, then assigned back
+            versions.mark(old, stamp)
+
+    def _version(self) -> int:
+        """The newest change of this value (``.data =``) or of its memory (in place,
+        through any Tensor sharing it)."""
+        return max(Node._version(self), versions.version(self._data))
 
     def tolist(self) -> Any:
         return self._data.tolist()
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
+        """A new leaf sharing this tensor's data (and its version: an in-place change
+        through it is seen by graphs that saved this tensor), cut from the graph."""
         t = Tensor.__new__(Tensor)
         t._init_leaf(self._data, False, None)
         return t
@@ -304,7 +339,7 @@ class Tensor(Operators, Node):
             if value.data_type is not np.ndarray:
                 raise mixed_kinds(type(self), type(value), what)
             value = value._data
-        self._bump_version()
+        versions.mark(self._data, self._bump_version())
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -343,7 +378,15 @@ def _check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
 
 def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     """A Tensor that shares memory with ``data`` when it is already a numpy array of the
-    right dtype (no copy), else a converted copy."""
+    right dtype (no copy), else a converted copy.
+
+    What is and is not detected: an in-place change through any Tensor over the same
+    memory (another ``as_tensor`` of the array, a ``detach()``, a view) shares one
+    version, and ``backward()`` refuses with :class:`InPlaceError` when a value it
+    saved changed. A write into ``data`` itself, the array you keep, is not seen: the
+    array is yours. Use ``Tensor(data)``, which copies, when it may change before
+    ``backward()`` (see the guide "Rules of the engine").
+    """
     arr = _to_array(data, dtype, copy=False)
     _check_requires_grad(arr, requires_grad)
     t = Tensor.__new__(Tensor)

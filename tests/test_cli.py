@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import glassgrad
 import numpy as np
 import pytest
 from glassgrad.models.cli import main
@@ -149,7 +150,8 @@ def ring_and_bar():
 def test_predict_images_and_indices(idx_dir, tmp_path, capsys):
     ring, bar = ring_and_bar()
     model = LogisticModel()
-    model.w.data[:] = np.where(ring > 0, 0.05, -0.05).ravel()  # a ring detector
+    with glassgrad.no_grad():
+        model.w[:] = np.where(ring > 0, 0.05, -0.05).ravel()  # a ring detector
     path = save_model(tmp_path / "m.npz", model, digit=9)
     big_dark_ring = 255 - np.kron(ring, np.ones((3, 3), np.uint8))  # 84×84, dark ink on white paper
     Image.fromarray(big_dark_ring).save(tmp_path / "ring.png")

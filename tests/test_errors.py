@@ -188,3 +188,15 @@ def test_grad_of_a_non_leaf_warns_once_and_names_retain_grad():
         warnings.simplefilter("error")
         k.sum().backward()
         np.testing.assert_array_equal(k.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("make", [lambda: Tensor([1.0, 0.0], requires_grad=True), lambda: Scalar(0.0)])
+def test_derivative_domain_error_of_sqrt_names_sqrt(make):
+    x = make()
+    y = ag.ops.sqrt(x)
+    with pytest.raises(
+        ag.DomainError, match=r"backward of sqrt: the derivative 1/\(2√x\) is infinite at x = 0"
+    ) as info:
+        (y.sum() if isinstance(y, Tensor) else y).backward()
+    if isinstance(x, Tensor):
+        assert "index (1,)" in str(info.value)

@@ -2,6 +2,7 @@
 
 import json
 
+import glassgrad
 import numpy as np
 import pytest
 from glassgrad.models.logistic import LogisticModel
@@ -135,7 +136,8 @@ def test_bad_batch_size_is_refused():
 
 def test_model_file_round_trip_and_errors(tmp_path):
     m = LogisticModel(6, dtype=np.float32)
-    m.w.data[:] = np.arange(6)
+    with glassgrad.no_grad():
+        m.w[:] = np.arange(6)
     path = save_model(tmp_path / "m.npz", m, digit=3, threshold=0.4, epochs=2)
     loaded, meta = load_model(path)
     assert loaded.dtype == np.float32 and loaded.w.data.tolist() == list(range(6))

@@ -15,7 +15,7 @@ from ..errors import DomainError
 from ..formatting import number
 from ..graph import Function
 from .base import as_raw, call
-from .domains import NONNEGATIVE, NONZERO, POSITIVE, Domain
+from .domains import NONNEGATIVE, NONZERO, POSITIVE, Domain, check_derivative_at_zero
 from .elementwise import log
 
 
@@ -169,7 +169,7 @@ class Power(Function, register=True):
         if c == 0:
             return (g * 0.0,)
         if 0 < c < 1:  # xᶜ is defined at 0, its derivative c·xᶜ⁻¹ is not
-            _check_derivative_domain(as_raw(x), c)
+            check_derivative_at_zero(as_raw(x), f"x ** {c:g}", f"{c:g}·x ** {c - 1:g}")
         return (g * c * power(x, c - 1),)
 
     @staticmethod
@@ -188,16 +188,6 @@ class Power(Function, register=True):
     @staticmethod
     def to_onnx(ctx, b, x):
         return b.op("Pow", x, b.const(ctx.saved.c, ctx.data.dtype))
-
-
-def _check_derivative_domain(x: Any, c: float) -> None:
-    """Name the expression the user wrote, ``x ** c``, not the derivative's power."""
-    if not POSITIVE.contains(x):
-        raise DomainError(
-            f"backward of x ** {c:g}: the derivative {c:g}·x ** {c - 1:g} is infinite at x = 0 "
-            f"({POSITIVE.violations(x)}); x ** {c:g} has no gradient there. Keep x > 0, "
-            f"e.g. (x + eps) ** {c:g}"
-        )
 
 
 class GraphPower(Function, register=True):

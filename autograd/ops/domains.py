@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DomainError
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -88,3 +90,14 @@ POSITIVE = Domain("positive", low=0.0)
 NONZERO = Domain("nonzero", nonzero=True)
 UNIT_INTERVAL = Domain("probability", low=0.0, high=1.0, include_low=True, include_high=True)
 NONNEGATIVE = Domain("nonnegative", low=0.0, include_low=True)
+
+
+def check_derivative_at_zero(x: Any, op: str, derivative: str) -> None:
+    """Raise :class:`DomainError` where ``x`` is 0 and the derivative of ``op`` (defined
+    for x ≥ 0, as √x and xᶜ for 0 < c < 1 are) is infinite. The message names the
+    expression the user wrote, not the power the derivative computes."""
+    if not POSITIVE.contains(x):
+        raise DomainError(
+            f"backward of {op}: the derivative {derivative} is infinite at x = 0 "
+            f"({POSITIVE.violations(x)}); {op} has no gradient there. Keep x > 0, e.g. add a small eps"
+        )

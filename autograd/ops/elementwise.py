@@ -14,7 +14,7 @@ import numpy as np
 from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call
-from .domains import NONNEGATIVE, POSITIVE
+from .domains import NONNEGATIVE, POSITIVE, check_derivative_at_zero
 
 
 class Exp(Function, register=True):
@@ -76,6 +76,7 @@ class Sqrt(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, y, x):
+        check_derivative_at_zero(as_raw(y), "sqrt", "1/(2√x)")  # y = 0 exactly where x = 0
         return (g / (2 * y),)
 
     @staticmethod

@@ -1,0 +1,192 @@
+"""Pickling and copying graph values of any depth, without recursion.
+
+Python pickles (and deep-copies) an object by first handling what it refers to, one
+call deeper each time; a value made by an op refers to its inputs, so a chain of ops
+would recurse once per op and fail a few thousand ops deep. Instead, a value made by
+an op is reduced to a flat list of the graph it depends on, oldest first:
+
+- a leaf stays an ordinary object in the list, so pickle's memo and deepcopy's keep
+  it shared: a parameter used by two values is one object after loading;
+- an op output becomes a tuple (kind, data, op, requires_grad, saved, grad, meta,
+  inputs) that names its inputs by their position in the list.
+
+Rebuilding walks the list once. Op outputs are made afresh, so two values pickled
+together that share an intermediate value each get their own copy of it (leaves stay
+shared). Loaded values take new creation stamps from this process's clock and forget
+in-place history: a loaded value counts as unchanged.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import graph
+from .graph import Function, Node
+
+_new = object.__new__
+
+# Metadata that belongs to this process: the in-place version is a reading of its clock,
+# the warning flag a courtesy already paid.
+_LOCAL_META = ("version", "warned_grad")
+
+
+def reduce_value(node: Node) -> tuple[Any, ...]:
+    """``__reduce_ex__`` of a graph value: a leaf by its fields, an op output by the
+    flat record of its graph (see :class:`FlatGraph`)."""
+    if node._fn is None:
+        return (_blank, (type(node),), (getattr(node, "__dict__", None), _fields(node)))
+    return (rebuild, (FlatGraph.of(node),))
+
+
+class FlatGraph(NamedTuple):
+    """A graph as columns, leaves first and every op output after its inputs.
+
+    Columns rather than one tuple per value: a deep graph is mostly numbers, and pickle
+    writes a list of floats or one integer array many times faster than as many
+    tuples. Positions count leaves first, then op outputs.
+    """
+
+    leaves: list[Node]
+    ops: list[tuple[type[Node], type[Function]]]  # the distinct (kind, op) pairs
+    op_of: np.ndarray  # per op output: its index in ``ops``
+    data: list[Any]
+    requires_grad: np.ndarray
+    arity: np.ndarray  # per op output: the number of inputs, -1 where backward freed them
+    inputs: np.ndarray  # the positions of all inputs, one op output after another
+    extras: dict[int, tuple[Any, Any, Any]]  # (saved, grad, meta) where any is set
+
+    @classmethod
+    def of(cls, root: Node) -> FlatGraph:
+        order = _graph(root)
+        position = {id(n): i for i, n in enumerate(order)}
+        n_leaves = next((i for i, n in enumerate(order) if n._fn is not None), len(order))
+        outputs = order[n_leaves:]
+        codes: dict[tuple[type[Node], type[Function]], int] = {}
+        op_of: list[int] = []
+        arity: list[int] = []
+        inputs: list[int] = []
+        extras: dict[int, tuple[Any, Any, Any]] = {}
+        # One pass, unrolled for unary and binary ops: a deep graph is nothing else.
+        add_input = inputs.append
+        for i, n in enumerate(outputs):
+            key = (type(n), n._fn)
+            code = codes.get(key)  # type: ignore[arg-type]
+            if code is None:
+                code = codes[key] = len(codes)  # type: ignore[index]
+            op_of.append(code)
+            p0, p1 = n._p0, n._p1
+            if p1 is not None:
+                arity.append(2)
+                add_input(position[id(p0)])
+                add_input(position[id(p1)])
+            elif p0 is None:  # freed by backward
+                arity.append(-1)
+            elif type(p0) is tuple:
+                arity.append(len(p0))
+                inputs.extend([position[id(p)] for p in p0])
+            else:
+                arity.append(1)
+                add_input(position[id(p0)])
+            if n.saved is not None or n._grad is not None or n._meta is not None:
+                extras[i] = (n.saved, n._grad, _portable(n._meta))
+        return cls(
+            order[:n_leaves],
+            list(codes),
+            np.array(op_of, dtype=np.int32),
+            [n._data for n in outputs],
+            np.array([n.requires_grad for n in outputs], dtype=bool),
+            np.array(arity, dtype=np.int32),
+            np.array(inputs, dtype=np.int64),
+            extras,
+        )
+
+
+def _blank(kind: type[Node]) -> Node:
+    """An empty value of ``kind`` for pickle to fill in (leaves)."""
+    return _new(kind)
+
+
+def copy_value(node: Node) -> Node:
+    """``copy.copy``: a new value with the same data, op and inputs (shared, not copied)."""
+    twin = _new(type(node))
+    for slot, value in _fields(node).items():
+        setattr(twin, slot, value)
+    twin._meta = None if node._meta is None else dict(node._meta)
+    return twin
+
+
+def rebuild(flat: FlatGraph) -> Node:
+    """The graph of :func:`reduce_value` made again; returns its newest value."""
+    nodes: list[Node] = list(flat.leaves)
+    ops, inputs = flat.ops, flat.inputs.tolist()
+    at = 0
+    clock = graph._clock
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a million small objects would set off full collections that free nothing
+    try:
+        for i, (code, data, requires_grad, arity) in enumerate(
+            zip(flat.op_of.tolist(), flat.data, flat.requires_grad.tolist(), flat.arity.tolist())
+        ):
+            kind, fn = ops[code]
+            node = _new(kind)
+            node._data, node._fn, node.requires_grad = data, fn, requires_grad
+            node.saved = node._grad = node._meta = node._g = None
+            node._p0 = node._p1 = None
+            if arity == 1:
+                node._p0 = nodes[inputs[at]]
+            elif arity == 2:
+                node._p0, node._p1 = nodes[inputs[at]], nodes[inputs[at + 1]]
+            elif arity >= 0:
+                node._p0 = tuple(nodes[j] for j in inputs[at : at + arity])
+            at += max(arity, 0)
+            if i in flat.extras:
+                node.saved, node._grad, node._meta = flat.extras[i]
+            node._seq = next(clock)  # oldest first: consumers stay newer than inputs
+            nodes.append(node)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return nodes[-1]
+
+
+def _fields(node: Node) -> dict[str, Any]:
+    """Every slot of ``node`` that is set, with process-local metadata dropped."""
+    fields = {}
+    for cls in type(node).__mro__:
+        for slot in cls.__dict__.get("__slots__", ()):
+            if slot != "__weakref__" and hasattr(node, slot):
+                fields[slot] = getattr(node, slot)
+    fields["_meta"] = _portable(node._meta)
+    fields["_g"] = None
+    return fields
+
+
+def _portable(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    if meta is None or not any(key in meta for key in _LOCAL_META):
+        return meta
+    kept = {key: value for key, value in meta.items() if key not in _LOCAL_META}
+    return kept or None
+
+
+def _graph(root: Node) -> list[Node]:
+    """``root`` and everything it depends on, oldest first (leaves first); freed
+    parts of the graph are cut where backward freed them."""
+    seen = {id(root)}
+    found = [root]
+    stack = [root]
+    pop, push, add, mark = stack.pop, stack.append, found.append, seen.add
+    while stack:
+        node = pop()
+        p0, p1 = node._p0, node._p1
+        if p0 is None:  # a leaf, or freed
+            continue
+        for p in (p0, p1) if p1 is not None else (p0 if type(p0) is tuple else (p0,)):
+            if id(p) not in seen:
+                mark(id(p))
+                add(p)
+                push(p)
+    found.sort(key=graph._seq_key)  # stable: leaves (stamp 0) keep their order
+    return found

@@ -1,0 +1,110 @@
+"""A value and everything that aliases its memory share one version: a change through
+any alias is an error at backward(), never a wrong gradient."""
+
+import glassgrad as ag
+import numpy as np
+import pytest
+from glassgrad import InPlaceError, Tensor, sigmoid
+
+
+def _sigmoid_loss():
+    z = Tensor([0.0, 1.0], requires_grad=True)
+    s = sigmoid(z)
+    return z, s, s.sum()
+
+
+def test_the_issue_example_a_detached_alias_changed_in_place():
+    z, s, loss = _sigmoid_loss()
+    p = s.detach()
+    p *= 100
+    with pytest.raises(InPlaceError, match=r"the output of sigmoid, Tensor f64\[2\], was modified in place"):
+        loss.backward()
+    assert z.grad is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda w: w.detach().__imul__(2.0),
+        lambda w: w.detach().__setitem__(0, 5.0),
+        lambda w: w.detach().reshape(2, 1).__iadd__(1.0),  # a view made by an op
+        lambda w: w.detach()[1:].__isub__(1.0),  # a view of part of the memory
+        lambda w: w.detach().T.__itruediv__(3.0),
+        lambda w: w.__setitem__(1, 0.0),  # the value itself
+    ],
+    ids=["detach *=", "detach []=", "reshape view +=", "slice -=", "transpose /=", "itself"],
+)
+def test_every_tensor_alias_of_a_saved_input_shares_its_version(change):
+    w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()  # mul saves w
+    with ag.no_grad():
+        change(w)
+    with pytest.raises(InPlaceError, match=r"an input of mul, Tensor 'w' f64\[2\], was modified in place"):
+        loss.backward()
+
+
+def test_in_place_through_as_tensor_of_the_same_array_is_seen():
+    buffer = np.array([1.0, 2.0])
+    w = ag.as_tensor(buffer, requires_grad=True, name="w")
+    loss = (w * w).sum()
+    other = ag.as_tensor(buffer)  # a second Tensor over the same memory
+    other += 1.0
+    with pytest.raises(InPlaceError, match=r"an input of mul, Tensor 'w' f64\[2\]"):
+        loss.backward()
+
+
+def test_replacing_data_of_a_saved_value_is_seen():
+    _, s, loss = _sigmoid_loss()
+    s.data = np.array([0.9, 0.9])
+    with pytest.raises(InPlaceError, match="sigmoid"):
+        loss.backward()
+
+
+@pytest.mark.parametrize(
+    "hand_out",
+    [lambda s: s.data, lambda s: s.numpy(), lambda s: np.asarray(s)],
+    ids=[".data of an op's value", ".numpy()", "np.asarray"],
+)
+def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
+    z, s, loss = _sigmoid_loss()
+    arr = hand_out(s)
+    assert np.shares_memory(arr, s.numpy())  # no copy: looking is free
+    with pytest.raises(ValueError, match="read-only"):
+        arr[0] = 100.0
+    with pytest.raises(ValueError, match="read-only"):
+        arr *= 100.0
+    loss.backward()
+    np.testing.assert_allclose(z.grad, [0.25, 0.19661193324148185])
+
+
+def test_augmenting_the_data_of_a_leaf_is_recorded():
+    w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    w.data -= 0.5  # the classic manual SGD step, made too early
+    with pytest.raises(InPlaceError, match="'w'"):
+        loss.backward()
+    w.data -= 0.5  # after a fresh forward pass, fine
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [0.0, 2.0])
+
+
+def test_a_copy_is_free_to_change():
+    z, s, loss = _sigmoid_loss()
+    mine = np.array(s)  # a copy (np.array copies by default)
+    mine[0] = 100.0
+    p = Tensor(s)  # Tensor() copies too
+    p *= 100
+    loss.backward()
+    np.testing.assert_allclose(z.grad, [0.25, 0.19661193324148185])
+
+
+def test_a_change_before_the_op_is_fine_and_after_backward_too():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    with ag.no_grad():
+        w.detach()[0] = 3.0
+    loss = (w * w).sum()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 4.0])
+    with ag.no_grad():
+        w -= 0.1 * w.grad  # the optimizer's step, after backward
+    (w * w).sum().backward()
