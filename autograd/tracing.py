@@ -332,11 +332,18 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
     except GlassgradError:  # the function refuses the moved inputs: nothing to compare
         return
     name = getattr(fn, "__qualname__", "the function")
-    if [(n.fn, n.params) for n in again] != [(n.fn, n.params) for n in order]:
+    if [n.fn for n in again] != [n.fn for n in order]:
         raise TraceError(
             f"trace: {name} runs other ops when its inputs' values change (Python control flow on values); "
             "trace each branch separately, or run it eagerly"
         )
+    for a, b in zip(order, again):
+        pa, pb = a.params, b.params
+        if pa.keys() != pb.keys() or not all(_same(pa[k], pb[k]) for k in pa):
+            raise TraceError(
+                f"trace: a parameter of {a.op} ({', '.join(pa)}) is computed from {name}'s inputs' values; "
+                "the replay would reuse the traced one. Run it eagerly."
+            )
     ids = {id(x) for x in [*inputs, *moved]}
     for a, b in zip(order, again):
         if a.fn is None and id(a) not in ids and not a.requires_grad and not _same(a._data, b._data):

@@ -149,3 +149,13 @@ def test_control_flow_on_values_is_refused_when_the_trace_sees_it_change():
 
     with pytest.raises(TraceError, match="control flow"):
         trace(f, Tensor([1.0, 2.0 + 2**-22], requires_grad=True))
+
+
+def test_an_op_parameter_computed_from_an_input_is_refused():
+    """An axis or a label array taken from an input's values is fixed in the trace."""
+
+    def f(x):
+        return x.sum(axis=int(np.asarray(x)[0, 0] > 1.0))
+
+    with pytest.raises(TraceError, match="parameter of sum"):
+        trace(lambda x: f(x).sum(), Tensor([[1.0 + 2**-22, 2.0], [3.0, 4.0]], requires_grad=True))
