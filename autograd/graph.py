@@ -18,7 +18,6 @@ backward pass itself as a graph, which gives gradients of gradients.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import operator
 import os
@@ -796,8 +795,8 @@ def run_backward(
     accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
     (one per input, None where no path leads) and no ``.grad`` is touched.
 
-    Python's cyclic garbage collector is paused while the driver runs (and restored
-    after, also on errors): the pass creates no reference cycles, so a collection
+    Python's cyclic garbage collector is paused while the driver runs, when no other
+    thread is running (see ``state.collector_paused``): the pass creates no reference cycles, so a collection
     would find nothing of its making to free, yet each full one walks every live node; with
     ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
     """
@@ -815,9 +814,7 @@ def run_backward(
     order: list[Node] = []
     # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
     # parameter shared by threads is a node of each thread's graph.
-    with state.backward_lock, GradMode(create_graph):
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
+    with state.backward_lock, GradMode(create_graph), state.collector_paused():
         try:
             order = _reachable(roots)
             for root, seed in zip(roots, seeds):
@@ -827,9 +824,6 @@ def run_backward(
             for node in order:
                 node._g = None
             raise
-        finally:
-            if gc_was_enabled:
-                gc.enable()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]

@@ -18,12 +18,11 @@ in-place history: a loaded value counts as unchanged.
 
 from __future__ import annotations
 
-import gc
 from typing import Any, NamedTuple, SupportsIndex
 
 import numpy as np
 
-from . import graph
+from . import graph, state
 from .graph import Function, Node
 
 _new = object.__new__
@@ -124,9 +123,7 @@ def rebuild(flat: FlatGraph) -> Node:
     ops, inputs = flat.ops, flat.inputs.tolist()
     at = 0
     clock = graph._clock
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a million small objects would set off full collections that free nothing
-    try:
+    with state.collector_paused():  # a million small objects, and no cycle among them
         for i, (code, data, requires_grad, arity) in enumerate(
             zip(flat.op_of.tolist(), flat.data, flat.requires_grad.tolist(), flat.arity.tolist())
         ):
@@ -146,9 +143,6 @@ def rebuild(flat: FlatGraph) -> Node:
                 node.saved, node._grad, node._meta = flat.extras[i]
             node._seq = next(clock)  # oldest first: consumers stay newer than inputs
             nodes.append(node)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return nodes[-1]
 
 

@@ -22,8 +22,10 @@ is reached by each of them.
 from __future__ import annotations
 
 import functools
+import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -53,6 +55,25 @@ switched: list[None] = []
 
 #: Held by a backward pass from start to end (reentrant: a hook may run backward).
 backward_lock = threading.RLock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic collector off for the block, when this is the only thread.
+
+    Building or walking a large graph allocates many objects that form no cycles, so
+    full collections triggered meanwhile walk every live object and free nothing. The
+    switch is process-wide, so with other threads running it stays as it is: another
+    thread may rely on collections, or switch the collector itself.
+    """
+    pause = threading.active_count() == 1 and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
 
 
 def set_mode(name: str, value: Any) -> Any:

@@ -184,3 +184,23 @@ def test_backward_does_not_switch_grad_mode_off_in_other_threads():
         t.join()
     assert seen == [True, True]
     np.testing.assert_array_equal(w.grad, [3.0])
+
+
+def test_backward_leaves_the_collector_alone_while_other_threads_run():
+    """The collector switch is process-wide: backward pauses it only when it is the
+    only thread, so another thread's collections (or its own gc.disable) are kept."""
+    import gc
+
+    seen = []
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: seen.append(gc.isenabled()))
+    (x * x).sum().backward()  # alone: paused during the pass
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        (x * x).sum().backward()  # another thread runs: left on
+    finally:
+        stop.set()
+        other.join()
+    assert seen == [False, True] and gc.isenabled()
