@@ -40,7 +40,31 @@ def _layers(n_features: int, hidden: int, n_out: int, dtype: Any, seed: int) -> 
     return [Linear(n_features, hidden, dtype=dtype, rng=rng), ReLU(), Linear(hidden, n_out, dtype=dtype, rng=rng)]
 
 
-class HiddenLayerDetector(Detector, Sequential):
+class _PixelNetwork(Sequential):
+    """What both networks know of their layers: the first looks at the pixels."""
+
+    @property
+    def first_layer(self) -> Linear:
+        """The layer that looks at the pixels: row j of its weight is a 28×28 pattern."""
+        layer = self.layers[0]
+        assert isinstance(layer, Linear)
+        return layer
+
+    @property
+    def hidden(self) -> int:
+        """Hidden units (0: the first layer is the output layer)."""
+        return 0 if len(self.layers) == 1 else self.first_layer.out_features
+
+    @property
+    def n_features(self) -> int:
+        return self.first_layer.in_features
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.first_layer.weight.dtype
+
+
+class HiddenLayerDetector(_PixelNetwork, Detector):
     """``HiddenLayerDetector(hidden=64, n_features=784, dtype=float64, seed=0)``: a digit
     detector with one hidden layer of ``hidden`` ReLU units (see the module docstring);
     the weights start as :class:`~glassgrad.nn.Linear`'s, drawn with ``seed``."""
@@ -53,32 +77,13 @@ class HiddenLayerDetector(Detector, Sequential):
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "n_features": self.n_features, "dtype": str(self.dtype)}
 
-    @property
-    def hidden(self) -> int:
-        return self.first_layer.out_features
-
-    @property
-    def first_layer(self) -> Linear:
-        """The layer that looks at the pixels: row j of its weight is unit j's pattern."""
-        layer = self.layers[0]
-        assert isinstance(layer, Linear)
-        return layer
-
-    @property
-    def n_features(self) -> int:
-        return self.first_layer.in_features
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.first_layer.weight.dtype
-
     def forward(self, X: Any) -> Tensor:
         """The logits z, shape (N,)."""
         z: Tensor = Sequential.forward(self, self.inputs(X))
         return z.reshape(-1)
 
 
-class DigitClassifier(Sequential):
+class DigitClassifier(_PixelNetwork):
     """``DigitClassifier(n_classes=10, hidden=0, n_features=784, dtype=float64, seed=0)``:
     a softmax classifier over ``n_classes`` digits, multinomial logistic regression
     (``hidden=0``) or with one hidden layer of ``hidden`` ReLU units."""
@@ -99,29 +104,10 @@ class DigitClassifier(Sequential):
         }
 
     @property
-    def first_layer(self) -> Linear:
-        """The layer that looks at the pixels: row j of its weight is a 28×28 pattern."""
-        layer = self.layers[0]
-        assert isinstance(layer, Linear)
-        return layer
-
-    @property
     def n_classes(self) -> int:
         last = self.layers[-1]
         assert isinstance(last, Linear)
         return last.out_features
-
-    @property
-    def hidden(self) -> int:
-        return 0 if len(self.layers) == 1 else self.first_layer.out_features
-
-    @property
-    def n_features(self) -> int:
-        return self.first_layer.in_features
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.first_layer.weight.dtype
 
     def forward(self, X: Any) -> Tensor:
         """The logits z, shape (N, n_classes)."""
