@@ -38,15 +38,16 @@ def test_ruff_format_changes_nothing() -> None:
 
 def test_mypy_finds_nothing(tmp_path: Path) -> None:
     # mypy cannot see through the editable install's import hook, so the two folders
-    # are laid out as the installed package (links to autograd/'s files, and models/
-    # as glassgrad/models) and checked under their installed names. mypy's own cache
+    # are laid out as the installed package by the docs' own hook (links to autograd/'s
+    # files, and models/ as glassgrad/models) and checked under their installed names. mypy's own cache
     # (.mypy_cache, ignored by git) makes a rerun on unchanged files take a second.
-    package = tmp_path / "glassgrad"
-    package.mkdir()
-    for entry in (ROOT / "autograd").iterdir():
-        (package / entry.name).symlink_to(entry)
-    (package / "models").symlink_to(ROOT / "models")
-    env = {**os.environ, "MYPYPATH": str(tmp_path)}
+    spec = importlib.util.spec_from_file_location("source_tree", ROOT / "docs" / "source_tree.py")
+    assert spec is not None and spec.loader is not None
+    source_tree = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(source_tree)
+    tree = source_tree.build_tree(tmp_path / "tree")
+    package = tree / "glassgrad"
+    env = {**os.environ, "MYPYPATH": str(tree)}
     result = run("mypy", "--cache-dir", str(ROOT / ".mypy_cache"), "-p", "glassgrad", env=env)
     report = result.stdout.replace(f"{package}/models/", "models/").replace(f"{package}/", "autograd/")
     assert result.returncode == 0, report + result.stderr
