@@ -29,7 +29,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from . import state
-from .errors import AnomalyError, DomainError, GlassgradError, GradError, InPlaceError, mixed_kinds
+from .errors import AnomalyError, DomainError, GradError, InPlaceError, mixed_kinds
+from .recorders import specialise
 from .state import GradMode
 
 if TYPE_CHECKING:
@@ -571,6 +572,9 @@ class Function:
     commutative: ClassVar[bool] = False
     onnx_op: ClassVar[str | None] = None
     to_onnx: ClassVar[Callable[..., str] | None] = None
+    #: The chain rule at one node of this op, on raw data and on graph values: the
+    #: backward driver's step, written for the op by ``recorders.specialise``.
+    _chains: ClassVar[tuple[Callable[[Node, Any, bool, int], None], ...]]
 
     def __init_subclass__(cls, register: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -578,6 +582,9 @@ class Function:
             cls.name = cls.__name__.lower()
         if register:
             REGISTRY[cls.name] = cls
+        own = specialise(cls, globals())
+        cls.apply = staticmethod(own.apply)  # type: ignore[method-assign]
+        cls._chains = own.chains
 
     @classmethod
     def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:
@@ -616,6 +623,8 @@ class Function:
         return ""
 
     # The output is of the inputs' kind, typed by the first (unary ops; the others).
+    # ``__init_subclass__`` installs each op's own recorder (see _RECORDER); these
+    # declarations type it.
     @overload
     @classmethod
     def apply(cls, a: N, /, **params: Any) -> N: ...
@@ -625,104 +634,35 @@ class Function:
     def apply(cls, a: N, /, *inputs: Node, **params: Any) -> N: ...
 
     @classmethod
-    def apply(cls, /, *inputs: Node, **params: Any) -> Node:
+    def apply(cls, /, *inputs: Node, **params: Any) -> Node:  # pragma: no cover - replaced
         """Run forward on the inputs' data and record the result in the graph.
 
         ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
         arrays must be wrapped by the caller (the operators do this).
         """
-        # Unary and binary ops are nearly all of a graph; unpacking them by hand
-        # halves the cost of recording one (a list and a generator cost ~0.5 µs).
-        # p0 and p1 are what the output's input slots will hold (see Node).
-        n = len(inputs)
-        p0: Node | tuple[Node, ...]
-        if n == 2:
-            p0, p1 = inputs
-            if type(p0) is not type(p1) and p0.data_type is not p1.data_type:
-                raise mixed_kinds(type(p0), type(p1), cls.name)
-            datas: Sequence[Any] = (p0._data, p1._data)
-            record = p0.requires_grad or p1.requires_grad
-        elif n == 1:
-            p0, p1 = inputs[0], None
-            datas = (p0._data,)
-            record = p0.requires_grad
-        else:
-            p0, p1 = inputs, None
-            for x in inputs:
-                if x.data_type is not inputs[0].data_type:
-                    raise mixed_kinds(type(inputs[0]), type(x), cls.name)
-            datas = [x._data for x in inputs]
-            record = any(x.requires_grad for x in inputs)
-        if cls.domains:
-            cls.check_domains(datas)
-        kind = type(inputs[0])
-        # The output node is the op's ctx. Its inputs are in place before forward runs,
-        # so ctx.needs_input_grad answers in forward as it does in backward.
-        out = _new(kind)
-        out.saved = None
-        out._p0 = p0
-        out._p1 = p1
-        if record and (not state.switched or state.modes.grad_enabled):
-            out.requires_grad = True
-            out._fn = cls
-            out._seq = next(_clock)
-        else:
-            out.requires_grad = False
-            out._fn = None
-            out._seq = 0
-        try:
-            data = cls.forward(out, *datas, **params) if params else cls.forward(out, *datas)
-        except GlassgradError:
-            raise
-        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
-            raise kind._op_error(cls, inputs, exc) from None
-        out._data = data if type(data) is kind.data_type else kind._as_data(data)
-        out._grad = None
-        out._g = None
-        out._meta = None
-        if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
-            out._p0 = out._p1 = None
-            out.saved = None
-        if state.switched and not state.modes.plain:
-            modes = state.modes
-            if modes.scope or modes.record_sites:
-                meta = out._annotate()
-                if modes.record_sites and params:
-                    # Checkers re-run the op's forward on its recorded inputs (see .params).
-                    meta["params"] = params
-            if modes.anomaly:
-                _check_forward(cls, out, inputs)
-        return out
+        raise NotImplementedError
 
 
-def record_fast(fn: type[Function], a: N, b: N | None = None) -> N:
-    """``fn.apply(a)`` or ``fn.apply(a, b)`` for the ops that dominate scalar graphs.
+def _operand(kind: type[Node], x: Any, like: Node, fn: type[Function]) -> Node:
+    """The second input of a binary op as a value of ``kind``: a graph value of the same
+    kind as it is, a Python number or an array as a constant (``x * 2``)."""
+    if isinstance(x, Node):
+        if x.data_type is not kind.data_type:
+            raise mixed_kinds(kind, type(x), fn.name)
+        return x
+    return kind._wrap(x, like)
 
-    The same steps as :meth:`Function.apply` for an op without domains or params
-    whose forward cannot fail (add, sub, mul, neg, relu, tanh, sigmoid on Scalars),
-    written out flat: the generic path costs about twice as much per op, and a deep
-    scalar graph is nothing but such ops.
-    """
-    if state.switched:  # some thread switched a mode: the generic path reads them
-        return fn.apply(a) if b is None else fn.apply(a, b)
-    out = _new(type(a))
-    out.saved = None
-    out._data = fn.forward(out, a._data) if b is None else fn.forward(out, a._data, b._data)
-    out._grad = None
-    out._g = None
-    out._meta = None
-    if a.requires_grad or (b is not None and b.requires_grad):
-        out.requires_grad = True
-        out._fn = fn
-        out._p0 = a
-        out._p1 = b
-        out._seq = next(_clock)
-    else:
-        out.requires_grad = False
-        out._fn = None
-        out._p0 = out._p1 = None
-        out._seq = 0
-    return out
+
+def _annotate_op(cls: type[Function], out: Node, inputs: tuple[Node, ...], params: dict[str, Any] | None) -> None:
+    """What the switched modes of this thread record about a new op node."""
+    modes = state.modes
+    if modes.scope or modes.record_sites:
+        meta = out._annotate()
+        if modes.record_sites and params:
+            # Checkers re-run the op's forward on its recorded inputs (see .params).
+            meta["params"] = params
+    if modes.anomaly:
+        _check_forward(cls, out, inputs)
 
 
 def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
@@ -836,7 +776,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
     anomaly = state.modes.anomaly
-    unrolled = not create_graph and not anomaly  # the plain case, unrolled below for binary ops
+    graph = 1 if create_graph else 0  # which of an op's chain-rule steps (see Function._chains)
     for node in order:
         g = node._g
         node._g = None
@@ -854,39 +794,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         if _last_inplace > node._seq:  # something changed in place since node was made
             _check_versions(node, fn)
-        reduce = broadcasting and fn.broadcasts
-        a, b = node._p0, node._p1
-        if b is not None and unrolled:  # a binary op on raw data (most nodes): the loop below, unrolled
-            ga, gb = fn.backward(node, g, node._data, a._data, b._data)
-            if ga is not None:
-                pg = a._g
-                if pg is not None:
-                    if reduce:
-                        ga = a._sum_to(ga)
-                    a._g = ga if pg is visited else pg + ga
-            if gb is not None:
-                pg = b._g
-                if pg is not None:
-                    if reduce:
-                        gb = b._sum_to(gb)
-                    b._g = gb if pg is visited else pg + gb
-        else:
-            parents: tuple[Node, ...] = _inputs(node)  # type: ignore[assignment]  # _reachable refused freed nodes
-            if create_graph:
-                grads = fn.backward(node, g, node, *parents)
-            elif len(parents) == 1:
-                grads = fn.backward(node, g, node._data, a._data)
-            else:
-                grads = fn.backward(node, g, node._data, *[p._data for p in parents])
-            if anomaly:
-                _check_backward(node, grads)
-            for p, gp in zip(parents, grads):
-                if gp is not None:
-                    pg = p._g
-                    if pg is not None:  # p requires grad and is reachable
-                        if reduce:
-                            gp = p._sum_to(gp)
-                        p._g = gp if pg is visited else pg + gp
+        fn._chains[graph](node, g, broadcasting, anomaly)
         if not retain_graph:  # release the inputs and saved constants once its backward ran
             node._p0 = node._p1 = None
             node.saved = None

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from . import ops
 from .errors import mixed_kinds
 from .graph import Node
-from .ops.arithmetic import Add, Div, Mul, Sub
+from .ops.arithmetic import Add, Div, Mul, Neg, Sub
+from .ops.elementwise import Exp, Log, Relu, Sigmoid, Tanh
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -24,29 +25,44 @@ class Operators(Node):
 
     __slots__ = ()
 
-    # Two graph values record directly, as ``call`` would, without its search for
-    # Python numbers and arrays to wrap. Reflected operators run only when the left
-    # operand is not a value (``2 * x``, ``array - x``), so they take the generic path.
-    def __add__(self, other: Any) -> Self:
-        return Add.apply(self, other) if isinstance(other, Node) else ops.add(self, other)
+    # The operators that record one op are that op's recorder (its ``apply``, which
+    # takes a Python number or an array as its second input): nothing runs in between,
+    # and a scalar graph is nothing but such calls. Reflected operators run only when
+    # the left operand is not a value (``2 * x``, ``array - x``): they take ``ops``.
+    if TYPE_CHECKING:
+
+        def __add__(self, other: Any) -> Self: ...
+        def __sub__(self, other: Any) -> Self: ...
+        def __mul__(self, other: Any) -> Self: ...
+        def __truediv__(self, other: Any) -> Self: ...
+        def __neg__(self) -> Self: ...
+        def exp(self) -> Self:
+            """eˣ"""
+
+        def log(self) -> Self:
+            """ln x (x > 0)"""
+
+        def sigmoid(self) -> Self:
+            """σ(x) = 1/(1+e⁻ˣ)"""
+
+        def tanh(self) -> Self:
+            """tanh x"""
+
+        def relu(self) -> Self:
+            """max(x, 0)"""
+
+    else:
+        __add__, __sub__, __mul__, __truediv__, __neg__ = Add.apply, Sub.apply, Mul.apply, Div.apply, Neg.apply
+        exp, log, sigmoid, tanh, relu = Exp.apply, Log.apply, Sigmoid.apply, Tanh.apply, Relu.apply
 
     def __radd__(self, other: Any) -> Self:
         return ops.add(other, self)
 
-    def __sub__(self, other: Any) -> Self:
-        return Sub.apply(self, other) if isinstance(other, Node) else ops.sub(self, other)
-
     def __rsub__(self, other: Any) -> Self:
         return ops.sub(other, self)
 
-    def __mul__(self, other: Any) -> Self:
-        return Mul.apply(self, other) if isinstance(other, Node) else ops.mul(self, other)
-
     def __rmul__(self, other: Any) -> Self:
         return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Self:
-        return Div.apply(self, other) if isinstance(other, Node) else ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> Self:
         return ops.div(other, self)
@@ -56,9 +72,6 @@ class Operators(Node):
 
     def __rpow__(self, base: Any) -> Self:
         return ops.power(base, self)
-
-    def __neg__(self) -> Self:
-        return ops.neg(self)
 
     def __pos__(self) -> Self:
         return self
@@ -94,26 +107,6 @@ class Operators(Node):
 
     # Defining __eq__ would drop hashing; values stay hashable by identity.
     __hash__ = object.__hash__
-
-    def exp(self) -> Self:
-        """eˣ"""
-        return ops.exp(self)
-
-    def log(self) -> Self:
-        """ln x (x > 0)"""
-        return ops.log(self)
-
-    def sigmoid(self) -> Self:
-        """σ(x) = 1/(1+e⁻ˣ)"""
-        return ops.sigmoid(self)
-
-    def tanh(self) -> Self:
-        """tanh x"""
-        return ops.tanh(self)
-
-    def relu(self) -> Self:
-        """max(x, 0)"""
-        return ops.relu(self)
 
     def softplus(self) -> Self:
         """ln(1 + eˣ)"""

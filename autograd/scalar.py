@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import GradError, mixed_kinds
-from .graph import Function, Node, record_fast
+from .graph import Function, Node
 from .operators import Operators
-from .ops.arithmetic import Add, Mul, Neg, Sub
-from .ops.elementwise import Relu, Sigmoid, Tanh
 from .ops.kernels import FloatKernels
 
 
@@ -44,40 +42,6 @@ class Scalar(Operators, Node):
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
         self._init_leaf(_to_float(data), bool(requires_grad), name)
-
-    # The ops that dominate scalar graphs skip the generic dispatch (see record_fast).
-    def __add__(self, other: Any) -> Scalar:
-        return record_fast(Add, self, other if type(other) is Scalar else Scalar._wrap(other))
-
-    def __radd__(self, other: Any) -> Scalar:
-        return record_fast(Add, Scalar._wrap(other), self)
-
-    def __sub__(self, other: Any) -> Scalar:
-        return record_fast(Sub, self, other if type(other) is Scalar else Scalar._wrap(other))
-
-    def __rsub__(self, other: Any) -> Scalar:
-        return record_fast(Sub, Scalar._wrap(other), self)
-
-    def __mul__(self, other: Any) -> Scalar:
-        return record_fast(Mul, self, other if type(other) is Scalar else Scalar._wrap(other))
-
-    def __rmul__(self, other: Any) -> Scalar:
-        return record_fast(Mul, Scalar._wrap(other), self)
-
-    def __neg__(self) -> Scalar:
-        return record_fast(Neg, self)
-
-    def relu(self) -> Scalar:
-        """max(x, 0)"""
-        return record_fast(Relu, self)
-
-    def tanh(self) -> Scalar:
-        """tanh x"""
-        return record_fast(Tanh, self)
-
-    def sigmoid(self) -> Scalar:
-        """σ(x) = 1/(1+e⁻ˣ)"""
-        return record_fast(Sigmoid, self)
 
     @classmethod
     def _wrap(cls, x: Any, like: Any = None) -> Scalar:
