@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import textwrap
 import types
@@ -53,7 +54,7 @@ class Known:
 
 
 class Results(tuple):  # type: ignore[type-arg]
-    """Several results, each a Known value or a line's name (``return ga, gb``)."""
+    """Several results (``return ga, gb``), each a Known value, a line's name or code."""
 
 
 #: What a local holds: a Known value, or the name of a line's result in the compiled step.
@@ -119,11 +120,12 @@ def _definition(func: Callable[..., Any]) -> ast.FunctionDef | None:
     return _SOURCES[func]
 
 
-def global_names(func: Callable[..., Any]) -> set[str]:
+@functools.cache
+def global_names(func: Callable[..., Any]) -> frozenset[str]:
     """The global names ``func``'s body reads."""
     fdef = _definition(func)
     found = getattr(func, "__globals__", {})
-    return {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and n.id in found} if fdef else set()
+    return frozenset(n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and n.id in found) if fdef else frozenset()
 
 
 def _ours(func: Any) -> bool:
@@ -228,7 +230,10 @@ class _Frame:
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
-            self.locals[target.id] = self.value(value, target.id)
+            v = self.value(value, target.id)
+            if isinstance(v, Known) and v.spelling is None:  # named as the body names it, if code needs a name
+                v = Known(v.value, (target.id, v.value, ()))
+            self.locals[target.id] = v
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
             values = [self.value(v, getattr(t, "id", "v")) for t, v in zip(target.elts, value.elts)]
             for t, v in zip(target.elts, values):
@@ -242,7 +247,8 @@ class _Frame:
             if len(known.value) != len(target.elts) or not all(isinstance(t, ast.Name) for t in target.elts):
                 raise Giveup("unpacking")
             for t, v in zip(target.elts, known.value):
-                self.locals[t.id] = v if isinstance(known.value, Results) else Known(v)  # type: ignore[attr-defined]
+                name = t.id  # type: ignore[attr-defined]
+                self.locals[name] = self.named(v, name) if isinstance(known.value, Results) else Known(v)
         elif self._is_ctx_saved(target) and self.ctx is not None:
             record = self.value(value)
             if not (isinstance(record, Known) and isinstance(record.value, Record)):
@@ -374,8 +380,9 @@ class _Frame:
                 elts.append(self.expr(e))
         if all(isinstance(e, Known) and not isinstance(e.value, Results) for e in elts):
             return Known(tuple(e.value for e in elts))  # type: ignore[union-attr]
-        # Several results (``return ga, gb``): each a line of its own, kept apart.
-        return Known(Results(self.named(e, "v") for e in elts))
+        # Several results (``return ga, gb``), kept apart: code stays code, for the
+        # caller to write where each result goes (or not at all, when none is wanted).
+        return Known(Results(elts))
 
     def expr_UnaryOp(self, node: ast.UnaryOp) -> Value | ast.expr:
         operand = self.expr(node.operand)

@@ -35,6 +35,7 @@ import inspect
 import math
 import operator
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -288,9 +289,17 @@ def _same(a: Any, b: Any) -> bool:
 _BUILTINS = {"xp": None, "np": np, "sum_to": sum_to, "RawCtx": RawCtx}
 
 
-def _reserved(fn: type[Function]) -> set[str]:
+def _reserved(fn: type[Function]) -> frozenset[str]:
     """The global names an op's forward and backward read (kept free of value names)."""
     return global_names(fn.forward) | global_names(fn.backward)
+
+
+def _rename_in(expr: ast.expr, renamed: dict[str, str]) -> None:
+    """Rename, in place, the names of ``expr`` that ``renamed`` maps."""
+    if renamed:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and node.id in renamed:
+                node.id = renamed[node.id]
 
 
 @dataclass(frozen=True)
@@ -301,8 +310,32 @@ class _Check:
     values: tuple[str, ...]
 
 
-# A line as written, a check, or an assignment (target None: an expression statement).
-_Line = str | _Check | tuple[str | None, ast.expr]
+class _Assign:
+    """``target = expr`` (an expression statement when target is None); its text is
+    written once, when first asked for."""
+
+    __slots__ = ("_text", "expr", "target")
+
+    def __init__(self, target: str | None, expr: ast.expr) -> None:
+        self.target, self.expr, self._text = target, expr, ""
+
+    def rename(self, old: str, new: str) -> None:
+        _rename_in(self.expr, {old: new})
+        if self.target == old:
+            self.target = new
+        self._text = ""
+
+    @property
+    def text(self) -> str:
+        if not self._text:
+            code = ast.unparse(self.expr)
+            self._text = code if self.target is None else f"{self.target} = {code}"
+        return self._text
+
+
+# A line as written (a comment), a check, or an assignment.
+_Line = str | _Check | _Assign
+_NAME = re.compile(r"[A-Za-z_]\w*")  # the names a line may read (and a few words more)
 
 
 @dataclass
@@ -322,6 +355,9 @@ class _Writer:
     saved: dict[int, Record | None] = field(default_factory=dict)  # ctx.saved of each inlined op
     bound: dict[int, str] = field(default_factory=dict)
     returned: tuple[str, ...] = ()  # the names the step returns
+    grad_names: set[str] = field(default_factory=set)  # the names given to gradients so far
+    ran: int = 0  # the lines before this one have run on the traced values
+    renamed: dict[str, str] = field(default_factory=dict)  # renames since the op's backward began
 
     # -- the inliner's Lines -----------------------------------------------------------
     def line(self, target: str | None, expr: ast.expr) -> str:
@@ -330,27 +366,31 @@ class _Writer:
         return name or ""
 
     def assign(self, name: str | None, expr: ast.expr) -> None:
-        text = ast.unparse(expr)
-        exec(text if name is None else f"{name} = {text}", self.namespace, self.env)
-        self.lines.append((name, expr))
+        self.lines.append(_Assign(name, expr))
 
     def raw(self, text: str) -> None:
-        exec(text, self.namespace, self.env)
         self.lines.append(text)
 
     def check(self, text: str, values: tuple[str, ...]) -> None:
-        exec(text, self.namespace, self.env)
         self.lines.append(_Check(text, values))
 
     def evaluate(self, expr: str) -> Any:
+        self.run()
         return eval(expr, self.namespace, self.env)
+
+    def run(self) -> None:
+        """Run the lines written since the last run on the traced values (in one go:
+        a value is looked at rarely, and one compile of many lines is cheap)."""
+        block = [_text(entry) for entry in self.lines[self.ran :]]
+        exec("\n".join(block), self.namespace, self.env)
+        self.ran = len(self.lines)
 
     def spell(self, known: Known) -> ast.expr:
         value = known.value
         lit = _literal(value)
         if lit is not None:
             return lit
-        if isinstance(value, np.generic) and _literal(value.item()) is not None:  # np.float64(0.5)
+        if known.spelling is None and isinstance(value, np.generic) and _literal(value.item()) is not None:
             kind = ast.Attribute(ast.Name(self.bind("np", np), ast.Load()), type(value).__name__, ast.Load())
             return ast.Call(kind, [_literal(value.item())], [])  # type: ignore[list-item]
         root, obj, path = known.spelling or ("c", value, ())
@@ -376,6 +416,7 @@ class _Writer:
 
     def rollback(self, mark: int) -> None:
         del self.lines[mark:]
+        self.ran = min(self.ran, mark)
 
     # -- the tracer's own --------------------------------------------------------------
     def bind(self, wish: str, value: Any) -> str:
@@ -401,7 +442,7 @@ class _Writer:
         """The index of the line after ``mark`` that assigns ``name`` (None: none does)."""
         for i in range(len(self.lines) - 1, mark - 1, -1):
             entry = self.lines[i]
-            if isinstance(entry, tuple) and entry[0] == name:
+            if isinstance(entry, _Assign) and entry.target == name:
                 return i
         return None
 
@@ -410,15 +451,14 @@ class _Writer:
         takes the name of the value it is)."""
         for i in range(mark, len(self.lines)):
             entry = self.lines[i]
-            if isinstance(entry, tuple):
-                for node in ast.walk(entry[1]):
-                    if isinstance(node, ast.Name) and node.id == old:
-                        node.id = new
-                self.lines[i] = (new if entry[0] == old else entry[0], entry[1])
+            if isinstance(entry, _Assign):
+                entry.rename(old, new)
         for record in self.saved.values():
             if record is not None:
                 record.fields = {k: new if v == old else v for k, v in record.fields.items()}
-        self.env[new] = self.env.pop(old)
+        if old in self.env:
+            self.env[new] = self.env.pop(old)
+        self.renamed[old] = new
 
     def result(self, value: Value | ast.expr, name: str, mark: int) -> str:
         """Give the value an op returned (by lines after ``mark``) the unused name ``name``."""
@@ -435,8 +475,9 @@ class _Writer:
         if i is None or i != len(self.lines) - 1:
             return self.code(v)
         entry = self.lines.pop()
-        assert isinstance(entry, tuple)
-        return entry[1]
+        self.ran = min(self.ran, len(self.lines))
+        assert isinstance(entry, _Assign)
+        return entry.expr
 
     def source(self) -> list[str]:
         """The lines as code, without the assignments nothing reads."""
@@ -447,21 +488,28 @@ class _Writer:
                 if used.intersection(entry.values):
                     kept.append(entry.text)
                 continue
-            if isinstance(entry, str):
-                used |= {n.id for n in ast.walk(ast.parse(entry.strip())) if isinstance(n, ast.Name)}
+            if isinstance(entry, str):  # a comment, or a call of an op that is not written out
+                used.update(_NAME.findall(entry))
                 kept.append(entry)
                 continue
-            target, expr = entry
+            target = entry.target
             if target is not None and target not in used:
                 continue
+            text = entry.text
             if target is not None:
                 used.discard(target)
-            used |= {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
-            kept.append(ast.unparse(expr) if target is None else f"{target} = {ast.unparse(expr)}")
+                text = text[len(target) + 3 :]
+            used.update(_NAME.findall(text))
+            kept.append(entry.text)
         return ["    " + line.strip() for line in reversed(kept)]
 
 
 _MISSING = object()
+
+
+def _text(entry: _Line) -> str:
+    """A line as code."""
+    return entry if isinstance(entry, str) else entry.text
 
 
 def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Program:
@@ -519,6 +567,7 @@ def _write(graph: _Graph) -> tuple[str, dict[str, Any]]:
     # The value and gradients as the kind's data (a numpy scalar as a 0-d array for a
     # Tensor); the types are fixed for the signature, so only those that need it convert.
     convert = "np.asarray" if kind.broadcasting else "float"
+    w.run()
     shown = [v if kind._as_data(w.env[v]) is w.env[v] else f"{convert}({v})" for v in (out, *results)]
     returns = f"    return {shown[0]}, {_tuple(shown[1:]) if results else '()'}"
     lines = [f"def step({header}):", "    # forward", *w.source(), returns]
@@ -595,16 +644,26 @@ def _write_backward(w: _Writer, ops: Sequence[Node], needs: set[int], out: Node)
         results = _inline_backward(w, node, g, wanted) if id(node) not in w.ctxs else None
         if results is None:
             results = _call_backward(w, node, g, wanted, grads)
-        for p, v, want in zip(node.parents, results, wanted):
+        w.renamed.clear()
+        for i, (p, v, want) in enumerate(zip(node.parents, results, wanted)):
             if not want or (isinstance(v, Known) and v.value is None):
                 continue
+            if isinstance(v, ast.expr):  # it may read a line an earlier result renamed
+                _rename_in(v, w.renamed)
             if fn.broadcasts and w.kind.broadcasting:
                 v = _sum_to(w, v, np.shape(p._data))
-            _accumulate(w, grads, p, v, mark)
+            later = {
+                n.id
+                for r in results[i + 1 :]
+                if isinstance(r, ast.expr)
+                for n in ast.walk(r)
+                if isinstance(n, ast.Name)
+            }
+            _accumulate(w, grads, p, v, mark, later)
     return grads
 
 
-def _inline_backward(w: _Writer, node: Node, g: Value, wanted: list[bool]) -> list[Value] | None:
+def _inline_backward(w: _Writer, node: Node, g: Value, wanted: list[bool]) -> list[Value | ast.expr] | None:
     fn = node.fn
     assert fn is not None
     ctx = CtxView(w.kind.xp, tuple(wanted), w.saved.get(id(node)))
@@ -621,7 +680,9 @@ def _inline_backward(w: _Writer, node: Node, g: Value, wanted: list[bool]) -> li
     return list(results) if isinstance(results, Results) else [Known(r) for r in results]
 
 
-def _call_backward(w: _Writer, node: Node, g: Value, wanted: list[bool], grads: dict[int, Value]) -> list[Value]:
+def _call_backward(
+    w: _Writer, node: Node, g: Value, wanted: list[bool], grads: dict[int, Value]
+) -> list[Value | ast.expr]:
     """A line that calls the op's backward; returns the names of its results (a first
     contribution to a gradient is named as the gradient itself, a later one d_…)."""
     fn = node.fn
@@ -647,13 +708,15 @@ def _call_backward(w: _Writer, node: Node, g: Value, wanted: list[bool], grads: 
     return [t if t != "_" else Known(None) for t in temps]
 
 
-def _sum_to(w: _Writer, g: Value, shape: tuple[int, ...]) -> Value:
+def _sum_to(w: _Writer, g: Value | ast.expr, shape: tuple[int, ...]) -> Value | ast.expr:
     """``g`` summed back to ``shape`` where broadcasting stretched it (the shapes are
     fixed for the signature, so only the sums that change a shape are written)."""
     if isinstance(g, Known):
         return g if np.shape(g.value) == shape else Known(sum_to(g.value, shape))
-    if np.shape(w.env[g]) == shape:
+    if np.shape(w.evaluate(g if isinstance(g, str) else ast.unparse(g))) == shape:
         return g
+    if isinstance(g, ast.expr):
+        g = w.line("v", g)
     mark = w.mark()
     try:
         value = inline(sum_to, [g, Known(shape)], w)
@@ -665,26 +728,39 @@ def _sum_to(w: _Writer, g: Value, shape: tuple[int, ...]) -> Value:
     return w.line("v", value) if isinstance(value, ast.expr) else value
 
 
-def _accumulate(w: _Writer, grads: dict[int, Value], p: Node, v: Value, mark: int) -> None:
-    """Add the contribution ``v`` (made by lines after ``mark``) to ``p``'s gradient."""
+def _accumulate(w: _Writer, grads: dict[int, Value], p: Node, v: Value | ast.expr, mark: int, later: set[str]) -> None:
+    """Add the contribution ``v`` (code, or a value made by lines after ``mark``) to
+    ``p``'s gradient; ``later`` are the names the op's next results read."""
     name = w.names[id(p)]
     current = grads.get(id(p))
+    if isinstance(v, ast.expr):
+        total = v if current is None else ast.BinOp(w.code(current), ast.Add(), v)
+        if current is None or isinstance(current, Known):
+            g = grads[id(p)] = w.line(f"g_{name}", total)
+            w.grad_names.add(g)
+        else:
+            w.assign(current, total)
+        return
     if current is None:
         if isinstance(v, Known):  # fixed for the signature: no line, a name if code needs one
             grads[id(p)] = Known(v.value, v.spelling or (f"g_{name}", v.value, ()))
-        elif w.created(v, mark) is not None and not any(g == v for g in grads.values()):
-            grads[id(p)] = w.result(v, w.namer(f"g_{name}"), mark)
-        elif v.startswith(f"g_{name}") and v not in grads.values():  # named so by a call of backward
-            grads[id(p)] = v
+            return
+        if v not in w.grad_names and w.created(v, mark) is not None:
+            g = w.result(v, w.namer(f"g_{name}"), mark)
+        elif v not in w.grad_names and v.startswith(f"g_{name}"):  # named so by a call of backward
+            g = v
         else:
-            grads[id(p)] = w.line(f"g_{name}", w.code(v))
+            g = w.line(f"g_{name}", w.code(v))
+        grads[id(p)] = g
+        w.grad_names.add(g)
         return
     if isinstance(current, Known) and isinstance(v, Known):
         grads[id(p)] = Known(current.value + v.value)
         return
-    total = ast.BinOp(w.code(current), ast.Add(), w.take(v, mark))
+    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if v in later else w.take(v, mark))
     if isinstance(current, Known):
-        grads[id(p)] = w.line(f"g_{name}", total)
+        g = grads[id(p)] = w.line(f"g_{name}", total)
+        w.grad_names.add(g)
     else:
         w.assign(current, total)
 
