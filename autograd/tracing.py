@@ -513,11 +513,21 @@ def _text(entry: _Line) -> str:
 
 
 def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Program:
-    """Trace ``fn`` and compile its program."""
+    """Trace ``fn`` and compile its program. The types of what it returns are fixed for
+    the signature: a first run on the traced values finds those that must be converted
+    to the kind's data, and only they are."""
     graph = _record(fn, inputs, wanted)
-    source, namespace = _write(graph)
-    exec(compile(source, f"<trace of {getattr(fn, '__qualname__', 'f')}>", "exec"), namespace)
+    kind = type(graph.out)
+    lines, returned, namespace = _write(graph)
+    name = f"<trace of {getattr(fn, '__qualname__', 'f')}>"
     datas = [x._data for x in (*graph.inputs, *graph.captured)]
+    source = _source(lines, returned, [False] * len(returned), kind)
+    exec(compile(source, name, "exec"), namespace)
+    value, grads = namespace["step"](*datas)
+    convert = [kind._as_data(v) is not v for v in (value, *grads)]
+    if any(convert):
+        source = _source(lines, returned, convert, kind)
+        exec(compile(source, name, "exec"), namespace)
     signature = list(map(_SHAPE_AND_DTYPE, datas)) if graph.out.broadcasting else None
     return _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured), signature)
 
@@ -541,8 +551,9 @@ def _needs_grad(ops: Sequence[Node], wrt: set[int]) -> set[int]:
     return needs
 
 
-def _write(graph: _Graph) -> tuple[str, dict[str, Any]]:
-    """The program's source and the namespace it runs in."""
+def _write(graph: _Graph) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The program's lines up to its return, the names it returns (the value, then the
+    gradients) and the namespace it runs in."""
     kind = type(graph.out)
     leaves = [*graph.inputs, *graph.captured]
     reserved = set().union(*(_reserved(n.fn) for n in graph.ops)) | set(_BUILTINS)  # type: ignore[arg-type]
@@ -561,17 +572,17 @@ def _write(graph: _Graph) -> tuple[str, dict[str, Any]]:
             copy = ".copy()" if isinstance(g.value, np.ndarray) else ""
             g = w.line(f"g_{graph.names[id(x)]}", ast.parse(ast.unparse(w.spell(g)) + copy, mode="eval").body)
         results.append(g)
-    out = graph.names[id(graph.out)]
-    w.returned = (out, *results)
+    w.returned = (graph.names[id(graph.out)], *results)
     header = ", ".join(graph.names[id(x)] for x in leaves)
-    # The value and gradients as the kind's data (a numpy scalar as a 0-d array for a
-    # Tensor); the types are fixed for the signature, so only those that need it convert.
-    convert = "np.asarray" if kind.broadcasting else "float"
-    w.run()
-    shown = [v if kind._as_data(w.env[v]) is w.env[v] else f"{convert}({v})" for v in (out, *results)]
-    returns = f"    return {shown[0]}, {_tuple(shown[1:]) if results else '()'}"
-    lines = [f"def step({header}):", "    # forward", *w.source(), returns]
-    return "\n".join(lines) + "\n", w.namespace
+    return [f"def step({header}):", "    # forward", *w.source()], list(w.returned), w.namespace
+
+
+def _source(lines: list[str], returned: list[str], convert: Sequence[bool], kind: type[Node]) -> str:
+    """The program with its return line: the value and the gradients, those marked in
+    ``convert`` turned into the kind's data (a numpy scalar into a 0-d array)."""
+    to_data = "np.asarray" if kind.broadcasting else "float"
+    shown = [f"{to_data}({v})" if c else v for v, c in zip(returned, convert)]
+    return "\n".join([*lines, f"    return {shown[0]}, {_tuple(shown[1:]) if shown[1:] else '()'}"]) + "\n"
 
 
 def _write_forward(w: _Writer, node: Node, needs: set[int]) -> None:
@@ -757,7 +768,9 @@ def _accumulate(w: _Writer, grads: dict[int, Value], p: Node, v: Value | ast.exp
     if isinstance(current, Known) and isinstance(v, Known):
         grads[id(p)] = Known(current.value + v.value)
         return
-    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if v in later else w.take(v, mark))
+    if isinstance(v, Known) and v.spelling is None:  # a contribution fixed for the signature
+        v = Known(v.value, (f"d_{name}", v.value, ()))
+    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if isinstance(v, str) and v in later else w.take(v, mark))
     if isinstance(current, Known):
         g = grads[id(p)] = w.line(f"g_{name}", total)
         w.grad_names.add(g)
