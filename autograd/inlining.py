@@ -84,7 +84,8 @@ class Lines(Protocol):
 
     def line(self, target: str | None, expr: ast.expr) -> str:
         """Write ``target = expr`` (a new name made from ``target``; no assignment
-        when None), run it on the traced values and return the name."""
+        when None) and return the name; lines run on the traced values when
+        :meth:`evaluate` looks at one."""
         ...
 
     def evaluate(self, expr: str) -> Any:
@@ -107,17 +108,14 @@ class Lines(Protocol):
     def rollback(self, mark: int) -> None: ...
 
 
-_SOURCES: dict[Callable[..., Any], ast.FunctionDef | None] = {}
-
-
+@functools.cache
 def _definition(func: Callable[..., Any]) -> ast.FunctionDef | None:
-    if func not in _SOURCES:
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
-        except (OSError, TypeError, SyntaxError, IndexError):
-            tree = None
-        _SOURCES[func] = tree if isinstance(tree, ast.FunctionDef) else None
-    return _SOURCES[func]
+    """The parsed definition of ``func`` (None when its source cannot be read)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    return tree if isinstance(tree, ast.FunctionDef) else None
 
 
 @functools.cache
@@ -462,7 +460,7 @@ class _Frame:
             return Known(Record(f, {k: self.named(v, k) for k, v in fields.items()}))
         known = [v.value for v in values if isinstance(v, Known)]
         special = any(isinstance(v, (CtxView, Record, Results)) for v in known)
-        if len(known) == len(values) and not special:  # computed once, at trace time
+        if len(known) == len(values) and not special and not _random(f):  # computed once, at trace time
             return Known(f(*known[: len(args)], **dict(zip(kwargs, known[len(args) :]))))
         if f in _STATIC_CALLS and not kwargs and not special:  # len(x), type(x), isinstance(x, T): fixed
             return Known(f(*[self.example(a) for a in args]))
@@ -484,6 +482,13 @@ class _Frame:
         return ast.Call(
             self.code(func), [self.code(a) for a in args], [ast.keyword(k, self.code(v)) for k, v in kwargs.items()]
         )
+
+
+def _random(f: Any) -> bool:
+    """Whether ``f`` draws random numbers (each call must draw anew, never at trace time)."""
+    owner = getattr(f, "__self__", None)
+    modules = (getattr(f, "__module__", None), type(owner).__module__ if owner is not None else None)
+    return any(m is not None and m.split(".")[-1] in ("random", "_generator", "mtrand") for m in modules)
 
 
 def _wish(code: ast.expr) -> str:

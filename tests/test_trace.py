@@ -256,3 +256,26 @@ def test_a_parameter_given_data_of_another_shape_is_traced_again():
     value, (g_w,) = step(Tensor([1.0, 1.0, 2.0]))
     assert value == 9.0
     np.testing.assert_array_equal(g_w, [1.0, 1.0, 2.0])
+
+
+NOISE = np.random.default_rng(0)
+
+
+class Jitter(Function):
+    """y = x + u, u uniform in [0, 1) drawn anew at every call;  dy/dx = 1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x + NOISE.random(x.shape)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g,)
+
+
+def test_random_numbers_an_op_draws_are_drawn_at_every_call_not_at_trace_time():
+    step = trace(lambda x: call(Jitter, x).sum(), Tensor([1.0, 2.0], requires_grad=True))
+    assert "NOISE.random((2,))" in step.source
+    first, _ = step(Tensor([1.0, 2.0]))
+    second, _ = step(Tensor([1.0, 2.0]))
+    assert first != second
