@@ -14,7 +14,8 @@ Locals become uniquely named lines; ``ctx.saved = Op.Saved(...)`` becomes a reco
 those names and constants, which the op's backward reads for ``ctx.saved.field``.
 Helpers the body calls that are defined in glassgrad (``_reduce``, ``sum_to``, the
 kernels behind ``ctx.xp``) are written out the same way. A construct this reader does
-not resolve (a loop, a branch on values, ``x += y``) makes it give up on that function:
+not resolve (a loop or a branch on values, ``x += y`` on an array) makes it give up on
+that function:
 the tracer calls it instead, which computes the same numbers.
 """
 
@@ -183,6 +184,7 @@ class _Return(Exception):
 
 
 _STATIC_ATTRS = frozenset({"shape", "ndim", "size", "dtype"})
+_UNROLL = 64  # the longest loop over Known values written out
 _STATIC_CALLS: frozenset[Any] = frozenset({len, type, isinstance, np.shape, np.ndim, np.size})
 
 
@@ -223,6 +225,16 @@ class _Frame:
                 self.locals[t.id] = value  # type: ignore[attr-defined]
         elif isinstance(s, ast.AnnAssign) and s.value is not None:
             self.assign(s.target, s.value)
+        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            self.augment(s)
+        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and not s.orelse:
+            items = self.value(s.iter)
+            if not isinstance(items, Known) or isinstance(items.value, Results) or len(items.value) > _UNROLL:
+                raise Giveup("a loop over values")
+            for item in items.value:  # unrolled: each pass with the item fixed
+                self.locals[s.target.id] = Known(item)
+                for inner in s.body:
+                    self.stmt(inner)
         else:
             raise Giveup(type(s).__name__)
 
@@ -254,6 +266,16 @@ class _Frame:
             self.ctx.saved = record.value
         else:
             raise Giveup("assignment")
+
+    def augment(self, s: ast.AugAssign) -> None:
+        """``n *= k`` on Known values. On an array it would write in place, into memory
+        the op may share, so a value there makes the reader give up."""
+        assert isinstance(s.target, ast.Name)
+        current, step = self.expr_Name(s.target), self.value(s.value)
+        if not (isinstance(current, Known) and isinstance(step, Known)):
+            raise Giveup("x += y on values")
+        template = ast.BinOp(ast.Name("a", ast.Load()), s.op, ast.Name("b", ast.Load()))
+        self.locals[s.target.id] = Known(_fold(template, a=current.value, b=step.value))
 
     def _is_ctx_saved(self, node: ast.expr) -> bool:
         return (

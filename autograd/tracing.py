@@ -545,18 +545,18 @@ def _text(entry: _Line) -> str:
 
 
 def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Program:
-    """Trace ``fn`` and compile its program. The types of what it returns are fixed for
-    the signature: a first run on the traced values finds those that must be converted
-    to the kind's data, and only they are."""
+    """Trace ``fn`` and compile its program. What it returns is of types, and shares
+    memory, in ways fixed for the signature: a first run on the traced values finds
+    what must be converted (see :func:`_conversions`), and only that is."""
     graph = _record(fn, inputs, wanted)
     kind = type(graph.out)
     lines, returned, namespace = _write(graph)
     name = f"<trace of {getattr(fn, '__qualname__', 'f')}>"
     datas = [x._data for x in (*graph.inputs, *graph.captured)]
-    source = _source(lines, returned, [False] * len(returned), kind)
+    source = _source(lines, returned, [""] * len(returned), kind)
     exec(compile(source, name, "exec"), namespace)
     value, grads = namespace["step"](*datas)
-    convert = [kind._as_data(v) is not v for v in (value, *grads)]
+    convert = _conversions([value, *grads], datas, kind)
     if any(convert):
         source = _source(lines, returned, convert, kind)
         exec(compile(source, name, "exec"), namespace)
@@ -612,12 +612,31 @@ def _write(graph: _Graph) -> tuple[list[str], list[str], dict[str, Any]]:
     return [f"def step({header}):", "    # forward", *w.source()], list(w.returned), w.namespace
 
 
-def _source(lines: list[str], returned: list[str], convert: Sequence[bool], kind: type[Node]) -> str:
-    """The program with its return line: the value and the gradients, those marked in
-    ``convert`` turned into the kind's data (a numpy scalar into a 0-d array)."""
-    to_data = "np.asarray" if kind.broadcasting else "float"
-    shown = [f"{to_data}({v})" if c else v for v, c in zip(returned, convert)]
+def _source(lines: list[str], returned: list[str], convert: Sequence[str], kind: type[Node]) -> str:
+    """The program with its return line: the value and the gradients, each wrapped in
+    its ``convert`` function when it has one."""
+    shown = [f"{c}({v})" if c else v for v, c in zip(returned, convert)]
     return "\n".join([*lines, f"    return {shown[0]}, {_tuple(shown[1:]) if shown[1:] else '()'}"]) + "\n"
+
+
+def _conversions(results: Sequence[Any], arguments: Sequence[Any], kind: type[Node]) -> list[str]:
+    """How each result becomes the kind's data that the caller owns: a NumPy scalar a
+    0-d array (``np.asarray``); an array that is read-only or may share memory with
+    another result or an argument (a broadcast view, the same gradient for two
+    inputs) a copy (``np.array``), so that updating one in place changes nothing
+    else; a Scalar's number a float."""
+    if not kind.broadcasting:
+        return ["" if type(r) is float else "float" for r in results]
+    convert = []
+    for i, r in enumerate(results):
+        others = [*results[:i], *results[i + 1 :], *arguments]
+        if type(r) is not np.ndarray:
+            convert.append("np.asarray")
+        elif not r.flags.writeable or any(isinstance(o, np.ndarray) and np.may_share_memory(r, o) for o in others):
+            convert.append("np.array")
+        else:
+            convert.append("")
+    return convert
 
 
 def _write_forward(w: _Writer, node: Node, needs: set[int]) -> None:

@@ -279,3 +279,19 @@ def test_random_numbers_an_op_draws_are_drawn_at_every_call_not_at_trace_time():
     first, _ = step(Tensor([1.0, 2.0]))
     second, _ = step(Tensor([1.0, 2.0]))
     assert first != second
+
+
+def test_the_caller_owns_each_gradient_it_gets():
+    """Eager glassgrad copies each gradient into .grad; the compiled step returns arrays
+    that no other result, input or parameter shares, and that can be written."""
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    step = trace(lambda a, b: ((a + b) * a).sum() + (a + b).mean(), a, b)
+    _, (g_a, g_b) = step(a, b)
+    g_a *= 10.0
+    np.testing.assert_array_equal(g_b, [1.5, 2.5])
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    mean_step = trace(lambda x: x.mean(axis=0).sum(), x)
+    assert "forward(" not in mean_step.source  # Mean's loop over the axes is unrolled at trace time
+    _, (g_x,) = mean_step(x)
+    g_x *= 2.0  # a broadcast view would refuse this
+    np.testing.assert_array_equal(g_x, np.full((2, 3), 1.0))
