@@ -31,6 +31,7 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import operator
@@ -165,7 +166,10 @@ _KEYWORDS = frozenset(__import__("keyword").kwlist) | frozenset(dir(__import__("
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
+_MISS = object()  # no value: what a program's entry returns for inputs it does not take
+
+
+@dataclass(slots=True)
 class _Program:
     """The straight-line code of one traced signature and what it needs to run."""
 
@@ -173,21 +177,52 @@ class _Program:
     run: Callable[..., Any]
     wrt: tuple[Node, ...]  # the leaves whose gradients it returns: inputs, then parameters
     captured: tuple[Node, ...]  # leaves read from outside at every call
-    # (shape, dtype) of each argument of run as traced; None for Scalars (floats)
-    signature: list[tuple[tuple[int, ...], np.dtype]] | None
+    # The shape and dtype of each argument of run as traced (Tensors; Scalars are floats).
+    shapes: tuple[tuple[int, ...], ...] = ()
+    dtypes: tuple[np.dtype, ...] = ()
+    # run for the usual call (see _entry); MISS when the inputs are not that
+    enter: Callable[..., Any] = lambda *inputs: _MISS
 
     def arguments(self, datas: list[Any]) -> list[Any] | None:
         """The arguments of ``run``: the inputs' data, then the captured leaves' data,
         when all have the shapes and dtypes the program was traced for (None when one
         has not). Checked at every call, since a parameter's data may be replaced by
-        an array of another shape; one C-level pass."""
-        datas.extend([c._data for c in self.captured])
-        if self.signature is not None and list(map(_SHAPE_AND_DTYPE, datas)) != self.signature:
-            return None
+        an array of another shape, in plain loops: the fastest way for a few arrays."""
+        datas += map(_DATA, self.captured)
+        for x, shape, dtype in zip(datas, self.shapes, self.dtypes):
+            if x.shape != shape or (x.dtype is not dtype and x.dtype != dtype):
+                return None
         return datas
 
 
-_SHAPE_AND_DTYPE = operator.attrgetter("shape", "dtype")
+_DATA = operator.attrgetter("_data")
+
+
+def _entry(program: _Program, kind: type[Node], n_inputs: int) -> Callable[..., Any]:
+    """The program's entry for the usual call: ``n_inputs`` values of the traced kind
+    whose data, and the captured leaves' data, have the traced shapes and dtypes (the
+    same test as :meth:`_Program.arguments`, written out for these arrays: a third of
+    its time). Anything else returns MISS, and the caller takes the general path."""
+    inputs = [f"x{i}" for i in range(n_inputs)]
+    datas = [f"a{i}" for i in range(n_inputs + len(program.captured))]
+    namespace: dict[str, Any] = {"kind": kind, "run": program.run, "MISS": _MISS}
+    namespace.update((f"leaf{i}", c) for i, c in enumerate(program.captured))
+    namespace.update((f"dtype{i}", d) for i, d in enumerate(program.dtypes))
+    reads = [f"{x}._data" for x in inputs] + [f"leaf{i}._data" for i in range(len(program.captured))]
+    tests = [
+        f"{a}.shape == {shape!r} and {a}.dtype is dtype{i}" for i, (a, shape) in enumerate(zip(datas, program.shapes))
+    ]
+    lines = [
+        f"def enter({', '.join(inputs)}):",
+        f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
+        f"        {', '.join(datas)}, = {', '.join(reads)},",
+        f"        if {' and '.join(tests) or 'True'}:",
+        f"            return run({', '.join(datas)})",
+        "    return MISS",
+    ]
+    exec("\n".join(lines), namespace)
+    enter: Callable[..., Any] = namespace["enter"]
+    return enter
 
 
 @dataclass
@@ -421,7 +456,7 @@ class _Writer:
     # -- the tracer's own --------------------------------------------------------------
     def bind(self, wish: str, value: Any) -> str:
         """A name in the namespace for an object the code refers to (one per object)."""
-        if self.namespace.get(wish, _MISSING) is value:
+        if self.namespace.get(wish, _MISS) is value:
             return wish
         name = self.bound.get(id(value))
         if name is None:
@@ -432,7 +467,7 @@ class _Writer:
             self.namespace[name] = value
             if isinstance(value, (np.ndarray, np.generic, float)):  # data: say what it holds
                 shown = " ".join(repr(value).split())
-                self.raw(f"# {name} = {shown if len(shown) < 60 else shown[:56] + ' ...'} (fixed for this signature)")
+                self.raw(f"# {name} = {shown if len(shown) < 60 else shown[:56] + ' ...'}, a constant of this step")
         return name
 
     def code(self, v: Value) -> ast.expr:
@@ -504,22 +539,32 @@ class _Writer:
         return ["    " + line.strip() for line in reversed(kept)]
 
 
-_MISSING = object()
-
-
 def _text(entry: _Line) -> str:
     """A line as code."""
     return entry if isinstance(entry, str) else entry.text
 
 
 def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Program:
-    """Trace ``fn`` and compile its program."""
+    """Trace ``fn`` and compile its program. The types of what it returns are fixed for
+    the signature: a first run on the traced values finds those that must be converted
+    to the kind's data, and only they are."""
     graph = _record(fn, inputs, wanted)
-    source, namespace = _write(graph)
-    exec(compile(source, f"<trace of {getattr(fn, '__qualname__', 'f')}>", "exec"), namespace)
+    kind = type(graph.out)
+    lines, returned, namespace = _write(graph)
+    name = f"<trace of {getattr(fn, '__qualname__', 'f')}>"
     datas = [x._data for x in (*graph.inputs, *graph.captured)]
-    signature = list(map(_SHAPE_AND_DTYPE, datas)) if graph.out.broadcasting else None
-    return _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured), signature)
+    source = _source(lines, returned, [False] * len(returned), kind)
+    exec(compile(source, name, "exec"), namespace)
+    value, grads = namespace["step"](*datas)
+    convert = [kind._as_data(v) is not v for v in (value, *grads)]
+    if any(convert):
+        source = _source(lines, returned, convert, kind)
+        exec(compile(source, name, "exec"), namespace)
+    program = _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured))
+    if kind.broadcasting:
+        program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
+    program.enter = _entry(program, kind, len(graph.inputs))
+    return program
 
 
 def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
@@ -541,8 +586,9 @@ def _needs_grad(ops: Sequence[Node], wrt: set[int]) -> set[int]:
     return needs
 
 
-def _write(graph: _Graph) -> tuple[str, dict[str, Any]]:
-    """The program's source and the namespace it runs in."""
+def _write(graph: _Graph) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The program's lines up to its return, the names it returns (the value, then the
+    gradients) and the namespace it runs in."""
     kind = type(graph.out)
     leaves = [*graph.inputs, *graph.captured]
     reserved = set().union(*(_reserved(n.fn) for n in graph.ops)) | set(_BUILTINS)  # type: ignore[arg-type]
@@ -561,17 +607,17 @@ def _write(graph: _Graph) -> tuple[str, dict[str, Any]]:
             copy = ".copy()" if isinstance(g.value, np.ndarray) else ""
             g = w.line(f"g_{graph.names[id(x)]}", ast.parse(ast.unparse(w.spell(g)) + copy, mode="eval").body)
         results.append(g)
-    out = graph.names[id(graph.out)]
-    w.returned = (out, *results)
+    w.returned = (graph.names[id(graph.out)], *results)
     header = ", ".join(graph.names[id(x)] for x in leaves)
-    # The value and gradients as the kind's data (a numpy scalar as a 0-d array for a
-    # Tensor); the types are fixed for the signature, so only those that need it convert.
-    convert = "np.asarray" if kind.broadcasting else "float"
-    w.run()
-    shown = [v if kind._as_data(w.env[v]) is w.env[v] else f"{convert}({v})" for v in (out, *results)]
-    returns = f"    return {shown[0]}, {_tuple(shown[1:]) if results else '()'}"
-    lines = [f"def step({header}):", "    # forward", *w.source(), returns]
-    return "\n".join(lines) + "\n", w.namespace
+    return [f"def step({header}):", "    # forward", *w.source()], list(w.returned), w.namespace
+
+
+def _source(lines: list[str], returned: list[str], convert: Sequence[bool], kind: type[Node]) -> str:
+    """The program with its return line: the value and the gradients, those marked in
+    ``convert`` turned into the kind's data (a numpy scalar into a 0-d array)."""
+    to_data = "np.asarray" if kind.broadcasting else "float"
+    shown = [f"{to_data}({v})" if c else v for v, c in zip(returned, convert)]
+    return "\n".join([*lines, f"    return {shown[0]}, {_tuple(shown[1:]) if shown[1:] else '()'}"]) + "\n"
 
 
 def _write_forward(w: _Writer, node: Node, needs: set[int]) -> None:
@@ -610,18 +656,33 @@ def _write_domain_checks(w: _Writer, fn: type[Function], args: Sequence[Value]) 
         if isinstance(x, Known):  # a constant: checked now
             tests += [] if dom.contains(x.value) else ["True"]
             continue
+        # Arrays are compared with 0-d float64 bounds, as the op's own check does: numpy
+        # takes those as they are, where a Python number goes through its weak-scalar
+        # promotion first (a third of the comparison's time on a minibatch).
+
+        def bound(name: str, b: float) -> str:
+            return w.bind(name, _bound(b)) if w.kind.broadcasting else repr(b)
+
         bounds = []
         if dom.low > -math.inf:
-            bounds.append(f"{x} {'<' if dom.include_low else '<='} {dom.low!r}")
+            bounds.append(f"{x} {'<' if dom.include_low else '<='} {bound('low', dom.low)}")
         if dom.high < math.inf:
-            bounds.append(f"{x} {'>' if dom.include_high else '>='} {dom.high!r}")
+            bounds.append(f"{x} {'>' if dom.include_high else '>='} {bound('high', dom.high)}")
         if dom.nonzero:
-            bounds.append(f"{x} == 0.0")
+            bounds.append(f"{x} == {bound('zero', 0.0)}")
         tests += [f"np.count_nonzero({t})" for t in bounds] if w.kind.broadcasting else bounds
     if tests:
         op = w.bind(fn.__name__, fn)
         text = f"if {' or '.join(tests)}: {op}.check_domains({_tuple([ast.unparse(w.code(a)) for a in args])})"
         w.check(text, tuple(a for a in args if isinstance(a, str)))
+
+
+@functools.cache
+def _bound(b: float) -> np.ndarray:
+    """A domain's bound as a read-only 0-d float64 array (one per bound)."""
+    array = np.array(b, dtype=np.float64)
+    array.flags.writeable = False
+    return array
 
 
 def _tuple(items: Sequence[str]) -> str:
@@ -757,7 +818,9 @@ def _accumulate(w: _Writer, grads: dict[int, Value], p: Node, v: Value | ast.exp
     if isinstance(current, Known) and isinstance(v, Known):
         grads[id(p)] = Known(current.value + v.value)
         return
-    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if v in later else w.take(v, mark))
+    if isinstance(v, Known) and v.spelling is None:  # a contribution fixed for the signature
+        v = Known(v.value, (f"d_{name}", v.value, ()))
+    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if isinstance(v, str) and v in later else w.take(v, mark))
     if isinstance(current, Known):
         g = grads[id(p)] = w.line(f"g_{name}", total)
         w.grad_names.add(g)
@@ -826,16 +889,17 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
-        kind = self._kind
-        datas = [x._data for x in inputs if type(x) is kind]  # the usual case: values of the traced kind
-        if len(datas) != len(inputs) or len(inputs) != len(self._wanted):
-            datas = self._datas(inputs)
+        if len(inputs) == len(self._wanted):
+            result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
+            if result is not _MISS:
+                return result
+        datas = self._datas(inputs)
         program = self._latest
         args = program.arguments(datas)
         if args is None:
             program = self._latest = self._program(datas[: len(inputs)])
             args = program.arguments(datas[: len(inputs)]) or []
-        result: tuple[Any, tuple[Any, ...]] = program.run(*args)
+        result = program.run(*args)
         return result
 
     def backward(self, *inputs: Any) -> Any:
