@@ -94,13 +94,27 @@ class InverseTime(Schedule):
         return self.lr / (1.0 + self.decay * step)
 
 
-SCHEDULES = ("constant", "step", "exponential", "inverse-time")
+class Cosine(Schedule):
+    """η_t = η₀ · (1 + cos(π·t/T)) / 2 for t < T, then 0: from η₀ down to nothing along
+    half a cosine over a run of T steps (Loshchilov & Hutter's SGDR without restarts)."""
+
+    def __init__(self, lr: float, total_steps: int) -> None:
+        super().__init__(lr)
+        if not (isinstance(total_steps, int) and total_steps >= 1):
+            raise ValueError(f"Cosine: total_steps must be an integer ≥ 1, got {total_steps!r}")
+        self.total_steps = total_steps
+
+    def lr_at(self, step: int) -> float:
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, self.total_steps) / self.total_steps))
+
+
+SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
 
 
 def schedule_for(name: str, lr: float, total_steps: int) -> Schedule:
     """A schedule by name, scaled to a run of ``total_steps``: "constant"; "step" (×0.1
     after 75% of the steps); "exponential" (down to 1% of lr at the end);
-    "inverse-time" (lr/11 at the end)."""
+    "inverse-time" (lr/11 at the end); "cosine" (half a cosine from lr down to 0)."""
     total = max(int(total_steps), 1)
     if name == "constant":
         return Constant(lr)
@@ -110,6 +124,8 @@ def schedule_for(name: str, lr: float, total_steps: int) -> Schedule:
         return Exponential(lr, gamma=0.01 ** (1.0 / total))
     if name == "inverse-time":
         return InverseTime(lr, decay=10.0 / total)
+    if name == "cosine":
+        return Cosine(lr, total_steps=total)
     raise ValueError(f"unknown schedule {name!r}: use one of {SCHEDULES}")
 
 

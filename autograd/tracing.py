@@ -8,10 +8,13 @@ forward, then the chain rule from the output back to every input, one line per s
     ∂L/∂L = 1                    the seed
     ∂L/∂u = Σ (∂L/∂v · ∂v/∂u)    one contribution per use of u, newest op first
 
-The lines are the ops' own ``forward`` and ``backward`` bodies, inlined with the
-values' names (an op whose body is more than one expression is called instead), so
-the replay computes exactly what eager glassgrad computes, without building a graph:
-no nodes, no dispatch, no bookkeeping per op. ``compiled.source`` is that code.
+The lines are the ops' own ``forward`` and ``backward`` bodies, written out with the
+values' names by inlining.py: what is fixed for the traced shapes (parameters, shapes,
+which inputs need a gradient) is settled at trace time, what ``forward`` saves for
+``backward`` becomes plain variables, and an op the inliner cannot write out is called
+instead. The replay computes exactly what eager glassgrad computes, domain checks
+included, without building a graph: no nodes, no dispatch, no bookkeeping per op.
+``compiled.source`` is that code.
 
 The rules of tracing (as in any tracer, ``jax.jit`` among them):
 
@@ -28,10 +31,13 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import math
+import operator
 import os
+import re
 import sys
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +48,10 @@ import numpy as np
 
 from .errors import GlassgradError, GradError
 from .graph import Function, Node, RawCtx, record_sites, walk
+from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
+from .ops.base import call as ops_call
 from .ops.base import sum_to
+from .ops.kernels import kernels_for
 from .scalar import Scalar
 from .tensor import Tensor
 
@@ -53,83 +62,6 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 class TraceError(GlassgradError):
     """The function cannot be replayed from one trace (see the rules of tracing)."""
-
-
-# ---------------------------------------------------------------------------------------
-# Reading an op's body as an expression
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Body:
-    """An op's ``forward`` or ``backward`` as expressions over its argument names."""
-
-    args: tuple[str, ...]  # the parameters after ctx, in order (keyword ones included)
-    # One template per result (None: no gradient), each argument written as _TOKEN.format(i).
-    results: tuple[str | None, ...]
-    free: frozenset[str]  # global names the expressions read
-
-
-_TOKEN = "__arg{}__"
-
-
-_BODIES: dict[Callable[..., Any], _Body | None] = {}
-
-
-def _body(func: Callable[..., Any]) -> _Body | None:
-    """The returned expressions of ``func`` when it is a single ``return`` that uses
-    ``ctx`` only as ``ctx.xp``; None when it must be called instead of inlined."""
-    if func in _BODIES:
-        return _BODIES[func]
-    found = None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    except (OSError, TypeError, SyntaxError):
-        tree = None
-    if tree is not None and isinstance(tree.body[0], ast.FunctionDef):
-        found = _read_body(tree.body[0])
-    _BODIES[func] = found
-    return found
-
-
-def _read_body(fdef: ast.FunctionDef) -> _Body | None:
-    stmts = [s for s in fdef.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    a = fdef.args
-    if len(stmts) != 1 or not isinstance(stmts[0], ast.Return) or a.vararg or a.kwarg or stmts[0].value is None:
-        return None
-    names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
-    ctx, args = names[0], tuple(names[1:])
-    value = _XpToName(ctx).visit(stmts[0].value)
-    for node in ast.walk(value):
-        if isinstance(node, ast.Name) and node.id == ctx:
-            return None  # ctx beyond ctx.xp (saved, needs_input_grad): call the op
-        if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.comprehension)):
-            return None
-    loads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
-    value = _Rename({a: ast.Name(_TOKEN.format(i), ast.Load()) for i, a in enumerate(args)}).visit(value)
-    elts = value.elts if isinstance(value, ast.Tuple) else [value]
-    results = tuple(None if isinstance(e, ast.Constant) and e.value is None else ast.unparse(e) for e in elts)
-    return _Body(args, results, frozenset(loads - set(args) - {"xp"}))
-
-
-class _XpToName(ast.NodeTransformer):
-    """``ctx.xp`` becomes the name ``xp`` (the kernels are bound in the namespace)."""
-
-    def __init__(self, ctx: str) -> None:
-        self.ctx = ctx
-
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if isinstance(node.value, ast.Name) and node.value.id == self.ctx and node.attr == "xp":
-            return ast.copy_location(ast.Name("xp", ast.Load()), node)
-        return self.generic_visit(node)
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, mapping: dict[str, ast.expr]) -> None:
-        self.mapping = mapping
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        return self.mapping.get(node.id, node)
 
 
 def _literal(value: Any) -> ast.expr | None:
@@ -153,7 +85,7 @@ def _local_names(names: dict[int, str]) -> Iterator[None]:
     graph values (id → name; the first name seen when a frame returns wins)."""
 
     def profile(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        if event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
                     names.setdefault(id(value), name)
@@ -164,6 +96,15 @@ def _local_names(names: dict[int, str]) -> Iterator[None]:
         yield
     finally:
         sys.setprofile(previous)
+
+
+def _op_body(frame: FrameType) -> bool:
+    """Whether ``frame`` runs an op's own forward or backward (a user's op): its names
+    (``ctx``, the output node itself) are the op's, not the user's."""
+    code = frame.f_code
+    if code.co_name not in ("forward", "backward") or not code.co_argcount:
+        return False
+    return isinstance(frame.f_locals.get(code.co_varnames[0]), (Node, RawCtx))
 
 
 def _outer_names(fn: Callable[..., Any]) -> dict[int, str]:
@@ -225,7 +166,10 @@ _KEYWORDS = frozenset(__import__("keyword").kwlist) | frozenset(dir(__import__("
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
+_MISS = object()  # no value: what a program's entry returns for inputs it does not take
+
+
+@dataclass(slots=True)
 class _Program:
     """The straight-line code of one traced signature and what it needs to run."""
 
@@ -233,39 +177,52 @@ class _Program:
     run: Callable[..., Any]
     wrt: tuple[Node, ...]  # the leaves whose gradients it returns: inputs, then parameters
     captured: tuple[Node, ...]  # leaves read from outside at every call
-    captured_signature: Any  # shapes and dtypes of the captured leaves when traced
+    # The shape and dtype of each argument of run as traced (Tensors; Scalars are floats).
+    shapes: tuple[tuple[int, ...], ...] = ()
+    dtypes: tuple[np.dtype, ...] = ()
+    # run for the usual call (see _entry); MISS when the inputs are not that
+    enter: Callable[..., Any] = lambda *inputs: _MISS
+
+    def arguments(self, datas: list[Any]) -> list[Any] | None:
+        """The arguments of ``run``: the inputs' data, then the captured leaves' data,
+        when all have the shapes and dtypes the program was traced for (None when one
+        has not). Checked at every call, since a parameter's data may be replaced by
+        an array of another shape, in plain loops: the fastest way for a few arrays."""
+        datas += map(_DATA, self.captured)
+        for x, shape, dtype in zip(datas, self.shapes, self.dtypes):
+            if x.shape != shape or (x.dtype is not dtype and x.dtype != dtype):
+                return None
+        return datas
 
 
-@dataclass
-class _Writer:
-    """Writes the forward and backward lines of a traced graph."""
+_DATA = operator.attrgetter("_data")
 
-    kind: type[Node]
-    namespace: dict[str, Any] = field(default_factory=dict)
-    names: dict[int, str] = field(default_factory=dict)  # id → the value's name in the code
-    ctxs: dict[int, str] = field(default_factory=dict)  # the ctx name of each op that is called
-    forward: list[str] = field(default_factory=list)
-    backward: list[str] = field(default_factory=list)
 
-    reduce_sites: set[int] | None = None  # broadcast sums that change a shape (None: not yet known)
-    sites: int = 0
-    bound: dict[int, str] = field(default_factory=dict)
-
-    def bind(self, namer: _Namer, wish: str, value: Any) -> str:
-        """A name in the namespace for an object the code refers to (one per object)."""
-        name = self.bound.get(id(value))
-        if name is None:
-            name = self.bound[id(value)] = namer(wish)
-            self.namespace[name] = value
-        return name
-
-    def reduce(self, expr: str, shape: tuple[int, ...]) -> str:
-        """``expr`` summed back to ``shape`` where broadcasting stretched it: every site
-        is a call on the first, trial run; afterwards only the sites that summed."""
-        site, self.sites = self.sites, self.sites + 1
-        if self.reduce_sites is None:
-            return f"_reduce({site}, {expr}, {shape!r})"
-        return f"sum_to({expr}, {shape!r})" if site in self.reduce_sites else expr
+def _entry(program: _Program, kind: type[Node], n_inputs: int) -> Callable[..., Any]:
+    """The program's entry for the usual call: ``n_inputs`` values of the traced kind
+    whose data, and the captured leaves' data, have the traced shapes and dtypes (the
+    same test as :meth:`_Program.arguments`, written out for these arrays: a third of
+    its time). Anything else returns MISS, and the caller takes the general path."""
+    inputs = [f"x{i}" for i in range(n_inputs)]
+    datas = [f"a{i}" for i in range(n_inputs + len(program.captured))]
+    namespace: dict[str, Any] = {"kind": kind, "run": program.run, "MISS": _MISS}
+    namespace.update((f"leaf{i}", c) for i, c in enumerate(program.captured))
+    namespace.update((f"dtype{i}", d) for i, d in enumerate(program.dtypes))
+    reads = [f"{x}._data" for x in inputs] + [f"leaf{i}._data" for i in range(len(program.captured))]
+    tests = [
+        f"{a}.shape == {shape!r} and {a}.dtype is dtype{i}" for i, (a, shape) in enumerate(zip(datas, program.shapes))
+    ]
+    lines = [
+        f"def enter({', '.join(inputs)}):",
+        f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
+        f"        {', '.join(datas)}, = {', '.join(reads)},",
+        f"        if {' and '.join(tests) or 'True'}:",
+        f"            return run({', '.join(datas)})",
+        "    return MISS",
+    ]
+    exec("\n".join(lines), namespace)
+    enter: Callable[..., Any] = namespace["enter"]
+    return enter
 
 
 @dataclass
@@ -298,7 +255,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     order = walk(out)
     _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
-    namer = _Namer(set().union(*(_free_names(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
+    namer = _Namer(set().union(*(_reserved(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
     position = {id(x): i for i, x in enumerate(inputs)}
     arg_names = _argument_names(fn, len(inputs))
     names = {id(x): namer(arg_names[i]) for i, x in enumerate(inputs)}
@@ -367,70 +324,247 @@ def _same(a: Any, b: Any) -> bool:
 _BUILTINS = {"xp": None, "np": np, "sum_to": sum_to, "RawCtx": RawCtx}
 
 
-def _write(graph: _Graph, reduce_sites: set[int] | None) -> tuple[str, dict[str, Any]]:
-    """The program's source and the namespace it runs in."""
-    kind = type(graph.out)
-    w = _Writer(kind, {**_BUILTINS, "xp": kind.xp}, graph.names, reduce_sites=reduce_sites)
-    for op in graph.ops:
-        w.namespace.update({n: _global(op.fn, n) for n in _free_names(op.fn)})  # type: ignore[arg-type]
-    namer = graph.namer.copy()
-    names = graph.names
-    needs = _needs_grad(graph.ops, {id(x) for x in graph.wrt})
-    for node in graph.ops:
-        _write_forward(w, namer, node, names, needs)
-    grad_names = _write_backward(w, namer, graph.ops, names, needs, graph.out)
-    header = ", ".join(names[id(x)] for x in [*graph.inputs, *graph.captured])
-    # A leaf the output does not depend on has a zero gradient, as in grad(f).
-    unused = [x for x in graph.wrt if id(x) not in grad_names]
-    zeros = {
-        id(x): w.bind(namer, f"zero_{names[id(x)]}", np.zeros_like(x._data) if x.broadcasting else 0.0) for x in unused
-    }
-    results = _tuple([grad_names.get(id(x)) or zeros[id(x)] for x in graph.wrt]) if graph.wrt else "()"
-    lines = [f"def step({header}):", "    # forward", *w.forward, "    # backward: the chain rule, newest op first"]
-    lines += [*w.backward, f"    return {names[id(graph.out)]}, {results}"]
-    return "\n".join(lines) + "\n", w.namespace
+def _reserved(fn: type[Function]) -> frozenset[str]:
+    """The global names an op's forward and backward read (kept free of value names)."""
+    return global_names(fn.forward) | global_names(fn.backward)
+
+
+def _rename_in(expr: ast.expr, renamed: dict[str, str]) -> None:
+    """Rename, in place, the names of ``expr`` that ``renamed`` maps."""
+    if renamed:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and node.id in renamed:
+                node.id = renamed[node.id]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A domain check of ``values``: it guards them, so it goes where they go unread."""
+
+    text: str
+    values: tuple[str, ...]
+
+
+class _Assign:
+    """``target = expr`` (an expression statement when target is None); its text is
+    written once, when first asked for."""
+
+    __slots__ = ("_text", "expr", "target")
+
+    def __init__(self, target: str | None, expr: ast.expr) -> None:
+        self.target, self.expr, self._text = target, expr, ""
+
+    def rename(self, old: str, new: str) -> None:
+        _rename_in(self.expr, {old: new})
+        if self.target == old:
+            self.target = new
+        self._text = ""
+
+    @property
+    def text(self) -> str:
+        if not self._text:
+            code = ast.unparse(self.expr)
+            self._text = code if self.target is None else f"{self.target} = {code}"
+        return self._text
+
+
+# A line as written (a comment), a check, or an assignment.
+_Line = str | _Check | _Assign
+_NAME = re.compile(r"[A-Za-z_]\w*")  # the names a line may read (and a few words more)
+
+
+@dataclass
+class _Writer:
+    """Writes the lines of a traced graph and runs each on the traced values as it goes,
+    so what is fixed for the signature (shapes, types, which sums a broadcast needs)
+    is read from the values themselves."""
+
+    kind: type[Node]
+    names: dict[int, str]  # id → the value's name in the code
+    namer: _Namer
+    reserved: set[str]  # global names the code may use as they are
+    namespace: dict[str, Any]
+    env: dict[str, Any]  # the traced value of every name the code assigns
+    lines: list[_Line] = field(default_factory=list)
+    ctxs: dict[int, str] = field(default_factory=dict)  # the ctx name of each op that is called
+    saved: dict[int, Record | None] = field(default_factory=dict)  # ctx.saved of each inlined op
+    bound: dict[int, str] = field(default_factory=dict)
+    returned: tuple[str, ...] = ()  # the names the step returns
+    grad_names: set[str] = field(default_factory=set)  # the names given to gradients so far
+    ran: int = 0  # the lines before this one have run on the traced values
+    renamed: dict[str, str] = field(default_factory=dict)  # renames since the op's backward began
+
+    # -- the inliner's Lines -----------------------------------------------------------
+    def line(self, target: str | None, expr: ast.expr) -> str:
+        name = None if target is None else self.namer(target)
+        self.assign(name, expr)
+        return name or ""
+
+    def assign(self, name: str | None, expr: ast.expr) -> None:
+        self.lines.append(_Assign(name, expr))
+
+    def raw(self, text: str) -> None:
+        self.lines.append(text)
+
+    def check(self, text: str, values: tuple[str, ...]) -> None:
+        self.lines.append(_Check(text, values))
+
+    def evaluate(self, expr: str) -> Any:
+        self.run()
+        return eval(expr, self.namespace, self.env)
+
+    def run(self) -> None:
+        """Run the lines written since the last run on the traced values (in one go:
+        a value is looked at rarely, and one compile of many lines is cheap)."""
+        block = [_text(entry) for entry in self.lines[self.ran :]]
+        exec("\n".join(block), self.namespace, self.env)
+        self.ran = len(self.lines)
+
+    def spell(self, known: Known) -> ast.expr:
+        value = known.value
+        lit = _literal(value)
+        if lit is not None:
+            return lit
+        if known.spelling is None and isinstance(value, np.generic) and _literal(value.item()) is not None:
+            kind = ast.Attribute(ast.Name(self.bind("np", np), ast.Load()), type(value).__name__, ast.Load())
+            return ast.Call(kind, [_literal(value.item())], [])  # type: ignore[list-item]
+        root, obj, path = known.spelling or ("c", value, ())
+        node: ast.expr = ast.Name(self.bind(root, obj), ast.Load())
+        for attr in path:
+            node = ast.Attribute(node, attr, ast.Load())
+        return node
+
+    def mark(self) -> int:
+        return len(self.lines)
+
+    def apply(self, fn: type, args: list[Value], params: dict[str, Value]) -> Value | ast.expr:
+        assert issubclass(fn, Function)
+        _write_domain_checks(self, fn, args)
+        xp = kernels_for(self.evaluate(args[0]) if isinstance(args[0], str) else args[0].value)
+        ctx = CtxView(xp, (False,) * len(args))
+        try:
+            return inline(fn.forward, args, self, ctx, params)
+        except Giveup:
+            call = ast.Name(self.bind("call", ops_call), ast.Load())
+            keywords = [ast.keyword(k, self.code(v)) for k, v in params.items()]
+            return ast.Call(call, [ast.Name(self.bind(fn.__name__, fn), ast.Load()), *map(self.code, args)], keywords)
+
+    def rollback(self, mark: int) -> None:
+        del self.lines[mark:]
+        self.ran = min(self.ran, mark)
+
+    # -- the tracer's own --------------------------------------------------------------
+    def bind(self, wish: str, value: Any) -> str:
+        """A name in the namespace for an object the code refers to (one per object)."""
+        if self.namespace.get(wish, _MISS) is value:
+            return wish
+        name = self.bound.get(id(value))
+        if name is None:
+            free = wish not in self.namespace and (wish in self.reserved or wish not in self.namer.taken)
+            name = wish if free and wish.isidentifier() else self.namer(wish)
+            self.namer.taken.add(name)
+            self.bound[id(value)] = name
+            self.namespace[name] = value
+            if isinstance(value, (np.ndarray, np.generic, float)):  # data: say what it holds
+                shown = " ".join(repr(value).split())
+                self.raw(f"# {name} = {shown if len(shown) < 60 else shown[:56] + ' ...'}, a constant of this step")
+        return name
+
+    def code(self, v: Value) -> ast.expr:
+        return ast.Name(v, ast.Load()) if isinstance(v, str) else self.spell(v)
+
+    def created(self, name: str, mark: int) -> int | None:
+        """The index of the line after ``mark`` that assigns ``name`` (None: none does)."""
+        for i in range(len(self.lines) - 1, mark - 1, -1):
+            entry = self.lines[i]
+            if isinstance(entry, _Assign) and entry.target == name:
+                return i
+        return None
+
+    def rename(self, old: str, new: str, mark: int) -> None:
+        """Call the value ``old`` made after ``mark`` ``new`` instead (the op's result
+        takes the name of the value it is)."""
+        for i in range(mark, len(self.lines)):
+            entry = self.lines[i]
+            if isinstance(entry, _Assign):
+                entry.rename(old, new)
+        for record in self.saved.values():
+            if record is not None:
+                record.fields = {k: new if v == old else v for k, v in record.fields.items()}
+        if old in self.env:
+            self.env[new] = self.env.pop(old)
+        self.renamed[old] = new
+
+    def result(self, value: Value | ast.expr, name: str, mark: int) -> str:
+        """Give the value an op returned (by lines after ``mark``) the unused name ``name``."""
+        if isinstance(value, str) and self.created(value, mark) is not None:
+            self.rename(value, name, mark)
+        else:
+            self.assign(name, value if isinstance(value, ast.expr) else self.code(value))
+        return name
+
+    def take(self, v: Value, mark: int) -> ast.expr:
+        """``v`` as code: the expression of its line when a line after ``mark`` made it
+        and nothing else reads it (the line goes), else its name."""
+        i = self.created(v, mark) if isinstance(v, str) else None
+        if i is None or i != len(self.lines) - 1:
+            return self.code(v)
+        entry = self.lines.pop()
+        self.ran = min(self.ran, len(self.lines))
+        assert isinstance(entry, _Assign)
+        return entry.expr
+
+    def source(self) -> list[str]:
+        """The lines as code, without the assignments nothing reads."""
+        used: set[str] = set(self.returned)
+        kept: list[str] = []
+        for entry in reversed(self.lines):
+            if isinstance(entry, _Check):
+                if used.intersection(entry.values):
+                    kept.append(entry.text)
+                continue
+            if isinstance(entry, str):  # a comment, or a call of an op that is not written out
+                used.update(_NAME.findall(entry))
+                kept.append(entry)
+                continue
+            target = entry.target
+            if target is not None and target not in used:
+                continue
+            text = entry.text
+            if target is not None:
+                used.discard(target)
+                text = text[len(target) + 3 :]
+            used.update(_NAME.findall(text))
+            kept.append(entry.text)
+        return ["    " + line.strip() for line in reversed(kept)]
+
+
+def _text(entry: _Line) -> str:
+    """A line as code."""
+    return entry if isinstance(entry, str) else entry.text
 
 
 def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Program:
-    """Trace ``fn`` and compile its program. A first version sums every broadcasting
-    op's gradient back to its input's shape, as the eager driver does, and runs once
-    on the traced values to find the sums that change a shape; the program keeps
-    only those (shapes are fixed for a traced signature)."""
+    """Trace ``fn`` and compile its program. What it returns is of types, and shares
+    memory, in ways fixed for the signature: a first run on the traced values finds
+    what must be converted (see :func:`_conversions`), and only that is."""
     graph = _record(fn, inputs, wanted)
+    kind = type(graph.out)
+    lines, returned, namespace = _write(graph)
     name = f"<trace of {getattr(fn, '__qualname__', 'f')}>"
-    if not type(graph.out).broadcasting:  # Scalars: no gradient is ever summed
-        return _program(graph, set(), name)
-    trial_source, namespace = _write(graph, None)
-    summed: set[int] = set()
-
-    def reduce(site: int, g: Any, shape: tuple[int, ...]) -> Any:
-        if np.shape(g) != shape:
-            summed.add(site)
-        return sum_to(g, shape)
-
-    namespace["_reduce"] = reduce
-    exec(compile(trial_source, name, "exec"), namespace)
-    namespace["step"](*[x._data for x in [*graph.inputs, *graph.captured]])
-    return _program(graph, summed, name)
-
-
-def _program(graph: _Graph, summed: set[int], name: str) -> _Program:
-    source, namespace = _write(graph, summed)
+    datas = [x._data for x in (*graph.inputs, *graph.captured)]
+    source = _source(lines, returned, [""] * len(returned), kind)
     exec(compile(source, name, "exec"), namespace)
-    captured_signature = _signature([c._data for c in graph.captured])
-    return _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured), captured_signature)
-
-
-def _free_names(fn: type[Function]) -> set[str]:
-    return set().union(*(b.free for b in (_body(fn.forward), _body(fn.backward)) if b))
-
-
-def _global(fn: type[Function], name: str) -> Any:
-    """What ``name`` means inside the module that defines ``fn``."""
-    module = sys.modules[fn.__module__]
-    if hasattr(module, name):
-        return getattr(module, name)
-    return getattr(__import__("builtins"), name)
+    value, grads = namespace["step"](*datas)
+    convert = _conversions([value, *grads], datas, kind)
+    if any(convert):
+        source = _source(lines, returned, convert, kind)
+        exec(compile(source, name, "exec"), namespace)
+    program = _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured))
+    if kind.broadcasting:
+        program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
+    program.enter = _entry(program, kind, len(graph.inputs))
+    return program
 
 
 def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
@@ -452,24 +586,122 @@ def _needs_grad(ops: Sequence[Node], wrt: set[int]) -> set[int]:
     return needs
 
 
-def _write_forward(w: _Writer, namer: _Namer, node: Node, names: dict[int, str], needs: set[int]) -> None:
-    fn, params = node.fn, node.params
+def _write(graph: _Graph) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The program's lines up to its return, the names it returns (the value, then the
+    gradients) and the namespace it runs in."""
+    kind = type(graph.out)
+    leaves = [*graph.inputs, *graph.captured]
+    reserved = set().union(*(_reserved(n.fn) for n in graph.ops)) | set(_BUILTINS)  # type: ignore[arg-type]
+    namespace = {**_BUILTINS, "xp": kind.xp}
+    env = {graph.names[id(x)]: x._data for x in leaves}
+    w = _Writer(kind, graph.names, graph.namer.copy(), reserved, namespace, env)
+    needs = _needs_grad(graph.ops, {id(x) for x in graph.wrt})
+    for node in graph.ops:
+        _write_forward(w, node, needs)
+    w.raw(f"# backward: the chain rule from g_{graph.names[id(graph.out)]} = 1, newest op first")
+    grads = _write_backward(w, graph.ops, needs, graph.out)
+    results = []
+    for x in graph.wrt:
+        g = grads.get(id(x), Known(np.zeros_like(x._data) if x.broadcasting else 0.0))
+        if isinstance(g, Known):  # a gradient fixed for the signature: a new copy at every call
+            copy = ".copy()" if isinstance(g.value, np.ndarray) else ""
+            g = w.line(f"g_{graph.names[id(x)]}", ast.parse(ast.unparse(w.spell(g)) + copy, mode="eval").body)
+        results.append(g)
+    w.returned = (graph.names[id(graph.out)], *results)
+    header = ", ".join(graph.names[id(x)] for x in leaves)
+    return [f"def step({header}):", "    # forward", *w.source()], list(w.returned), w.namespace
+
+
+def _source(lines: list[str], returned: list[str], convert: Sequence[str], kind: type[Node]) -> str:
+    """The program with its return line: the value and the gradients, each wrapped in
+    its ``convert`` function when it has one."""
+    shown = [f"{c}({v})" if c else v for v, c in zip(returned, convert)]
+    return "\n".join([*lines, f"    return {shown[0]}, {_tuple(shown[1:]) if shown[1:] else '()'}"]) + "\n"
+
+
+def _conversions(results: Sequence[Any], arguments: Sequence[Any], kind: type[Node]) -> list[str]:
+    """How each result becomes the kind's data that the caller owns: a NumPy scalar a
+    0-d array (``np.asarray``); an array that is read-only or may share memory with
+    another result or an argument (a broadcast view, the same gradient for two
+    inputs) a copy (``np.array``), so that updating one in place changes nothing
+    else; a Scalar's number a float."""
+    if not kind.broadcasting:
+        return ["" if type(r) is float else "float" for r in results]
+    convert = []
+    for i, r in enumerate(results):
+        others = [*results[:i], *results[i + 1 :], *arguments]
+        if type(r) is not np.ndarray:
+            convert.append("np.asarray")
+        elif not r.flags.writeable or any(isinstance(o, np.ndarray) and np.may_share_memory(r, o) for o in others):
+            convert.append("np.array")
+        else:
+            convert.append("")
+    return convert
+
+
+def _write_forward(w: _Writer, node: Node, needs: set[int]) -> None:
+    """The op's forward, inlined, or a call of it when the inliner gives up."""
+    fn = node.fn
     assert fn is not None
-    args = [names[id(p)] for p in node.parents]
-    out = names[id(node)]
-    if fn.domains:
-        op = w.bind(namer, fn.__name__, fn)
-        w.forward.append(f"    {op}.check_domains({_tuple(args)})")
-    body = _body(fn.forward)
-    expr = _inline(body, args, params) if body is not None else None
-    if expr is not None and len(expr) == 1:
-        w.forward.append(f"    {out} = {expr[0]}")
+    args = [w.names[id(p)] for p in node.parents]
+    out = w.names[id(node)]
+    _write_domain_checks(w, fn, args)
+    ctx = CtxView(w.kind.xp, tuple(id(p) in needs for p in node.parents))
+    mark = w.mark()
+    try:
+        value = inline(fn.forward, args, w, ctx, {k: Known(v) for k, v in node.params.items()})
+        if isinstance(value, Known) and isinstance(value.value, Results):
+            raise Giveup("several outputs")
+    except Giveup:
+        w.rollback(mark)
+        op = w.bind(fn.__name__, fn)
+        ctx_name = w.ctxs[id(node)] = w.namer(f"ctx_{out}")
+        w.raw(f"{ctx_name} = RawCtx(xp, {ctx.needs_input_grad!r})")
+        kw = "".join(f", {k}={ast.unparse(w.spell(Known(v, (k, v, ()))))}" for k, v in node.params.items())
+        w.raw(f"{out} = {op}.forward({ctx_name}, {', '.join(args)}{kw})")
         return
-    op = w.bind(namer, fn.__name__, fn)
-    ctx = w.ctxs[id(node)] = namer(f"ctx_{out}")
-    w.forward.append(f"    {ctx} = RawCtx(xp, {tuple(id(p) in needs for p in node.parents)!r})")
-    kw = _keywords(w, namer, params)
-    w.forward.append(f"    {out} = {op}.forward({ctx}, {', '.join(args)}{kw})")
+    w.saved[id(node)] = ctx.saved
+    w.result(value, out, mark)
+
+
+def _write_domain_checks(w: _Writer, fn: type[Function], args: Sequence[Value]) -> None:
+    """Eager glassgrad's domain check, as cheap as it gets: one comparison and one count
+    per bound (a float comparison on a Scalar), and on a hit the op's own check, which
+    raises the error eager glassgrad raises."""
+    tests = []
+    for dom, x in zip(fn.domains, args):
+        if dom is None:
+            continue
+        if isinstance(x, Known):  # a constant: checked now
+            tests += [] if dom.contains(x.value) else ["True"]
+            continue
+        # Arrays are compared with 0-d float64 bounds, as the op's own check does: numpy
+        # takes those as they are, where a Python number goes through its weak-scalar
+        # promotion first (a third of the comparison's time on a minibatch).
+
+        def bound(name: str, b: float) -> str:
+            return w.bind(name, _bound(b)) if w.kind.broadcasting else repr(b)
+
+        bounds = []
+        if dom.low > -math.inf:
+            bounds.append(f"{x} {'<' if dom.include_low else '<='} {bound('low', dom.low)}")
+        if dom.high < math.inf:
+            bounds.append(f"{x} {'>' if dom.include_high else '>='} {bound('high', dom.high)}")
+        if dom.nonzero:
+            bounds.append(f"{x} == {bound('zero', 0.0)}")
+        tests += [f"np.count_nonzero({t})" for t in bounds] if w.kind.broadcasting else bounds
+    if tests:
+        op = w.bind(fn.__name__, fn)
+        text = f"if {' or '.join(tests)}: {op}.check_domains({_tuple([ast.unparse(w.code(a)) for a in args])})"
+        w.check(text, tuple(a for a in args if isinstance(a, str)))
+
+
+@functools.cache
+def _bound(b: float) -> np.ndarray:
+    """A domain's bound as a read-only 0-d float64 array (one per bound)."""
+    array = np.array(b, dtype=np.float64)
+    array.flags.writeable = False
+    return array
 
 
 def _tuple(items: Sequence[str]) -> str:
@@ -477,92 +709,142 @@ def _tuple(items: Sequence[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def _keywords(w: _Writer, namer: _Namer, params: dict[str, Any]) -> str:
-    parts = []
-    for key, value in params.items():
-        lit = _literal(value)
-        parts.append(f"{key}={ast.unparse(lit) if lit is not None else w.bind(namer, key, value)}")
-    return "".join(", " + p for p in parts)
-
-
-def _inline(body: _Body, args: Sequence[str], params: dict[str, Any]) -> list[str] | None:
-    """The body's result expressions with the op's arguments and parameters filled in."""
-    fill = list(args)
-    for name in body.args[len(args) :]:
-        if name not in params:
-            return None  # a parameter left at its default: the default is read by a call
-        lit = _literal(params[name])
-        if lit is None:
-            return None
-        text = ast.unparse(lit)
-        fill.append(f"({text})" if text.startswith("-") else text)
-    out = []
-    for template in body.results:
-        if template is not None:
-            for i, text in enumerate(fill):
-                template = template.replace(_TOKEN.format(i), text)
-        out.append("None" if template is None else template)
-    return out
-
-
-def _write_backward(
-    w: _Writer, namer: _Namer, ops: Sequence[Node], names: dict[int, str], needs: set[int], out: Node
-) -> dict[int, str]:
-    """The backward lines; returns the name of each value's gradient."""
-    grads: dict[int, str] = {}
-    seed = namer(f"g_{names[id(out)]}")
-    if isinstance(out, Tensor):
-        w.backward.append(f"    {seed} = np.ones_like({names[id(out)]})")
-    else:
-        w.backward.append(f"    {seed} = 1.0")
-    grads[id(out)] = seed
+def _write_backward(w: _Writer, ops: Sequence[Node], needs: set[int], out: Node) -> dict[int, Value]:
+    """The backward lines; returns each value's gradient (a name, or Known)."""
+    seed = out._seed()
+    grads: dict[int, Value] = {id(out): Known(seed, (f"g_{w.names[id(out)]}", seed, ()))}
     for node in reversed(ops):
         g = grads.get(id(node))
         if g is None or id(node) not in needs:
             continue
         fn = node.fn
         assert fn is not None
-        parents = node.parents
-        args = [names[id(p)] for p in parents]
-        wanted = [id(p) in needs for p in parents]
-        body = _body(fn.backward)
-        exprs = _inline(body, [g, names[id(node)], *args], {}) if body is not None else None
-        called = exprs is None or len(exprs) != len(parents)
-        if called:
-            exprs = _call_backward(w, namer, node, g, [(names[id(p)], id(p) in grads) for p in parents], wanted)
-        for p, expr, want in zip(parents, exprs, wanted):  # type: ignore[arg-type]
-            if not want or expr == "None":
+        wanted = [id(p) in needs for p in node.parents]
+        mark = w.mark()
+        results = _inline_backward(w, node, g, wanted) if id(node) not in w.ctxs else None
+        if results is None:
+            results = _call_backward(w, node, g, wanted, grads)
+        w.renamed.clear()
+        for i, (p, v, want) in enumerate(zip(node.parents, results, wanted)):
+            if not want or (isinstance(v, Known) and v.value is None):
                 continue
+            if isinstance(v, ast.expr):  # it may read a line an earlier result renamed
+                _rename_in(v, w.renamed)
             if fn.broadcasts and w.kind.broadcasting:
-                expr = w.reduce(expr, np.shape(p._data))
-            if id(p) in grads:
-                w.backward.append(f"    {grads[id(p)]} = {grads[id(p)]} + {expr}")
-            elif called and expr.isidentifier():  # the call already named it g_…
-                grads[id(p)] = expr
-            else:
-                grads[id(p)] = namer(f"g_{names[id(p)]}")
-                w.backward.append(f"    {grads[id(p)]} = {expr}")
+                v = _sum_to(w, v, np.shape(p._data))
+            later = {
+                n.id
+                for r in results[i + 1 :]
+                if isinstance(r, ast.expr)
+                for n in ast.walk(r)
+                if isinstance(n, ast.Name)
+            }
+            _accumulate(w, grads, p, v, mark, later)
     return grads
 
 
-def _call_backward(
-    w: _Writer, namer: _Namer, node: Node, g: str, args: Sequence[tuple[str, bool]], wanted: Sequence[bool]
-) -> list[str]:
-    """A line that calls the op's backward; returns the names of its results. ``args``
-    holds each input's name and whether its gradient already has contributions (a
-    first contribution is named as the gradient itself, a later one d_…)."""
+def _inline_backward(w: _Writer, node: Node, g: Value, wanted: list[bool]) -> list[Value | ast.expr] | None:
     fn = node.fn
     assert fn is not None
+    ctx = CtxView(w.kind.xp, tuple(wanted), w.saved.get(id(node)))
+    args = [w.names[id(node)], *(w.names[id(p)] for p in node.parents)]
+    mark = w.mark()
+    try:
+        value = inline(fn.backward, [g, *args], w, ctx)
+    except Giveup:
+        return None
+    results = value.value if isinstance(value, Known) and isinstance(value.value, tuple) else None
+    if results is None or len(results) != len(wanted):
+        w.rollback(mark)
+        return None
+    return list(results) if isinstance(results, Results) else [Known(r) for r in results]
+
+
+def _call_backward(
+    w: _Writer, node: Node, g: Value, wanted: list[bool], grads: dict[int, Value]
+) -> list[Value | ast.expr]:
+    """A line that calls the op's backward; returns the names of its results (a first
+    contribution to a gradient is named as the gradient itself, a later one d_…)."""
+    fn = node.fn
+    assert fn is not None
+    out = w.names[id(node)]
+    op = w.bind(fn.__name__, fn)
     ctx = w.ctxs.get(id(node))
-    if ctx is None:  # inlined forward: backward still wants a ctx (kernels, what is needed)
-        ctx = namer(f"ctx_{w.names[id(node)]}")
-        w.backward.append(f"    {ctx} = RawCtx(xp, {tuple(wanted)!r})")
-    op = w.bind(namer, fn.__name__, fn)
-    temps = [namer(f"{'d' if seen else 'g'}_{a}") if want else "_" for (a, seen), want in zip(args, wanted)]
+    if ctx is None:  # inlined forward: backward still wants a ctx (kernels, what is needed, saved)
+        ctx = w.namer(f"ctx_{out}")
+        w.raw(f"{ctx} = RawCtx(xp, {tuple(wanted)!r})")
+        record = w.saved.get(id(node))
+        if record is not None:
+            saved = ", ".join(f"{k}={ast.unparse(w.code(v))}" for k, v in record.fields.items())
+            kind = f"{op}.Saved" if getattr(fn, "Saved", None) is record.kind else w.bind("Saved", record.kind)
+            w.raw(f"{ctx}.saved = {kind}({saved})")
+    temps = [
+        w.namer(f"{'d' if id(p) in grads else 'g'}_{w.names[id(p)]}") if want else "_"
+        for p, want in zip(node.parents, wanted)
+    ]
     target = ", ".join(temps) + ("," if len(temps) == 1 else "")
-    inputs = ", ".join(a for a, _ in args)
-    w.backward.append(f"    {target} = {op}.backward({ctx}, {g}, {w.names[id(node)]}, {inputs})")
-    return [t if t != "_" else "None" for t in temps]
+    inputs = ", ".join(w.names[id(p)] for p in node.parents)
+    w.raw(f"{target} = {op}.backward({ctx}, {ast.unparse(w.code(g))}, {out}, {inputs})")
+    return [t if t != "_" else Known(None) for t in temps]
+
+
+def _sum_to(w: _Writer, g: Value | ast.expr, shape: tuple[int, ...]) -> Value | ast.expr:
+    """``g`` summed back to ``shape`` where broadcasting stretched it (the shapes are
+    fixed for the signature, so only the sums that change a shape are written)."""
+    if isinstance(g, Known):
+        return g if np.shape(g.value) == shape else Known(sum_to(g.value, shape))
+    if np.shape(w.evaluate(g if isinstance(g, str) else ast.unparse(g))) == shape:
+        return g
+    if isinstance(g, ast.expr):
+        g = w.line("v", g)
+    mark = w.mark()
+    try:
+        value = inline(sum_to, [g, Known(shape)], w)
+        if isinstance(value, Known):
+            raise Giveup("several results")
+    except Giveup:
+        w.rollback(mark)
+        value = ast.parse(f"sum_to({g}, {shape!r})", mode="eval").body
+    return w.line("v", value) if isinstance(value, ast.expr) else value
+
+
+def _accumulate(w: _Writer, grads: dict[int, Value], p: Node, v: Value | ast.expr, mark: int, later: set[str]) -> None:
+    """Add the contribution ``v`` (code, or a value made by lines after ``mark``) to
+    ``p``'s gradient; ``later`` are the names the op's next results read."""
+    name = w.names[id(p)]
+    current = grads.get(id(p))
+    if isinstance(v, ast.expr):
+        total = v if current is None else ast.BinOp(w.code(current), ast.Add(), v)
+        if current is None or isinstance(current, Known):
+            g = grads[id(p)] = w.line(f"g_{name}", total)
+            w.grad_names.add(g)
+        else:
+            w.assign(current, total)
+        return
+    if current is None:
+        if isinstance(v, Known):  # fixed for the signature: no line, a name if code needs one
+            grads[id(p)] = Known(v.value, v.spelling or (f"g_{name}", v.value, ()))
+            return
+        if v not in w.grad_names and w.created(v, mark) is not None:
+            g = w.result(v, w.namer(f"g_{name}"), mark)
+        elif v not in w.grad_names and v.startswith(f"g_{name}"):  # named so by a call of backward
+            g = v
+        else:
+            g = w.line(f"g_{name}", w.code(v))
+        grads[id(p)] = g
+        w.grad_names.add(g)
+        return
+    if isinstance(current, Known) and isinstance(v, Known):
+        grads[id(p)] = Known(current.value + v.value)
+        return
+    if isinstance(v, Known) and v.spelling is None:  # a contribution fixed for the signature
+        v = Known(v.value, (f"d_{name}", v.value, ()))
+    total = ast.BinOp(w.code(current), ast.Add(), w.code(v) if isinstance(v, str) and v in later else w.take(v, mark))
+    if isinstance(current, Known):
+        g = grads[id(p)] = w.line(f"g_{name}", total)
+        w.grad_names.add(g)
+    else:
+        w.assign(current, total)
 
 
 # ---------------------------------------------------------------------------------------
@@ -571,6 +853,7 @@ def _call_backward(
 
 
 def _signature(values: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]:
+    """What a traced program depends on: the inputs' shapes and dtypes."""
     return tuple((np.shape(v), np.asarray(v).dtype.str) for v in values)
 
 
@@ -593,7 +876,9 @@ class Compiled:
             raise TypeError(f"the traced function takes {len(self._wanted)} inputs, got {len(inputs)}")
         datas = []
         for x in inputs:
-            if isinstance(x, Node):
+            if type(x) is self._kind:  # the usual case first
+                datas.append(x._data)
+            elif isinstance(x, Node):
                 if not isinstance(x, self._kind):
                     raise TypeError(f"traced on {self._kind.__name__} inputs, got a {type(x).__name__}")
                 datas.append(x._data)
@@ -606,7 +891,7 @@ class Compiled:
     def _program(self, datas: Sequence[Any]) -> _Program:
         key = _signature(datas)
         program = self._programs.get(key)
-        if program is None or program.captured_signature != _signature([c._data for c in program.captured]):
+        if program is None or program.arguments(list(datas)) is None:
             leaves = [_leaf(self._kind, d) for d in datas]
             program = self._programs[key] = _compile(self.fn, leaves, self._wanted)
         return program
@@ -623,11 +908,18 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
+        if len(inputs) == len(self._wanted):
+            result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
+            if result is not _MISS:
+                return result
         datas = self._datas(inputs)
-        program = self._latest = self._program(datas)
-        value, grads = program.run(*datas, *[c._data for c in program.captured])
-        as_data = self._kind._as_data
-        return as_data(value), tuple(as_data(g) for g in grads)
+        program = self._latest
+        args = program.arguments(datas)
+        if args is None:
+            program = self._latest = self._program(datas[: len(inputs)])
+            args = program.arguments(datas[: len(inputs)]) or []
+        result = program.run(*args)
+        return result
 
     def backward(self, *inputs: Any) -> Any:
         """Run the step and add each gradient to its leaf's ``.grad``; returns the value."""

@@ -138,7 +138,10 @@ class Glassgrad(Adapter):
 
 class GlassgradTraced(Glassgrad):
     """The same loss compiled once by ``glassgrad.trace``; each step replays it and
-    updates the parameters' data in place."""
+    updates the parameters' arrays in place, as the NumPy code does. (A leaf's
+    ``.data`` is its array itself. The replay keeps no graph between steps, so the
+    bookkeeping of the ``w.data -= ...`` setter, which lets eager graphs that saved
+    ``w`` refuse a stale backward, has nothing to protect here.)"""
 
     def setup(self, w0, b0):
         from glassgrad import trace
@@ -147,13 +150,14 @@ class GlassgradTraced(Glassgrad):
         self.compiled = trace(self._loss, *self.batches[0])
         order = {id(p): i for i, p in enumerate(self.compiled.wrt)}
         self.iw, self.ib = order[id(self.w)], order[id(self.b)]
+        self.w_data, self.b_data = self.w.data, self.b.data
 
     def sgd_step(self, X, y):
         _, grads = self.compiled(X, y)
         gw = grads[self.iw]
         gw *= self.lr
-        self.w.data -= gw
-        self.b.data -= self.lr * grads[self.ib]
+        self.w_data -= gw
+        self.b_data -= self.lr * grads[self.ib]
 
     def value_and_grad(self, i):
         loss, grads = self.compiled(*self.batches[i])

@@ -1,18 +1,29 @@
-"""Where glassgrad's time goes on W2 (minibatch logistic regression): cProfile of the
-training step, printed as Markdown. Run by run.py (or ``python profiles.py``) with
-glassgrad importable; the profile explains the distance to hand-written NumPy.
+"""Where glassgrad's time goes on W2 (minibatch logistic regression), printed as
+Markdown: cProfile of the eager training step, and the traced step line by line beside
+the hand-written NumPy step. Run by run.py (or ``python profiles.py``) with glassgrad
+importable; the profiles explain the distance to hand-written NumPy.
 
-cProfile's own cost per Python call inflates the engine's share, so the table is
-read for *where* the time goes, and the timed workloads for *how much*.
+cProfile's own cost per Python call inflates the engine's share, so its table is read
+for *where* the time goes, and the timed workloads for *how much*. The line timings run
+each line alone, many times, on one cached minibatch: they show what each line costs,
+not the cache misses of cycling through the data.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import cProfile
+import dataclasses
+import inspect
 import pstats
 import sys
+import textwrap
+import timeit
+from typing import Any
 
 import logistic_adapters
+import numpy as np
 import synthetic_data
 
 STEPS = 3000
@@ -45,5 +56,73 @@ def profile_minibatch(seed: int = 0, top: int = 14) -> str:
     return "\n".join(rows)
 
 
+def line_times(lines: list[str], scope: dict[str, Any], number: int = 3000) -> list[tuple[str, float]]:
+    """Run ``lines`` in order in ``scope``, then time each alone (best of 7, µs). A
+    ``return`` line is timed as its expression, an in-place ``r /= n`` as ``r / n``
+    (repeated in place, it would drive r into subnormal numbers)."""
+    for line in lines:
+        exec(line.strip().removeprefix("return "), scope)
+    timed = []
+    for line in lines:
+        stmt = ast.parse(line.strip()).body[0]
+        if isinstance(stmt, ast.AugAssign):
+            text = ast.unparse(ast.BinOp(ast.Name(ast.unparse(stmt.target), ast.Load()), stmt.op, stmt.value))
+        else:
+            text = line.strip().removeprefix("return ")
+        timed.append((line.strip(), min(timeit.repeat(text, globals=scope, number=number, repeat=7)) / number * 1e6))
+    return timed
+
+
+def _body_lines(func: Any) -> list[str]:
+    """The statements of a method's body, one string each (docstring and comments left out)."""
+    fdef = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
+    assert isinstance(fdef, ast.FunctionDef)
+    return [ast.unparse(s) for s in fdef.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+
+
+def profile_traced_lines(seed: int = 0) -> str:
+    """The traced W2 step and the NumPy step, line by line, and what the compiled step's
+    call and the update add."""
+    X, y = synthetic_data.synthetic_mnist(5000, "float64", seed)
+    w0, b0 = synthetic_data.initial_parameters(X.shape[1], "float64", seed)
+    traced = logistic_adapters.GlassgradTraced(X, y, w0, b0, 0.1, 64)
+    by_hand = logistic_adapters.NumpyByHand(X, y, w0, b0, 0.1, 64)
+    Xb, yb = traced.batches[0]
+    program = traced.compiled._latest  # the program of this signature
+    names = program.source.splitlines()[0][len("def step(") : -2].split(", ")
+    scope = {**program.run.__globals__, **dict(zip(names, [Xb.data, yb.data, *[c.data for c in program.captured]]))}
+    body = [ln for ln in program.source.splitlines()[1:] if not ln.strip().startswith("#")]
+    rows = [("traced", text, t) for text, t in line_times(body, scope)]
+    hand_scope = {"np": np, "self": by_hand, "X": Xb.data, "y": yb.data}
+    rows += [("numpy", text, t) for text, t in line_times(_body_lines(by_hand._forward_backward), hand_scope)]
+
+    def best(stmt: str, where: dict[str, Any]) -> float:
+        return min(timeit.repeat(stmt, globals=where, number=3000, repeat=7)) / 3000 * 1e6
+
+    # The call alone: the same compiled step with a program that does nothing.
+    from glassgrad import Tensor
+    from glassgrad.tracing import _entry
+
+    idle = copy.copy(traced.compiled)
+    idle._latest = dataclasses.replace(program, run=lambda *args: None)
+    idle._latest.enter = _entry(idle._latest, Tensor, 2)
+    call = best("c(X, y)", {"c": idle, "X": Xb, "y": yb}) - best("f(1, 2, 3, 4)", {"f": lambda *args: None})
+    out = [
+        "The traced W2 step line by line (each line alone, best of 7 × 3,000 runs on one minibatch), "
+        "beside the NumPy step's lines:",
+        "",
+        "| step | line | µs |",
+        "|---|---|---:|",
+    ]
+    out += [f"| {who} | `{text.replace('|', '¦')}` | {t:.2f} |" for who, text, t in rows]
+    for who in ("traced", "numpy"):
+        out.append(f"| {who} | **sum of the lines** | **{sum(t for w, _, t in rows if w == who):.2f}** |")
+    out.append(f"| traced | the compiled step's call, beyond its lines | {call:.2f} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    print(profile_minibatch(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    print(profile_minibatch(seed))
+    print()
+    print(profile_traced_lines(seed))

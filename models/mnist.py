@@ -10,7 +10,8 @@ Sources, all giving ``Digits`` (uint8 pictures (N, 28, 28), uint8 labels (N,)):
 - ``download(cache_dir)``: the four official files, SHA-256 verified, written atomically.
 
 Serving: ``Digits.features()`` gives x = pixel / 255 in [0, 1]; ``binary_targets`` the
-one-vs-rest labels; ``train_val_split`` and ``minibatches`` the index arrays.
+one-vs-rest labels; ``train_val_split`` and ``minibatches`` the index arrays;
+``with_shifted_copies`` more training pictures, moved by a pixel.
 Every problem with the data raises ``DataError`` with a one-line message.
 """
 
@@ -21,6 +22,7 @@ from .data.download import DEFAULT_CACHE, DEFAULT_URL, OFFICIAL_FILES, download
 from .data.embedded import load_embedded
 from .data.folder import SPLITS, has_split, is_test_named, load_dir
 from .data.idx import IMAGES_MAGIC, LABELS_MAGIC, load_idx, read_idx
+from .data.shifts import shifted, with_shifted_copies
 
 __all__ = [
     "DEFAULT_CACHE",
@@ -44,5 +46,7 @@ __all__ = [
     "load_idx",
     "minibatches",
     "read_idx",
+    "shifted",
     "train_val_split",
+    "with_shifted_copies",
 ]

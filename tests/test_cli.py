@@ -272,7 +272,7 @@ BAD_OPTIONS = {
     "missing data folder": (["--data", "no/such/folder"], "--data"),
     "data and download": (["--data", ".", "--download"], "either"),
     "threshold": (["--threshold", "0.7"], "--threshold"),
-    "schedule": (["--schedule", "cosine"], "--schedule"),
+    "schedule": (["--schedule", "linear"], "--schedule"),
 }
 
 

@@ -54,6 +54,15 @@ def test_the_hidden_layer_detector_trains_and_draws_its_first_layer(data, tmp_pa
     assert "9-detector" in proc.stdout and "ROC AUC" in proc.stdout
 
 
+def test_shifted_copies_add_training_pictures_and_are_recorded(data, tmp_path):
+    out = tmp_path / "run"
+    glassgrad("train", "--data", data, "--hidden", "4", "--epochs", "1", "--batch-size", "40", "--shifted-copies", "2",
+              "--quiet", "--out", out)  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["options"]["shifted_copies"] == 2
+    assert summary["iterations"] == 3 * 240 // 40  # 240 training digits (a fifth held out) and two copies
+
+
 def test_the_ten_digit_classifier_reports_accuracy_and_its_confusion(classifier_run):
     out, stdout = classifier_run
     summary = json.loads((out / "summary.json").read_text())

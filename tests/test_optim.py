@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from glassgrad import Scalar, Tensor
 from glassgrad.errors import InPlaceError
-from glassgrad.optim import SCHEDULES, SGD, Constant, Exponential, InverseTime, StepDecay, schedule_for
+from glassgrad.optim import SCHEDULES, SGD, Constant, Cosine, Exponential, InverseTime, StepDecay, schedule_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,6 +169,25 @@ def test_named_schedules_scale_to_the_run_length():
     assert step.lr_at(299) == 0.3 and step.lr_at(300) == pytest.approx(0.03)
     assert schedule_for("exponential", 0.3, total).lr_at(total) == pytest.approx(0.003)
     assert schedule_for("inverse-time", 0.3, total).lr_at(total) == pytest.approx(0.3 / 11)
-    assert set(SCHEDULES) == {"constant", "step", "exponential", "inverse-time"}
+    cosine = schedule_for("cosine", 0.3, total)
+    assert cosine.lr_at(0) == 0.3 and cosine.lr_at(total // 2) == pytest.approx(0.15)
+    assert cosine.lr_at(total) == pytest.approx(0.0, abs=1e-15)
+    assert set(SCHEDULES) == {"constant", "step", "exponential", "inverse-time", "cosine"}
     with pytest.raises(ValueError, match="unknown schedule"):
-        schedule_for("cosine", 0.3, total)
+        schedule_for("linear", 0.3, total)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(1e-4, 10), st.integers(1, 10_000), st.integers(0, 20_000))
+def test_cosine_falls_from_lr_to_zero_and_stays_there(lr, total, t):
+    cosine = Cosine(lr, total_steps=total)
+    assert 0.0 <= cosine.lr_at(t + 1) <= cosine.lr_at(t) <= lr
+    assert cosine.lr_at(t) == pytest.approx(lr * (1 + math.cos(math.pi * min(t, total) / total)) / 2, abs=1e-12)
+    if t >= total:
+        assert cosine.lr_at(t) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cosine_refuses_a_run_without_steps():
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="Cosine: total_steps"):
+            Cosine(0.1, total_steps=bad)

@@ -1,11 +1,14 @@
 """trace(): the compiled step computes what eager glassgrad computes, on every op and
 on random graphs, and its source is the forward and backward pass written out."""
 
+from typing import Any, NamedTuple
+
 import numpy as np
 import pytest
 from glassgrad import DomainError, GradError, Scalar, Tensor, binary_cross_entropy_with_logits, trace
 from glassgrad.functional import grad
-from glassgrad.graph import REGISTRY
+from glassgrad.graph import REGISTRY, Function
+from glassgrad.ops.base import call
 from glassgrad.testing.opinfo import op_cases, opinfo_for
 from glassgrad.testing.strategies import graphs
 from glassgrad.tracing import TraceError
@@ -159,3 +162,136 @@ def test_an_op_parameter_computed_from_an_input_is_refused():
 
     with pytest.raises(TraceError, match="parameter of sum"):
         trace(lambda x: f(x).sum(), Tensor([[1.0 + 2**-22, 2.0], [3.0, 4.0]], requires_grad=True))
+
+
+# -- ops written out: their own forward and backward, inlined --------------------------------
+
+
+class ScaledSoftplus(Function):
+    """y = softplus(a·x)/a;  dy/dx = σ(a·x): several statements, a saved array, a saved
+    parameter, a branch on the parameter and one on needs_input_grad."""
+
+    class Saved(NamedTuple):
+        scale: float
+        s: Any  # σ(a·x)
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        xp = ctx.xp
+        z = scale * x
+        ctx.saved = ScaledSoftplus.Saved(scale, xp.sigmoid(z))
+        if scale == 1.0:
+            return xp.softplus(z)
+        return xp.softplus(z) / scale
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        (need_x,) = ctx.needs_input_grad
+        return (g * ctx.saved.s if need_x else None,)
+
+
+def test_a_multi_statement_op_is_written_out_with_its_saved_values_as_locals():
+    w = Tensor([0.5, -2.0, 3.0], requires_grad=True, name="w")
+
+    def f(x):
+        return call(ScaledSoftplus, x * w, scale=2.0).sum()
+
+    x = Tensor([1.0, 0.25, -1.5])
+    step = trace(f, x)
+    source = step.source
+    for absent in ("forward(", "backward(", "ctx", "saved", "Saved", "scale == 1.0", "need_x"):
+        assert absent not in source
+    assert "/ 2.0" in source and "np.logaddexp(0.0, z)" in source and "    z = 2.0 * mul" in source
+    value, (g_w,) = step(x)
+    out = f(x)
+    out.backward()
+    np.testing.assert_array_equal(value, out.data)  # the same numpy calls: the same bits
+    np.testing.assert_array_equal(g_w, w.grad)
+
+
+def test_the_logistic_loss_runs_as_numpy_lines_without_calls_into_the_engine():
+    """BCE with logits and matmul have multi-statement bodies; the step is their lines,
+    with the mean's 1/n folded in and the unneeded input gradient not computed."""
+    loss_fn, _w, _b = logistic_unit()
+    x, y = Tensor(np.arange(6.0).reshape(3, 2) / 6), Tensor([1.0, 0.0, 1.0])
+    step = trace(loss_fn, x, y)
+    for absent in ("forward(", "backward(", "RawCtx", "_reduce", "sum_to", "reshape"):
+        assert absent not in step.source
+    assert "# g = np.float64(0.3333333333333333), a constant of this step" in step.source
+    assert "    g_z = g * (s - y)" in step.source
+    value, grads = step(x, y)
+    eager = loss_fn(x, y)
+    eager.backward()
+    np.testing.assert_array_equal(value, eager.data)
+    for p, g in zip(step.wrt, grads):
+        np.testing.assert_array_equal(g, p.grad)
+
+
+def test_labels_outside_0_1_raise_in_the_traced_step_as_in_eager():
+    loss_fn, _w, _b = logistic_unit()
+    x = Tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    step = trace(loss_fn, x, Tensor([1.0, 0.0, 1.0]))
+    for bad in ([1.0, 2.0, 0.0], [-0.5, 0.0, 1.0], [1.0, np.inf, 0.0]):
+        with pytest.raises(DomainError) as traced:
+            step(x, Tensor(bad))
+        with pytest.raises(DomainError) as eager:
+            loss_fn(x, Tensor(bad))
+        assert str(traced.value) == str(eager.value)
+        assert "bce_with_logits: input 1 must satisfy x in [0, 1]" in str(traced.value)
+    step(x, Tensor([1.0, -0.0, 0.5]))  # −0 and soft labels are inside
+
+
+def test_a_gradient_fixed_for_the_signature_is_a_new_array_at_every_call():
+    step = trace(lambda x: (x * 2.0).sum(), Tensor([1.0, 2.0], requires_grad=True))
+    _, (g,) = step(Tensor([1.0, 2.0]))
+    g *= 100.0  # the caller owns what it gets
+    _, (again,) = step(Tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(again, [2.0, 2.0])
+
+
+def test_a_parameter_given_data_of_another_shape_is_traced_again():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    step = trace(lambda x: (x * w).sum(), Tensor([1.0, 1.0]))
+    w.data = np.array([1.0, 2.0, 3.0])
+    value, (g_w,) = step(Tensor([1.0, 1.0, 2.0]))
+    assert value == 9.0
+    np.testing.assert_array_equal(g_w, [1.0, 1.0, 2.0])
+
+
+NOISE = np.random.default_rng(0)
+
+
+class Jitter(Function):
+    """y = x + u, u uniform in [0, 1) drawn anew at every call;  dy/dx = 1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x + NOISE.random(x.shape)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g,)
+
+
+def test_random_numbers_an_op_draws_are_drawn_at_every_call_not_at_trace_time():
+    step = trace(lambda x: call(Jitter, x).sum(), Tensor([1.0, 2.0], requires_grad=True))
+    assert "NOISE.random((2,))" in step.source
+    first, _ = step(Tensor([1.0, 2.0]))
+    second, _ = step(Tensor([1.0, 2.0]))
+    assert first != second
+
+
+def test_the_caller_owns_each_gradient_it_gets():
+    """Eager glassgrad copies each gradient into .grad; the compiled step returns arrays
+    that no other result, input or parameter shares, and that can be written."""
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    step = trace(lambda a, b: ((a + b) * a).sum() + (a + b).mean(), a, b)
+    _, (g_a, g_b) = step(a, b)
+    g_a *= 10.0
+    np.testing.assert_array_equal(g_b, [1.5, 2.5])
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    mean_step = trace(lambda x: x.mean(axis=0).sum(), x)
+    assert "forward(" not in mean_step.source  # Mean's loop over the axes is unrolled at trace time
+    _, (g_x,) = mean_step(x)
+    g_x *= 2.0  # a broadcast view would refuse this
+    np.testing.assert_array_equal(g_x, np.full((2, 3), 1.0))

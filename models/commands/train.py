@@ -26,31 +26,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from glassgrad.optim import SCHEDULES, SGD, Adam, AdamW, Optimizer, Schedule, schedule_for
+from glassgrad.optim import SCHEDULES, Optimizer
 
 from .. import mnist, plots
 from ..atomic import atomic_dir
 from ..logistic import Detector, LogisticModel
 from ..metrics import BinaryMetrics, ClassMetrics
 from ..network import DigitClassifier, HiddenLayerDetector
-from ..recipe import LARGE, LARGE_FROM, SMALL, Recipe, recipe_for
+from ..recipe import ADAM_LR, LARGE, LARGE_FROM, LARGE_NETWORK, OPTIMIZERS, SMALL, Recipe, recipe_for
 from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 from ..train import FitSettings, Model, TrainResult, evaluate, fit
 from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir
 
 RUN_MARKERS = ("summary.json", "model.npz")  # a folder holding one of these is a run's, replaced by a new run
-# The networks train with Adam at its usual learning rate (a hidden layer makes the loss
-# non-convex; Adam's per-parameter steps need no tuning of the scale of each layer).
-OPTIMIZER = {"unit": "sgd", "network": "adam"}
-LEARNING_RATE = {"adam": 1e-3, "adamw": 1e-3}
 
 
-def _recipe_default(field: str, shown: str | None = None) -> str:
-    small, large = getattr(SMALL, field), getattr(LARGE, field)
-    if small == large:
-        return f"(default {shown or small})"
-    return f"(default {small} below {LARGE_FROM:,} training digits, {large} from there on)"
+def _recipe_default(
+    field: str, shown: str | None = None, recipes: tuple[Recipe, ...] = (SMALL, LARGE, LARGE_NETWORK)
+) -> str:
+    """The default of ``field`` for the help: the small, large and large-network recipes'
+    values (``shown`` stands for None)."""
+    small, large, *network = (shown if getattr(r, field) is None else getattr(r, field) for r in recipes)
+    if small == large and network in ([], [large]):
+        return f"(default {small})"
+    also = f"; {network[0]} for a --hidden detector from there on" if network not in ([], [large]) else ""
+    return f"(default {small} below {LARGE_FROM:,} training digits, {large} from there on{also})"
 
 
 HELP = "train the digit detector (the 9-detector by default) or, with --classes 10, a ten-digit classifier"
@@ -79,6 +80,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"share of the training data held out for validation, in [0, 1); 0 = none {r('val_fraction')}",
     )
+    data.add_argument(
+        "--shifted-copies",
+        type=number(int, 0, 100),
+        default=None,
+        help="train also on this many copies of the training digits, each moved by up to a pixel along each "
+        f"axis {r('shifted_copies')}",
+    )
     model = p.add_argument_group("model (default: one unit, the logistic 9-detector)")
     model.add_argument(
         "--hidden", type=number(int, 1, 4096), default=None, help="a hidden layer of this many ReLU units"
@@ -93,7 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     opt = p.add_argument_group("optimizer")
     opt.add_argument(
         "--optimizer",
-        choices=("sgd", "adam", "adamw"),
+        choices=OPTIMIZERS,
         default=None,
         help="sgd (with momentum), adam or adamw (default sgd for one unit, adam for --hidden and --classes)",
     )
@@ -101,7 +109,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--lr",
         type=number(float, 0, 100, low_open=True),
         default=None,
-        help=f"in (0, 100] {r('lr')} for sgd; 0.001 for adam and adamw",
+        help=f"in (0, 100] {r('lr', recipes=(SMALL, LARGE))} for sgd; {ADAM_LR} for adam and adamw "
+        f"({LARGE_NETWORK.lr} for a --hidden detector from {LARGE_FROM:,} training digits on)",
     )
     opt.add_argument(
         "--momentum", type=number(float, 0, 1, high_open=True), default=None, help=f"SGD's, in [0, 1) {r('momentum')}"
@@ -111,7 +120,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=SCHEDULES,
         default=None,
         help="learning-rate schedule over the --epochs/--max-iterations budget: step = ×0.1 after 75%%, "
-        f"exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T) {r('schedule')}",
+        "exponential = down to 1%%, inverse-time = lr/(1 + 10·t/T), cosine = half a cosine down to 0 "
+        f"{r('schedule')}",
     )
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     opt.add_argument(
@@ -186,12 +196,16 @@ def check_model_options(args: argparse.Namespace) -> None:
                 raise UsageError(f"{option} belongs to a detector of one digit; --classes 10 classifies every digit")
     elif args.digit is None:
         args.digit = 9
-    kind = "unit" if args.hidden is None and args.classes is None else "network"
-    args.optimizer = args.optimizer or OPTIMIZER[kind]
-    if args.optimizer != "sgd":
-        if args.nesterov:
-            raise UsageError(f"--nesterov belongs to sgd, not {args.optimizer}")
-        args.lr = args.lr if args.lr is not None else LEARNING_RATE[args.optimizer]
+    optimizer = args.optimizer or ("sgd" if model_kind(args) == "unit" else "adam")
+    if args.nesterov and optimizer != "sgd":
+        raise UsageError(f"--nesterov belongs to sgd, not {optimizer}")
+
+
+def model_kind(args: argparse.Namespace) -> str:
+    """What the options ask to train, as :func:`~glassgrad.models.recipe.recipe_for` names it."""
+    if args.classes is not None:
+        return "classifier"
+    return "unit" if args.hidden is None else "network"
 
 
 def build_model(args: argparse.Namespace, n_features: int, dtype: np.dtype) -> Model:
@@ -203,13 +217,8 @@ def build_model(args: argparse.Namespace, n_features: int, dtype: np.dtype) -> M
     return LogisticModel(n_features, dtype=dtype)
 
 
-def build_optimizer(args: argparse.Namespace, recipe: Recipe, model: Model, lr: Schedule) -> Optimizer:
-    if args.optimizer == "sgd":
-        return SGD(
-            model.parameters(), lr, momentum=recipe.momentum, nesterov=args.nesterov, weight_decay=args.weight_decay
-        )
-    kind = Adam if args.optimizer == "adam" else AdamW
-    return kind(model.parameters(), lr, weight_decay=args.weight_decay)
+def build_optimizer(args: argparse.Namespace, recipe: Recipe, model: Model, budget: int) -> Optimizer:
+    return recipe.build_optimizer(model.parameters(), budget, nesterov=args.nesterov, weight_decay=args.weight_decay)
 
 
 def check_out(out: Path) -> None:
@@ -225,8 +234,8 @@ def check_out(out: Path) -> None:
 
 
 def resolve_recipe(args: argparse.Namespace, n_digits: int) -> Recipe:
-    """The recipe for ``n_digits`` training digits with the options the user gave."""
-    base = recipe_for(n_digits)
+    """The recipe for the model and ``n_digits`` training digits with the options the user gave."""
+    base = recipe_for(n_digits, model_kind(args), args.optimizer)
     given = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe) if getattr(args, f.name, None) is not None
     }
@@ -323,13 +332,14 @@ def train_and_write(
         X_train, y_train, X_val, y_val = X, y, X[:0], y[:0]
 
     model = build_model(args, X_train.shape[1], dtype)
-    batch = recipe.batch_size if 0 < recipe.batch_size < len(y_train) else len(y_train)
-    stop, budget = build_stop(args, recipe, -(-len(y_train) // batch))
-    optimizer = build_optimizer(args, recipe, model, schedule_for(recipe.schedule, recipe.lr, budget))
+    X_fit, y_fit = mnist.with_shifted_copies(X_train, y_train, recipe.shifted_copies, args.seed)
+    batch = recipe.batch_size if 0 < recipe.batch_size < len(y_fit) else len(y_fit)
+    stop, budget = build_stop(args, recipe, -(-len(y_fit) // batch))
+    optimizer = build_optimizer(args, recipe, model, budget)
     result = fit(
         model,
-        X_train,
-        y_train,
+        X_fit,
+        y_fit,
         optimizer=optimizer,  # type: ignore[arg-type]
         stop=stop,
         val=(X_val, y_val) if len(y_val) else None,
@@ -366,7 +376,7 @@ def train_and_write(
             folder / "loss_curve.png",
             result.batch_losses,
             result.history,
-            f"{what}: loss on {len(y_train):,} training{held_out} digits",
+            f"{what}: loss on {len(y_train):,} training{held_out} digits{_copies(recipe)}",
         ),
         "weights": weights_picture(folder / "weights.png", model, what, args.digit),
     }
@@ -407,6 +417,11 @@ def weights_picture(path: Path, model: Model, what: str, digit: int | None) -> P
     return plots.weight_grid(
         path, model.first_layer.weight.data, f"{what}: the first layer, one 28×28 image per {rows}"
     )
+
+
+def _copies(recipe: Recipe) -> str:
+    n = recipe.shifted_copies
+    return f" (and {n} shifted {'copy' if n == 1 else 'copies'})" if n else ""
 
 
 def _f1(m: BinaryMetrics | ClassMetrics) -> float:
