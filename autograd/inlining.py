@@ -15,10 +15,9 @@ those names and constants, which the op's backward reads for ``ctx.saved.field``
 Helpers the body calls that are defined in glassgrad (``_reduce``, ``sum_to``, the
 kernels behind ``ctx.xp``) are written out the same way. A branch on values that only
 raises (an op's check of its inputs) becomes an ``if ...: raise ...`` line of its own,
-with the op's message. A construct this reader does
-not resolve (a loop or a branch on values, ``x += y`` on an array) makes it give up on
-that function:
-the tracer calls it instead, which computes the same numbers.
+with the op's message. A construct this reader does not resolve (a loop or a branch on
+values, ``x += y`` on an array) makes it give up on that function: the tracer calls it
+instead, which computes the same numbers.
 """
 
 from __future__ import annotations
