@@ -13,10 +13,11 @@ compiled step. Fixed for a signature are
 Locals become uniquely named lines; ``ctx.saved = Op.Saved(...)`` becomes a record of
 those names and constants, which the op's backward reads for ``ctx.saved.field``.
 Helpers the body calls that are defined in glassgrad (``_reduce``, ``sum_to``, the
-kernels behind ``ctx.xp``) are written out the same way. A construct this reader does
-not resolve (a loop or a branch on values, ``x += y`` on an array) makes it give up on
-that function:
-the tracer calls it instead, which computes the same numbers.
+kernels behind ``ctx.xp``) are written out the same way. A branch on values that only
+raises (an op's check of its inputs) becomes an ``if ...: raise ...`` line of its own,
+with the op's message. A construct this reader does not resolve (a loop or a branch on
+values, ``x += y`` on an array) makes it give up on that function: the tracer calls it
+instead, which computes the same numbers.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ class Lines(Protocol):
 
     def rollback(self, mark: int) -> None: ...
 
+    def check(self, text: str, values: tuple[str, ...]) -> None:
+        """Write a line that raises an error about ``values`` (it goes where they go unread)."""
+        ...
+
+    def constants(self) -> set[str]:
+        """The names the step's namespace binds (constants, functions, modules)."""
+        ...
+
 
 @functools.cache
 def _definition(func: Callable[..., Any]) -> ast.FunctionDef | None:
@@ -173,9 +182,7 @@ def inline(
     except Giveup:
         out.rollback(mark)
         raise
-    if result is None:
-        raise Giveup("no return")
-    return result
+    return Known(None) if result is None else result  # no return statement: None
 
 
 class _Return(Exception):
@@ -185,6 +192,8 @@ class _Return(Exception):
 
 _STATIC_ATTRS = frozenset({"shape", "ndim", "size", "dtype"})
 _UNROLL = 64  # the longest loop over Known values written out
+# An f-string's !s, !r, !a (and none) on a value
+_CONVERSIONS: dict[int, Callable[[Any], Any]] = {-1: lambda v: v, 115: str, 114: repr, 97: ascii}
 _STATIC_CALLS: frozenset[Any] = frozenset({len, type, isinstance, np.shape, np.ndim, np.size})
 
 
@@ -212,11 +221,12 @@ class _Frame:
         elif isinstance(s, ast.Return):  # code is left for the caller to name
             raise _Return(Known(None) if s.value is None else self.expr(s.value))
         elif isinstance(s, ast.If):
-            test = self.value(s.test)
-            if not isinstance(test, Known):
-                raise Giveup("a branch on values")
-            for inner in s.body if test.value else s.orelse:
-                self.stmt(inner)
+            test = self.expr(s.test)
+            if isinstance(test, Known):
+                for inner in s.body if test.value else s.orelse:
+                    self.stmt(inner)
+            else:
+                self.check(test, s)
         elif isinstance(s, ast.Assign) and len(s.targets) == 1:
             self.assign(s.targets[0], s.value)
         elif isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets):  # a = b = None
@@ -258,7 +268,7 @@ class _Frame:
                 raise Giveup("unpacking")
             for t, v in zip(target.elts, known.value):
                 name = t.id  # type: ignore[attr-defined]
-                self.locals[name] = self.named(v, name) if isinstance(known.value, Results) else Known(v)
+                self.locals[name] = self.named(v, name) if isinstance(known.value, Results) else Known(v, (name, v, ()))
         elif self._is_ctx_saved(target) and self.ctx is not None:
             record = self.value(value)
             if not (isinstance(record, Known) and isinstance(record.value, Record)):
@@ -266,6 +276,16 @@ class _Frame:
             self.ctx.saved = record.value
         else:
             raise Giveup("assignment")
+
+    def check(self, test: Value | ast.expr, s: ast.If) -> None:
+        """A branch on values that only raises (the op's own check of its inputs):
+        written as a check line, ``if test: raise ...``."""
+        if s.orelse or len(s.body) != 1 or not isinstance(s.body[0], ast.Raise) or s.body[0].exc is None:
+            raise Giveup("a branch on values")
+        code = ast.unparse(self.code(test))
+        error = ast.unparse(self.code(self.pure(s.body[0].exc)))
+        names = tuple(n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name))
+        self.out.check(f"if {code}: raise {error}", names)
 
     def augment(self, s: ast.AugAssign) -> None:
         """``n *= k`` on Known values. On an array it would write in place, into memory
@@ -450,10 +470,11 @@ class _Frame:
 
     def expr_BoolOp(self, node: ast.BoolOp) -> Value | ast.expr:
         is_and = isinstance(node.op, ast.And)
-        for v in node.values:
+        for i, v in enumerate(node.values):
             e = self.expr(v)
-            if not isinstance(e, Known):
-                raise Giveup("and/or on values")
+            if not isinstance(e, Known):  # from here on, code: and/or decides at every call
+                rest = [e, *(self.pure(u) for u in node.values[i + 1 :])]
+                return ast.BoolOp(node.op, [self.code(r) for r in rest])
             if bool(e.value) != is_and:  # short circuit: the rest is never read
                 return e
         return e
@@ -463,6 +484,36 @@ class _Frame:
         if not isinstance(test, Known):
             raise Giveup("a conditional on values")
         return self.expr(node.body if test.value else node.orelse)
+
+    def expr_JoinedStr(self, node: ast.JoinedStr) -> Value | ast.expr:
+        """An f-string (an error message): its values as code, or the text when all
+        are Known."""
+        parts: list[ast.expr] = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                value = self.pure(part.value)
+                spec = None if part.format_spec is None else self.pure(part.format_spec)
+                if isinstance(value, Known) and (spec is None or isinstance(spec, Known)):  # into the text
+                    shown = _CONVERSIONS[part.conversion](value.value)
+                    part = ast.Constant(format(shown, "" if spec is None else spec.value))
+                else:
+                    spec_code = None if spec is None else self.code(spec)
+                    part = ast.FormattedValue(self.code(value), part.conversion, spec_code)
+            parts.append(part)
+        code = ast.JoinedStr(parts)
+        names = {n.id for n in ast.walk(code) if isinstance(n, ast.Name)}
+        if not names - set(self.out.constants()):
+            return Known(self.out.evaluate(ast.unparse(code)))
+        return code
+
+    def pure(self, node: ast.expr) -> Value | ast.expr:
+        """``node`` as code that writes no line: it may never run (the right of an
+        ``and``, an error message), so nothing it needs may run before it."""
+        mark = self.out.mark()
+        e = self.expr(node)
+        if self.out.mark() != mark:
+            raise Giveup("lines in code that may not run")
+        return e
 
     def expr_Call(self, node: ast.Call) -> Value | ast.expr:
         func = self.expr(node.func)

@@ -409,6 +409,9 @@ class _Writer:
     def check(self, text: str, values: tuple[str, ...]) -> None:
         self.lines.append(_Check(text, values))
 
+    def constants(self) -> set[str]:
+        return set(self.namespace)
+
     def evaluate(self, expr: str) -> Any:
         self.run()
         return eval(expr, self.namespace, self.env)

@@ -295,3 +295,18 @@ def test_the_caller_owns_each_gradient_it_gets():
     _, (g_x,) = mean_step(x)
     g_x *= 2.0  # a broadcast view would refuse this
     np.testing.assert_array_equal(g_x, np.full((2, 3), 1.0))
+
+
+def test_an_ops_own_check_of_its_inputs_is_written_as_a_line_and_raises_as_in_eager():
+    """x ** 0.5 checks x ≥ 0 in its forward (a branch on values that only raises) and
+    x > 0 in its backward: both become `if ...: raise` lines, not calls of the op."""
+    step = trace(lambda x: (x**0.5).sum(), Tensor([1.0, 4.0], requires_grad=True))
+    assert "forward(" not in step.source and "backward(" not in step.source
+    assert "if not dom.contains(x): raise DomainError(f'power: x**0.5 needs x in [0, inf); " in step.source
+    for bad in ([1.0, -4.0], [0.0, 4.0]):
+        with pytest.raises(DomainError) as traced:
+            step(Tensor(bad))
+        leaf = Tensor(bad, requires_grad=True)
+        with pytest.raises(DomainError) as eager:
+            (leaf**0.5).sum().backward()
+        assert str(traced.value) == str(eager.value)
