@@ -25,8 +25,6 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import inspect
-import textwrap
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .ops.base import call
+from .recorders import definition
 
 __all__ = ["CtxView", "Giveup", "Known", "Lines", "Record", "Results", "Value", "global_names", "inline"]
 
@@ -119,19 +118,9 @@ class Lines(Protocol):
 
 
 @functools.cache
-def _definition(func: Callable[..., Any]) -> ast.FunctionDef | None:
-    """The parsed definition of ``func`` (None when its source cannot be read)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
-    except (OSError, TypeError, SyntaxError, IndexError):
-        return None
-    return tree if isinstance(tree, ast.FunctionDef) else None
-
-
-@functools.cache
 def global_names(func: Callable[..., Any]) -> frozenset[str]:
     """The global names ``func``'s body reads."""
-    fdef = _definition(func)
+    fdef = definition(func)
     found = getattr(func, "__globals__", {})
     return frozenset(n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and n.id in found) if fdef else frozenset()
 
@@ -152,7 +141,7 @@ def inline(
     return its result: a Value, ``Known(Results(...))`` for a tuple of results, or
     the code of its returned expression, for the caller to name. Raises
     :class:`Giveup` (after rolling its lines back) when it cannot."""
-    fdef = _definition(func)
+    fdef = definition(func)
     if fdef is None:
         raise Giveup(getattr(func, "__qualname__", repr(func)))
     a = fdef.args

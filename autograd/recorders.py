@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import linecache
 import os
@@ -241,35 +242,39 @@ def _inlined(func: Callable[..., Any], spelled: Sequence[str], scope: dict[str, 
 
 
 def _returned(func: Callable[..., Any]) -> tuple[list[str], ast.expr] | None:
-    """The positional parameters of ``func`` and the expression it returns, when its
-    body (after a docstring) is one ``return`` whose names are all its own."""
-    try:
-        (fdef,) = ast.parse(textwrap.dedent("".join(_lines(func)))).body
-    except (SyntaxError, ValueError):
-        return None
-    if not isinstance(fdef, ast.FunctionDef) or fdef.args.vararg or fdef.args.kwarg or fdef.args.kwonlyargs:
+    """The positional parameters of ``func`` and (a copy of) the expression it returns,
+    when its body (after a docstring) is one ``return`` whose names are all its own."""
+    fdef = definition(func)
+    if fdef is None or fdef.args.vararg or fdef.args.kwarg or fdef.args.kwonlyargs:
         return None
     body = [s for s in fdef.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
         return None
     if any(isinstance(n, (ast.Lambda, ast.NamedExpr, ast.comprehension)) for n in ast.walk(body[0].value)):
         return None  # a scope of its own: its names are not the function's
-    return [p.arg for p in (*fdef.args.posonlyargs, *fdef.args.args)], body[0].value
+    return [p.arg for p in (*fdef.args.posonlyargs, *fdef.args.args)], copy.deepcopy(body[0].value)
 
 
-def _lines(func: Callable[..., Any]) -> list[str]:
-    """The source lines of ``func``: its decorators and ``def``, then every line indented
-    deeper. (``inspect.getsource`` would tokenize them and search every module first.)"""
-    lines = linecache.getlines(func.__code__.co_filename)[func.__code__.co_firstlineno - 1 :]
+@cache
+def definition(func: Callable[..., Any]) -> ast.FunctionDef | None:
+    """The parsed definition of ``func``, shared: never change it (None when its source
+    cannot be read). Its lines are its decorators and ``def``, then every line indented
+    deeper: ``inspect.getsource`` would tokenize them and search every module first."""
+    code = getattr(func, "__code__", None)
+    lines = linecache.getlines(code.co_filename)[code.co_firstlineno - 1 :] if code else []
     if not lines:
-        return []
+        return None
     indent = len(lines[0]) - len(lines[0].lstrip())
     end = 1
     while end < len(lines) and lines[end - 1].lstrip().startswith("@"):
         end += 1  # the decorators, then the def line
     while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
         end += 1
-    return lines[:end]
+    try:
+        (fdef,) = ast.parse(textwrap.dedent("".join(lines[:end]))).body
+    except (SyntaxError, ValueError):
+        return None
+    return fdef if isinstance(fdef, ast.FunctionDef) else None
 
 
 class _Rename(ast.NodeTransformer):
