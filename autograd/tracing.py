@@ -215,7 +215,7 @@ def _entry(program: _Program, kind: type[Node], n_inputs: int) -> Callable[..., 
     lines = [
         f"def enter({', '.join(inputs)}):",
         f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
-        f"        {', '.join(datas)}, = {', '.join(reads)},",
+        f"        {', '.join(datas)}, = {', '.join(reads)}," if datas else "        pass",
         f"        if {' and '.join(tests) or 'True'}:",
         f"            return run({', '.join(datas)})",
         "    return MISS",
