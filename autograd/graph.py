@@ -631,8 +631,8 @@ class Function:
         return ""
 
     # The output is of the inputs' kind, typed by the first (unary ops; the others).
-    # ``__init_subclass__`` installs each op's own recorder (see _RECORDER); these
-    # declarations type it.
+    # ``__init_subclass__`` installs each op's own recorder (see recorders.RECORD);
+    # these declarations type it.
     @overload
     @classmethod
     def apply(cls, a: N, /, **params: Any) -> N: ...
@@ -645,8 +645,9 @@ class Function:
     def apply(cls, /, *inputs: Node, **params: Any) -> Node:  # pragma: no cover - replaced
         """Run forward on the inputs' data and record the result in the graph.
 
-        ``inputs`` are values of one kind (all Scalar or all Tensor); Python numbers and
-        arrays must be wrapped by the caller (the operators do this).
+        ``inputs`` are values of one kind (all Scalar or all Tensor); the second input of
+        a binary op may also be a Python number or an array, taken as a constant
+        (``x * 2``). Other numbers and arrays must be wrapped by the caller.
         """
         raise NotImplementedError
 
