@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
-from . import state
+from . import recorders, state
 from .errors import AnomalyError, DomainError, GradError, InPlaceError, mixed_kinds
 from .recorders import specialise
 from .state import GradMode
@@ -585,6 +585,14 @@ class Function:
         own = specialise(cls, globals())
         cls.apply = staticmethod(own.apply)  # type: ignore[method-assign]
         cls._chains = own.chains
+
+    @classmethod
+    def source(cls) -> str:
+        """The Python the engine runs for this op: its recorder (``apply``, which the
+        operators call) and its step of the chain rule in ``backward()``, written from
+        one template for every op, with ``forward`` and ``backward`` written in place
+        where each is a single ``return``."""
+        return recorders.source(cls.apply)
 
     @classmethod
     def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:

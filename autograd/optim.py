@@ -303,6 +303,8 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+    #: What ``weight_decay=None`` means: none for Adam, 1e-2 for AdamW (PyTorch's defaults).
+    default_weight_decay = 0.0
 
     def __init__(
         self,
@@ -310,9 +312,10 @@ class Adam(Optimizer):
         lr: float | Schedule = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
     ) -> None:
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+        decay = self.default_weight_decay if weight_decay is None else weight_decay
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": decay})
 
     def _check_group(self, group: Group) -> None:
         betas = group["betas"]
@@ -341,16 +344,7 @@ class AdamW(Adam):
     gradient (where Adam's scaling by 1/√v would weaken it for large gradients)."""
 
     decoupled_weight_decay = True
-
-    def __init__(
-        self,
-        params: Iterable[Node] | Iterable[Group],
-        lr: float | Schedule = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-    ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    default_weight_decay = 1e-2
 
 
 def _copy(g: Any) -> Any:

@@ -37,8 +37,7 @@ from .errors import GlassgradError, mixed_kinds
 #: ``Function.apply``: run forward on the inputs' data and record the output node.
 RECORD = """\
 def apply({inputs}{params}):
-    kind = type({first})
-    {check_inputs}
+    kind = type({first}){check_inputs}
     # The output node is the op's ctx. Its inputs are in place before forward runs,
     # so ctx.needs_input_grad answers in forward as it does in backward.
     out = _new(kind)
@@ -59,13 +58,13 @@ def apply({inputs}{params}):
     except GlassgradError:
         raise
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
-        raise kind._op_error(cls, ({inputs},), exc) from None
+        raise kind._op_error(cls, {tuple}, exc) from None
     out._data = data if type(data) is kind.data_type else kind._as_data(data)
     out._grad = out._g = out._meta = None
     if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
         out._p0 = out._p1 = out.saved = None
     if modes is not None and not modes.plain:
-        _annotate_op(cls, out, ({inputs},), {param_dict})
+        _annotate_op(cls, out, {tuple}, {param_dict})
     return out
 """
 
@@ -98,6 +97,7 @@ SHAPES: dict[int | None, dict[str, str]] = {
         "inputs": "a",
         "first": "a",
         "check_inputs": "",
+        "tuple": "(a,)",
         "slots": "a, None",
         "wants_grad": "a.requires_grad",
         "datas": "a._data",
@@ -108,7 +108,8 @@ SHAPES: dict[int | None, dict[str, str]] = {
     2: {
         "inputs": "a, b",
         "first": "a",
-        "check_inputs": "if type(b) is not kind:\n        b = _operand(kind, b, a, cls)",
+        "check_inputs": "\n    if type(b) is not kind:\n        b = _operand(kind, b, a, cls)",
+        "tuple": "(a, b)",
         "slots": "a, b",
         "wants_grad": "a.requires_grad or b.requires_grad",
         "datas": "a._data, b._data",
@@ -119,7 +120,8 @@ SHAPES: dict[int | None, dict[str, str]] = {
     None: {
         "inputs": "*inputs",
         "first": "inputs[0]",
-        "check_inputs": "for x in inputs:\n"
+        "tuple": "inputs",
+        "check_inputs": "\n    for x in inputs:\n"
         "        if x.data_type is not kind.data_type:\n"
         "            raise mixed_kinds(kind, type(x), cls.name)",
         "slots": "inputs, None",
@@ -175,6 +177,13 @@ STUB = """\
 def {name}(*args, **kwargs):
     return _written().{index}(*args, **kwargs)
 """
+
+
+def source(apply: Callable[..., Any]) -> str:
+    """The code an op runs, given its recorder (written now if it was not yet): the
+    recorder, then its chain-rule step on raw data."""
+    made: Specialised = apply.__globals__["_written"]()
+    return "\n".join("".join(linecache.getlines(f.__code__.co_filename)) for f in (made.apply, made.chains[0]))
 
 
 def _write(fn: Any, scope: dict[str, Any], made: Specialised) -> Specialised:

@@ -9,6 +9,7 @@ scaled into 20×20 and centred.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from typing import Any
 
@@ -20,14 +21,17 @@ from .mnist import DataError
 MAX_PIXELS = 4096 * 4096  # larger pictures are refused before they are decoded: bounded memory
 TOO_LARGE = "too large for a digit picture (at most 4096×4096 pixels)"
 MIN_CONTRAST = 16  # grey levels between the lightest and darkest pixel; less is a blank picture
+# Pillow's ways of saying a file is damaged: open() turns SyntaxError, IndexError, TypeError and
+# struct.error into UnidentifiedImageError (an OSError), but decoding lets every one of them through.
+CORRUPT = (OSError, ValueError, EOFError, SyntaxError, IndexError, TypeError, struct.error)
 
 
 def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     """A uint8 (28, 28) image, white ink on black, from the picture at ``path``.
 
     Transparent pixels count as white paper (a dark digit drawn on a transparent
-    background is common); a picture with no visible ink, or larger than 4096×4096
-    pixels, raises DataError.
+    background is common); a missing or damaged file, a picture with no visible ink, or
+    one larger than 4096×4096 pixels raises DataError.
     """
     Image = require("PIL.Image", "train", "reading a picture")
     try:
@@ -42,7 +46,7 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"image {path} does not exist") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's limits, met in open()
         raise DataError(f"image {path} is {TOO_LARGE} ({' '.join(str(exc).split())})") from None
-    except (Image.UnidentifiedImageError, OSError, ValueError) as exc:
+    except CORRUPT as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DataError(f"image {path} cannot be read as a picture ({detail})") from None
     if grey.max() - grey.min() < MIN_CONTRAST:

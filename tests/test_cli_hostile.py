@@ -25,6 +25,7 @@ import pytest
 from glassgrad.models import cli, mnist
 from glassgrad.models.cli import main
 from glassgrad.models.commands import train as train_command
+from glassgrad.models.images import load_digit_image
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.report import save_model
 from mnist_files import csv_text, idx_bytes, write_idx_pair
@@ -363,6 +364,26 @@ def test_11_a_dark_digit_on_transparent_paper_reads_like_one_on_white(model_file
         code, out, err = glassgrad("predict", model_file, on_white, path)
         assert code == 2 and out == ""
         assert_one_line(err, path.name, "no ink")
+
+
+# A 28×28 grey PNG whose IDAT chunk claims 20 bytes (it holds 28): Pillow reads the next chunk's
+# header from inside the compressed pixels and raises SyntaxError ("broken PNG file").
+BROKEN_PNG = bytes.fromhex(
+    "89504e470d0a1a0a"  # signature
+    "0000000d 49484452 0000001c0000001c0800000000 57668048"  # IHDR: 28×28, 8-bit grey; CRC
+    "00000014 49444154 789c63601864801199f31f4d80099fce51c9e12539e80000c9cd0124 cfda4507"  # IDAT
+    "00000000 49454e44 ae426082"  # IEND
+)
+
+
+def test_11_a_png_with_a_broken_chunk_is_one_line_naming_the_file(model_file, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(BROKEN_PNG)
+    with pytest.raises(mnist.DataError, match=r"broken\.png cannot be read as a picture \(broken PNG file"):
+        load_digit_image(broken)
+    code, out, err = glassgrad("predict", model_file, broken)
+    assert code == 2 and out == ""
+    assert_one_line(err, "broken.png", "cannot be read", "broken PNG file")
 
 
 # -- 12. graph options, downloads, FIFOs, paths in errors --------------------------------------------

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from glassgrad.models import mnist
 from glassgrad.models.cli import main
 from glassgrad.models.images import load_digit_image
@@ -22,7 +23,7 @@ from glassgrad.models.report import ModelFileError, load_model, save_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mnist_files import csv_text, idx_bytes
-from PIL import Image
+from PIL import Image, ImageFile
 
 IMAGES, LABELS = np.random.default_rng(0).integers(0, 256, (3, 28, 28), np.uint8), np.array([9, 1, 9], np.uint8)
 
@@ -142,3 +143,28 @@ def test_corrupt_pictures_and_model_files(data):
         if loaded is not None:
             assert np.isfinite(loaded[0].w.data).all() and 0 <= loaded[1]["threshold"] <= 1
         assert_whole_answer_or_one_line(*command("predict", model_path, picture_path), lines=1)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError("image file is truncated"),
+        ValueError("Tile offset cannot be negative"),
+        SyntaxError("broken PNG file"),
+        EOFError("No more images in APNG file"),
+        IndexError("index out of range"),
+        TypeError("unsupported operand"),
+        struct.error("unpack requires a buffer of 4 bytes"),
+    ],
+    ids=lambda failure: f"{type(failure).__module__}.{type(failure).__name__}".removeprefix("builtins."),
+)
+def test_every_way_pillow_says_a_picture_is_corrupt_is_one_line_naming_it(failure, tmp_path, monkeypatch):
+    def load(self):
+        raise failure
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)  # decoding, where a damaged chunk is met
+    picture = tmp_path / "digit.png"
+    picture.write_bytes(VALID["png"])
+    with pytest.raises(mnist.DataError, match=r"digit\.png cannot be read as a picture") as caught:
+        load_digit_image(picture)
+    assert str(failure) in str(caught.value) and "\n" not in str(caught.value)

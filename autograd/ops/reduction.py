@@ -119,6 +119,15 @@ def _to_selected(g: Any, y: Any, x: Any, axes: tuple[int, ...]) -> Any:
     return broadcast_to(reshape(g, kept), shape) * share
 
 
+def _select(ctx: Any, x: Any, axis: Any, keepdims: bool, extreme: Any) -> Any:
+    """The forward of max and min (``extreme``): an empty axis has no such element."""
+    axes = normalize_axis(axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{extreme.__name__} over an empty axis of shape {x.shape}")
+    ctx.saved = Axes(axes)
+    return extreme(x, axis=axes, keepdims=keepdims)
+
+
 class Max(Function, register=True):
     """y = max x over ``axis``;  ∂y/∂x = 1 at the maximum, 0 elsewhere.
 
@@ -133,11 +142,7 @@ class Max(Function, register=True):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        axes = normalize_axis(axis, x.ndim)
-        if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"max over an empty axis of shape {x.shape}")
-        ctx.saved = Axes(axes)
-        return x.max(axis=axes, keepdims=keepdims)
+        return _select(ctx, x, axis, keepdims, np.max)
 
     @staticmethod
     def backward(ctx, g, y, x):
@@ -145,44 +150,24 @@ class Max(Function, register=True):
 
     @staticmethod
     def formulas(ctx, y, x):
-        return (f"[{x} = max]",)
+        return (f"[{x} = {ctx.op}]",)
 
     detail = staticmethod(_axes_detail)
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        return b.reduce("Max", x, ctx.saved.axes, keeps_dims(ctx))
+        return b.reduce(ctx.op.capitalize(), x, ctx.saved.axes, keeps_dims(ctx))
 
 
-class Min(Function, register=True):
+class Min(Max, register=True):
     """y = min x over ``axis``;  ∂y/∂x = 1 at the minimum, 0 elsewhere (ties share it,
     as in :class:`Max`)"""
 
-    kinks = ("ties",)
     reference = np.min
-    Saved = Axes
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        axes = normalize_axis(axis, x.ndim)
-        if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"min over an empty axis of shape {x.shape}")
-        ctx.saved = Axes(axes)
-        return x.min(axis=axes, keepdims=keepdims)
-
-    @staticmethod
-    def backward(ctx, g, y, x):
-        return (_to_selected(g, y, x, ctx.saved.axes),)
-
-    @staticmethod
-    def formulas(ctx, y, x):
-        return (f"[{x} = min]",)
-
-    detail = staticmethod(_axes_detail)
-
-    @staticmethod
-    def to_onnx(ctx, b, x):
-        return b.reduce("Min", x, ctx.saved.axes, keeps_dims(ctx))
+        return _select(ctx, x, axis, keepdims, np.min)
 
 
 class Var(Function, register=True):

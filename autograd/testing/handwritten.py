@@ -86,7 +86,7 @@ def check_handwritten(
     rng = np.random.default_rng(s.seed)
     vs = [np.ones(()) if derivative.form == "grad" else rng.standard_normal(np.shape(o)) for o in outs]
     side: _Pullback | _Pushforward = (
-        _Pushforward(derivative, args, checked, outs, vs)
+        _Pushforward(derivative, args, checked, outs, vs, labels)
         if derivative.form == "jvp"
         else _Pullback(derivative, args, checked, outs, vs, labels)
     )
@@ -108,8 +108,9 @@ def check_handwritten(
     return result
 
 
-class _Pullback:
-    """grad or vjp: the gradients of the checked inputs for the upstream gradient v."""
+class _Side:
+    """What a hand-written derivative is checked on: the derivative, f's arguments, the
+    checked inputs' data and labels, f's outputs and the upstream vectors v."""
 
     def __init__(
         self,
@@ -122,8 +123,15 @@ class _Pullback:
     ) -> None:
         self.derivative, self.args, self.labels = derivative, args, labels
         self.data = [args[i] for i in checked]
-        self.outs = outs
-        self.seeds = [_like(v, o) for v, o in zip(vs, outs)]
+        self.outs, self.vs = outs, vs
+
+
+class _Pullback(_Side):
+    """grad or vjp: the gradients of the checked inputs for the upstream gradient v."""
+
+    def __init__(self, *side: Any) -> None:
+        super().__init__(*side)
+        self.seeds = [_like(v, o) for v, o in zip(self.vs, self.outs)]
         self.first = self(1.0, True)
 
     def __call__(self, scale: float, retain: bool = True) -> list[Any]:
@@ -163,20 +171,11 @@ class _Pullback:
         return np.array(rows)
 
 
-class _Pushforward:
+class _Pushforward(_Side):
     """jvp: J·u for tangents u of the checked inputs; vᵀJ from the columns J·eᵢ."""
 
-    def __init__(
-        self,
-        derivative: HandDerivative,
-        args: Sequence[Any],
-        checked: Sequence[int],
-        outs: Sequence[Any],
-        vs: Sequence[np.ndarray],
-    ) -> None:
-        self.derivative, self.args = derivative, args
-        self.data = [args[i] for i in checked]
-        self.outs, self.vs = outs, vs
+    def __init__(self, *side: Any) -> None:
+        super().__init__(*side)
         self.columns = self._columns()
 
     def push(self, tangents: Sequence[Any]) -> list[Any]:
