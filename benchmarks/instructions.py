@@ -5,7 +5,10 @@ noisy to compare two builds of the engine (docs/benchmarks.md says how it is use
         --callgrind-out-file=/dev/null python benchmarks/instructions.py w4
 
 ``import`` does nothing but import glassgrad: its count is subtracted from the others.
-Every run does the same work: fixed seeds, fixed sizes, no timing.
+Every run does the same work: fixed seeds, fixed sizes, no timing. An optional count
+runs the workload that many times in one process (``w4 3``): an engine that writes code
+on an op's first call pays for it once, so (count of ``w4 3`` − count of ``w4 1``) / 2
+is the steady-state cost of one run, and count of ``w4 1`` − ``import`` the first run's.
 """
 
 from __future__ import annotations
@@ -62,4 +65,5 @@ def minibatches(steps: int = 300) -> None:
 WORKLOADS = {"w4": chain, "w3": mlp_step, "w2": minibatches, "import": lambda: None}
 
 if __name__ == "__main__":
-    WORKLOADS[sys.argv[1]]()
+    for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
+        WORKLOADS[sys.argv[1]]()
