@@ -9,6 +9,8 @@
 array([0.21 , 0.315])
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import ops
 from . import pickling as pickling  # installs the pickle and copy hooks of every value
 from .errors import (
@@ -72,9 +74,22 @@ from .ops import (
 )
 from .scalar import Scalar
 from .tensor import Tensor, as_tensor
-from .tracing import Compiled, TraceError, trace
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .tracing import Compiled, TraceError, trace
+
+
+def __getattr__(name: str) -> Any:
+    # The tracer loads on first use: most programs never trace, and it is the
+    # heaviest of the engine's modules to import.
+    if name in ("Compiled", "TraceError", "trace"):
+        from . import tracing
+
+        return getattr(tracing, name)
+    raise AttributeError(f"module 'glassgrad' has no attribute {name!r}")
+
 
 __all__ = [
     "REGISTRY",

@@ -9,6 +9,8 @@ modules; the test fails with the loop it found.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import glassgrad
@@ -93,3 +95,19 @@ def test_the_engine_reads_its_strategies_one_way():
 
 def test_the_package_has_no_import_loop():
     assert find_loop(import_graph()) is None
+
+
+def test_the_tracer_loads_on_first_use():
+    script = (
+        "import sys, glassgrad\n"
+        "assert 'glassgrad.tracing' not in sys.modules\n"
+        "from glassgrad import Compiled, TraceError, trace\n"
+        "assert trace is sys.modules['glassgrad.tracing'].trace and issubclass(TraceError, glassgrad.GlassgradError)\n"
+        "try:\n"
+        "    glassgrad.no_such_name\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_name' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
