@@ -744,10 +744,11 @@ def run_backward(
     accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
     (one per input, None where no path leads) and no ``.grad`` is touched.
 
-    Python's cyclic garbage collector is paused while the driver runs, when no other
-    thread is running (see ``state.collector_paused``): the pass creates no reference cycles, so a collection
-    would find nothing of its making to free, yet each full one walks every live node; with
-    ``create_graph=True`` the pass allocates a whole new graph and would trigger them.
+    With ``create_graph=True`` the pass allocates a whole new graph, which forms no
+    reference cycles; Python's cyclic collector is paused meanwhile, when no other
+    thread runs (see ``state.CollectorPause``), since each full collection it triggered
+    would walk every live node and free nothing. An ordinary pass allocates nothing
+    the collector tracks beyond a moment, so it runs with the collector as it is.
     """
     seeds = []
     for root, gradient in zip(roots, gradients):
@@ -763,7 +764,7 @@ def run_backward(
     order: list[Node] = []
     # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
     # parameter shared by threads is a node of each thread's graph.
-    with state.backward_lock, GradMode(create_graph), state.collector_paused():
+    with state.backward_lock, GradMode(create_graph), state.CollectorPause(create_graph):
         try:
             order = _reachable(roots)
             for root, seed in zip(roots, seeds):

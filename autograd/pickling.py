@@ -123,7 +123,7 @@ def rebuild(flat: FlatGraph) -> Node:
     ops, inputs = flat.ops, flat.inputs.tolist()
     at = 0
     clock = graph._clock
-    with state.collector_paused():  # a million small objects, and no cycle among them
+    with state.CollectorPause():  # a million small objects, and no cycle among them
         for i, (code, data, requires_grad, arity) in enumerate(
             zip(flat.op_of.tolist(), flat.data, flat.requires_grad.tolist(), flat.arity.tolist())
         ):

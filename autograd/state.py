@@ -24,8 +24,7 @@ from __future__ import annotations
 import functools
 import gc
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 
@@ -57,22 +56,27 @@ switched: list[None] = []
 backward_lock = threading.RLock()
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic collector off for the block, when this is the only thread.
+class CollectorPause:
+    """Python's cyclic collector off for a ``with`` block, when ``wanted`` and this is the
+    only thread.
 
-    Building or walking a large graph allocates many objects that form no cycles, so
-    full collections triggered meanwhile walk every live object and free nothing. The
+    Building a large graph allocates many objects that form no cycles, so full
+    collections triggered meanwhile walk every live object and free nothing. The
     switch is process-wide, so with other threads running it stays as it is: another
     thread may rely on collections, or switch the collector itself.
     """
-    pause = threading.active_count() == 1 and gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if pause:
+
+    __slots__ = ("paused",)
+
+    def __init__(self, wanted: bool = True) -> None:
+        self.paused = wanted and threading.active_count() == 1 and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self.paused:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.paused:
             gc.enable()
 
 

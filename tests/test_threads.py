@@ -187,21 +187,23 @@ def test_backward_does_not_switch_grad_mode_off_in_other_threads():
 
 
 def test_backward_leaves_the_collector_alone_while_other_threads_run():
-    """The collector switch is process-wide: backward pauses it only when it is the
-    only thread, so another thread's collections (or its own gc.disable) are kept."""
+    """The collector switch is process-wide: a graph-building backward pauses it only
+    when it is the only thread, so another thread's collections (or its own gc.disable)
+    are kept; an ordinary backward, which allocates nothing to collect, leaves it on."""
     import gc
 
     seen = []
     x = Tensor([1.0, 2.0], requires_grad=True)
     x.register_hook(lambda g: seen.append(gc.isenabled()))
     alone = threading.active_count() == 1  # other tests may have left threads running
-    (x * x).sum().backward()  # paused during the pass when alone
+    (x * x).sum().backward(create_graph=True)  # paused during the pass when alone
+    (x * x).sum().backward()  # an ordinary pass: left on
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        (x * x).sum().backward()  # another thread runs: left on
+        (x * x).sum().backward(create_graph=True)  # another thread runs: left on
     finally:
         stop.set()
         other.join()
-    assert seen == [not alone, True] and gc.isenabled()
+    assert seen == [not alone, True, True] and gc.isenabled()
