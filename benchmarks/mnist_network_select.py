@@ -22,19 +22,17 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
-from glassgrad.models import mnist  # noqa: E402
 from glassgrad.models.metrics import best_f1_threshold, binary_metrics, roc_auc  # noqa: E402
 from glassgrad.models.network import HiddenLayerDetector  # noqa: E402
 from glassgrad.models.recipe import LARGE_FROM, Recipe, recipe_for  # noqa: E402
 from mnist_networks import fit_recipe, fit_sklearn_mlp  # noqa: E402
-from mnist_recipe_cv import log_loss  # noqa: E402
+from mnist_recipe_cv import log_loss, mean_scores, selection_parser, training_digits  # noqa: E402
 
 BASE = recipe_for(LARGE_FROM, "network")
 HELD_OUT = 10_000
@@ -76,17 +74,8 @@ def score(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="folder with the official MNIST IDX files")
-    parser.add_argument("--digit", type=int, default=9)
-    parser.add_argument("--candidates", nargs="+", default=[""], help="recipe changes, e.g. lr=0.001,epochs=50")
-    parser.add_argument("--splits", type=int, default=2, help="random held-out sets (seeds 0..n-1)")
-    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's row")
-    args = parser.parse_args()
-
-    train = mnist.load_dir(args.data, "train")
-    X = train.features(np.float32)
-    y = mnist.binary_targets(train.labels, args.digit, np.float32)
+    args = selection_parser(__doc__, "lr=0.001,epochs=50", 2, "random held-out sets (seeds 0..n-1)").parse_args()
+    X, y = training_digits(args.data, args.digit)
     fitters: dict[str, Fitter] = {c or "recipe": glassgrad_fitter(parse_candidate(c)) for c in args.candidates}
     if not args.no_sklearn:
         fitters["scikit-learn MLPClassifier(64)"] = sklearn_fitter
@@ -114,7 +103,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for name, results in rows.items():
-        mean = {key: statistics.mean(s[key] for s, _ in results) for key in ("f1", "auc", "log_loss")}
+        mean = mean_scores(results)
         f1s = ", ".join(f"{s['f1']:.4f}" for s, _ in results)
         thresholds = ", ".join(f"{s['threshold']:.2f}" for s, _ in results)
         print(

@@ -76,19 +76,33 @@ def cross_validate(
     return scores, statistics.median(seconds)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def selection_parser(doc: str, example: str, splits: int, splits_help: str) -> argparse.ArgumentParser:
+    """The options of the recipe-selection scripts (this one and mnist_network_select.py)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="folder with the official MNIST IDX files")
     parser.add_argument("--digit", type=int, default=9)
-    parser.add_argument("--candidates", nargs="+", default=[""], help="recipe changes, e.g. batch_size=500,epochs=20")
-    parser.add_argument("--splits", type=int, default=3, help="random k-fold splits (seeds 0..n-1)")
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--candidates", nargs="+", default=[""], help=f"recipe changes, e.g. {example}")
+    parser.add_argument("--splits", type=int, default=splits, help=splits_help)
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's row")
-    args = parser.parse_args()
+    return parser
 
-    train = mnist.load_dir(args.data, "train")
-    X = train.features(np.float32)
-    y = mnist.binary_targets(train.labels, args.digit, np.float32)
+
+def training_digits(data: str, digit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The official training digits: float32 features and 0/1 targets for ``digit``."""
+    train = mnist.load_dir(data, "train")
+    return train.features(np.float32), mnist.binary_targets(train.labels, digit, np.float32)
+
+
+def mean_scores(results: list[tuple[dict[str, float], float]]) -> dict[str, float]:
+    """The mean of each score over the splits."""
+    return {key: statistics.mean(s[key] for s, _ in results) for key in ("f1", "auc", "log_loss")}
+
+
+def main() -> None:
+    parser = selection_parser(__doc__, "batch_size=500,epochs=20", 3, "random k-fold splits (seeds 0..n-1)")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    X, y = training_digits(args.data, args.digit)
     fitters: dict[str, Fitter] = {c or "recipe": glassgrad_fitter(parse_candidate(c)) for c in args.candidates}
     if not args.no_sklearn:
         fitters["scikit-learn LogisticRegression()"] = sklearn_fitter
@@ -115,7 +129,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, results in rows.items():
         per_split = ", ".join(f"{s['f1']:.4f}" for s, _ in results)
-        mean = {key: statistics.mean(s[key] for s, _ in results) for key in ("f1", "auc", "log_loss")}
+        mean = mean_scores(results)
         seconds = statistics.median(t for _, t in results)
         print(
             f"| {name} | {per_split} | {mean['f1']:.4f} | {mean['auc']:.5f} | {mean['log_loss']:.5f} | {seconds:.2f} |"
