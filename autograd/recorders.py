@@ -3,18 +3,19 @@
 Recording an op (``Function.apply``) and applying the chain rule at one of its nodes
 (the backward driver's step) are the same for every op but for its inputs and its
 math. Each is written here once, as the text of a Python function (:data:`RECORD`,
-:data:`CHAIN`); when an op class is created, :func:`specialise` fills in
+:data:`CHAIN`); on the first call of an op, its class's functions are written from
+them (:func:`specialise`), filling in
 
 - the op's inputs, read from its ``backward(ctx, g, out, *inputs)``: ``a``, ``a, b``
   or ``*inputs``, and ``**params`` only where ``forward`` takes parameters;
 - the op's ``forward`` and ``backward`` themselves, as expressions, when each is one
   ``return`` statement (``Add``: ``a + b`` and ``g, g``); other ops are called.
 
-and compiles the result: the code one would write by hand for that op, with no
-``*args``, no loop over two inputs and no call that can be avoided. In a scalar graph
-every value is one such recording and one such step, so these calls are the engine's
-cost per value. Tracebacks show the generated lines (they are in the line cache
-under a file name like ``<Add.apply>``).
+The result is the code one would write by hand for that op, with no ``*args``, no
+loop over two inputs and no call that can be avoided. In a scalar graph every value
+is one such recording and one such step, so these calls are the engine's cost per
+value. ``Function.source()`` shows an op's code, and tracebacks show its lines (the
+line cache holds them, under file names like ``<apply(a, b) #6>``).
 """
 
 from __future__ import annotations
