@@ -56,6 +56,19 @@ def test_make_figures_writes_every_figure(tmp_path: Path) -> None:
         assert (tmp_path / name).stat().st_size > 0, name
 
 
+def test_the_committed_explorer_pages_are_the_library_s(tmp_path: Path) -> None:
+    """The docs' explorer pages carry their own copy of the explorer's script and style
+    (a page fetches nothing); written again from the library they must be the same
+    bytes, so a change to the explorer cannot leave stale copies in the docs."""
+    from glassgrad.models.graphs import write_explorers
+
+    for page in write_explorers(tmp_path):
+        committed = ROOT / "docs" / "images" / "explorer" / page.name
+        assert page.read_bytes() == committed.read_bytes(), (
+            f"docs/images/explorer/{page.name} is stale: run python docs/make_figures.py"
+        )
+
+
 def _figures_the_pages_use() -> set[str]:
     """Every images/<file> referenced from README.md or a docs page."""
     used: set[str] = set()
