@@ -744,11 +744,13 @@ def run_backward(
     accumulated into the ``.grad`` of leaves; with ``inputs`` they are returned
     (one per input, None where no path leads) and no ``.grad`` is touched.
 
-    With ``create_graph=True`` the pass allocates a whole new graph, which forms no
-    reference cycles; Python's cyclic collector is paused meanwhile, when no other
-    thread runs (see ``state.CollectorPause``), since each full collection it triggered
-    would walk every live node and free nothing. An ordinary pass allocates nothing
-    the collector tracks beyond a moment, so it runs with the collector as it is.
+    An ordinary pass works on raw data: it records nothing and allocates nothing the
+    collector tracks beyond a moment, so it switches no mode. With
+    ``create_graph=True`` the pass is recorded (also inside ``no_grad()``) and
+    allocates a whole new graph, which forms no reference cycles; Python's cyclic
+    collector is paused meanwhile, when no other thread runs (see
+    ``state.CollectorPause``), since each full collection it triggered would walk every
+    live node and free nothing.
     """
     seeds = []
     for root, gradient in zip(roots, gradients):
@@ -764,12 +766,16 @@ def run_backward(
     order: list[Node] = []
     # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
     # parameter shared by threads is a node of each thread's graph.
-    with state.backward_lock, GradMode(create_graph), state.CollectorPause(create_graph):
+    with state.backward_lock:
         try:
             order = _reachable(roots)
             for root, seed in zip(roots, seeds):
                 root._g = seed if root._g is _VISITED else root._g + seed
-            _backward_pass(order, captured, retain_graph, create_graph)
+            if create_graph:
+                with GradMode(True), state.CollectorPause():
+                    _backward_pass(order, captured, retain_graph, 1)
+            else:
+                _backward_pass(order, captured, retain_graph, 0)
         except BaseException:
             for node in order:
                 node._g = None
@@ -779,14 +785,14 @@ def run_backward(
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]
 
 
-def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_graph: bool, create_graph: bool) -> None:
+def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_graph: bool, graph: int) -> None:
     """The chain rule over ``order`` (newest first): each node's ``_g`` is complete
-    when it is reached, because all its consumers came before it."""
+    when it is reached, because all its consumers came before it. ``graph`` picks the
+    ops' chain-rule steps: 0 on raw data, 1 on graph values (see Function._chains)."""
     visited = _VISITED
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
     anomaly = state.modes.anomaly
-    graph = 1 if create_graph else 0  # which of an op's chain-rule steps (see Function._chains)
     for node in order:
         g = node._g
         node._g = None
@@ -794,7 +800,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, meta, g)
+            g = _run_hooks(node, meta, g, graph)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -817,11 +823,13 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, meta: dict[str, Any], g: Any) -> Any:
-    for hook in list(meta.get("hooks", ())):
-        replaced = hook(g)
-        if replaced is not None:
-            g = replaced
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
+    # A hook records what it computes only in a pass that is recorded (create_graph).
+    with GradMode(bool(graph)):
+        for hook in list(meta.get("hooks", ())):
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
     if meta.get("retain") and node._fn is not None:
         node._grad_store(g)
     return g

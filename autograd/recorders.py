@@ -138,7 +138,7 @@ SHAPES: dict[int | None, dict[str, str]] = {
 #: The names the templates bind themselves; an inlined body must not read them.
 _TEMPLATE_NAMES = frozenset(
     {"a", "b", "cls", "check", "data", "exc", "g", "ga", "gb", "grads", "gx", "inputs", "kind", "modes"}
-    | {"node", "out", "params", "reduce", "sum_so_far", "x", "broadcasting"}
+    | {"node", "out", "params", "reduce", "sum_so_far", "x", "broadcasting", "domain_a", "domain_b"}
 )
 
 
@@ -193,11 +193,10 @@ def _write(fn: Any, scope: dict[str, Any], made: Specialised) -> Specialised:
     n_forward = _positional(fn.forward, skip=1)
     takes_params = n_inputs is None or n_forward is None or n_forward > n_inputs or _keywords(fn.forward)
     parts = dict(SHAPES[n_inputs if n_inputs in (1, 2) else None])
-    if fn.domains:
-        parts["check_inputs"] += f"\n    cls.check_domains(({parts['datas']},))"
     parts["params"] = ", **params" if takes_params else ""
     parts["param_dict"] = "params" if takes_params else "None"
     inputs = parts["unpack"].split(" = ")[0].split(", ") if n_inputs in (1, 2) else None
+    parts["check_inputs"] += _domain_checks(fn, inputs, parts["datas"], scope)
     forward = (
         None if takes_params or inputs is None else _inlined(fn.forward, ["out", *parts["datas"].split(", ")], scope)
     )
@@ -211,6 +210,21 @@ def _write(fn: Any, scope: dict[str, Any], made: Specialised) -> Specialised:
         parts["backward"] = backward or f"backward(node, g, {', '.join(values)})"
         chain.__code__ = _code(CHAIN.format(**parts))
     return made
+
+
+def _domain_checks(fn: Any, inputs: list[str] | None, datas: str, scope: dict[str, Any]) -> str:
+    """The recorder's lines that check the inputs against the op's domains: one test per
+    input that has a domain (``cls.check_domains`` raises the error it finds)."""
+    if not fn.domains:
+        return ""
+    if inputs is None:
+        return f"\n    cls.check_domains(({datas},))"
+    lines = ""
+    for x, domain in zip(inputs, fn.domains):
+        if domain is not None:
+            scope[f"domain_{x}"] = domain
+            lines += f"\n    if not domain_{x}.contains({x}._data):\n        cls.check_domains(({datas},))"
+    return lines
 
 
 def _function(source: str, name: str, scope: dict[str, Any]) -> Any:

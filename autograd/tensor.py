@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -126,12 +126,17 @@ class Tensor(Operators, Node):
         if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
             self._grad = g if self._grad is None else self._grad + g
             return
-        if g.dtype != self._data.dtype or g.shape != self._data.shape:
-            g = np.broadcast_to(g, self._data.shape).astype(self._data.dtype)
-        if self._grad is None:
-            self._grad = np.array(g, copy=True)  # never alias another value's gradient
-        else:
+        data = self._data
+        if g.dtype != data.dtype or g.shape != data.shape:
+            g = np.broadcast_to(g, data.shape).astype(data.dtype)
+        if self._grad is not None:
             self._grad = self._grad + g
+        elif type(g) is np.ndarray:
+            # A copy: never alias another value's gradient (add's backward hands both
+            # inputs one array) or the caller's backward(gradient).
+            self._grad = g.copy()
+        else:  # a numpy scalar (a total): the gradient is a 0-d array like the data
+            self._grad = np.array(g)
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -146,11 +151,12 @@ class Tensor(Operators, Node):
         if isinstance(exc, ValueError) and (
             "shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg
         ):
-            hint = (
-                "for matmul the last axis of the left operand must equal the second-to-last of the right"
-                if fn.name == "matmul"
-                else "shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
-            )
+            if fn.name != "matmul":
+                hint = "shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
+            elif "enough dimensions" in msg:
+                hint = "matmul needs operands of at least one dimension; use * to scale by a number"
+            else:
+                hint = "for matmul the last axis of the left operand must equal the second-to-last of the right"
             return ShapeError(f"{fn.name}: operands {shapes} do not fit: {msg}; {hint}")
         return (
             type(exc)(f"{fn.name} on {shapes}: {msg}") if isinstance(exc, (ValueError, TypeError, IndexError)) else exc
@@ -269,8 +275,12 @@ class Tensor(Operators, Node):
         return "Tensor(" + ", ".join([body, *extras]) + ")"
 
     # -- ops as methods ------------------------------------------------------------------
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other) if isinstance(other, Tensor) else ops.matmul(self, other)  # see Operators
+    if TYPE_CHECKING:
+
+        def __matmul__(self, other: Any) -> Tensor: ...
+
+    else:
+        __matmul__ = MatMul.apply  # the op's recorder, as for the operators of Operators
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(other, self)

@@ -54,9 +54,14 @@ class Domain:
         if type(x) is float:  # the Scalar path: no numpy call on one number
             return not self._outside(x)
         # Every recorded op with a domain runs this (the targets of each minibatch's
-        # loss): one comparison and one count per bound, no temporary beyond the mask.
-        x = np.asarray(x)
-        return all(not np.count_nonzero(compare(x, array_bound)) for compare, _, array_bound in self._tests)
+        # loss): one comparison and one count per bound, no temporary beyond the mask,
+        # and a loop rather than all() over a generator, which costs a frame per bound.
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        for compare, _, array_bound in self._tests:  # noqa: SIM110
+            if np.count_nonzero(compare(x, array_bound)):
+                return False
+        return True
 
     def _outside(self, x: Any) -> Any:
         """Where x lies outside the domain (a bool, or a bool array for an array)."""
