@@ -717,10 +717,11 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
                 p1._g = _VISITED
                 push(p1)
             continue
-        parents = _inputs(node)
-        if parents is None:
+        if p0 is None:
+            if node._fn is None:  # a leaf
+                continue
             raise GradError(_freed_message(node))
-        for p in parents:
+        for p in p0 if type(p0) is tuple else (p0,):
             if p._g is None and p.requires_grad:
                 p._g = _VISITED
                 push(p)

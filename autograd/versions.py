@@ -39,7 +39,8 @@ def owner(a: np.ndarray) -> Any:
 
 def mark(a: np.ndarray, stamp: int) -> None:
     """Record an in-place change of ``a``'s memory at clock reading ``stamp``."""
-    key_owner = owner(a)
+    base = a.base  # owner(a), spelled out: an optimizer marks each parameter every step
+    key_owner = a if base is None else base
     key = id(key_owner)
     if key not in _changed:
         # A base that takes no weak reference (bytes) keeps its entry: a later owner at
