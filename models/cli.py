@@ -23,6 +23,7 @@ from typing import Any
 from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
+from .commands.blas import blas_threads
 from .commands.options import EXIT_INTERRUPTED, EXIT_USAGE, Parser
 
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         name = f"glassgrad {args.command}"
-        return args.run(args)
+        with blas_threads(getattr(args, "threads", None)):  # only the commands that compute take --threads
+            return args.run(args)
     except (GlassgradError, OSError) as exc:
         print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -31,11 +31,16 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     Transparent pixels count as white paper (a dark digit drawn on a transparent
     background is common); a missing or damaged file, a picture with no visible ink, or
-    one larger than 4096×4096 pixels raises DataError.
+    one larger than 4096×4096 pixels raises DataError. Damage Pillow decodes around (it
+    warns) is not reported: the picture it gives is used.
     """
     Image = require("PIL.Image", "train", "reading a picture")
     try:
         with warnings.catch_warnings():
+            # Pillow says with a UserWarning that it works around damage (an icon's picture of
+            # another size than its directory claims, an animated PNG's bad frame count): the
+            # picture it decodes is whole, and damage it cannot work around raises below.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size

@@ -386,6 +386,61 @@ def test_11_a_png_with_a_broken_chunk_is_one_line_naming_the_file(model_file, tm
     assert_one_line(err, "broken.png", "cannot be read", "broken PNG file")
 
 
+def chunk(kind, body):
+    """One PNG chunk: length, type, body and its CRC."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png(image, *extra):
+    """A grey PNG of ``image`` with the chunks ``extra`` between its header and its pixels."""
+    rows = b"".join(b"\0" + row.tobytes() for row in image)  # filter byte 0 before each row
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", image.shape[1], image.shape[0], 8, 0, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + b"".join(extra) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def ico(width, height, picture):
+    """An icon file of one picture (PNG bytes) whose directory entry claims ``width``×``height``."""
+    entry = struct.pack("<BBBBHHII", width, height, 0, 0, 1, 32, len(picture), 6 + 16)
+    return struct.pack("<HHH", 0, 1, 1) + entry + picture
+
+
+def animation_control(frames):
+    """APNG's acTL chunk: the number of frames, then how often to loop (0 = for ever)."""
+    return chunk(b"acTL", struct.pack(">II", frames, 0))
+
+
+# Icons and animated PNGs whose damage Pillow works around with a UserWarning: the picture
+# it decodes is whole, so each is predicted as the plain PNG is.
+DAMAGED_BUT_DECODABLE = {
+    "size.ico": ico(32, 32, png(a_digit())),  # the directory says 32×32, the picture is 28×28
+    "no-frames.png": png(a_digit(), animation_control(0)),
+    "two-controls.png": png(a_digit(), animation_control(1), animation_control(1)),
+}
+
+
+def test_11_damaged_icons_and_animated_pngs_are_predicted_without_a_warning(model_file, tmp_path):
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(png(a_digit()))
+    paths = [plain]
+    for name, content in DAMAGED_BUT_DECODABLE.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(content)
+    code, out, err = glassgrad("predict", model_file, *paths)
+    assert (code, err) == (0, "")
+    assert len({line.split("p(9) = ")[1] for line in out.splitlines()}) == 1, out
+
+
+def test_11_an_icon_or_animated_png_warned_about_then_undecodable_is_one_line(model_file, tmp_path):
+    idat = b"\0\0\0\x14IDAT"  # BROKEN_PNG's pixels, with a chunk of no frames before them
+    broken = BROKEN_PNG.replace(idat, animation_control(0) + idat)
+    for name, content in {"broken.png": broken, "broken.ico": ico(32, 32, broken)}.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        code, out, err = glassgrad("predict", model_file, path)
+        assert code == 2 and out == ""
+        assert_one_line(err, name, "cannot be read")
+
+
 # -- 12. graph options, downloads, FIFOs, paths in errors --------------------------------------------
 def test_12_graph_takes_negative_numbers_refuses_non_finite_ones_and_says_error(tmp_path):
     code, _, err = glassgrad("graph", "--w", "-1e4", "2", "--b", "-.5", "--out", tmp_path / "g")

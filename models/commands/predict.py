@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .blas import add_threads_argument
 from .options import UsageError, existing_dir, number
 
 HELP = "probability that pictures (or dataset samples) are the digit, or which digit they are"
@@ -23,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--split", choices=("train", "test"), default="train", help="which split for --index (default train)"
     )
+    add_threads_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:

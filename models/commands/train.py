@@ -37,6 +37,7 @@ from ..recipe import ADAM_LR, LARGE, LARGE_FROM, LARGE_NETWORK, OPTIMIZERS, SMAL
 from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 from ..train import FitSettings, Model, TrainResult, evaluate, fit
+from .blas import add_threads_argument
 from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir
 
 RUN_MARKERS = ("summary.json", "model.npz")  # a folder holding one of these is a run's, replaced by a new run
@@ -170,6 +171,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=output_dir, default=None, help="output folder, replaced whole (default runs/digit<d>-<time>)"
     )
     job.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(job)
 
 
 def check_options(args: argparse.Namespace) -> None:
