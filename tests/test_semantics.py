@@ -140,6 +140,19 @@ def test_hooks_see_and_replace_gradients():
     np.testing.assert_array_equal(w.grad, [3.0, 3.0])
 
 
+def test_hooks_record_only_in_a_recorded_pass():
+    """A hook runs in the pass's grad mode, as in PyTorch: off in an ordinary backward
+    (even when the caller records), on with create_graph (even inside no_grad)."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    modes = []
+    w.register_hook(lambda g: modes.append(ag.is_grad_enabled()))
+    (w * 3).sum().backward()
+    loss = (w * w).sum()
+    with ag.no_grad():
+        loss.backward(create_graph=True)
+    assert modes == [False, True] and ag.is_grad_enabled()
+
+
 def test_gradients_do_not_alias():
     a = Tensor([1.0, 2.0], requires_grad=True)
     b = Tensor([3.0, 4.0], requires_grad=True)
