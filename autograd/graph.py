@@ -174,35 +174,34 @@ class Node:
     ``_fn`` from its inputs (:attr:`parents`) and is itself the op's context:
     ``saved`` holds what the op's backward needs beyond its inputs and output.
 
-    Few slots, and the inputs of unary and binary ops in two of them rather than in a
-    tuple: Python's garbage collector walks every live node and every slot of it on
-    each full collection, and on a big scalar graph those walks dominate the time per
-    node (a tuple is one more object to walk, and every slot adds to each walk).
-    Rarely used fields (name, hooks, in-place version) live in ``_meta``.
+    Eight slots, and the inputs of unary and binary ops in two of them rather than in a
+    tuple: Python's garbage collector walks every live node on each full collection,
+    and on a big scalar graph those walks dominate the time per node. A tuple would be
+    one more object to walk, and a node of eight slots takes 96 bytes where ten take
+    112: the walks read less memory. So fields most nodes never use live in ``_meta``
+    (name, hooks, in-place version, and the accumulated ``.grad``, which only leaves
+    and retained values have), and ``requires_grad`` is read from ``_seq``.
     """
 
     __slots__ = (
         "_data",  # float (Scalar) or numpy array (Tensor)
         "_fn",  # the Function that produced this value, None for a leaf
         "_g",  # gradient being accumulated during one backward pass
-        "_grad",  # accumulated ∂L/∂self (the ``grad`` property); None until a backward reaches it
-        "_meta",  # None, or a dict: name, scope, site, hooks, retain, version
+        "_meta",  # None, or a dict: grad, name, scope, site, hooks, retain, version
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
-        "_seq",  # clock reading at creation: orders the graph topologically
-        "requires_grad",
+        "_seq",  # clock reading at creation, which orders the graph topologically; on a
+        #          leaf −1 when it requires grad, else 0: requires_grad is _seq != 0
         "saved",  # what the op's forward kept for its backward (see Ctx)
     )
     _data: Any
     _fn: type[Function] | None
     _g: Any
-    _grad: Any  # float or array; a graph value after backward(create_graph=True)
     _meta: dict[str, Any] | None
     _p0: Any  # Node, tuple of Nodes or None: the hot paths tell which by _p1 and _fn
     _p1: Node | None
     _seq: int
-    requires_grad: bool
     saved: Any
 
     # -- the hooks of a value kind -----------------------------------------------------
@@ -264,12 +263,10 @@ class Node:
     # -- identity and metadata --------------------------------------------------------
     def _init_leaf(self, data: Any, requires_grad: bool, name: str | None) -> None:
         self._data = data
-        self._grad = None
-        self.requires_grad = requires_grad
         self._fn = None
         self._p0 = self._p1 = None
         self.saved = None
-        self._seq = 0
+        self._seq = -1 if requires_grad else 0
         self._g = None
         self._meta = None
         if name is not None or (state.switched and not state.modes.plain):
@@ -416,6 +413,35 @@ class Node:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
         self._grad = None
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow back to this value: chosen for a leaf, true of every
+        value an op recorded."""
+        return self._seq != 0
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._fn is not None:
+            raise GradError(
+                f"requires_grad can be set on leaves only, not on {self._describe()} made by {self.op}; "
+                "use detach() to start a new leaf"
+            )
+        self._seq = -1 if value else 0
+
+    @property
+    def _grad(self) -> Any:
+        """The accumulated gradient behind ``grad`` (None until a backward reaches it): a
+        float or an array, a graph value after ``backward(create_graph=True)``."""
+        meta = self._meta
+        return None if meta is None else meta.get("grad")
+
+    @_grad.setter
+    def _grad(self, value: Any) -> None:
+        if self._meta is not None:
+            self._meta["grad"] = value
+        elif value is not None:
+            self._meta = {"grad": value}
 
     @property
     def grad(self) -> Any:
@@ -710,10 +736,10 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
         found(node)
         p0, p1 = node._p0, node._p1
         if p1 is not None:  # a binary op, unrolled: most nodes are
-            if p0._g is None and p0.requires_grad:
+            if p0._g is None and p0._seq:  # _seq != 0: requires grad
                 p0._g = _VISITED
                 push(p0)
-            if p1._g is None and p1.requires_grad:
+            if p1._g is None and p1._seq:
                 p1._g = _VISITED
                 push(p1)
             continue
@@ -722,7 +748,7 @@ def _reachable(roots: Sequence[Node]) -> list[Node]:
                 continue
             raise GradError(_freed_message(node))
         for p in p0 if type(p0) is tuple else (p0,):
-            if p._g is None and p.requires_grad:
+            if p._g is None and p._seq:
                 p._g = _VISITED
                 push(p)
     # Depth-first order of a chain is already sorted; timsort sees that in one pass.
@@ -887,7 +913,8 @@ def walk(roots: Node | Sequence[Node]) -> list[Node]:
         seen.add(id(node))
         found.append(node)
         stack.extend(reversed(node.parents))
-    # Stable sort: leaves (seq 0) stay in discovery order.
+    # Stable sort: leaves (seq 0, or −1 when they require grad) tie and stay in
+    # discovery order.
     found.reverse()
-    found.sort(key=_seq_key)
+    found.sort(key=lambda node: max(node._seq, 0))
     return found

@@ -7,8 +7,9 @@ an op is reduced to a flat list of the graph it depends on, oldest first:
 
 - a leaf stays an ordinary object in the list, so pickle's memo and deepcopy's keep
   it shared: a parameter used by two values is one object after loading;
-- an op output becomes a tuple (kind, data, op, requires_grad, saved, grad, meta,
-  inputs) that names its inputs by their position in the list.
+- an op output becomes a tuple (kind, data, op, saved, meta, inputs) that names its
+  inputs by their position in the list (an op output requires grad; its ``.grad``,
+  when it has one, is in its meta).
 
 Rebuilding walks the list once. Op outputs are made afresh, so two values pickled
 together that share an intermediate value each get their own copy of it (leaves stay
@@ -52,10 +53,9 @@ class FlatGraph(NamedTuple):
     ops: list[tuple[type[Node], type[Function]]]  # the distinct (kind, op) pairs
     op_of: np.ndarray  # per op output: its index in ``ops``
     data: list[Any]
-    requires_grad: np.ndarray
     arity: np.ndarray  # per op output: the number of inputs, -1 where backward freed them
     inputs: np.ndarray  # the positions of all inputs, one op output after another
-    extras: dict[int, tuple[Any, Any, Any]]  # (saved, grad, meta) where any is set
+    extras: dict[int, tuple[Any, Any]]  # (saved, meta) where either is set
 
     @classmethod
     def of(cls, root: Node) -> FlatGraph:
@@ -67,7 +67,7 @@ class FlatGraph(NamedTuple):
         op_of: list[int] = []
         arity: list[int] = []
         inputs: list[int] = []
-        extras: dict[int, tuple[Any, Any, Any]] = {}
+        extras: dict[int, tuple[Any, Any]] = {}
         # One pass, unrolled for unary and binary ops: a deep graph is nothing else.
         add_input = inputs.append
         for i, n in enumerate(outputs):
@@ -89,14 +89,13 @@ class FlatGraph(NamedTuple):
             else:
                 arity.append(1)
                 add_input(position[id(p0)])
-            if n.saved is not None or n._grad is not None or n._meta is not None:
-                extras[i] = (n.saved, n._grad, _portable(n._meta))
+            if n.saved is not None or n._meta is not None:
+                extras[i] = (n.saved, _portable(n._meta))
         return cls(
             order[:n_leaves],
             list(codes),
             np.array(op_of, dtype=np.int32),
             [n._data for n in outputs],
-            np.array([n.requires_grad for n in outputs], dtype=bool),
             np.array(arity, dtype=np.int32),
             np.array(inputs, dtype=np.int64),
             extras,
@@ -124,13 +123,11 @@ def rebuild(flat: FlatGraph) -> Node:
     at = 0
     clock = graph._clock
     with state.CollectorPause():  # a million small objects, and no cycle among them
-        for i, (code, data, requires_grad, arity) in enumerate(
-            zip(flat.op_of.tolist(), flat.data, flat.requires_grad.tolist(), flat.arity.tolist())
-        ):
+        for i, (code, data, arity) in enumerate(zip(flat.op_of.tolist(), flat.data, flat.arity.tolist())):
             kind, fn = ops[code]
             node = _new(kind)
-            node._data, node._fn, node.requires_grad = data, fn, requires_grad
-            node.saved = node._grad = node._meta = node._g = None
+            node._data, node._fn = data, fn
+            node.saved = node._meta = node._g = None
             node._p0 = node._p1 = None
             if arity == 1:
                 node._p0 = nodes[inputs[at]]
@@ -140,7 +137,7 @@ def rebuild(flat: FlatGraph) -> Node:
                 node._p0 = tuple(nodes[j] for j in inputs[at : at + arity])
             at += max(arity, 0)
             if i in flat.extras:
-                node.saved, node._grad, node._meta = flat.extras[i]
+                node.saved, node._meta = flat.extras[i]
             node._seq = next(clock)  # oldest first: consumers stay newer than inputs
             nodes.append(node)
     return nodes[-1]

@@ -46,12 +46,11 @@ def apply({inputs}{params}):
     out._p0, out._p1 = {slots}
     # A mode switched in any thread: read this thread's (see state.switched).
     modes = state.modes if state.switched else None
+    # An input requires grad when its _seq is not 0 (see Node.__slots__).
     if ({wants_grad}) and (modes is None or modes.grad_enabled):
-        out.requires_grad = True
         out._fn = cls
         out._seq = next(_clock)
     else:
-        out.requires_grad = False
         out._fn = None
         out._seq = 0
     try:
@@ -61,7 +60,7 @@ def apply({inputs}{params}):
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
         raise kind._op_error(cls, {tuple}, exc) from None
     out._data = data if type(data) is kind.data_type else kind._as_data(data)
-    out._grad = out._g = out._meta = None
+    out._g = out._meta = None
     if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
         out._p0 = out._p1 = out.saved = None
     if modes is not None and not modes.plain:
@@ -100,7 +99,7 @@ SHAPES: dict[int | None, dict[str, str]] = {
         "check_inputs": "",
         "tuple": "(a,)",
         "slots": "a, None",
-        "wants_grad": "a.requires_grad",
+        "wants_grad": "a._seq",
         "datas": "a._data",
         "unpack": "a = node._p0",
         "grads": "(ga,)",
@@ -112,7 +111,7 @@ SHAPES: dict[int | None, dict[str, str]] = {
         "check_inputs": "\n    if type(b) is not kind:\n        b = _operand(kind, b, a, cls)",
         "tuple": "(a, b)",
         "slots": "a, b",
-        "wants_grad": "a.requires_grad or b.requires_grad",
+        "wants_grad": "a._seq or b._seq",
         "datas": "a._data, b._data",
         "unpack": "a, b = node._p0, node._p1",
         "grads": "ga, gb",
@@ -126,7 +125,7 @@ SHAPES: dict[int | None, dict[str, str]] = {
         "        if x.data_type is not kind.data_type:\n"
         "            raise mixed_kinds(kind, type(x), cls.name)",
         "slots": "inputs, None",
-        "wants_grad": "any(x.requires_grad for x in inputs)",
+        "wants_grad": "any(x._seq for x in inputs)",
         "datas": "*[x._data for x in inputs]",
         "unpack": "inputs = node._p0",
         "grads": "grads",

@@ -15,6 +15,19 @@ def test_leaves_and_requires_grad_propagate():
     assert z.op == "mul" and z.parents == (w, x)
 
 
+def test_requires_grad_is_set_on_leaves_only():
+    w = Scalar(2.0, requires_grad=False)
+    w.requires_grad = True
+    y = w * w
+    assert w.requires_grad and y.requires_grad
+    with pytest.raises(ag.GradError, match="leaves only"):
+        y.requires_grad = False
+    y.backward()
+    assert w.grad == 4.0
+    w.requires_grad = False
+    assert not (w * w).requires_grad
+
+
 def test_only_leaves_keep_grad_unless_retained():
     w = Tensor([1.0, 2.0], requires_grad=True)
     h = w * 3
