@@ -122,6 +122,69 @@ def profile_traced_lines(seed: int = 0) -> str:
     return "\n".join(out)
 
 
+def profile_eager_pieces(seed: int = 0) -> str:
+    """Each piece of the eager W2 step timed alone on one cached minibatch, beside the
+    NumPy work inside it: what the engine adds per piece, where the loop's total hides it.
+    The chain-rule steps are called directly on a recorded graph (the driver's
+    ``fn._chains[0]``), their inputs marked as reached, as ``backward()`` does."""
+    from glassgrad import graph, no_grad
+    from glassgrad.ops.domains import UNIT_INTERVAL
+
+    X, y = synthetic_data.synthetic_mnist(5000, "float64", seed)
+    w0, b0 = synthetic_data.initial_parameters(X.shape[1], "float64", seed)
+    eager = logistic_adapters.Glassgrad(X, y, w0, b0, 0.1, 64)
+    Xb, yb = eager.batches[0]
+    w, b = eager.w, eager.b
+    xw = Xb @ w
+    z = xw + b
+    loss = eager.bce(z, yb)
+    sp = np.logaddexp(0.0, z.data)
+    scope = {
+        "np": np, "X": Xb, "y": yb, "w": w, "b": b, "xw": xw, "z": z, "loss": loss, "bce": eager.bce,
+        "Xd": Xb.data, "yd": yb.data, "wd": w0.copy(), "bd": b0.copy(), "xwd": xw.data, "zd": z.data, "sp": sp,
+        "g1": loss._seed(), "gz": np.full(64, 1 / 64), "gw": np.ones(784), "gb": np.float64(1.0),
+        "V": graph._VISITED, "reach": graph._reachable, "no_grad": no_grad, "U": UNIT_INTERVAL,
+        "chain_loss": loss.fn._chains[0], "chain_add": z.fn._chains[0], "chain_mm": xw.fn._chains[0],
+    }  # fmt: skip
+    pieces = [
+        ("record the matmul", "X @ w", "Xd @ wd"),
+        ("record the add", "xw + b", "xwd + bd"),
+        (
+            "record the loss, with its domain test",
+            "bce(z, y)",
+            "np.add.reduce(np.logaddexp(0.0, zd) - yd * zd, axis=None) / 64",
+        ),
+        ("of which the targets' domain test", "U.contains(yd)", "pass"),
+        ("the loss's chain-rule step", "z._g = V; chain_loss(loss, g1, True, 0)", "(np.exp(zd - sp) - yd) * (1 / 64)"),
+        ("the add's chain-rule step", "xw._g = b._g = V; chain_add(z, gz, True, 0)", "np.add.reduce(gz, axis=None)"),
+        ("the matmul's chain-rule step", "w._g = V; chain_mm(xw, gz, True, 0)", "Xd.T @ gz"),
+        ("store the two gradients", "w._grad = b._grad = None; w._grad_store(gw); b._grad_store(gb)", "gw.copy()"),
+        ("find and order the graph's nodes", "for n in reach([loss]): n._g = None", "pass"),
+        (
+            "update both parameters in place",
+            "with no_grad(): w.__isub__(gw); b.__isub__(gb)",
+            "wd.__isub__(gw); bd.__isub__(gb)",
+        ),
+    ]
+
+    def best(stmt: str) -> float:
+        return min(timeit.repeat(stmt, globals=scope, number=3000, repeat=7)) / 3000 * 1e6
+
+    rows = [
+        "The eager W2 step's pieces, each alone (best of 7 × 3,000 runs on one minibatch), µs:",
+        "",
+        "| piece | glassgrad | the NumPy work in it | difference |",
+        "|---|---:|---:|---:|",
+    ]
+    total = 0.0
+    for name, ours, theirs in pieces:
+        a, n = best(ours), best(theirs)
+        total += (a - n) if not name.startswith("of which") else 0.0
+        rows.append(f"| {name} | {a:.2f} | {n:.2f} | {a - n:.2f} |")
+    rows.append(f"| **sum of the differences** | | | **{total:.2f}** |")
+    return "\n".join(rows)
+
+
 class TapeNode:
     """One recorded op of the least eager engine: its value, its gradient, its inputs
     and the function from ∂L/∂out to ∂L/∂inputs."""
@@ -207,3 +270,5 @@ if __name__ == "__main__":
     print(profile_traced_lines(seed))
     print()
     print(profile_eager_phases(seed))
+    print()
+    print(profile_eager_pieces(seed))
