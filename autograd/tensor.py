@@ -339,7 +339,7 @@ class Tensor(Operators, Node):
         """Check and record an in-place change by ``value``; returns its raw data."""
         # The grad mode is read from the state module, not through is_grad_enabled():
         # an optimizer pays this once per parameter and step.
-        if self.requires_grad and (not state.switched or state.modes.grad_enabled):
+        if self._seq and (not state.switched or state.modes.grad_enabled):  # requires grad (see Node)
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
