@@ -179,7 +179,7 @@ def _graph(root: Node) -> list[Node]:
                 mark(id(p))
                 add(p)
                 push(p)
-    found.sort(key=graph._seq_key)  # stable: leaves (stamp 0) keep their order
+    found.sort(key=graph._seq_key)  # leaves (stamps −1 and 0) first, then op outputs by age
     return found
 
 
