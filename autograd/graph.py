@@ -268,7 +268,11 @@ class Node:
         self.saved = None
         self._seq = -1 if requires_grad else 0
         self._g = None
-        self._meta = None
+        # A leaf that requires grad gets its metadata now: its gradient and its in-place
+        # version are kept there, and two threads that each created the dict (a backward
+        # storing the gradient, an update under no_grad marking the version) could lose
+        # one of the two.
+        self._meta = {} if requires_grad else None
         if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
@@ -428,6 +432,8 @@ class Node:
                 "use detach() to start a new leaf"
             )
         self._seq = -1 if value else 0
+        if value and self._meta is None:
+            self._meta = {}  # as a leaf created requiring grad has (see _init_leaf)
 
     @property
     def _grad(self) -> Any:

@@ -131,6 +131,12 @@ def test_a_node_is_eight_slots_and_keeps_rare_fields_in_its_metadata():
     y = w * w
     assert sys.getsizeof(y) <= 96
     assert y._meta is None  # an op node from an ordinary graph: no metadata at all
+    # A leaf that requires grad has its metadata from the start, so a backward storing
+    # its gradient and an update marking its version never each create one.
+    assert w._meta == {} and Scalar(1.0, requires_grad=False)._meta is None
+    c = Tensor([1.0])
+    c.requires_grad_()
+    assert c._meta == {}
     y.backward()
     assert w.grad == 4.0 and w._meta == {"grad": 4.0}
     w.grad = None
