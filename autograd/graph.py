@@ -266,13 +266,9 @@ class Node:
         self._fn = None
         self._p0 = self._p1 = None
         self.saved = None
-        self._seq = -1 if requires_grad else 0
         self._g = None
-        # A leaf that requires grad gets its metadata now: its gradient and its in-place
-        # version are kept there, and two threads that each created the dict (a backward
-        # storing the gradient, an update under no_grad marking the version) could lose
-        # one of the two.
-        self._meta = {} if requires_grad else None
+        self._meta = None
+        self.requires_grad = requires_grad
         if name is not None or (state.switched and not state.modes.plain):
             self._annotate(name)
 
@@ -433,7 +429,11 @@ class Node:
             )
         self._seq = -1 if value else 0
         if value and self._meta is None:
-            self._meta = {}  # as a leaf created requiring grad has (see _init_leaf)
+            # The leaf's metadata exists from now on: its gradient and its in-place
+            # version are kept there, and two threads that each created the dict (a
+            # backward storing the gradient, an update under no_grad marking the
+            # version) could lose one of the two.
+            self._meta = {}
 
     @property
     def _grad(self) -> Any:
