@@ -5,6 +5,9 @@ noisy to compare two builds of the engine (docs/benchmarks.md says how it is use
         --callgrind-out-file=/dev/null python benchmarks/instructions.py w4
 
 ``import`` does nothing but import glassgrad: its count is subtracted from the others.
+``w2-loss`` and ``w2-backward`` stop W2's steps early, and ``w2-numpy`` and ``w2-tape``
+do them without glassgrad, so one step's phases and what the engine adds to NumPy's
+work are counted by difference.
 Every run does the same work: fixed seeds, fixed sizes, no timing. An optional count
 runs the workload that many times in one process (``w4 3``): an engine that writes code
 on an op's first call pays for it once, so (count of ``w4 3`` − count of ``w4 1``) / 2
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from glassgrad import Scalar, Tensor, binary_cross_entropy_with_logits, no_grad
@@ -45,24 +49,61 @@ def mlp_step() -> None:
     (loss * (1.0 / len(points))).backward()
 
 
-def minibatches(steps: int = 300) -> None:
-    """W2: logistic regression on minibatches of 64 MNIST-shaped rows, SGD."""
-    rng = np.random.default_rng(0)
-    features = rng.standard_normal((5000, 784))
-    targets = (rng.random(5000) < 0.1).astype(np.float64)
+def minibatches(steps: int = 300, upto: str = "update") -> None:
+    """W2: logistic regression on minibatches of 64 MNIST-shaped rows, SGD. ``upto``
+    stops each step after recording the loss (``"loss"``) or after ``"backward"``, so
+    the phases of one step are counted by difference."""
     w = Tensor(np.zeros(784), requires_grad=True)
     b = Tensor(0.0, requires_grad=True)
-    for k in range(steps):
-        i = (k * 64) % 4992
-        loss = binary_cross_entropy_with_logits(Tensor(features[i : i + 64]) @ w + b, Tensor(targets[i : i + 64]))
+    for X, y in _batches(steps):
+        loss = binary_cross_entropy_with_logits(Tensor(X) @ w + b, Tensor(y))
+        if upto == "loss":
+            continue
         loss.backward()
+        if upto == "backward":
+            w.grad = b.grad = None
+            continue
         with no_grad():
             w -= 0.1 * w.grad
             b -= 0.1 * b.grad
         w.grad = b.grad = None
 
 
-WORKLOADS = {"w4": chain, "w3": mlp_step, "w2": minibatches, "import": lambda: None}
+def minibatches_by_hand(steps: int = 300, engine: str = "numpy") -> None:
+    """W2's steps without glassgrad, on copies of the same minibatches (as ``Tensor``
+    makes): hand-written NumPy, or the least eager engine (``profiles.tape_step``)."""
+    import logistic_adapters  # here, not above: ``import`` counts glassgrad's import alone
+    import profiles
+
+    adapter = logistic_adapters.NumpyByHand(np.zeros((64, 784)), np.zeros(64), np.zeros(784), np.zeros(()), 0.1, 64)
+    tw, tb = profiles.TapeNode(np.zeros(784)), profiles.TapeNode(np.zeros(()))
+    for X, y in _batches(steps):
+        if engine == "numpy":
+            adapter.sgd_step(X.copy(), y.copy())
+        else:
+            profiles.tape_step(X.copy(), y.copy(), tw, tb, 0.1)
+
+
+def _batches(steps: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((5000, 784))
+    targets = (rng.random(5000) < 0.1).astype(np.float64)
+    for k in range(steps):
+        i = (k * 64) % 4992
+        yield features[i : i + 64], targets[i : i + 64]
+
+
+WORKLOADS: dict[str, Callable[[], None]] = {
+    "w4": chain,
+    "w3": mlp_step,
+    "w2": minibatches,
+    # W2's step by phase, and the same steps without glassgrad
+    "w2-loss": lambda: minibatches(upto="loss"),
+    "w2-backward": lambda: minibatches(upto="backward"),
+    "w2-numpy": minibatches_by_hand,
+    "w2-tape": lambda: minibatches_by_hand(engine="tape"),
+    "import": lambda: None,
+}
 
 if __name__ == "__main__":
     for _ in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):

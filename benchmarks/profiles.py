@@ -1,13 +1,14 @@
 """Where glassgrad's time goes on W2 (minibatch logistic regression), printed as
 Markdown: cProfile of the eager training step, the traced step line by line beside the
-hand-written NumPy step, and the eager step by phase beside NumPy's. Run by run.py (or
+hand-written NumPy step, the eager step by phase and piece by piece beside NumPy's, and
+the eager step whole, by the width of the data and beside other work. Run by run.py (or
 ``python profiles.py``) with glassgrad importable; the profiles explain the distance to
 hand-written NumPy.
 
 cProfile's own cost per Python call inflates the engine's share, so its table is read
 for *where* the time goes, and the timed workloads for *how much*. The line timings run
-each line alone, many times, on one cached minibatch: they show what each line costs,
-not the cache misses of cycling through the data.
+each line alone, many times, on one cached minibatch: they show what each line costs
+alone, not what it costs among the step's other lines (``profile_in_step``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import ast
 import copy
 import cProfile
 import dataclasses
+import fractions
 import inspect
+import json
 import pstats
 import sys
 import textwrap
@@ -263,6 +266,63 @@ def profile_eager_phases(seed: int = 0) -> str:
     return "\n".join(rows)
 
 
+def _unrelated_work() -> None:
+    """Python work that shares no code or data with a W2 step (the standard library's
+    JSON encoder and fractions)."""
+    json.dumps({"a": [1, 2.5, "x", None, {"b": True}], "c": "hello"})
+    fractions.Fraction(3, 7) + fractions.Fraction(2, 9)
+
+
+def profile_in_step(seed: int = 0) -> str:
+    """Why the eager W2 step costs more than its pieces timed alone: the step's extra
+    time at several widths of the data (the same at every width: Python's work, not
+    NumPy's), and what other Python work run in the same loop adds to the NumPy step
+    and to glassgrad's: more than its own time, as the code of one evicts the other's
+    from the processor's caches and branch predictors (the likely cause; this machine
+    has no hardware counters to show it)."""
+    X, y = synthetic_data.synthetic_mnist(64, "float64", seed)
+    steps: dict[str, Any] = {}
+
+    def best(func: Any) -> float:
+        return min(timeit.repeat(func, number=3000, repeat=7)) / 3000 * 1e6
+
+    rows = [
+        "The whole W2 step on one minibatch of 64 rows, by the width of the data (best of 7 × 3,000 steps), µs:",
+        "",
+        "| width | hand-written NumPy | glassgrad eager | the tape engine | glassgrad − NumPy |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for width in (4, 64, 256, 784):
+        Xw = np.ascontiguousarray(X[:, :width])
+        w0, b0 = synthetic_data.initial_parameters(width, "float64", seed)
+        steps = {name: cls(Xw, y, w0, b0, 0.1, 64).step for name, cls in (
+            ("numpy", logistic_adapters.NumpyByHand), ("glassgrad", logistic_adapters.Glassgrad))}  # fmt: skip
+        tw, tb = TapeNode(w0.copy()), TapeNode(b0.copy())
+        steps["tape"] = lambda Xw=Xw, tw=tw, tb=tb: tape_step(Xw, y, tw, tb, 0.1)
+        t = {name: best(step) for name, step in steps.items()}
+        rows.append(f"| {width} | {t['numpy']:.2f} | {t['glassgrad']:.2f} | {t['tape']:.2f} | "
+                    f"{t['glassgrad'] - t['numpy']:.2f} |")  # fmt: skip
+    alone = best(_unrelated_work)
+    rows += [
+        "",
+        f"Each step followed by unrelated Python work in the same loop (`profiles._unrelated_work`, "
+        f"{alone:.2f} µs alone; width 784), µs:",
+        "",
+        "| step | alone | with the other work | added beyond the two alone |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in ("numpy", "glassgrad"):
+        step = steps[name]
+
+        def both(step: Any = step) -> None:
+            step()
+            _unrelated_work()
+
+        own, together = best(step), best(both)
+        rows.append(f"| {name} | {own:.2f} | {together:.2f} | {together - own - alone:.2f} |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     print(profile_minibatch(seed))
@@ -272,3 +332,5 @@ if __name__ == "__main__":
     print(profile_eager_phases(seed))
     print()
     print(profile_eager_pieces(seed))
+    print()
+    print(profile_in_step(seed))
