@@ -86,6 +86,20 @@ def test_a_network_file_that_glassgrad_train_would_not_write_is_one_line(case, s
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_a_header_nested_thousands_deep_is_one_line(saved, tmp_path, capsys):
+    detector, _, _ = saved
+    with np.load(detector) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["__glassgrad__"] = np.frombuffer(
+        b'{"format": "glassgrad-module", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", np.uint8
+    )
+    path = tmp_path / "deep.npz"
+    np.savez(path, **arrays)
+    assert main(["predict", str(path), "--index", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"glassgrad predict: error: module file {path} is not a"), err
+
+
 def test_the_networks_glassgrad_train_writes_still_load(saved, capsys):
     detector, classifier, _ = saved
     assert main(["predict", str(detector), "--index", "0", "--index", "1"]) == 0
