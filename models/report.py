@@ -24,6 +24,7 @@ from glassgrad.nn import Module
 
 from . import serialize
 from .atomic import write_atomic, write_text_atomic
+from .data.files import irregular
 from .logistic import Detector, LogisticModel
 from .network import DigitClassifier, HiddenLayerDetector
 
@@ -68,6 +69,9 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
     ``n_features``, ``train``); :class:`ModelFileError` if it cannot be used."""
     path = Path(path)
     try:
+        kind = irregular(path)
+        if kind:
+            raise ModelFileError(f"model file {path} is not a regular file ({kind}); give the model.npz of a run")
         with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
             size = sum(member.file_size for member in archive.infolist())
         if size > MAX_MODEL_BYTES:

@@ -518,3 +518,26 @@ def test_12_download_from_a_mirror_and_sigterm_leaves_no_part_file(stalling_serv
     assert proc.returncode == 130
     assert_one_line(err, status="interrupted")
     assert os.listdir(cache) == [] and not (tmp_path / "run").exists()
+
+
+# -- 13. a model or a picture that is a FIFO, a device or a folder ---------------------------------
+def test_13_a_fifo_given_as_the_model_or_a_picture_is_refused_not_waited_on(model_file, tmp_path):
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    picture = tmp_path / "one.png"
+    picture.write_bytes(png(a_digit()))
+    runs = {
+        "model file": [*COMMAND, "predict", str(fifo), str(picture)],
+        "image": [*COMMAND, "predict", str(model_file), str(fifo)],
+    }
+    procs = {
+        what: subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for what, argv in runs.items()
+    }
+    for what, proc in procs.items():
+        try:
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert proc.returncode == 2 and out == "", what
+        assert_one_line(err, f"{what} {fifo}", "not a regular file")
