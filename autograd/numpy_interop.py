@@ -4,7 +4,9 @@
 :data:`UFUNCS` and :data:`FUNCTIONS` reach ``Tensor.__array_ufunc__`` /
 ``Tensor.__array_function__`` (NEP 13 and NEP 18) and run the glassgrad function of
 the same meaning, so the result is a Tensor in the graph, exactly as if the user had
-called ``glassgrad.exp(t)``. Any other NumPy function would compute on the bare array
+called ``glassgrad.exp(t)``. Comparisons and value tests (:data:`PREDICATES`, such as
+``array < t`` and ``np.isnan(t)``) have no gradient: they give the boolean array of the
+data, as the comparison operators do. Any other NumPy function would compute on the bare array
 and drop the gradient without a word, so it raises a ``TypeError`` that names the
 glassgrad function to use, or ``.detach()`` to leave the graph on purpose.
 
@@ -29,16 +31,6 @@ from .ops.base import as_raw
 _NOVALUE: Any = getattr(np, "_NoValue", None)
 
 
-def _maximum(a: Any, b: Any) -> Any:
-    """max(a, b) elementwise: ``where(a >= b, a, b)``; a tie sends the gradient to a."""
-    return ops.where(np.greater_equal(as_raw(a), as_raw(b)), a, b)
-
-
-def _minimum(a: Any, b: Any) -> Any:
-    """min(a, b) elementwise: ``where(a <= b, a, b)``; a tie sends the gradient to a."""
-    return ops.where(np.less_equal(as_raw(a), as_raw(b)), a, b)
-
-
 def _reshape(a: Any, shape: Any = None, *, newshape: Any = None, order: str = "C", copy: Any = None) -> Any:
     if order != "C" or copy:
         raise TypeError("numpy.reshape on a graph value: only order='C' without copy is recorded")
@@ -48,7 +40,7 @@ def _reshape(a: Any, shape: Any = None, *, newshape: Any = None, order: str = "C
 def _clip(a: Any, a_min: Any = _NOVALUE, a_max: Any = _NOVALUE, *, min: Any = None, max: Any = None) -> Any:
     lo = min if a_min is _NOVALUE or a_min is None else a_min
     hi = max if a_max is _NOVALUE or a_max is None else a_max
-    return ops.clip(a, as_raw(lo), as_raw(hi))
+    return ops.clip(a, lo, hi)
 
 
 def _sum(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
@@ -77,8 +69,8 @@ UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.tanh: ops.tanh,
     np.absolute: ops.abs_,
     np.matmul: ops.matmul,
-    np.maximum: _maximum,
-    np.minimum: _minimum,
+    np.maximum: ops.maximum,
+    np.minimum: ops.minimum,
 }
 
 #: NumPy function -> the glassgrad function it records (called with the same arguments).
@@ -96,6 +88,12 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.clip: _clip,
 }
 
+# Comparisons and tests of the values: boolean results, nothing to differentiate, so
+# they see the data (as the comparison operators do).
+PREDICATES = frozenset(
+    {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.isnan, np.isinf, np.isfinite}
+)
+
 # Questions about the array's layout, not its values: nothing to differentiate.
 _LAYOUT: dict[Callable[..., Any], Callable[[Any], Any]] = {
     np.shape: lambda t: t.shape,
@@ -106,6 +104,8 @@ _LAYOUT: dict[Callable[..., Any], Callable[[Any], Any]] = {
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_ufunc__``: record the ufunc's glassgrad op, or refuse."""
+    if ufunc in PREDICATES and method == "__call__" and not kwargs:
+        return ufunc(*[as_raw(x) for x in inputs])
     fn = UFUNCS.get(ufunc)
     if fn is None or method != "__call__" or kwargs:
         raise TypeError(_refusal(f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}"), kwargs))

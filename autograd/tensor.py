@@ -336,10 +336,12 @@ class Tensor(Operators, Node):
 
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
     def _inplace(self, what: str, value: Any) -> Any:
-        """Check and record an in-place change by ``value``; returns its raw data."""
+        """Check an in-place change by ``value``; returns its raw data. The caller
+        writes it, then calls :meth:`_changed`: a write that fails changes nothing."""
         # The grad mode is read from the state module, not through is_grad_enabled():
         # an optimizer pays this once per parameter and step.
-        if self._seq and (not state.switched or state.modes.grad_enabled):  # requires grad (see Node)
+        recording = not state.switched or state.modes.grad_enabled
+        if self._seq and recording:  # requires grad (see Node)
             raise InPlaceError(
                 f"{what} on {self._describe()}, which requires grad: an in-place change would "
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
@@ -348,27 +350,43 @@ class Tensor(Operators, Node):
         if isinstance(value, Node):
             if value.data_type is not np.ndarray:
                 raise mixed_kinds(type(self), type(value), what)
+            if value._seq and recording:
+                # No op records the write, so the gradient through it would be lost.
+                raise InPlaceError(
+                    f"{what} of {value._describe()}, which requires grad, into {self._describe()}: "
+                    "an in-place write is not recorded, so its gradient would be lost. Build a new "
+                    "value (where, concatenate, stack, +), or write value.detach() to drop the "
+                    "gradient on purpose."
+                )
             value = value._data
-        versions.mark(self._data, self._bump_version())
         return value
+
+    def _changed(self) -> None:
+        """Record that this tensor's memory was just changed in place."""
+        versions.mark(self._data, self._bump_version())
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._data[_raw_key(key)] = self._inplace("item assignment", value)
+        self._changed()
 
     def __iadd__(self, other: Any) -> Tensor:
         self._data += self._inplace("+=", other)
+        self._changed()
         return self
 
     def __isub__(self, other: Any) -> Tensor:
         self._data -= self._inplace("-=", other)
+        self._changed()
         return self
 
     def __imul__(self, other: Any) -> Tensor:
         self._data *= self._inplace("*=", other)
+        self._changed()
         return self
 
     def __itruediv__(self, other: Any) -> Tensor:
         self._data /= self._inplace("/=", other)
+        self._changed()
         return self
 
 

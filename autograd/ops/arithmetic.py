@@ -245,8 +245,9 @@ def neg(a: Any) -> Any:
 
 
 def power(x: Any, c: Any) -> Any:
-    """xᶜ. A Python-number exponent is a constant (op ``power``); an array or graph
-    value as exponent is differentiated too (op ``graph_power``, needs x > 0)."""
-    if isinstance(c, (int, float)):
+    """xᶜ. A number exponent (Python's or numpy's) is a constant (op ``power``); an
+    array or graph value as exponent is differentiated too (op ``graph_power``, needs
+    x > 0)."""
+    if isinstance(c, (int, float, np.integer, np.floating)):
         return call(Power, x, c=float(c))
     return call(GraphPower, x, c)

@@ -389,11 +389,24 @@ def log_sigmoid(x: Any) -> Any:
     return call(LogSigmoid, x)
 
 
-def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Any:
-    """Limit x to [lo, hi] (either bound may be None); gradient 1 inside, 0 outside."""
+def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
+    """Limit x to [lo, hi] (either bound may be None); gradient 1 inside, 0 outside.
+
+    Number bounds record the op ``clip``. A bound that is an array or a graph value is
+    ``minimum(maximum(x, lo), hi)``: an array bound broadcasts as in numpy, and a graph
+    value bound gets the gradient of the elements clipped to it.
+    """
     if lo is None and hi is None:
         raise ValueError("clip: give lo, hi or both")
-    return call(Clip, x, lo=lo, hi=hi)
+    if _is_number_or_none(lo) and _is_number_or_none(hi):
+        return call(Clip, x, lo=lo, hi=hi)
+    if lo is not None:
+        x = maximum(x, lo)
+    return x if hi is None else minimum(x, hi)
+
+
+def _is_number_or_none(v: Any) -> bool:
+    return v is None or isinstance(v, (int, float, np.integer, np.floating))
 
 
 def where(cond: Any, a: Any, b: Any) -> Any:
@@ -402,6 +415,24 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     if not isinstance(a, Node) and not isinstance(b, Node):
         return np.where(cond, a, b)
     return call(Where, a, b, cond=cond)
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """max(a, b) elementwise, as ``numpy.maximum``: ``where(a ≥ b or a is NaN, a, b)``.
+
+    A NaN in either operand is the result (NaN compares false). The gradient goes to
+    the operand whose value is taken: ∂/∂a = [taken from a], ∂/∂b = [taken from b];
+    a tie takes a.
+    """
+    ra = as_raw(a)
+    return where(np.greater_equal(ra, as_raw(b)) | np.isnan(ra), a, b)
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """min(a, b) elementwise, as ``numpy.minimum``: ``where(a ≤ b or a is NaN, a, b)``;
+    NaN and the gradient as in :func:`maximum`."""
+    ra = as_raw(a)
+    return where(np.less_equal(ra, as_raw(b)) | np.isnan(ra), a, b)
 
 
 def cast(x: Any, dtype: Any) -> Any:

@@ -263,10 +263,12 @@ def scatter_add(g: Any, key: Any, shape: Sequence[int]) -> Any:
     return call(ScatterAdd, g, key=key, shape=tuple(shape))
 
 
-def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
-    """Join values along an existing axis."""
+def concatenate(xs: Sequence[Any], axis: int | None = 0) -> Any:
+    """Join values along an existing axis; ``axis=None`` joins them flattened (as numpy)."""
     if len(xs) == 0:
         raise ValueError("concatenate needs at least one value")
+    if axis is None:
+        return call(Concatenate, *[reshape(x, -1) for x in xs], axis=0)
     return call(Concatenate, *xs, axis=axis)
 
 

@@ -28,9 +28,15 @@ Axis = int | tuple[int, ...] | None
 
 
 def logsumexp_kept(x: np.ndarray, axes: tuple[int, ...]) -> Any:
-    """ln Σ e^x over ``axes``, keeping them as size 1, computed as m + ln Σ e^{x−m}."""
+    """ln Σ e^x over ``axes``, keeping them as size 1, computed as m + ln Σ e^{x−m}.
+
+    An infinite m is not subtracted (∞ − ∞ is NaN): a slice that is all −∞ sums to
+    e^{−∞} = 0 and gives −∞, one holding +∞ gives +∞, as the sum itself does.
+    """
     m = np.max(x, axis=axes, keepdims=True)
-    return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):  # ln 0 = −∞ is the answer, not a mistake
+        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
 
 
 class LogSumExp(Function, register=True):
