@@ -582,3 +582,14 @@ def test_14_a_path_the_system_refuses_to_look_at_is_the_command_s_one_line(tmp_p
         assert exit_status(argv) == 2
         err = capsys.readouterr().err
         assert_one_line(err, f"glassgrad {argv[0]}: error: argument")
+
+
+# -- 15. a machine without graphviz --------------------------------------------------------------------
+def test_15_train_without_graphviz_says_so_in_one_line_per_warning(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` there
+    assert main(["train", "--data", str(data), "--max-iterations", "2", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("glassgrad train: warning: graphviz's `dot`") for line in lines), (
+        lines
+    )
+    assert (tmp_path / "run" / "graph_forward.dot").exists() and (tmp_path / "run" / "model.npz").exists()
