@@ -6,9 +6,9 @@
     glassgrad descent [options]          gradient descent on x², step by step, with a plot
     glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
-Bad input (missing files, bad data, impossible options) ends with exit status 2 and
-one line on stderr; Ctrl-C or SIGTERM with exit status 130 (train first writes the
-run so far).
+Bad input (missing files, bad data, impossible options) and a run larger than the
+memory end with exit status 2 and one line on stderr; Ctrl-C or SIGTERM with exit
+status 130 (train first writes the run so far).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             return args.run(args)
     except (GlassgradError, OSError) as exc:
         print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError as exc:  # what the options ask for (data × copies, hidden units) can outgrow any machine
+        print(f"{name}: error: out of memory ({_one_line(exc)}); ask for a smaller run", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)

@@ -593,3 +593,19 @@ def test_15_train_without_graphviz_says_so_in_one_line_per_warning(data, tmp_pat
         lines
     )
     assert (tmp_path / "run" / "graph_forward.dot").exists() and (tmp_path / "run" / "model.npz").exists()
+
+
+# -- 16. more than the machine's memory ------------------------------------------------------------------
+def test_16_a_run_too_large_for_the_memory_is_one_line(tmp_path):
+    import resource
+
+    def little_memory():  # 1.5 GiB of address space; the shifted copies of the embedded sample take 3 GiB
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+
+    argv = ["train", "--shifted-copies", "100", "--max-iterations", "1", "--quiet", "--out", tmp_path / "run"]
+    proc = subprocess.run(
+        [*COMMAND, *map(str, argv)], capture_output=True, text=True, timeout=120, preexec_fn=little_memory
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert_one_line(proc.stderr, "out of memory", "unable to allocate")
+    assert os.listdir(tmp_path) == []
