@@ -23,18 +23,17 @@ from typing import Any
 from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
+from . import commands
 from .commands.blas import blas_threads
 from .commands.options import EXIT_INTERRUPTED, EXIT_USAGE, Parser
 
 
 def build_parser() -> Parser:
     """The parser of every subcommand, each registered from its module the same way."""
-    from .commands import COMMANDS  # here, inside main's handlers: Ctrl-C while it loads prints one line
-
     parser = Parser(prog="glassgrad", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"glassgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for name, command in COMMANDS.items():
+    for name, command in commands.load().items():
         p = sub.add_parser(name, help=command.HELP, description=command.__doc__)
         command.add_arguments(p)
         p.set_defaults(run=command.run)

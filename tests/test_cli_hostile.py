@@ -609,3 +609,16 @@ def test_16_a_run_too_large_for_the_memory_is_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert_one_line(proc.stderr, "out of memory", "unable to allocate")
     assert os.listdir(tmp_path) == []
+
+
+def test_8_the_commands_load_only_inside_main_where_ctrl_c_is_one_line():
+    # Ctrl-C while a module loads outside main() is Python's KeyboardInterrupt traceback:
+    # importing the command line must not load the commands (the drawing library, ...).
+    check = (
+        "import sys, glassgrad.models.cli\n"
+        "names = ('demo', 'train', 'predict', 'export', 'descent', 'graph')\n"
+        "print(sorted(m for m in sys.modules if m in [f'glassgrad.models.commands.{n}' for n in names]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
