@@ -10,6 +10,7 @@ files written together (a training run): it appears whole, or not at all.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -30,6 +31,9 @@ def temp_name(path: Path) -> Path:
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     """A binary file to write into; it becomes ``path`` when the block ends without error.
 
+    A ``path`` that exists and is not a regular file (a FIFO, a device, a folder) raises
+    FileExistsError naming it: a rename would put the file in its place.
+
     An exception raised inside the block removes the temporary file and passes through,
     except a system error that names no file (a full disk): that one, like any error of
     the writer's own steps, is raised again naming ``path`` (never the temporary file).
@@ -37,6 +41,8 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     path = Path(path)
     tmp = temp_name(path)
     with _naming(path):
+        if path.exists() and not path.is_file():  # a FIFO or a device is written through, never replaced
+            raise FileExistsError(errno.EEXIST, "exists and is not a regular file; give the name of a file", path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # os.open applies the umask to 0o666, as open() does for any new file.
         f = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), "wb")

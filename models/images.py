@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from glassgrad.optional import require
 
+from .data.files import irregular
 from .mnist import DataError
 
 MAX_PIXELS = 4096 * 4096  # larger pictures are refused before they are decoded: bounded memory
@@ -36,6 +37,9 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     Image = require("PIL.Image", "train", "reading a picture")
     try:
+        kind = irregular(path)
+        if kind:
+            raise DataError(f"image {path} is not a regular file ({kind}); give a PNG or JPEG file")
         with warnings.catch_warnings():
             # Pillow says with a UserWarning that it works around damage (an icon's picture of
             # another size than its directory claims, an animated PNG's bad frame count): the

@@ -18,6 +18,7 @@ and trains on the cross-entropy −ln p_y of the true digit y. Both are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,17 @@ def _layers(n_features: int, hidden: int, n_out: int, dtype: Any, seed: int) -> 
     if hidden == 0:
         return [Linear(n_features, n_out, dtype=dtype, rng=rng)]
     return [Linear(n_features, hidden, dtype=dtype, rng=rng), ReLU(), Linear(hidden, n_out, dtype=dtype, rng=rng)]
+
+
+def layer_shapes(n_features: Any, hidden: Any, n_out: Any) -> dict[str, tuple[Any, ...]]:
+    """The shapes of the parameters of the layers :func:`_layers` builds, by name, found
+    without building them (a model file's architecture is checked against its arrays
+    before it may claim gigabytes)."""
+    first = hidden or n_out
+    shapes = {"0.weight": (first, n_features), "0.bias": (first,)}
+    if hidden:
+        shapes.update({"2.weight": (n_out, hidden), "2.bias": (n_out,)})
+    return shapes
 
 
 class _PixelNetwork(Sequential):
@@ -77,6 +89,11 @@ class HiddenLayerDetector(_PixelNetwork, Detector):
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "n_features": self.n_features, "dtype": str(self.dtype)}
 
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+        """The shapes of the parameters of ``cls.from_config(config)``, by name."""
+        return layer_shapes(config["n_features"], config["hidden"], 1)
+
     def forward(self, X: Any) -> Tensor:
         """The logits z, shape (N,)."""
         z: Tensor = Sequential.forward(self, self.inputs(X))
@@ -102,6 +119,11 @@ class DigitClassifier(_PixelNetwork):
             "n_features": self.n_features,
             "dtype": str(self.dtype),
         }
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+        """The shapes of the parameters of ``cls.from_config(config)``, by name."""
+        return layer_shapes(config["n_features"], config["hidden"], config["n_classes"])
 
     @property
     def n_classes(self) -> int:

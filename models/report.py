@@ -14,6 +14,7 @@ import json
 import math
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,17 @@ from glassgrad.nn import Module
 
 from . import serialize
 from .atomic import write_atomic, write_text_atomic
-from .logistic import LogisticModel
+from .data.files import irregular
+from .logistic import Detector, LogisticModel
+from .network import DigitClassifier, HiddenLayerDetector
 
 FORMAT = "glassgrad-logistic"
 FORMAT_VERSION = 1
 MAX_META_CHARS = 1 << 20  # a model's metadata is a few kB; more is not a glassgrad file
 MAX_FEATURES = 1 << 24
 MAX_MODEL_BYTES = 8 * MAX_FEATURES + MAX_META_CHARS * 4 + (1 << 16)
+# The networks glassgrad train writes, by the class name their module files give.
+NETWORKS = {f"{c.__module__}.{c.__qualname__}": c for c in (HiddenLayerDetector, DigitClassifier)}
 
 
 class ModelFileError(GlassgradError):
@@ -64,6 +69,9 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
     ``n_features``, ``train``); :class:`ModelFileError` if it cannot be used."""
     path = Path(path)
     try:
+        kind = irregular(path)
+        if kind:
+            raise ModelFileError(f"model file {path} is not a regular file ({kind}); give the model.npz of a run")
         with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
             size = sum(member.file_size for member in archive.infolist())
         if size > MAX_MODEL_BYTES:
@@ -109,18 +117,32 @@ def _read_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
             f"model file {path} has format version {_shown(meta.get('format_version'))}; this glassgrad "
             f"reads version {FORMAT_VERSION}: retrain with `glassgrad train`"
         )
-    checks = {
-        "digit": (lambda v: _is_int(v) and 0 <= v <= 9, "a digit 0..9"),
-        "threshold": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
-        "n_features": (lambda v: _is_int(v) and 1 <= v <= MAX_FEATURES, f"a whole number in 1..{MAX_FEATURES:,}"),
-        "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
-    }
+    _check_fields(
+        path,
+        meta,
+        {
+            "digit": DIGIT,
+            "threshold": THRESHOLD,
+            "n_features": (lambda v: _is_int(v) and 1 <= v <= MAX_FEATURES, f"a whole number in 1..{MAX_FEATURES:,}"),
+            "dtype": (lambda v: v in ("float32", "float64"), "'float32' or 'float64'"),
+        },
+    )
+    return meta
+
+
+Check = tuple[Callable[[Any], bool], str]  # whether a metadata value is valid, and what is expected
+DIGIT: Check = (lambda v: _is_int(v) and 0 <= v <= 9, "a digit 0..9")
+NO_DIGIT: Check = (lambda v: v is None, "null (a classifier answers with every digit)")
+THRESHOLD: Check = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+
+
+def _check_fields(path: Path, meta: dict[str, Any], checks: dict[str, Check]) -> None:
+    """Refuse metadata without one of the ``checks``' fields or with a value it finds invalid."""
     for field, (valid, expected) in checks.items():
         if field not in meta:
             raise ModelFileError(f"model file {path}: its metadata has no {field!r}; it was not written by glassgrad")
         if not valid(meta[field]):
             raise ModelFileError(f"model file {path}: {field} is {_shown(meta[field])}, expected {expected}")
-    return meta
 
 
 def _is_int(v: Any) -> bool:
@@ -131,22 +153,49 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _shown(v: Any) -> str:
-    text = json.dumps(v) if isinstance(v, (str, int, float, bool)) or v is None else type(v).__name__
-    return text if len(text) <= 40 else text[:37] + "..."
+def _shown(v: Any, width: int = 40) -> str:
+    plain = isinstance(v, (str, int, float, bool, dict)) or v is None
+    text = json.dumps(v) if plain else type(v).__name__
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _load_network(path: Path) -> tuple[Module, dict[str, Any]]:
+    """The network saved at ``path`` and its metadata; its architecture is checked against
+    its arrays before the network is built, and its metadata as a detector's or a classifier's."""
     try:
+        header, arrays = serialize.read(path)
+        _check_architecture(path, header.get("architecture"), arrays)
         model = serialize.load(path)
-        header, _ = serialize.read(path)
     except serialize.ModuleFileError as exc:
         raise ModelFileError(str(exc)) from None
+    assert isinstance(model, (HiddenLayerDetector, DigitClassifier))  # the class _check_architecture found
+    if not all(np.isfinite(a).all() for a in arrays.values()):
+        raise ModelFileError(f"model file {path} holds weights that are NaN or infinite; train again")
     meta = header.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("threshold"), float):
+    if not isinstance(meta, dict):
         raise ModelFileError(f"model file {path} holds a {type(model).__name__} without the metadata of a trained run")
-    n_features = getattr(model, "n_features", None)
-    return model, {**meta, "n_features": n_features, "dtype": header.get("dtype")}
+    _check_fields(path, meta, {"digit": DIGIT if isinstance(model, Detector) else NO_DIGIT, "threshold": THRESHOLD})
+    return model, {**meta, "n_features": model.n_features, "dtype": header.get("dtype")}
+
+
+def _check_architecture(path: Path, spec: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a module file that holds no network glassgrad train writes, or one whose
+    architecture has other parameters than the arrays it holds (the file's size then
+    says nothing of the memory the network would take)."""
+    name = spec.get("class") if isinstance(spec, dict) else None
+    cls = NETWORKS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ModelFileError(f"model file {path} holds a {_shown(name)}, not a model that glassgrad train writes")
+    try:
+        expected = {k: list(shape) for k, shape in cls.parameter_shapes(spec["config"]).items()}
+    except (KeyError, TypeError):
+        raise ModelFileError(f"model file {path} holds a {cls.__name__} without a readable configuration") from None
+    held = {k: list(a.shape) for k, a in arrays.items()}
+    if expected != held:
+        raise ModelFileError(
+            f"model file {path} is damaged: its {cls.__name__}'s parameters are {_shown(expected, 200)} "
+            f"but it holds {_shown(held, 200)}"
+        )
 
 
 def write_summary(path: str | os.PathLike[str], summary: dict[str, Any]) -> Path:

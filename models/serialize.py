@@ -103,7 +103,7 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nda
     raw = arrays.pop(HEADER, None)
     try:
         header = json.loads(raw.tobytes().decode("utf-8")) if raw is not None and raw.dtype == np.uint8 else None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModuleFileError(f"{where} is not a {FORMAT} file (it has no glassgrad header); save it with save()")

@@ -518,3 +518,67 @@ def test_12_download_from_a_mirror_and_sigterm_leaves_no_part_file(stalling_serv
     assert proc.returncode == 130
     assert_one_line(err, status="interrupted")
     assert os.listdir(cache) == [] and not (tmp_path / "run").exists()
+
+
+# -- 13. a model or a picture that is a FIFO, a device or a folder ---------------------------------
+def test_13_a_fifo_given_as_the_model_or_a_picture_is_refused_not_waited_on(model_file, tmp_path):
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    picture = tmp_path / "one.png"
+    picture.write_bytes(png(a_digit()))
+    runs = {
+        "model file": [*COMMAND, "predict", str(fifo), str(picture)],
+        "image": [*COMMAND, "predict", str(model_file), str(fifo)],
+    }
+    procs = {
+        what: subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for what, argv in runs.items()
+    }
+    for what, proc in procs.items():
+        try:
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert proc.returncode == 2 and out == "", what
+        assert_one_line(err, f"{what} {fifo}", "not a regular file")
+
+
+# -- 14. where export writes -------------------------------------------------------------------------
+def exit_status(argv):
+    """main's exit status, also when the parser exits on its own."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_14_export_never_writes_over_its_model_a_fifo_or_a_device(model_file, tmp_path, capsys):
+    model = tmp_path / "model.onnx"  # named like the file export writes by default
+    model.write_bytes(model_file.read_bytes())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out, words in (
+        ([], ("--out", "is the model file")),
+        (["--out", str(model)], ("--out", "is the model file")),
+        (["--out", str(fifo)], (str(fifo), "not a regular file")),
+        (["--out", str(tmp_path)], (str(tmp_path), "folder")),
+        (["--out", ""], ("--out", "empty")),
+    ):
+        assert exit_status(["export", str(model), "--to", "onnx", *out]) == 2, out
+        captured = capsys.readouterr()
+        assert captured.out == "", out
+        assert_one_line(captured.err, *words)
+    assert model.read_bytes() == model_file.read_bytes() and fifo.is_fifo()
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "model.onnx"]
+
+
+def test_14_a_path_the_system_refuses_to_look_at_is_the_command_s_one_line(tmp_path, capsys):
+    too_long = tmp_path / ("x" * 300)  # longer than a file name may be
+    for argv in (
+        ["train", "--out", str(too_long)],
+        ["descent", "--out", str(too_long)],
+        ["predict", "m", "--data", str(too_long)],
+    ):
+        assert exit_status(argv) == 2
+        err = capsys.readouterr().err
+        assert_one_line(err, f"glassgrad {argv[0]}: error: argument")

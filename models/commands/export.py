@@ -16,13 +16,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .options import UsageError, output_file
+
 HELP = "write a trained model as an ONNX file (for onnxruntime and other runtimes)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, help="model.npz written by glassgrad train")
     p.add_argument("--to", choices=("onnx",), required=True, help="the format to write (onnx)")
-    p.add_argument("--out", type=Path, default=None, help="the file to write (default: MODEL with .onnx)")
+    p.add_argument("--out", type=output_file, default=None, help="the file to write (default: MODEL with .onnx)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     model, meta = load_model(args.model)
     out = args.out or args.model.with_suffix(".onnx")
+    if out.exists() and out.samefile(args.model):
+        raise UsageError(f"--out {out} is the model file itself; give another name for the ONNX file")
 
     def probabilities(x: Any) -> Any:
         return sigmoid(model(x)) if isinstance(model, Detector) else softmax(model(x), axis=1)

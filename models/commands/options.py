@@ -61,13 +61,31 @@ def number(
 
 def existing_dir(text: str) -> Path:
     path = Path(text)
-    if not path.is_dir():
+    if not _is(path, Path.is_dir):
         raise argparse.ArgumentTypeError(f"{text} is not an existing folder")
     return path
 
 
 def output_dir(text: str) -> Path:
     path = Path(text)
-    if path.exists() and not path.is_dir():
+    if _is(path, Path.exists) and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
     return path
+
+
+def output_file(text: str) -> Path:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    path = Path(text)
+    if _is(path, Path.is_dir):
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    return path
+
+
+def _is(path: Path, test: Any) -> bool:
+    """``test(path)``, with a path the system refuses to look at (a name too long, a
+    loop of links) an argparse error naming it, not an OSError out of the parser."""
+    try:
+        return bool(test(path))
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{path}: {exc.strerror}") from None

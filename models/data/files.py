@@ -32,11 +32,11 @@ def opened(path: str | Path) -> Iterator[io.BufferedIOBase]:
     """
     path = Path(path)
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
+        kind = irregular(path)
+        if kind == "a folder":
             raise DataError(f"{path}: is a folder, expected a file")
-        if not stat.S_ISREG(mode):
-            raise DataError(f"{path}: is not a regular file (a FIFO, socket or device); give a data file")
+        if kind:
+            raise DataError(f"{path}: is not a regular file ({kind}); give a data file")
         with path.open("rb") as raw:
             gzipped = raw.read(2) == GZIP_MAGIC
             raw.seek(0)
@@ -48,6 +48,16 @@ def opened(path: str | Path) -> Iterator[io.BufferedIOBase]:
         raise DataError(f"{path}: truncated or corrupt gzip data ({detail}); download or copy the file again") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def irregular(path: str | os.PathLike[str]) -> str | None:
+    """What ``path`` is when it is not a regular file ("a folder" or "a FIFO, socket or
+    device"), None when it is one; reading a FIFO would wait for a writer for ever. A
+    missing path raises FileNotFoundError."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
 
 
 def read_at_most(stream: io.BufferedIOBase, n: int) -> bytes:
