@@ -461,7 +461,11 @@ class Node:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        self._grad = value
+        self._grad = None if value is None else self._checked_grad(value)
+
+    def _checked_grad(self, value: Any) -> Any:
+        """A gradient assigned to ``.grad``, as this kind of value keeps it."""
+        return value
 
     # -- backward -----------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:

@@ -129,14 +129,28 @@ class Tensor(Operators, Node):
         data = self._data
         if g.dtype != data.dtype or g.shape != data.shape:
             g = np.broadcast_to(g, data.shape).astype(data.dtype)
-        if self._grad is not None:
-            self._grad = self._grad + g
+        old = self._grad
+        if old is not None:
+            if old.shape != data.shape:  # broadcasting the old gradient would be wrong
+                raise GradError(
+                    f".grad has shape {tuple(old.shape)} but {self._describe()} has a new shape (its .data "
+                    "was assigned): set .grad = None before backward()"
+                )
+            total = old + g
+            # Two 0-d arrays add to a numpy scalar: the gradient stays an array like the data.
+            self._grad = np.array(total) if isinstance(total, np.generic) else total
         elif type(g) is np.ndarray:
             # A copy: never alias another value's gradient (add's backward hands both
             # inputs one array) or the caller's backward(gradient).
             self._grad = g.copy()
         else:  # a numpy scalar (a total): the gradient is a 0-d array like the data
             self._grad = np.array(g)
+
+    def _checked_grad(self, value: Any) -> Any:
+        g = value if isinstance(value, Tensor) else np.asarray(value, dtype=self._data.dtype)
+        if g.shape != self._data.shape:
+            raise GradError(f"the grad of {self._describe()} must have its shape {self.shape}, got {tuple(g.shape)}")
+        return g
 
     def _describe(self) -> str:
         name = f" {self.name!r}" if self.name else ""
