@@ -33,6 +33,14 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but an argument this parser does not take is its own error: a
+        subcommand's error names the subcommand (argparse leaves it to the main parser)."""
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
+
 
 def number(
     kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
