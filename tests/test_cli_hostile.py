@@ -630,3 +630,13 @@ def test_17_an_unknown_argument_is_the_subcommand_s_error(model_file, capsys):
         assert exit_status(argv) == 2
         err = capsys.readouterr().err
         assert_one_line(err, f"glassgrad {argv[0]}: error: unrecognized arguments: {argv[-1]}")
+
+
+# -- 18. a model whose weights overflow ---------------------------------------------------------------------
+def test_18_a_probability_that_is_not_a_number_is_an_error_not_an_answer(tmp_path, capsys):
+    w = np.where(np.arange(784) % 2 == 0, 1e308, -1e308)  # finite, but x·w is inf − inf = NaN
+    path = model_with(tmp_path, "overflowing", w=w)
+    assert main(["predict", str(path), "--index", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line(captured.err, str(path), "not a number", "[0]")

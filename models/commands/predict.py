@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import mnist
     from ..images import load_digit_image
-    from ..report import load_model
+    from ..report import ModelFileError, load_model
 
     if not args.images and not args.index:
         raise UsageError("give at least one IMAGE or --index N")
@@ -52,7 +52,14 @@ def run(args: argparse.Namespace) -> int:
                 )
             named.append((f"{data.source}[{i}] (label {data.labels[i]})", data.images[i]))
     images = np.stack([img for _, img in named])
-    proba = model.predict_proba(images.reshape(len(images), -1).astype(model.dtype) / 255.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # a probability that is not a number is refused below
+        proba = model.predict_proba(images.reshape(len(images), -1).astype(model.dtype) / 255.0)
+    unanswered = [name for (name, _), p in zip(named, proba) if not np.isfinite(p).all()]
+    if unanswered:
+        raise ModelFileError(
+            f"model file {args.model} gives a probability that is not a number for {unanswered[0]}"
+            f"{f' and {len(unanswered) - 1} more' if len(unanswered) > 1 else ''}: its weights overflow; train again"
+        )
     width = max(len(name) for name, _ in named)
     for (name, _), p in zip(named, proba):
         if digit is None:  # a classifier: the most probable digit, then every probability
