@@ -119,4 +119,7 @@ def _swap_in(new: Path, path: Path) -> None:
     except BaseException:
         os.replace(old, path)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink():  # a link to a folder is replaced, its folder kept (rmtree refuses links)
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)

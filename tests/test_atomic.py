@@ -4,7 +4,7 @@ import errno
 import os
 
 import pytest
-from glassgrad.models.atomic import atomic_file, write_atomic, write_text_atomic
+from glassgrad.models.atomic import atomic_dir, atomic_file, write_atomic, write_text_atomic
 
 
 def test_writes_whole_files_with_the_permissions_of_any_new_file(tmp_path):
@@ -45,3 +45,14 @@ def test_errors_name_the_target_never_the_temporary_file(tmp_path):
         write_text_atomic(tmp_path / "file" / "sub.json", "{}")
     assert info.value.filename == str(tmp_path / "file" / "sub.json")
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_a_folder_replacing_a_link_to_a_folder_leaves_the_link_s_target_and_nothing_hidden(tmp_path):
+    (tmp_path / "earlier").mkdir()
+    (tmp_path / "earlier" / "model.npz").write_text("earlier run")
+    (tmp_path / "latest").symlink_to("earlier")
+    with atomic_dir(tmp_path / "latest") as folder:
+        (folder / "model.npz").write_text("new run")
+    assert sorted(os.listdir(tmp_path)) == ["earlier", "latest"]  # no hidden link left beside them
+    assert (tmp_path / "latest" / "model.npz").read_text() == "new run"
+    assert (tmp_path / "earlier" / "model.npz").read_text() == "earlier run"
