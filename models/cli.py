@@ -14,6 +14,7 @@ status 130 (train first writes the run so far).
 from __future__ import annotations
 
 import argparse
+import io
 import signal
 import sys
 import threading
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); returns the exit status:
     0 done, 2 bad input (one line on stderr), 130 interrupted by Ctrl-C or SIGTERM."""
     name = "glassgrad"
+    _escape_what_the_output_cannot_encode()
     restore = _sigterm_like_ctrl_c()
     try:
         args = build_parser().parse_args(argv)
@@ -61,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         restore()
+
+
+def _escape_what_the_output_cannot_encode() -> None:
+    """Write a character stdout or stderr cannot encode (→, ×, ≤ in an ASCII or cp1252
+    file) as a backslash escape, not as a UnicodeEncodeError after half the output."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _sigterm_like_ctrl_c() -> Callable[[], None]:

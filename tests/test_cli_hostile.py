@@ -640,3 +640,13 @@ def test_18_a_probability_that_is_not_a_number_is_an_error_not_an_answer(tmp_pat
     captured = capsys.readouterr()
     assert captured.out == ""
     assert_one_line(captured.err, str(path), "not a number", "[0]")
+
+
+# -- 19. a terminal or file that cannot show every character --------------------------------------------
+def test_19_output_to_an_ascii_only_stream_escapes_what_it_cannot_show(model_file):
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}  # as a file written through Windows' cp1252
+    code, out, err = glassgrad("predict", model_file, "--index", "0", env=env)
+    assert (code, err) == (0, "") and "p(9) = " in out and "\\u2192" in out  # → escaped
+    code, out, err = glassgrad("predict", model_file, "--index", "x", env=env)
+    assert code == 2 and out == ""
+    assert_one_line(err, "--index")
