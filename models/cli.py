@@ -6,9 +6,9 @@
     glassgrad descent [options]          gradient descent on x², step by step, with a plot
     glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 
-Bad input (missing files, bad data, impossible options) ends with exit status 2 and
-one line on stderr; Ctrl-C or SIGTERM with exit status 130 (train first writes the
-run so far).
+Bad input (missing files, bad data, impossible options) and a run larger than the
+memory end with exit status 2 and one line on stderr; Ctrl-C or SIGTERM with exit
+status 130 (train first writes the run so far).
 """
 
 from __future__ import annotations
@@ -23,18 +23,17 @@ from typing import Any
 from glassgrad import __version__
 from glassgrad.errors import GlassgradError
 
+from . import commands
 from .commands.blas import blas_threads
 from .commands.options import EXIT_INTERRUPTED, EXIT_USAGE, Parser
 
 
 def build_parser() -> Parser:
     """The parser of every subcommand, each registered from its module the same way."""
-    from .commands import COMMANDS  # here, inside main's handlers: Ctrl-C while it loads prints one line
-
     parser = Parser(prog="glassgrad", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"glassgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for name, command in COMMANDS.items():
+    for name, command in commands.load().items():
         p = sub.add_parser(name, help=command.HELP, description=command.__doc__)
         command.add_arguments(p)
         p.set_defaults(run=command.run)
@@ -53,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             return args.run(args)
     except (GlassgradError, OSError) as exc:
         print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError as exc:  # what the options ask for (data × copies, hidden units) can outgrow any machine
+        print(f"{name}: error: out of memory ({_one_line(exc)}); ask for a smaller run", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)

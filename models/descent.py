@@ -9,6 +9,7 @@ differentiates by hand.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from glassgrad import Scalar
@@ -27,7 +28,8 @@ class Step:
 
 
 def descend(x0: float, lr: float, stop: Criterion) -> tuple[list[Step], StopReason]:
-    """Minimize x² from ``x0`` with SGD(lr) until ``stop`` fires on the current iterate.
+    """Minimize x² from ``x0`` with SGD(lr) until ``stop`` fires on the current iterate,
+    or until f(x) or f'(x) overflows (a learning rate above 1 makes |x| grow without bound).
 
     The criterion sees ``train_loss = f(x)`` and ``grad_norm = |f'(x)|`` before each step.
     """
@@ -39,6 +41,13 @@ def descend(x0: float, lr: float, stop: Criterion) -> tuple[list[Step], StopReas
         opt.zero_grad()
         f = x * x
         f.backward()
+        if not (math.isfinite(f.data) and math.isfinite(x.grad)):
+            return steps, StopReason(
+                "Diverged",
+                opt.steps,
+                f.data,
+                f"x² overflowed (x = {x.data:.4g}): |1 − 2·lr| > 1 makes |x| grow; lower the learning rate",
+            )
         steps.append(Step(opt.steps, x.data, f.data, x.grad))
         reason = stop.check(State(opt.steps, epoch=opt.steps, train_loss=f.data, grad_norm=abs(x.grad)))
         if reason is not None:

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -197,6 +198,16 @@ def test_descent_prints_the_steps_and_writes_the_plot(tmp_path, capsys):
 def test_descent_stops_at_the_target_loss(tmp_path, capsys):
     code, stdout, _ = run(["descent", "--lr", "0.25", "--target", "1e-6", "--out", tmp_path], capsys)
     assert code == 0 and "stopped: TargetLoss" in stdout
+
+
+def test_descent_stops_when_x_squared_overflows_instead_of_printing_nan(tmp_path, capsys):
+    # lr 5: x is multiplied by 1 − 2·5 = −9 each step and x² overflows at step 322
+    for lr, steps in (("5", "1000"), ("1e308", "100")):
+        code, stdout, err = run(["descent", "--lr", lr, "--max-iterations", steps, "--out", tmp_path], capsys)
+        assert code == 0 and err == ""
+        rows = [line.split() for line in stdout.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+        assert rows and all(math.isfinite(float(v)) for row in rows for v in row), stdout[-500:]
+        assert "stopped: Diverged" in stdout and "learning rate" in stdout
 
 
 def corrupt_gzip(folder):

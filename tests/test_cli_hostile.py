@@ -582,3 +582,43 @@ def test_14_a_path_the_system_refuses_to_look_at_is_the_command_s_one_line(tmp_p
         assert exit_status(argv) == 2
         err = capsys.readouterr().err
         assert_one_line(err, f"glassgrad {argv[0]}: error: argument")
+
+
+# -- 15. a machine without graphviz --------------------------------------------------------------------
+def test_15_train_without_graphviz_says_so_in_one_line_per_warning(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` there
+    assert main(["train", "--data", str(data), "--max-iterations", "2", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("glassgrad train: warning: graphviz's `dot`") for line in lines), (
+        lines
+    )
+    assert (tmp_path / "run" / "graph_forward.dot").exists() and (tmp_path / "run" / "model.npz").exists()
+
+
+# -- 16. more than the machine's memory ------------------------------------------------------------------
+def test_16_a_run_too_large_for_the_memory_is_one_line(tmp_path):
+    import resource
+
+    def little_memory():  # 1.5 GiB of address space; the shifted copies of the embedded sample take 3 GiB
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+
+    argv = ["train", "--shifted-copies", "100", "--max-iterations", "1", "--quiet", "--out", tmp_path / "run"]
+    proc = subprocess.run(
+        [*COMMAND, *map(str, argv)], capture_output=True, text=True, timeout=120, preexec_fn=little_memory
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert_one_line(proc.stderr, "out of memory", "unable to allocate")
+    assert os.listdir(tmp_path) == []
+
+
+def test_8_the_commands_load_only_inside_main_where_ctrl_c_is_one_line():
+    # Ctrl-C while a module loads outside main() is Python's KeyboardInterrupt traceback:
+    # importing the command line must not load the commands (the drawing library, ...).
+    check = (
+        "import sys, glassgrad.models.cli\n"
+        "names = ('demo', 'train', 'predict', 'export', 'descent', 'graph')\n"
+        "print(sorted(m for m in sys.modules if m in [f'glassgrad.models.commands.{n}' for n in names]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -57,7 +57,10 @@ def test_a_command_runs_with_the_blas_threads_asked_for(command, case, monkeypat
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize(("value", "why"), [("0", "out of range"), ("-1", "out of range"), ("x", "not an integer")])
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("0", "out of range"), ("-1", "out of range"), ("x", "not an integer"), ("99999999999999999999", "out of range")],
+)
 def test_a_bad_thread_count_is_one_line_and_exit_2(command, value, why, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*COMMANDS[command][1], "--threads", value])

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from .options import number
 
 DEFAULT_THREADS = 1
+MAX_THREADS = 1024  # BLAS libraries take the count as a C int; far more than any machine's cores
 # The variables through which the BLAS libraries NumPy is built with take their thread count.
 THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
@@ -32,10 +33,10 @@ THREAD_VARIABLES = (
 def add_threads_argument(p: argparse._ActionsContainer) -> None:  # a parser or one of its groups
     p.add_argument(
         "--threads",
-        type=number(int, 1),
+        type=number(int, 1, MAX_THREADS),
         metavar="N",
         default=None,
-        help=f"threads of the math library (BLAS), ≥ 1 (default {DEFAULT_THREADS}, or the count set in "
+        help=f"threads of the math library (BLAS), 1..{MAX_THREADS} (default {DEFAULT_THREADS}, or the count set in "
         f"{' or '.join(THREAD_VARIABLES[:2])})",
     )
 

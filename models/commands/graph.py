@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import warnings
 from pathlib import Path
 
-from glassgrad.viz import VizWarning, explain, explore
+from glassgrad.viz import explain, explore
 
 from ..graphs import (
     DEFAULT_B,
@@ -20,6 +18,7 @@ from ..graphs import (
     write_logistic_figures,
 )
 from .options import UsageError, number
+from .vizwarnings import viz_warnings
 
 HELP = "draw the logistic unit's forward and backward graphs and explain ∂L/∂w"
 FINITE = number(float)
@@ -44,13 +43,10 @@ def run(args: argparse.Namespace) -> int:
         unit = logistic_unit(args.x, args.w, args.b, args.y)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", VizWarning)
+    with viz_warnings("graph"):
         paths = write_logistic_figures(args.out, args.format or ["svg"], unit)
         if args.html:
             paths.append(explore(unit.loss, title=LOGISTIC_TITLE).save(args.out / "explorer.html"))
-    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, VizWarning)):
-        print(f"glassgrad graph: warning: {message}", file=sys.stderr)
     for path in paths:
         print(f"wrote {path}")
     print(explain(unit.w, unit.loss))

@@ -435,14 +435,17 @@ def render_sample_graph(model: Model, x: np.ndarray, y: np.ndarray, out: Path) -
     through both passes in a browser), when ``glassgrad.viz`` exists."""
     try:
         from glassgrad import viz
+
+        from .vizwarnings import viz_warnings
     except ImportError:
         return {}
     loss = model.loss(x, y)
     files = {}
     try:
-        for view in ("forward", "backward"):
-            files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
-        files["explorer"] = viz.explore(loss, title="The loss of one validation digit").save(out / "explorer.html")
+        with viz_warnings("train"):
+            for view in ("forward", "backward"):
+                files[f"graph_{view}"] = Path(viz.draw(loss, view=view).save(out / f"graph_{view}.svg"))
+            files["explorer"] = viz.explore(loss, title="The loss of one validation digit").save(out / "explorer.html")
     except Exception as exc:  # an optional picture must never cost the trained model
         print(
             f"glassgrad train: note: graph of one sample not drawn: {' '.join(str(exc).split())[:200]}", file=sys.stderr
