@@ -109,12 +109,14 @@ def _grad_of_function(fun: Callable[..., Any], argnums: ArgNums, with_value: boo
 
     def gradient(*args: Any, **kwargs: Any) -> Any:
         inputs = list(args)
-        leaves, nested = [], False
+        made: dict[int, Node] = {}  # an argument named twice is one leaf, made once
+        nested = False
         for i in nums:
-            leaf, traced = _as_leaf(inputs[i])
-            inputs[i] = leaf
-            leaves.append(leaf)
-            nested = nested or traced
+            if i not in made:
+                made[i], traced = _as_leaf(inputs[i])
+                inputs[i] = made[i]
+                nested = nested or traced
+        leaves = [made[i] for i in nums]
         out = fun(*inputs, **kwargs)
         if not isinstance(out, Node):
             name = getattr(fun, "__name__", "the function")

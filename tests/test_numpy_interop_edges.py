@@ -86,3 +86,25 @@ def test_a_numpy_number_exponent_is_a_constant_as_a_python_number_is(c):
     assert out.op == "power"
     np.testing.assert_allclose(out.data, x.data ** float(c))
     assert gradcheck(lambda x: x**c, x).ok
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: np.maximum(x, 0.0),
+        lambda x: np.minimum(0.5, x),
+        lambda x: np.clip(x, np.array([-1.0, 0.0, 0.0]), 1.0),
+    ],
+    ids=["maximum", "minimum", "clip with an array bound"],
+)
+def test_a_traced_step_chooses_by_the_data_of_each_call(fn):
+    # Which operand is taken is decided from the data in forward and backward, not
+    # fixed at trace time: a replay on other data takes other operands.
+    weights = np.array([1.0, 2.0, 3.0])
+    step = ag.trace(lambda x: (fn(x) * weights).sum(), Tensor([1.0, -1.0, 2.0], requires_grad=True))
+    x = Tensor([-1.0, 1.0, -2.0], requires_grad=True)
+    value, (grad,) = step(x)
+    want = (fn(x) * weights).sum()
+    want.backward()
+    assert value == want.item()
+    np.testing.assert_array_equal(grad, x.grad)

@@ -1,4 +1,5 @@
-"""Elementwise functions: exp, log, activations, abs, clip, where and cast.
+"""Elementwise functions: exp, log, activations, abs, clip, where, maximum, minimum
+and cast.
 
 Backward formulas reuse the forward output where that is cheaper and exact
 (``exp``, ``sigmoid``, ``tanh``); comparisons such as ``x > 0`` give constant masks,
@@ -315,6 +316,62 @@ class Where(Function, register=True):
         return b.op("Where", b.const(ctx.saved.cond), a, c)
 
 
+def _to_taken(g: Any, take_a: Any) -> tuple[Any, Any]:
+    """The gradients of maximum and minimum: g goes to the operand whose value was taken."""
+    return g * take_a, g * ~take_a
+
+
+class Maximum(Function, register=True):
+    """z = max(a, b), NaN where either is (as numpy);  ∂z/∂a = [a taken],  ∂z/∂b = [b taken]
+
+    a is taken where a ≥ b or a is NaN: a tie takes a (a kink: one of the one-sided
+    derivatives), and a NaN is passed on with its gradient.
+    """
+
+    category = "elementwise"
+    onnx_op = "Max"
+    elementwise = broadcasts = True
+    kinks = ("ties",)
+    reference = np.maximum
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g, z, a, b):
+        return _to_taken(g, np.greater_equal(a, b) | np.isnan(a))
+
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return f"[{a} ≥ {b}]", f"[{a} < {b}]"
+
+
+class Minimum(Function, register=True):
+    """z = min(a, b), NaN where either is (as numpy);  ∂z/∂a = [a taken],  ∂z/∂b = [b taken]
+
+    a is taken where a ≤ b or a is NaN (ties and NaN as in :class:`Maximum`).
+    """
+
+    category = "elementwise"
+    onnx_op = "Min"
+    elementwise = broadcasts = True
+    kinks = ("ties",)
+    reference = np.minimum
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g, z, a, b):
+        return _to_taken(g, np.less_equal(a, b) | np.isnan(a))
+
+    @staticmethod
+    def formulas(ctx, z, a, b):
+        return f"[{a} ≤ {b}]", f"[{a} > {b}]"
+
+
 class Cast(Function, register=True):
     """y = x converted to another float dtype;  ∂L/∂x = ∂L/∂y converted back"""
 
@@ -418,21 +475,15 @@ def where(cond: Any, a: Any, b: Any) -> Any:
 
 
 def maximum(a: Any, b: Any) -> Any:
-    """max(a, b) elementwise, as ``numpy.maximum``: ``where(a ≥ b or a is NaN, a, b)``.
-
-    A NaN in either operand is the result (NaN compares false). The gradient goes to
-    the operand whose value is taken: ∂/∂a = [taken from a], ∂/∂b = [taken from b];
-    a tie takes a.
-    """
-    ra = as_raw(a)
-    return where(np.greater_equal(ra, as_raw(b)) | np.isnan(ra), a, b)
+    """max(a, b) elementwise, as ``numpy.maximum`` (a NaN in either is the result); the
+    gradient goes to the operand taken, a on a tie."""
+    return call(Maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> Any:
-    """min(a, b) elementwise, as ``numpy.minimum``: ``where(a ≤ b or a is NaN, a, b)``;
-    NaN and the gradient as in :func:`maximum`."""
-    ra = as_raw(a)
-    return where(np.less_equal(ra, as_raw(b)) | np.isnan(ra), a, b)
+    """min(a, b) elementwise, as ``numpy.minimum`` (a NaN in either is the result); the
+    gradient goes to the operand taken, a on a tie."""
+    return call(Minimum, a, b)
 
 
 def cast(x: Any, dtype: Any) -> Any:

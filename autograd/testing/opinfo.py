@@ -224,6 +224,9 @@ _CASES: dict[type[Function], CaseStrategy] = {
     ops.MatMul: _matmul_case,
 }
 
+_QUARTERS = st.integers(-40, 40).map(lambda k: k / 4)
+_UNTIED_PAIR = [_QUARTERS, _QUARTERS.map(lambda v: v + 1 / 8)]
+
 #: Element ranges narrower than the domains, where a wide one makes the check flaky.
 _ELEMENTS: dict[type[Function], Elements] = {
     # aᵇ overflows for large a and b
@@ -234,6 +237,9 @@ _ELEMENTS: dict[type[Function], Elements] = {
     # distinct values on a grid: no ties, and no two within a finite-difference step
     ops.Max: lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
     ops.Min: lambda p, dt: [st.integers(-40, 40).map(lambda k: k / 4)],
+    # a on quarters, b halfway between them: the operands never tie
+    ops.Maximum: lambda p, dt: _UNTIED_PAIR,
+    ops.Minimum: lambda p, dt: _UNTIED_PAIR,
     # 1/(p(1−p)) grows fast towards 0 and 1, and central differences with it
     ops.BCE: lambda p, dt: [floats_in(min_value=0.05, max_value=0.95, dtype=dt)] * 2,
 }
