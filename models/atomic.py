@@ -42,7 +42,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     tmp = temp_name(path)
     with _naming(path):
         if path.exists() and not path.is_file():  # a FIFO or a device is written through, never replaced
-            raise FileExistsError(errno.EEXIST, "exists and is not a regular file; give the name of a file", path)
+            raise FileExistsError(errno.EEXIST, "exists and is not a regular file; remove it or write elsewhere", path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # os.open applies the umask to 0o666, as open() does for any new file.
         f = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), "wb")

@@ -650,3 +650,14 @@ def test_19_output_to_an_ascii_only_stream_escapes_what_it_cannot_show(model_fil
     code, out, err = glassgrad("predict", model_file, "--index", "x", env=env)
     assert code == 2 and out == ""
     assert_one_line(err, "--index")
+
+
+# -- 20. a file the command writes is a folder already -----------------------------------------------------
+def test_20_a_folder_in_the_place_of_an_output_file_is_named_and_kept(tmp_path, capsys):
+    for argv, taken in ((["graph"], "forward.svg"), (["descent"], "descent.png")):
+        out = tmp_path / argv[0]
+        (out / taken).mkdir(parents=True)
+        assert main([*argv, "--out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert_one_line(captured.err, f"glassgrad {argv[0]}: error: {out / taken}: ")
+        assert (out / taken).is_dir() and not [p for p in out.iterdir() if p.name.startswith(".")]
