@@ -55,6 +55,19 @@ def _max(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return ops.max(a, axis=axis, keepdims=keepdims)
 
 
+def _min(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
+    return ops.min(a, axis=axis, keepdims=keepdims)
+
+
+def _var(a: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> Any:
+    return ops.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _square(x: Any) -> Any:
+    """x² elementwise: the power op with c = 2."""
+    return ops.power(x, 2)
+
+
 #: NumPy ufunc -> the glassgrad function it records (called with the same operands).
 UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: ops.add,
@@ -68,6 +81,7 @@ UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.sqrt: ops.sqrt,
     np.tanh: ops.tanh,
     np.absolute: ops.abs_,
+    np.square: _square,
     np.matmul: ops.matmul,
     np.maximum: ops.maximum,
     np.minimum: ops.minimum,
@@ -80,6 +94,12 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.mean: _mean,
     np.max: _max,
     np.amax: _max,
+    np.min: _min,
+    np.amin: _min,
+    np.var: _var,
+    np.squeeze: ops.squeeze,
+    np.expand_dims: ops.unsqueeze,
+    np.broadcast_to: ops.broadcast_to,
     np.reshape: _reshape,
     np.transpose: ops.transpose,
     np.stack: ops.stack,
