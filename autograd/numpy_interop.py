@@ -5,8 +5,9 @@
 ``Tensor.__array_function__`` (NEP 13 and NEP 18) and run the glassgrad function of
 the same meaning, so the result is a Tensor in the graph, exactly as if the user had
 called ``glassgrad.exp(t)``. Comparisons and value tests (:data:`PREDICATES`, such as
-``array < t`` and ``np.isnan(t)``) have no gradient: they give the boolean array of the
-data, as the comparison operators do. Any other NumPy function would compute on the bare array
+``array < t`` and ``np.isnan(t)``) and questions answered with booleans or indices
+(:data:`QUESTIONS`: ``np.allclose``, ``np.argmax``, ...) have no gradient: they give
+the answer about the data, as the comparison operators do. Any other NumPy function would compute on the bare array
 and drop the gradient without a word, so it raises a ``TypeError`` that names the
 glassgrad function to use, or ``.detach()`` to leave the graph on purpose.
 
@@ -121,6 +122,12 @@ _LAYOUT: dict[Callable[..., Any], Callable[[Any], Any]] = {
     np.size: lambda t: t.size,
 }
 
+#: Functions whose results are booleans or indices, which have no gradient: they see
+#: the data (as PREDICATES do).
+QUESTIONS = frozenset(
+    {np.allclose, np.isclose, np.array_equal, np.argmax, np.argmin, np.count_nonzero, np.any, np.all, np.nonzero}
+)
+
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_ufunc__``: record the ufunc's glassgrad op, or refuse."""
@@ -134,6 +141,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dic
 
 def array_function(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_function__``: record the function's glassgrad op, or refuse."""
+    if func in QUESTIONS:
+        return func(*[as_raw(a) for a in args], **{k: as_raw(v) for k, v in kwargs.items()})
     fn = FUNCTIONS.get(func)
     if fn is None:
         layout = _LAYOUT.get(func)
