@@ -5,8 +5,9 @@
 ``Tensor.__array_function__`` (NEP 13 and NEP 18) and run the glassgrad function of
 the same meaning, so the result is a Tensor in the graph, exactly as if the user had
 called ``glassgrad.exp(t)``. Comparisons and value tests (:data:`PREDICATES`, such as
-``array < t`` and ``np.isnan(t)``) have no gradient: they give the boolean array of the
-data, as the comparison operators do. Any other NumPy function would compute on the bare array
+``array < t`` and ``np.isnan(t)``) and questions answered with booleans or indices
+(:data:`QUESTIONS`: ``np.allclose``, ``np.argmax``, ...) have no gradient: they give
+the answer about the data, as the comparison operators do. Any other NumPy function would compute on the bare array
 and drop the gradient without a word, so it raises a ``TypeError`` that names the
 glassgrad function to use, or ``.detach()`` to leave the graph on purpose.
 
@@ -55,6 +56,19 @@ def _max(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return ops.max(a, axis=axis, keepdims=keepdims)
 
 
+def _min(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
+    return ops.min(a, axis=axis, keepdims=keepdims)
+
+
+def _var(a: Any, axis: Any = None, *, keepdims: bool = False, ddof: int = 0) -> Any:
+    return ops.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _square(x: Any) -> Any:
+    """x² elementwise: the power op with c = 2."""
+    return ops.power(x, 2)
+
+
 #: NumPy ufunc -> the glassgrad function it records (called with the same operands).
 UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.add: ops.add,
@@ -68,6 +82,7 @@ UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.sqrt: ops.sqrt,
     np.tanh: ops.tanh,
     np.absolute: ops.abs_,
+    np.square: _square,
     np.matmul: ops.matmul,
     np.maximum: ops.maximum,
     np.minimum: ops.minimum,
@@ -80,6 +95,12 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.mean: _mean,
     np.max: _max,
     np.amax: _max,
+    np.min: _min,
+    np.amin: _min,
+    np.var: _var,
+    np.squeeze: ops.squeeze,
+    np.expand_dims: ops.unsqueeze,
+    np.broadcast_to: ops.broadcast_to,
     np.reshape: _reshape,
     np.transpose: ops.transpose,
     np.stack: ops.stack,
@@ -101,6 +122,12 @@ _LAYOUT: dict[Callable[..., Any], Callable[[Any], Any]] = {
     np.size: lambda t: t.size,
 }
 
+#: Functions whose results are booleans or indices, which have no gradient: they see
+#: the data (as PREDICATES do).
+QUESTIONS = frozenset(
+    {np.allclose, np.isclose, np.array_equal, np.argmax, np.argmin, np.count_nonzero, np.any, np.all, np.nonzero}
+)
+
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_ufunc__``: record the ufunc's glassgrad op, or refuse."""
@@ -114,6 +141,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dic
 
 def array_function(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_function__``: record the function's glassgrad op, or refuse."""
+    if func in QUESTIONS:
+        return func(*[as_raw(a) for a in args], **{k: as_raw(v) for k, v in kwargs.items()})
     fn = FUNCTIONS.get(func)
     if fn is None:
         layout = _LAYOUT.get(func)

@@ -33,6 +33,13 @@ CASES = {
     "sum keepdims": (lambda x: np.sum(x, axis=1, keepdims=True), lambda x: x.sum(axis=1, keepdims=True)),
     "mean": (np.mean, lambda x: x.mean()),
     "max": (lambda x: np.max(x, axis=1), lambda x: x.max(axis=1)),
+    "min": (lambda x: np.min(x, axis=0, keepdims=True), lambda x: x.min(axis=0, keepdims=True)),
+    "var": (lambda x: np.var(x, axis=1, ddof=1), lambda x: x.var(axis=1, ddof=1)),
+    "square": (np.square, lambda x: x**2),
+    "squeeze": (lambda x: np.squeeze(x[:1]), lambda x: ag.squeeze(x[:1])),
+    "expand_dims": (lambda x: np.expand_dims(x, 1), lambda x: ag.unsqueeze(x, 1)),
+    "expand_dims twice": (lambda x: np.expand_dims(x, (0, -1)), lambda x: x.reshape(1, 2, 3, 1)),
+    "broadcast_to": (lambda x: np.broadcast_to(x, (4, 2, 3)), lambda x: ag.broadcast_to(x, (4, 2, 3))),
     "reshape": (lambda x: np.reshape(x, (3, 2)), lambda x: x.reshape(3, 2)),
     "transpose": (np.transpose, lambda x: x.T),
     "stack": (lambda x: np.stack([x, 2 * x], axis=1), lambda x: ag.stack([x, 2 * x], axis=1)),
@@ -68,6 +75,7 @@ def test_every_table_entry_has_a_case():
     covered = {"exp", "log", "sqrt", "tanh", "absolute", "negative", "add", "subtract", "multiply", "divide"}
     covered |= {"power", "maximum", "minimum", "matmul", "dot", "sum", "mean", "max", "amax", "reshape"}
     covered |= {"transpose", "stack", "concatenate", "where", "clip"}
+    covered |= {"min", "amin", "var", "square", "squeeze", "expand_dims", "broadcast_to"}
     assert listed <= covered
 
 

@@ -79,6 +79,15 @@ def test_numpy_comparisons_compare_the_data_as_the_operators_do():
     np.testing.assert_array_equal(np.isfinite(Tensor([1.0, np.inf, np.nan])), [True, False, False])
 
 
+def test_questions_answered_with_booleans_or_indices_see_the_data():
+    x = Tensor([[0.5, 3.0], [2.0, 1.0]], requires_grad=True)
+    assert np.allclose(x, x.data) and np.array_equal(x, Tensor(x.data))
+    np.testing.assert_array_equal(np.isclose(x, 2.0), [[False, False], [True, False]])
+    assert np.argmax(x) == 1 and np.argmin(x, axis=1).tolist() == [0, 1]
+    assert np.count_nonzero(x > 1) == 2 and np.any(x > 2.5) and not np.all(x > 1)
+    np.testing.assert_array_equal(np.nonzero(x > 1)[1], [1, 0])
+
+
 @pytest.mark.parametrize("c", [np.int64(2), np.int32(3), np.float32(2.0), np.float64(-1.0)])
 def test_a_numpy_number_exponent_is_a_constant_as_a_python_number_is(c):
     x = Tensor([-1.5, 0.5, 2.0], requires_grad=True)

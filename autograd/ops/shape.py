@@ -301,8 +301,13 @@ def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
-def unsqueeze(x: Any, axis: int) -> Any:
-    """x with a new size-1 axis at position ``axis`` (as ``numpy.expand_dims``). A reshape."""
+def unsqueeze(x: Any, axis: int | tuple[int, ...]) -> Any:
+    """x with a new size-1 axis at position ``axis`` of the result, or one at each of
+    several positions (as ``numpy.expand_dims``). A reshape."""
     shape = tuple(np.shape(as_raw(x)))
-    (a,) = normalize_axis(axis, len(shape) + 1)
-    return reshape(x, (*shape[:a], 1, *shape[a:]))
+    n = 1 if isinstance(axis, (int, np.integer)) else len(axis)
+    new = normalize_axis(axis, len(shape) + n)
+    if len(set(new)) != n:
+        raise ValueError(f"unsqueeze: axis {axis} names a position twice")
+    rest = iter(shape)
+    return reshape(x, tuple(1 if i in new else next(rest) for i in range(len(shape) + n)))
