@@ -273,7 +273,6 @@ BAD_OPTIONS = {
     "budget negative": (["--time-budget", "-5"], "--time-budget"),
     "digit 10": (["--digit", "10"], "--digit"),
     "digit -1": (["--digit", "-1"], "--digit"),
-    "val fraction 0": (["--val-fraction", "0"], "--val-fraction"),
     "val fraction 1": (["--val-fraction", "1"], "--val-fraction"),
     "epochs 0": (["--epochs", "0"], "--epochs"),
     "momentum 1": (["--momentum", "1"], "--momentum"),

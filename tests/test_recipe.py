@@ -72,3 +72,12 @@ def test_a_recipe_builds_its_optimizer_and_schedule_over_the_run():
     assert group["momentum"] == LARGE.momentum and group["nesterov"] and group["weight_decay"] == 1e-4
     adamw = dataclasses.replace(LARGE_NETWORK, optimizer="adamw").build_optimizer(params, 10, weight_decay=0.01)
     assert type(adamw) is AdamW and adamw.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_val_fraction_0_given_trains_on_every_digit_without_the_recipe_s_early_stopping():
+    assert SMALL.patience > 0  # the small-data recipe stops early on its validation split
+    assert resolved("--val-fraction", "0", n_digits=6_000) == dataclasses.replace(SMALL, val_fraction=0.0, patience=0)
+    with pytest.raises(UsageError, match=r"--patience needs a validation split, and --val-fraction 0 holds none out"):
+        resolved("--val-fraction", "0", "--patience", "3", n_digits=6_000)
+    with pytest.raises(UsageError, match=r"recipe holds none out: add --val-fraction 0\.1"):
+        resolved("--hidden", "8", "--patience", "3", n_digits=60_000)

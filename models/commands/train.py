@@ -241,14 +241,18 @@ def resolve_recipe(args: argparse.Namespace, n_digits: int) -> Recipe:
     given = {
         f.name: getattr(args, f.name) for f in dataclasses.fields(Recipe) if getattr(args, f.name, None) is not None
     }
+    if given.get("val_fraction") == 0:
+        given.setdefault("patience", 0)  # nothing held out: no validation loss to wait on
     recipe = dataclasses.replace(base, **given)
     if recipe.val_fraction == 0:
         for option, value in (("--patience", recipe.patience), ("--threshold auto", args.threshold == "auto")):
             if value:
-                raise UsageError(
-                    f"{option} needs a validation split, and the {base.name}-data recipe holds none out: "
-                    "add --val-fraction 0.1 (for example)"
+                why = (
+                    "--val-fraction 0 holds none out"
+                    if "val_fraction" in given
+                    else f"the {base.name}-data recipe holds none out: add --val-fraction 0.1 (for example)"
                 )
+                raise UsageError(f"{option} needs a validation split, and {why}")
     return recipe
 
 
