@@ -866,10 +866,22 @@ def _run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
         for hook in list(meta.get("hooks", ())):
             replaced = hook(g)
             if replaced is not None:
-                g = replaced
+                g = _hook_result(node, replaced, graph)
     if meta.get("retain") and node._fn is not None:
         node._grad_store(g)
     return g
+
+
+def _hook_result(node: Node, replaced: Any, graph: int) -> Any:
+    """A hook's replacement gradient, checked and converted as a ``backward(gradient)``
+    is: another shape would be broadcast into ``.grad`` or through the ops before it."""
+    try:
+        return _seed_for(node, replaced, bool(graph))
+    except (GradError, TypeError, ValueError) as exc:
+        raise GradError(
+            f"a hook on {node._describe()} returned a gradient that does not fit ({exc}); "
+            "return one of the value's shape, or None to keep the gradient"
+        ) from None
 
 
 def _check_versions(node: Node, fn: type[Function]) -> None:
