@@ -127,8 +127,14 @@ class Tensor(Operators, Node):
             self._grad = g if self._grad is None else self._grad + g
             return
         data = self._data
-        if g.dtype != data.dtype or g.shape != data.shape:
-            g = np.broadcast_to(g, data.shape).astype(data.dtype)
+        if g.shape != data.shape:  # broadcasting it would hide a wrong backward
+            raise GradError(
+                f"the gradient reaching {self._describe()} has shape {tuple(g.shape)}: an op's backward "
+                "returned a gradient of another shape than its input (glassgrad.testing.gradcheck "
+                "names the op)"
+            )
+        if g.dtype != data.dtype:
+            g = g.astype(data.dtype)
         old = self._grad
         if old is not None:
             if old.shape != data.shape:  # broadcasting the old gradient would be wrong

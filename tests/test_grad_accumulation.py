@@ -1,11 +1,12 @@
 """``.grad`` always has its Tensor's shape: an assigned gradient of another shape is
 refused, and backward() refuses to add to a gradient that no longer fits (the data was
-given a new shape) rather than broadcast the old one into the new. A 0-d tensor's
-gradient stays a 0-d array however often it accumulates."""
+given a new shape) rather than broadcast the old one into the new, as it refuses a
+gradient of another shape from a wrong backward. A 0-d tensor's gradient stays a 0-d
+array however often it accumulates."""
 
 import numpy as np
 import pytest
-from glassgrad import GradError, Tensor
+from glassgrad import Function, GradError, Tensor
 
 
 def test_accumulating_into_a_gradient_of_another_shape_is_refused():
@@ -40,3 +41,18 @@ def test_a_zero_dim_gradient_stays_an_array_when_it_accumulates():
     for _ in range(2):
         (x * x).backward()
     assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 8.0
+
+
+def test_a_custom_backward_returning_another_shape_is_refused_at_the_leaf():
+    class Total(Function):  # a wrong backward: the total, not one gradient per element
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g, y, x):
+            return (g.sum(),)
+
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    with pytest.raises(GradError, match=r"the gradient reaching Tensor 'x' f64\[3\] has shape \(\)"):
+        Total.apply(x).sum().backward()
