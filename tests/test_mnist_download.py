@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from glassgrad.models.data import download as download_module
 from glassgrad.models.mnist import OFFICIAL_FILES, DataError, download, load_dir
 from mnist_files import random_digits, write_idx_pair
 
@@ -29,12 +30,21 @@ HASHES = {name: _sha(data) for name, data in FILES.items()}
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the folder; /error/... answers 500, /cut/... promises more bytes than it sends."""
+    """Serves the folder; /error/... answers 500, /cut/... promises more bytes than it sends,
+    /huge/... promises a terabyte, /endless/... sends 3 MB without saying how much."""
 
     def do_GET(self):
         self.server.requests.append((self.path, self.headers["User-Agent"]))
         if self.path.startswith("/error/"):
             self.send_error(500, "boom")
+        elif self.path.startswith(("/huge/", "/endless/")):  # more than any MNIST file, announced or not
+            self.send_response(200)
+            if self.path.startswith("/huge/"):
+                self.send_header("Content-Length", str(10**12))
+            self.end_headers()
+            for _ in range(1 if self.path.startswith("/huge/") else 48):
+                self.wfile.write(bytes(1 << 16))
+            self.close_connection = True
         elif self.path.startswith("/cut/"):
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -125,6 +135,14 @@ def test_checksum_mismatch_leaves_nothing(server, tmp_path):
     assert f"{server.url}a-images.gz: SHA-256 mismatch" in message
     assert f"expected {wrong}, got {HASHES['a-images.gz']}" in message
     assert os.listdir(cache) == []
+
+
+@pytest.mark.parametrize("path", ["huge/", "endless/"])
+def test_a_server_sending_more_than_any_mnist_file_is_cut_off(server, tmp_path, monkeypatch, path):
+    monkeypatch.setattr(download_module, "MAX_BYTES", 1 << 20)
+    with pytest.raises(DataError, match="more than 1,048,576 bytes"):
+        _get(server, tmp_path, url=server.url + path)
+    assert os.listdir(tmp_path) == []
 
 
 def test_good_files_stay_when_a_later_one_fails(server, tmp_path):

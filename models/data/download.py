@@ -34,6 +34,7 @@ OFFICIAL_FILES: Mapping[str, str] = MappingProxyType(
     }
 )
 CHUNK = 1 << 16
+MAX_BYTES = 1 << 25  # the largest official file has 9.9 MB: a server sending more does not serve MNIST
 STALE_SECONDS = 300  # a live download writes every few seconds; its temporary file stays young
 USER_AGENT = "glassgrad-mnist-download"  # some hosts refuse urllib's default agent
 
@@ -86,10 +87,15 @@ def _fetch(url: str, target: Path, sha256: str, timeout: float, progress: Progre
             digest = hashlib.sha256()
             length = resp.headers.get("Content-Length")
             total, done = (int(length) if length and length.isdigit() else None), 0
+            too_large = f"{url}: more than {MAX_BYTES:,} bytes, larger than any MNIST file; the file was not saved"
+            if total is not None and total > MAX_BYTES:
+                raise DataError(too_large)
             while chunk := resp.read(CHUNK):
+                done += len(chunk)
+                if done > MAX_BYTES:  # a server that does not say the size, or says it wrong
+                    raise DataError(too_large)
                 out.write(chunk)
                 digest.update(chunk)
-                done += len(chunk)
                 if progress is not None:
                     progress(target.name, done, total)
             if total is not None and done != total:  # read(n) returns short, not raising, when cut
