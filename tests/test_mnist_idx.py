@@ -150,3 +150,14 @@ def test_read_idx_returns_read_only_view(pair):
     img, _ = write_idx_pair(folder, images, labels)
     a = read_idx(img, 2051)
     assert a.shape == (5, 28, 28) and not a.flags.writeable
+
+
+def test_a_header_promising_more_than_any_mnist_file_is_refused_before_inflating(tmp_path):
+    # 2,000,000 pictures of zeros: 1.6 GB once inflated, 1.6 MB on disk as 100 gzip members
+    # of 16 MB each (a gzip file may hold several, read one after the other)
+    header = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (2_000_000, 28, 28))
+    member = gzip.compress(bytes(1 << 24), compresslevel=9)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header) + member * 100)
+    with pytest.raises(DataError, match=r"promises 2000000 × 28 × 28 = 1,568,000,000 bytes of images, more than"):
+        read_idx(path, 2051)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .digits import IMAGE_SHAPE, DataError, Digits, check_labels
-from .files import opened, read_at_most
+from .files import MAX_BYTES, opened, read_at_most
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
@@ -47,6 +47,12 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
             raise DataError(f"{path}: truncated IDX header ({len(header)} of {header_size} bytes)")
         shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
         size = math.prod(shape)
+        if size > MAX_BYTES:  # a gzip stream can inflate to all it promises: refuse before reading
+            dims = " × ".join(map(str, shape))
+            raise DataError(
+                f"{path}: the header promises {dims} = {size:,} bytes of {kind}, more than "
+                f"{MAX_BYTES:,}; not an MNIST file"
+            )
         data = read_at_most(f, size + 1)
     if len(data) != size:
         problem = "truncated" if len(data) < size else "too long"
