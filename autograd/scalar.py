@@ -72,6 +72,14 @@ class Scalar(Operators, Node):
         except TypeError as exc:
             raise GradError(f"backward gradient for a Scalar must be one number: {exc}") from None
 
+    def _checked_grad(self, value: Any) -> Any:
+        if isinstance(value, Node):
+            return value
+        try:
+            return _to_float(value)
+        except TypeError as exc:
+            raise GradError(f"the grad of {self._describe()} must be one number: {exc}") from None
+
     def _grad_store(self, g: Any) -> None:
         self._grad = g if self._grad is None else self._grad + g
 

@@ -6,7 +6,7 @@ array however often it accumulates."""
 
 import numpy as np
 import pytest
-from glassgrad import Function, GradError, Tensor
+from glassgrad import Function, GradError, Scalar, Tensor
 
 
 def test_accumulating_into_a_gradient_of_another_shape_is_refused():
@@ -56,3 +56,11 @@ def test_a_custom_backward_returning_another_shape_is_refused_at_the_leaf():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
     with pytest.raises(GradError, match=r"the gradient reaching Tensor 'x' f64\[3\] has shape \(\)"):
         Total.apply(x).sum().backward()
+
+
+def test_a_scalars_assigned_gradient_is_one_float():
+    s = Scalar(2.0)
+    s.grad = np.array([3])
+    assert type(s.grad) is float and s.grad == 3.0
+    with pytest.raises(GradError, match=r"the grad of Scalar .* must be one number"):
+        s.grad = np.array([1.0, 2.0])
