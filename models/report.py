@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 MAX_META_CHARS = 1 << 20  # a model's metadata is a few kB; more is not a glassgrad file
 MAX_FEATURES = 1 << 24
 MAX_MODEL_BYTES = 8 * MAX_FEATURES + MAX_META_CHARS * 4 + (1 << 16)
+MAX_ARRAYS = 64  # a model file holds its metadata and two or four parameters; each array costs a header to read
 # The networks glassgrad train writes, by the class name their module files give.
 NETWORKS = {f"{c.__module__}.{c.__qualname__}": c for c in (HiddenLayerDetector, DigitClassifier)}
 
@@ -73,7 +74,10 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
         if kind:
             raise ModelFileError(f"model file {path} is not a regular file ({kind}); give the model.npz of a run")
         with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
-            size = sum(member.file_size for member in archive.infolist())
+            members = archive.infolist()
+            size = sum(member.file_size for member in members)
+        if len(members) > MAX_ARRAYS:
+            raise ModelFileError(f"model file {path} holds {len(members):,} arrays; a glassgrad model has a few")
         if size > MAX_MODEL_BYTES:
             raise ModelFileError(f"model file {path} unpacks to {size:,} bytes, more than any glassgrad model")
         with np.load(path, allow_pickle=False) as z:
