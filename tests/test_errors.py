@@ -109,6 +109,18 @@ def test_bad_options_are_refused():
         ag.binary_cross_entropy_with_logits(Tensor([0.5]), Tensor([1.0]), pos_weight=0.0)
 
 
+@pytest.mark.parametrize("loss", [ag.binary_cross_entropy_with_logits, ag.binary_cross_entropy])
+def test_a_loss_over_every_pair_of_predictions_and_targets_is_refused(loss):
+    # Targets of shape (N, 1) against predictions of shape (N,) broadcast to (N, N): a
+    # loss of every prediction against every target, a plausible number and no error.
+    p = Tensor(np.full(4, 0.5), requires_grad=True)
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    with pytest.raises(ag.ShapeError, match=r"\(4,\) .*\(4, 1\).*\(4, 4\).*reshape"):
+        loss(p, y)
+    # One side may still stretch to the other's shape, as for a single logit.
+    assert loss(Tensor(0.5), y).shape == () and loss(p, y[:, 0], reduction="none").shape == (4,)
+
+
 def test_anomaly_mode_names_the_forward_op_and_line():
     t = Tensor([1e200], requires_grad=True)
     with ag.detect_anomaly(), warnings.catch_warnings():

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..formatting import number
 from ..graph import Function, Node
 from .base import call
@@ -198,6 +199,25 @@ def _log_clamped(x: Any) -> Any:
     return log(clip(x, _TINY, None))
 
 
+def _check_pairing(name: str, x: Any, targets: Any) -> None:
+    """Refuse predictions and targets that broadcast to a shape neither has: (N,) against
+    (N, 1) gives an (N, N) loss of every prediction against every target, a plausible
+    number where the user meant N pairs. One side may stretch to the other's shape."""
+    xs, ys = _shape(x), _shape(targets)
+    if xs == ys:
+        return
+    try:
+        shape = np.broadcast_shapes(xs, ys)
+    except ValueError:
+        return  # the op itself reports shapes that do not broadcast
+    if shape != xs and shape != ys:
+        raise ShapeError(
+            f"{name}: predictions of shape {xs} and targets of shape {ys} broadcast to {shape}, "
+            "a loss of every prediction against every target; give both the same shape "
+            f"(targets.reshape({xs}))"
+        )
+
+
 def binary_cross_entropy_with_logits(
     logits: Any, targets: Any, pos_weight: float | None = None, reduction: str = "mean"
 ) -> Any:
@@ -210,6 +230,7 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if pos_weight is not None and not pos_weight > 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
+    _check_pairing(BCEWithLogits.name, logits, targets)
     return call(BCEWithLogits, logits, targets, pos_weight=pos_weight, reduction=reduction)
 
 
@@ -221,4 +242,5 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> A
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    _check_pairing(BCE.name, probs, targets)
     return call(BCE, probs, targets, reduction=reduction)
