@@ -67,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _escape_what_the_output_cannot_encode() -> None:
     """Write a character stdout or stderr cannot encode (→, ×, ≤ in an ASCII or cp1252
-    file) as a backslash escape, not as a UnicodeEncodeError after half the output."""
+    file) as a backslash escape, not as a UnicodeEncodeError after half the output. A
+    stream Python set to write undecodable file names back as their bytes keeps doing so."""
     for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             stream.reconfigure(errors="backslashreplace")
 
 

@@ -661,3 +661,13 @@ def test_20_a_folder_in_the_place_of_an_output_file_is_named_and_kept(tmp_path, 
         captured = capsys.readouterr()
         assert_one_line(captured.err, f"glassgrad {argv[0]}: error: {out / taken}: ")
         assert (out / taken).is_dir() and not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_19_a_file_name_that_is_not_utf_8_is_printed_as_it_is_where_the_output_can(model_file, tmp_path):
+    name = os.fsencode(tmp_path) + b"/digit\xff.png"  # a byte no UTF-8 text has
+    with open(name, "wb") as f:
+        f.write(png(a_digit()))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:surrogateescape"}  # Python's own choice in the C locale
+    proc = subprocess.run([*COMMAND, "predict", str(model_file), os.fsdecode(name)], capture_output=True, env=env)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert proc.stdout.startswith(name + b"  p(9) = ")
