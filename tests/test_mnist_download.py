@@ -222,3 +222,21 @@ def test_default_cache_follows_xdg_cache_home(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == str(tmp_path / "glassgrad" / "mnist")
+
+
+def test_a_fifo_in_the_cache_under_a_file_s_name_is_refused_not_read(server, tmp_path):
+    os.mkfifo(tmp_path / "a-images.gz")
+    outcome = []
+
+    def fetch():
+        try:
+            _get(server, tmp_path)
+        except DataError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=fetch, daemon=True)  # reading the FIFO would wait for ever
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and len(outcome) == 1
+    assert "a-images.gz" in outcome[0] and "not a regular file" in outcome[0]
+    assert (tmp_path / "a-images.gz").is_fifo()

@@ -22,6 +22,7 @@ from types import MappingProxyType
 
 from ..atomic import TEMP_SUFFIX, atomic_file
 from .digits import DataError
+from .files import irregular
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # torchvision's mirror
 # file name -> SHA-256 of the official gzipped file, as published with the data
@@ -130,6 +131,8 @@ def _sha256_of(path: Path) -> str | None:
     """The hex SHA-256 of the file at ``path``, or None if there is no readable file."""
     digest = hashlib.sha256()
     try:
+        if irregular(path):  # a FIFO would be waited on for ever: not a downloaded file
+            return None
         with path.open("rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
