@@ -38,6 +38,10 @@ class AnomalyError(GlassgradError, FloatingPointError):
     """Raised under ``detect_anomaly()``: the first op whose output or gradient is NaN or inf."""
 
 
+class TraceError(GlassgradError):
+    """The function cannot be replayed from one trace (see the rules of tracing)."""
+
+
 class MissingDependency(GlassgradError, ImportError):
     """An optional part needs a package that is not installed; the message names the extra
     that installs it."""

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from . import recorders, state
-from .errors import AnomalyError, DomainError, GradError, InPlaceError, mixed_kinds
+from .errors import AnomalyError, DomainError, GradError, InPlaceError, TraceError, mixed_kinds
 from .recorders import specialise
 from .state import GradMode
 
@@ -367,12 +367,25 @@ class Node:
     @property
     def data(self) -> Any:
         """The raw value (a float for Scalar, a numpy array for Tensor)."""
+        self._read("reading .data")
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
         self._data = self._check_new_data(value)
         self._bump_version()
+
+    def _read(self, what: str) -> None:
+        """Refuse, while a function is being traced, to hand Python the data of a value
+        that depends on the traced inputs or on parameters (one that requires grad):
+        the compiled step would replay what was read at trace time, not read it again."""
+        if state.switched and state.modes.tracing and self._seq:
+            raise TraceError(
+                f"trace: {what} reads the values of {self._describe()} outside the graph, and they "
+                "depend on the traced inputs or parameters: the compiled step would reuse the values "
+                "read now (a branch on them is Python control flow on values). Compute with glassgrad "
+                "ops instead (relu, clip, abs, np.maximum, np.minimum), or run the function eagerly."
+            )
 
     def _bump_version(self) -> int:
         """Record a change of this value; graphs that saved it will refuse backward.

@@ -21,13 +21,13 @@ only where NumPy spells an argument differently is there a small adapter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import ops
-from .ops.base import as_raw
+from .graph import Node
 
 _NOVALUE: Any = getattr(np, "_NoValue", None)
 
@@ -129,10 +129,21 @@ QUESTIONS = frozenset(
 )
 
 
+def _read(values: Iterable[Any], what: str) -> list[Any]:
+    """The data of graph values (see Node._read), other arguments as they are."""
+    raw = []
+    for x in values:
+        if isinstance(x, Node):
+            x._read(what)
+            x = x._data
+        raw.append(x)
+    return raw
+
+
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_ufunc__``: record the ufunc's glassgrad op, or refuse."""
     if ufunc in PREDICATES and method == "__call__" and not kwargs:
-        return ufunc(*[as_raw(x) for x in inputs])
+        return ufunc(*_read(inputs, f"numpy.{ufunc.__name__}"))
     fn = UFUNCS.get(ufunc)
     if fn is None or method != "__call__" or kwargs:
         raise TypeError(_refusal(f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}"), kwargs))
@@ -142,7 +153,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dic
 def array_function(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_function__``: record the function's glassgrad op, or refuse."""
     if func in QUESTIONS:
-        return func(*[as_raw(a) for a in args], **{k: as_raw(v) for k, v in kwargs.items()})
+        what = f"numpy.{func.__name__}"
+        return func(*_read(args, what), **dict(zip(kwargs, _read(kwargs.values(), what))))
     fn = FUNCTIONS.get(func)
     if fn is None:
         layout = _LAYOUT.get(func)

@@ -80,10 +80,13 @@ class Operators(Node):
         return ops.abs_(self)
 
     def _compared(self, other: Any, op: str) -> Any:
-        """The raw data to compare with; a value of the other kind is refused."""
+        """The raw data to compare with; a value of the other kind is refused. A
+        comparison reads the values outside the graph (see Node._read)."""
+        self._read(f"a comparison ({op})")
         if isinstance(other, Node):
             if other.data_type is not self.data_type:
                 raise mixed_kinds(type(self), type(other), op)
+            other._read(f"a comparison ({op})")
             return other._data
         return other
 

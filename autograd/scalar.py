@@ -96,14 +96,17 @@ class Scalar(Operators, Node):
         return _to_float(value)
 
     def __float__(self) -> float:
+        self._read("float()")
         return self._data
 
     def item(self) -> float:
         """The value as a Python float."""
+        self._read("item()")
         return self._data
 
     def detach(self) -> Scalar:
         """A new constant with the same value, cut from the graph."""
+        self._read("detach()")
         return Scalar(self._data, requires_grad=False)
 
     def __repr__(self) -> str:

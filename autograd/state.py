@@ -37,6 +37,9 @@ class Modes(threading.local):
     #: How many ``record_sites()`` / ``detect_anomaly()`` blocks are open.
     record_sites: int = 0
     anomaly: int = 0
+    #: How many ``trace()`` recordings are running: values that depend on the traced
+    #: inputs or on parameters must not be read outside the graph meanwhile.
+    tracing: int = 0
     #: True while none of scope, record_sites, anomaly is active: nothing to annotate.
     plain: bool = True
 

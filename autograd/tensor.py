@@ -219,26 +219,31 @@ class Tensor(Operators, Node):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
         read-only view, so no change can bypass the version counter."""
+        self._read("np.asarray() or another conversion to an array")
         if dtype is not None or copy:
             return np.array(self._data, dtype=dtype, copy=copy)
         return versions.read_only(self._data)
 
     def __bool__(self) -> bool:
+        self._read("bool() (an if or while on the tensor)")
         return bool(self._data)
 
     def __float__(self) -> float:
+        self._read("float()")
         return float(self._data)
 
     def item(self) -> float:
         """The single number this tensor holds, as a Python scalar."""
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        self._read("item()")
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The data as a read-only numpy array (shared, not copied; no gradient flows
         through it). Change a tensor through the tensor (``t[...] = x``, ``t += x``,
         under ``no_grad()`` when it requires grad), where the change is recorded."""
+        self._read("numpy()")
         return versions.read_only(self._data)
 
     @property
@@ -248,6 +253,7 @@ class Tensor(Operators, Node):
         read it. Assigning ``t.data = x`` (also ``t.data -= x``) is recorded: graphs that
         saved ``t`` refuse backward afterwards. A write into a leaf's ``.data[...]`` is
         the one change of a Tensor's memory that glassgrad does not see."""
+        self._read("reading .data")
         return self._data if self._fn is None else versions.read_only(self._data)
 
     @data.setter
@@ -264,11 +270,13 @@ class Tensor(Operators, Node):
         return max(Node._version(self), versions.version(self._data))
 
     def tolist(self) -> Any:
+        self._read("tolist()")
         return self._data.tolist()
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and its version: an in-place change
         through it is seen by graphs that saved this tensor), cut from the graph."""
+        self._read("detach()")
         t = Tensor.__new__(Tensor)
         t._init_leaf(self._data, False, None)
         return t

@@ -18,8 +18,14 @@ included, without building a graph: no nodes, no dispatch, no bookkeeping per op
 
 The rules of tracing (as in any tracer, ``jax.jit`` among them):
 
-- The trace records the ops that ran for the example inputs. Python control flow
-  that depends on values (``if loss.item() > 1``) is fixed at the branch it took.
+- The trace records the ops that ran for the example inputs; the replay runs those
+  ops again on new values, and nothing else.
+- So while tracing, a value computed from the inputs or from parameters refuses to
+  hand its numbers to Python (``x > 0``, ``x.item()``, ``float(x)``, ``x.data``,
+  ``np.asarray(x)``, ``x.detach()``) with :class:`TraceError`: a branch on them
+  (``if loss.item() > 1``) or a mask made from them would be replayed as it was
+  traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
+  ``np.maximum``, ``np.minimum``) read the values at every call.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept).
 - Values computed inside ``f`` from nothing but constants (no input, no parameter
@@ -46,7 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import GlassgradError, GradError
+from . import state
+from .errors import GlassgradError, GradError, TraceError
 from .graph import Function, Node, RawCtx, record_sites, walk
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
@@ -58,10 +65,6 @@ from .tensor import Tensor
 __all__ = ["Compiled", "TraceError", "trace"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-class TraceError(GlassgradError):
-    """The function cannot be replayed from one trace (see the rules of tracing)."""
 
 
 def _literal(value: Any) -> ast.expr | None:
@@ -242,7 +245,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     """Run ``fn`` on ``inputs`` (all requiring grad, so every op on them is recorded)
     and name the values of the graph it builds."""
     local = _outer_names(fn)
-    with record_sites(), _local_names(local):
+    with record_sites(), _local_names(local), _tracing():
         out = fn(*inputs)
     if not isinstance(out, Node):
         name = getattr(fn, "__name__", "the function")
@@ -271,11 +274,22 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     return _Graph(out, ops, inputs, captured, wrt, names, namer)
 
 
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """Values that depend on the traced inputs or on parameters refuse to be read
+    outside the graph inside (see Node._read), in this thread."""
+    saved = state.set_mode("tracing", state.modes.tracing + 1)
+    try:
+        yield
+    finally:
+        state.restore_mode("tracing", saved)
+
+
 def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Sequence[Node]) -> None:
     """Run ``fn`` again on slightly moved inputs and compare the graphs: the ops must be
     the same, and so must every constant. A constant that moved was computed from an
-    input's values outside the graph (``np.asarray(x)``, ``x.item()``, ``x.data``), and
-    the replay would reuse the traced one; ops that differ mean control flow that
+    input's values outside the graph by a way ``Node._read`` does not see, and the
+    replay would reuse the traced one; ops that differ mean control flow that
     depends on the values. Both are errors: the compiled step would compute something
     else than ``fn``."""
     # Shrunk toward 0 by one part in 2²⁰: inside every domain the inputs were in
@@ -284,7 +298,7 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
         return
     moved = [_leaf(type(x), x._data * (1 - 2**-20)) for x in inputs]
     try:
-        with record_sites():
+        with record_sites(), _tracing():
             again = walk(fn(*moved))
     except GlassgradError:  # the function refuses the moved inputs: nothing to compare
         return
@@ -305,8 +319,8 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
     for a, b in zip(order, again):
         if a.fn is None and id(a) not in ids and not a.requires_grad and not _same(a._data, b._data):
             raise TraceError(
-                f"trace: {name} computes a constant ({a._describe()}) from its inputs' values outside the graph "
-                "(np.asarray(x), x.item(), x.data, float(x)); the replay would reuse the traced value. "
+                f"trace: {name} computes a constant ({a._describe()}) from its inputs' values outside the graph; "
+                "the replay would reuse the traced value. "
                 "Keep the computation on graph values."
             )
 

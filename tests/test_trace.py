@@ -1,11 +1,12 @@
 """trace(): the compiled step computes what eager glassgrad computes, on every op and
 on random graphs, and its source is the forward and backward pass written out."""
 
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
-from glassgrad import DomainError, GradError, Scalar, Tensor, binary_cross_entropy_with_logits, trace
+from glassgrad import DomainError, GradError, Scalar, Tensor, binary_cross_entropy_with_logits, trace, where
 from glassgrad.functional import grad
 from glassgrad.graph import REGISTRY, Function
 from glassgrad.ops.base import call
@@ -135,11 +136,63 @@ def test_the_source_runs_as_printed():
     compile(step.source, "step", "exec")
 
 
-def test_a_constant_computed_from_an_input_outside_the_graph_is_refused():
-    """np.asarray(x) leaves the graph: the traced value would be replayed for every x."""
+def test_a_mask_computed_from_an_input_is_refused():
+    """x > 0 hands the values to NumPy: the replay would keep the traced mask, and on −x
+    the compiled step returned −3.8 where eager glassgrad gives 1.6."""
+    w = Tensor([1.0, 1.0, 1.0], requires_grad=True)
 
     def f(x):
-        mean = np.asarray(x).mean()
+        return (where(x > 0, x, 0.1 * x) * w).sum()
+
+    with pytest.raises(TraceError, match=r"a comparison \(>\) reads the values of .* outside the graph"):
+        trace(f, Tensor([1.0, -2.0, 3.0], requires_grad=True))
+
+
+W = Tensor([0.5, 1.5, 2.5], requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    ("read", "what"),
+    [
+        (lambda x: x.data, "reading .data"),
+        (lambda x: W.data, "reading .data"),  # a parameter's values change between calls too
+        (lambda x: x.sum().item(), "item()"),
+        (lambda x: float(x.sum()), "float()"),
+        (lambda x: bool(x.sum() > 0), "comparison"),
+        (lambda x: x.tolist(), "tolist()"),
+        (lambda x: x.numpy(), "numpy()"),
+        (lambda x: np.asarray(x), "np.asarray()"),
+        (lambda x: np.isnan(x), "numpy.isnan"),
+        (lambda x: np.argmax(x), "numpy.argmax"),
+        (lambda x: x.detach(), "detach()"),
+        (lambda x: (x * W).sum() > 0, "comparison"),
+    ],
+)
+def test_every_read_of_a_traced_value_outside_the_graph_is_refused(read, what):
+    def f(x):
+        read(x)
+        return (x * W).sum()
+
+    with pytest.raises(TraceError, match=re.escape(what)):
+        trace(f, Tensor([1.0, -2.0, 3.0], requires_grad=True))
+    # Only while tracing: the same reads work eagerly, afterwards, and on constants.
+    read(Tensor([1.0, -2.0, 3.0], requires_grad=True))
+    c = Tensor([1.0, 2.0, 3.0])
+    step = trace(lambda x: (x * c.data).sum() + float(c.sum()), Tensor([1.0, 1.0, 1.0], requires_grad=True))
+    assert step(Tensor([2.0, 0.0, 1.0]))[0] == 5.0 + 6.0
+
+
+def test_a_scalar_branch_on_its_value_is_refused():
+    with pytest.raises(TraceError, match=r"comparison \(<\)"):
+        trace(lambda x: x if x < 0 else x * 2, Scalar(1.0, requires_grad=True))
+
+
+def test_a_constant_computed_from_an_input_outside_the_graph_is_refused():
+    """A read around the public API (the private _data) leaves the graph unseen; the
+    replay on moved inputs still sees the constant move."""
+
+    def f(x):
+        mean = x._data.mean()
         return ((x - mean) ** 2).sum()
 
     with pytest.raises(TraceError, match="outside the graph"):
@@ -148,7 +201,7 @@ def test_a_constant_computed_from_an_input_outside_the_graph_is_refused():
 
 def test_control_flow_on_values_is_refused_when_the_trace_sees_it_change():
     def f(x):
-        return (x * 2.0).sum() if x.data.sum() > 3.0 else x.sum()
+        return (x * 2.0).sum() if x._data.sum() > 3.0 else x.sum()
 
     with pytest.raises(TraceError, match="control flow"):
         trace(f, Tensor([1.0, 2.0 + 2**-22], requires_grad=True))
@@ -158,7 +211,7 @@ def test_an_op_parameter_computed_from_an_input_is_refused():
     """An axis or a label array taken from an input's values is fixed in the trace."""
 
     def f(x):
-        return x.sum(axis=int(np.asarray(x)[0, 0] > 1.0))
+        return x.sum(axis=int(x._data[0, 0] > 1.0))
 
     with pytest.raises(TraceError, match="parameter of sum"):
         trace(lambda x: f(x).sum(), Tensor([[1.0 + 2**-22, 2.0], [3.0, 4.0]], requires_grad=True))
