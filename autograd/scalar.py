@@ -28,6 +28,16 @@ def _to_float(x: Any) -> float:
     return float(x)
 
 
+def _one_number(gradient: Any, what: str) -> Any:
+    """A gradient for a Scalar: a graph value as it is (create_graph), else one float."""
+    if isinstance(gradient, Node):
+        return gradient
+    try:
+        return _to_float(gradient)
+    except TypeError as exc:
+        raise GradError(f"{what} must be one number: {exc}") from None
+
+
 class Scalar(Operators, Node):
     """One float that records the operations applied to it.
 
@@ -65,20 +75,10 @@ class Scalar(Operators, Node):
         return 1.0
 
     def _check_seed(self, gradient: Any) -> Any:
-        if isinstance(gradient, Node):
-            return gradient
-        try:
-            return _to_float(gradient)
-        except TypeError as exc:
-            raise GradError(f"backward gradient for a Scalar must be one number: {exc}") from None
+        return _one_number(gradient, "backward gradient for a Scalar")
 
     def _checked_grad(self, value: Any) -> Any:
-        if isinstance(value, Node):
-            return value
-        try:
-            return _to_float(value)
-        except TypeError as exc:
-            raise GradError(f"the grad of {self._describe()} must be one number: {exc}") from None
+        return _one_number(value, f"the grad of {self._describe()}")
 
     def _grad_store(self, g: Any) -> None:
         self._grad = g if self._grad is None else self._grad + g
