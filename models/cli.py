@@ -8,13 +8,14 @@
 
 Bad input (missing files, bad data, impossible options) and a run larger than the
 memory end with exit status 2 and one line on stderr; Ctrl-C or SIGTERM with exit
-status 130 (train first writes the run so far).
+status 130 (train first writes the run so far); a reader that leaves (| head) with 141.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import signal
 import sys
 import threading
@@ -26,7 +27,7 @@ from glassgrad.errors import GlassgradError
 
 from . import commands
 from .commands.blas import blas_threads
-from .commands.options import EXIT_INTERRUPTED, EXIT_USAGE, Parser
+from .commands.options import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, Parser
 
 
 def build_parser() -> Parser:
@@ -43,7 +44,8 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); returns the exit status:
-    0 done, 2 bad input (one line on stderr), 130 interrupted by Ctrl-C or SIGTERM."""
+    0 done, 2 bad input (one line on stderr), 130 interrupted by Ctrl-C or SIGTERM, 141
+    (quietly) when the reader of the output left."""
     name = "glassgrad"
     _escape_what_the_output_cannot_encode()
     restore = _sigterm_like_ctrl_c()
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         name = f"glassgrad {args.command}"
         with blas_threads(getattr(args, "threads", None)):  # only the commands that compute take --threads
             return args.run(args)
+    except BrokenPipeError:  # the reader of the output left (``| head``): stop without a word
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
     except (GlassgradError, OSError) as exc:
         print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,6 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         restore()
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device: Python flushes it on exit, and writing what is
+    left to the closed pipe would fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):  # not a file (main() called from Python)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _escape_what_the_output_cannot_encode() -> None:

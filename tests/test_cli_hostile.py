@@ -671,3 +671,16 @@ def test_19_a_file_name_that_is_not_utf_8_is_printed_as_it_is_where_the_output_c
     proc = subprocess.run([*COMMAND, "predict", str(model_file), os.fsdecode(name)], capture_output=True, env=env)
     assert proc.returncode == 0 and proc.stderr == b""
     assert proc.stdout.startswith(name + b"  p(9) = ")
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly():
+    """`glassgrad demo | head -0`: the reader closed the pipe before the first line. A
+    writer to a closed pipe stops without a word, with 141 (128 + SIGPIPE) as a shell's
+    tools do; it said "error: [Errno 32] Broken pipe" with exit 2."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([*COMMAND, "demo"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""
