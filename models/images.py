@@ -50,7 +50,7 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise DataError(f"image {path} is {width}×{height} pixels, {TOO_LARGE}; scale it down")
-                grey = np.asarray(_on_white(im).convert("L"), dtype=np.float64)
+                grey = _grey_levels(_on_white(im), path)
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's limits, met in open()
@@ -64,6 +64,18 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black
         grey = 255.0 - grey
     return _center(grey)
+
+
+def _grey_levels(im: Any, path: str | os.PathLike[str]) -> np.ndarray:
+    """The picture's grey levels, 0 to 255. Floating-point pixels (mode F: TIFFs from
+    scientific tools) hold levels either in [0, 1] or in [0, 255]; the first are scaled
+    up, where Pillow's conversion to 8 bits would round each to 0 or 1."""
+    if im.mode != "F":
+        return np.asarray(im.convert("L"), dtype=np.float64)
+    grey = np.asarray(im, dtype=np.float64)
+    if not np.isfinite(grey).all():
+        raise DataError(f"image {path} has pixels that are not a number (NaN or infinite)")
+    return np.clip(grey * 255.0 if grey.max() <= 1.0 else grey, 0.0, 255.0)
 
 
 def _on_white(im: Any) -> Any:

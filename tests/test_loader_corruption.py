@@ -168,3 +168,20 @@ def test_every_way_pillow_says_a_picture_is_corrupt_is_one_line_naming_it(failur
     with pytest.raises(mnist.DataError, match=r"digit\.png cannot be read as a picture") as caught:
         load_digit_image(picture)
     assert str(failure) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_picture_of_floating_point_pixels_in_0_1_is_read_as_its_grey_levels(tmp_path):
+    """A float TIFF (mode F) of a digit in [0, 1], as scientific tools write them: Pillow's
+    conversion to 8 bits rounded every level to 0 or 1, and the picture had "no ink"."""
+    digit = np.zeros((28, 28), np.float32)
+    digit[6:22, 12:16] = 1.0
+    Image.fromarray(digit, mode="F").save(tmp_path / "unit.tif")
+    Image.fromarray(digit * 255, mode="F").save(tmp_path / "levels.tif")
+    Image.fromarray((digit * 255).astype(np.uint8)).save(tmp_path / "bytes.png")
+    expected = load_digit_image(tmp_path / "bytes.png")
+    np.testing.assert_array_equal(load_digit_image(tmp_path / "unit.tif"), expected)
+    np.testing.assert_array_equal(load_digit_image(tmp_path / "levels.tif"), expected)
+    digit[0, 0] = np.nan
+    Image.fromarray(digit, mode="F").save(tmp_path / "nan.tif")
+    with pytest.raises(mnist.DataError, match=r"nan.tif .*not a number"):
+        load_digit_image(tmp_path / "nan.tif")
