@@ -65,9 +65,15 @@ def logistic_unit(
     wt = Tensor(list(w), requires_grad=True, name="w")
     bt = Tensor(b, requires_grad=True, name="b")
     yt = Tensor(y, name="y")
-    xw = xt @ wt
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, with the values named
+        xw = xt @ wt
+        z = xw + bt
+    if not np.isfinite(z.data):
+        raise ValueError(
+            f"z = x·w + b overflows float64 (beyond about 1.8e308) for x = {list(x)}, w = {list(w)}, b = {b}; "
+            "give smaller values"
+        )
     xw.name = "x·w"
-    z = xw + bt
     z.name = "z"
     y_hat = sigmoid(z)
     y_hat.name = "ŷ"

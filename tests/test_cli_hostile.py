@@ -684,3 +684,11 @@ def test_a_reader_that_leaves_ends_the_command_quietly():
     finally:
         os.close(write_end)
     assert proc.returncode == 141 and proc.stderr == ""
+
+
+def test_graph_of_a_sample_whose_product_overflows_is_refused(tmp_path):
+    """x·w beyond float64 was drawn and explained as z = inf under numpy's overflow warnings."""
+    status, _, err = glassgrad("graph", "--x", "1e308", "1e308", "--w", "1e308", "1e308", "--out", tmp_path / "g")
+    assert status == 2
+    assert_one_line(err, "overflow", "smaller")
+    assert not (tmp_path / "g").exists()
