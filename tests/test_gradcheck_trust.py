@@ -4,8 +4,40 @@ Each case is a function a user could point the checker at, with a gradient that 
 wrong in a way an earlier version passed (or a misuse it answered with a traceback).
 """
 
+import numpy as np
+import pytest
 from glassgrad import Tensor, relu
 from glassgrad.testing import gradcheck
+
+
+def _cross_entropy(z):
+    e = np.exp(z - z.max())
+    return -np.log(e[1] / e.sum())
+
+
+def _cross_entropy_grad(z):
+    e = np.exp(z - z.max())
+    return e / e.sum() - np.array([0.0, 1.0, 0.0])
+
+
+def test_a_sign_error_on_gradients_far_below_atol_fails():
+    x = np.array([20.0, 25.0])  # d/dx Σ exp(−x) = −exp(−x) ≈ −2e-9: all of it is below atol = 1e-6
+    wrong = gradcheck(lambda x: np.exp(-x).sum(), x, grad=lambda x: np.exp(-x), raise_exception=False)
+    assert "jacobian" in wrong.failures and wrong.rows[0].verdict == "MISMATCH"
+    assert wrong.rows[0].abs_error > wrong.rows[0].tolerance  # the table shows why
+    assert "far below atol" in wrong.report() and not wrong.taylor.gradient_ok
+    assert gradcheck(lambda x: np.exp(-x).sum(), x, grad=lambda x: -np.exp(-x))
+    # A factor of 2 on a small function's gradient (λ‖x‖² with λ = 1e-8), in the graph too.
+    assert not gradcheck(lambda x: 1e-8 * np.sum(x**2), np.ones(2), grad=lambda x: 4e-8 * x, raise_exception=False)
+    assert gradcheck(lambda t: (1e-9 * t.exp()).sum(), Tensor([1.0, -2.0], requires_grad=True))
+
+
+def test_a_right_small_gradient_of_a_noisy_function_passes():
+    # −log p₁ with p₁ = 1 − 2e-7 is computed with cancellation: φ's rounding noise is
+    # ~1e-16, far above ε·|φ|, and the central differences are off by 1.5e-5 relative.
+    assert gradcheck(_cross_entropy, np.array([-8.0, 8.0, -8.0]), grad=_cross_entropy_grad)
+    # Truncation near a minimum: f' ~ 1e-9 while f''' = 6.
+    assert gradcheck(lambda x: np.sum(x**2 + x**3 + 5), np.array([1e-9, -3e-10]), grad=lambda x: 2 * x + 3 * x**2)
 
 
 def test_a_wrong_gradient_is_not_excused_by_an_unrelated_kink():
@@ -16,3 +48,25 @@ def test_a_wrong_gradient_is_not_excused_by_an_unrelated_kink():
     r = gradcheck(f, Tensor([0.0, 2.0], requires_grad=True), raise_exception=False)
     assert "jacobian" in r.failures and r.rows[0].index.startswith("(1,)") and r.rows[0].verdict == "MISMATCH"
     assert gradcheck(lambda t: relu(t) - relu(-t), Tensor([0.0, 1.0], requires_grad=True))  # a true composite kink
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rng: gradcheck(lambda x: np.sum(x * rng.standard_normal(3)), np.ones(3), grad=lambda x: np.ones(3)),
+        lambda rng: gradcheck(
+            lambda t: (t * Tensor(rng.random(3) > 0.5)).sum(), Tensor(np.ones(3), requires_grad=True)
+        ),
+    ],
+    ids=["numpy", "graph"],
+)
+def test_a_random_function_is_refused_not_excused_as_kinks(call):
+    # Its central differences are noise, which looked like a kink or a jump at every element.
+    with pytest.raises(ValueError, match=r"different outputs for the same inputs.*seeded inside it"):
+        call(np.random.default_rng(1))
+
+
+def test_float32_rounding_of_a_saturated_gradient_is_not_called_wrong():
+    # 1 − tanh²(x) in float32 is 0.35 % off at x = 7 and 0 at x = 9: rounding, within float32's atol.
+    for x in (7.0, 9.0):
+        assert gradcheck(lambda t: t.tanh(), Tensor(np.float32(x), requires_grad=True))
