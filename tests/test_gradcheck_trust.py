@@ -70,3 +70,65 @@ def test_float32_rounding_of_a_saturated_gradient_is_not_called_wrong():
     # 1 − tanh²(x) in float32 is 0.35 % off at x = 7 and 0 at x = 9: rounding, within float32's atol.
     for x in (7.0, 9.0):
         assert gradcheck(lambda t: t.tanh(), Tensor(np.float32(x), requires_grad=True))
+
+
+def _square(x):
+    return np.sum(x**2)
+
+
+def _twice(x):
+    return 2 * x
+
+
+_X = np.array([0.5, -1.3, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        # Options that compared nothing (a pass), divided by zero, or failed a right gradient.
+        (lambda: gradcheck(_square, _X, grad=_twice, mode="fast", directions=0), ValueError, "directions=0 must be"),
+        (lambda: gradcheck(_square, _X, grad=_twice, eps=0.0), ValueError, "eps=0.0 must be a positive step"),
+        (lambda: gradcheck(_square, _X, grad=_twice, atol=-1.0), ValueError, "atol=-1.0 must be a tolerance"),
+        (lambda: gradcheck(_square, _X, grad=_twice, rtol=float("nan")), ValueError, "rtol=nan must be"),
+        (lambda: gradcheck(_square, _X, grad=_twice, seed="a"), ValueError, "seed='a' must be an integer"),
+        # argnums that picked nothing (a pass), one input twice (a false failure), or crashed.
+        (lambda: gradcheck(np.dot, _X, _X, grad=lambda x, y: (), argnums=()), TypeError, r"argnums=\(\) must be"),
+        (lambda: gradcheck(np.dot, _X, _X, grad=lambda x, y: (y, x), argnums=(0, 0)), ValueError, "twice"),
+        (lambda: gradcheck(np.dot, _X, _X, grad=lambda x, y: y, argnums="0"), TypeError, "argnums='0' must be"),
+        # Outputs with nothing to differentiate: numpy's own error, or a dropped imaginary part.
+        (lambda: gradcheck(lambda x: (), _X, vjp=lambda x, v: x), TypeError, "returned an empty tuple"),
+        (lambda: gradcheck(lambda t: (), Tensor(_X, requires_grad=True)), TypeError, "returned an empty tuple"),
+        (lambda: gradcheck(lambda x: x + 1j, _X, vjp=lambda x, v: v), TypeError, "real numbers.*complex128"),
+        # Points with no derivative: these failed as if the gradient were wrong.
+        (lambda: gradcheck(_square, np.array([np.nan, 1.0]), grad=_twice), ValueError, r"is nan at index \(0,\)"),
+        (lambda: gradcheck(lambda t: t.sum(), Tensor([1.0, np.inf], requires_grad=True)), ValueError, "is inf"),
+        (
+            lambda: gradcheck(lambda x: np.log(x).sum(), np.array([-1.0, 1.0]), grad=np.reciprocal),
+            ValueError,
+            "is nan at the checked point",
+        ),
+        # A step across the edge of the domain raised the op's error, naming x − h as if it were the input.
+        (
+            lambda: gradcheck(lambda t: t.log().sum(), Tensor([1e-7, 1.0], requires_grad=True)),
+            ValueError,
+            "raised DomainError at a point the check moved",
+        ),
+    ],
+)
+def test_what_gradcheck_cannot_judge_is_refused_in_one_message(call, error, match):
+    with np.errstate(invalid="ignore"), pytest.raises(error, match=match):
+        call()
+
+
+def test_a_stencil_across_a_domain_edge_is_named_in_the_report():
+    with np.errstate(invalid="ignore"):  # √(1e-8 − 6e-6)
+        r = gradcheck(
+            lambda x: np.sum(np.sqrt(x)), np.array([1e-8, 1.0]), grad=lambda x: 0.5 / np.sqrt(x), raise_exception=False
+        )
+    assert "numeric nan or inf" in r.report()
+
+
+def test_composite_kink_rows_show_no_empty_one_sided_slopes():
+    r = gradcheck(lambda t: relu(t) - relu(-t), Tensor([0.0, 1.0], requires_grad=True))
+    assert "one-sided  |" not in r.report()

@@ -30,16 +30,26 @@ from .taylor import taylor_test
 
 
 class Outputs:
-    """f at float64 inputs as one flat float64 vector of all its outputs; ``dtype`` is
-    the lowest precision f computed them in (known after the first call)."""
+    """f (called ``name``) at float64 inputs as one flat float64 vector of all its
+    outputs; ``dtype`` is the lowest precision f computed them in (known after the
+    first call, which is at the base point)."""
 
-    def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]]) -> None:
-        self.run = run
+    def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]], name: str = "f") -> None:
+        self.run, self.name = run, name
         self.dtype: np.dtype | None = None
         self.first: np.ndarray | None = None  # the outputs of the first call (at the base point)
 
     def __call__(self, values: Sequence[np.ndarray]) -> np.ndarray:
-        outs = self.run(values)
+        try:
+            outs = self.run(values)
+        except Exception as exc:
+            if self.first is None:
+                raise  # at the user's own point: their error, as they would see it
+            raise ValueError(
+                f"gradcheck: {self.name} raised {type(exc).__name__} at a point the check moved its inputs to "
+                f"(x ± h, or up to 1e-2·max(1, |x|) away for the Taylor test): {exc}. The step crosses the edge of "
+                "its domain: check farther from the edge, or pass a smaller eps="
+            ) from exc
         if self.dtype is None:
             self.dtype = lowest_precision([np.asarray(o).dtype for o in outs])
         flat = np.concatenate([np.ravel(np.asarray(o, dtype=np.float64)) for o in outs])
@@ -92,7 +102,9 @@ class _Probe:
 def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: np.random.Generator) -> None:
     """Fill ``result`` (mode, rows, kinks, evaluations, step, numeric, jacobian) and its
     ``jacobian``/``subgradient`` failures and Taylor diagnosis."""
+    _finite_inputs(c, result.fn_name)
     fd = _finite_differences(c)
+    _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
     result.step = s.describe_step(num_dtype)
     entries: list[Row] = []
@@ -126,6 +138,31 @@ def _finite_differences(c: Comparison) -> FiniteDifferences:
     fd = FiniteDifferences(objective, c.base, eps=0.0)  # evaluates f once: its dtype is known now
     fd.eps = float(np.finfo(c.outputs.dtype or np.float64).eps)
     return fd
+
+
+def _finite_inputs(c: Comparison, name: str) -> None:
+    """Refuse a NaN or infinite input: x ± h is not a point near it."""
+    for label, b in zip(c.names, c.base):
+        bad = np.argwhere(~np.isfinite(b))
+        if bad.size:
+            idx = tuple(int(i) for i in bad[0])
+            where = f" at index {idx}" if b.ndim else ""
+            raise ValueError(
+                f"gradcheck: input {label} of {name} is {b[idx]}{where}; central differences need finite inputs"
+            )
+
+
+def _finite_outputs(c: Comparison, name: str) -> None:
+    """Refuse a function that is NaN or infinite at the checked point: there is no
+    derivative to compare there."""
+    assert c.outputs.first is not None
+    bad = np.flatnonzero(~np.isfinite(c.outputs.first))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"gradcheck: {name} is {c.outputs.first[i]} at the checked point ({c.output_labels()[i]}), so it has "
+            "no derivative there to compare; check it where it is finite"
+        )
 
 
 def _same_twice(c: Comparison, fd: FiniteDifferences, name: str, nondet_tol: float) -> None:
@@ -277,6 +314,11 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
         if probed:
             p = probed[0]
             result.taylor = taylor_test(lambda t: fd.at(p.direction, t)[0], p.slope, 1e-2 * p.scale, eps=fd.eps)
+    if any(not np.isfinite(r.numeric) for r in result.rows):
+        result.notes.append(
+            "numeric nan or inf: f is not finite at some points x ± h the check moved to (the step crosses the edge "
+            "of its domain, or f overflows there): check farther from the edge, or pass a smaller eps="
+        )
     if bad_kinks:
         worst = bad_kinks[0]
         lo, hi = sorted((worst.left or 0, worst.right or 0))

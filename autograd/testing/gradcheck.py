@@ -128,7 +128,7 @@ def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSett
     result.failures.update(linearity(backward, shapes, result.analytic, (result.atol, result.rtol)))
     result.failures.update(mutations(labels, [leaf.data for leaf in wanted], before))
 
-    evaluate = Outputs(_rerun(fn, leaves, wanted_idx, name))
+    evaluate = Outputs(_rerun(fn, leaves, wanted_idx, name), name)
     names = [leaves[i].name or f"input {i}" for i in wanted_idx]
     base = [np.array(leaves[i].data, dtype=np.float64) for i in wanted_idx]
     compare(Comparison(evaluate, base, names, result.analytic, vs, jacobian), result, s, rng)
@@ -176,6 +176,8 @@ def _rerun(
 
 def _outputs(out: Any, name: str) -> list[Node]:
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if not outs:
+        raise TypeError(f"gradcheck: {name} returned an empty {type(out).__name__}; it must return at least one output")
     for k, o in enumerate(outs):
         if not isinstance(o, Node):
             which = f"output {k}" if len(outs) > 1 else "its output"
