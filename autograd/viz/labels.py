@@ -123,6 +123,11 @@ def _mean(finite: np.ndarray) -> float:
     return 0.0 if scale == 0 else scale * float(np.mean(finite / scale, dtype=np.float64))
 
 
+def as_shown(data: Any) -> np.ndarray:
+    """``data`` rounded element by element as :func:`number` shows it."""
+    return np.asarray(np.vectorize(lambda x: float(f"{x:.{DIGITS}g}"), otypes=[float])(data))
+
+
 def _nested(items: Any) -> str:
     if isinstance(items, list):
         return "[" + ", ".join(_nested(i) for i in items) + "]"
