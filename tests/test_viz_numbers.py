@@ -59,3 +59,10 @@ def test_edges_whose_rounded_numbers_multiply_out_keep_their_equals_sign():
     index = {id(n): k for k, n in enumerate(spec.order)}
     flow = next(f for f in spec.backprop.flows if f.parent is x)
     assert flow_lines(flow, index, "L") == ["∂%2/∂x = %0 = [3, 3]", "× ∂L/∂%2 = [1, 1]", "= [3, 3]"]
+
+
+def test_a_tooltip_shows_a_number_not_numpys_spelling_of_it():
+    # ∂L/∂ŷ of a single-number tensor is a numpy float: its tooltip read "np.float64(-1.3166…)".
+    source = draw(logistic_unit().loss, view="backward").source
+    assert "np.float64" not in source
+    assert "gradient:\n-1.316636769379053" in source

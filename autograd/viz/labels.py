@@ -136,8 +136,8 @@ def _nested(items: Any) -> str:
 
 def full(data: Any) -> str:
     """The whole array (numpy summarizes beyond ``TOOLTIP_ELEMENTS`` elements)."""
-    if isinstance(data, float):
-        return repr(data)
+    if isinstance(data, float):  # np.float64 too, whose repr is "np.float64(…)"
+        return repr(float(data))
     return np.array2string(np.asarray(data), separator=", ", threshold=TOOLTIP_ELEMENTS, max_line_width=100)
 
 
