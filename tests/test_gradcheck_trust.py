@@ -7,7 +7,18 @@ wrong in a way an earlier version passed (or a misuse it answered with a traceba
 import numpy as np
 import pytest
 from glassgrad import Tensor, relu
-from glassgrad.testing import gradcheck
+from glassgrad.testing import check_gradients, gradcheck
+
+
+def _square(x):
+    return np.sum(x**2)
+
+
+def _twice(x):
+    return 2 * x
+
+
+_X = np.array([0.5, -1.3, 2.0])
 
 
 def _cross_entropy(z):
@@ -30,6 +41,8 @@ def test_a_sign_error_on_gradients_far_below_atol_fails():
     # A factor of 2 on a small function's gradient (λ‖x‖² with λ = 1e-8), in the graph too.
     assert not gradcheck(lambda x: 1e-8 * np.sum(x**2), np.ones(2), grad=lambda x: 4e-8 * x, raise_exception=False)
     assert gradcheck(lambda t: (1e-9 * t.exp()).sum(), Tensor([1.0, -2.0], requires_grad=True))
+    # 1.5 times the gradient of Σx² at x ~ 1e-7, where φ's rounding noise is ~1e-30, not |Δ|·h.
+    assert not gradcheck(_square, np.array([1e-7, 2e-7]), grad=lambda x: 3 * x, raise_exception=False)
 
 
 def test_a_right_small_gradient_of_a_noisy_function_passes():
@@ -70,17 +83,6 @@ def test_float32_rounding_of_a_saturated_gradient_is_not_called_wrong():
     # 1 − tanh²(x) in float32 is 0.35 % off at x = 7 and 0 at x = 9: rounding, within float32's atol.
     for x in (7.0, 9.0):
         assert gradcheck(lambda t: t.tanh(), Tensor(np.float32(x), requires_grad=True))
-
-
-def _square(x):
-    return np.sum(x**2)
-
-
-def _twice(x):
-    return 2 * x
-
-
-_X = np.array([0.5, -1.3, 2.0])
 
 
 @pytest.mark.parametrize(
@@ -132,3 +134,18 @@ def test_a_stencil_across_a_domain_edge_is_named_in_the_report():
 def test_composite_kink_rows_show_no_empty_one_sided_slopes():
     r = gradcheck(lambda t: relu(t) - relu(-t), Tensor([0.0, 1.0], requires_grad=True))
     assert "one-sided  |" not in r.report()
+
+
+def test_noise_that_vanishes_at_the_checked_point_is_still_refused():
+    # Σ x·u with fresh u per call is 0 at x = 0 every time: the shrunk input of check_gradients.
+    rng = np.random.default_rng(2)
+    with pytest.raises(ValueError, match="different outputs for the same inputs"):
+        gradcheck(lambda x: np.sum(x * rng.random(3)), np.zeros(3), grad=lambda x: np.ones(3))
+
+
+def test_check_gradients_names_a_misspelt_option_once_not_as_a_failing_input():
+    from glassgrad.testing.strategies import arrays
+
+    with pytest.raises(TypeError, match=r"unknown option.*atoll"):
+        check_gradients(_square, arrays((3,)), grad=_twice, atoll=1e-3)
+    check_gradients(_square, arrays((3,)), grad=_twice, raise_exception=True, max_examples=3)

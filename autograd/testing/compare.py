@@ -97,6 +97,7 @@ class _Probe:
     direction: Direction
     slope: float
     scale: float
+    step: float
 
 
 def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: np.random.Generator) -> None:
@@ -120,9 +121,9 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             result.mode = "fast, element table recomputed on failure"
             probes = _element_probes(c, fd, result, s, num_dtype)
     if any(p.row.verdict != OK for p in probes) or entries:
-        _same_twice(c, fd, result.fn_name, s.nondet_tol)
+        _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
     if s.atol is None and result.mode != "fast":
-        _confirm_small(probes, fd, result, lambda x: s.step(x, num_dtype))
+        _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
 
@@ -165,13 +166,14 @@ def _finite_outputs(c: Comparison, name: str) -> None:
         )
 
 
-def _same_twice(c: Comparison, fd: FiniteDifferences, name: str, nondet_tol: float) -> None:
-    """Raise unless f gives the same outputs again at the base point (up to
-    ``nondet_tol`` and a few ulps). Central differences of a random function measure
-    its noise, which looks like kinks and jumps at every element: refused, not excused."""
-    assert c.outputs.first is not None
-    first, again = c.outputs.first, c.outputs(c.base)
-    fd.evaluations += 1
+def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, nondet_tol: float) -> None:
+    """Raise unless f gives the same outputs twice at the first probe's point x + h·d
+    (up to ``nondet_tol`` and a few ulps). Central differences of a random function
+    measure its noise, which looks like kinks and jumps at every element: refused, not
+    excused. A moved point, not x: noise that scales with x vanishes at x = 0."""
+    point = probe.direction.moved(c.base, probe.step)
+    first, again = c.outputs(point), c.outputs(point)
+    fd.evaluations += 2
     eps = float(np.finfo(c.outputs.dtype or np.float64).eps)
     with np.errstate(invalid="ignore"):  # inf − inf: the same inf is caught by ==
         close = np.abs(first - again) <= nondet_tol + 4 * eps * np.maximum(np.abs(first), np.abs(again))
@@ -190,16 +192,15 @@ def _same_twice(c: Comparison, fd: FiniteDifferences, name: str, nondet_tol: flo
 _CONFIRMED = 4
 
 
-def _confirm_small(
-    probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult, step: Callable[[float], float]
-) -> None:
+def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
     atol·S + 16ε (ε of the gradients' dtype) is a MISMATCH (with that tolerance) when
-    the Taylor test finds the slope wrong. The test takes the row's whole error |Δ| as possible rounding noise of φ
-    (|Δ|·h, h the row's ``step``), so a right slope whose central difference is merely
-    noisy (φ computed with cancellation) or inaccurate (truncation) stays ok."""
+    the Taylor test finds the slope wrong. The test's noise floor is φ's rounding noise
+    measured along the row's direction (:func:`_noise`), so a right slope whose central
+    difference is merely noisy (φ computed with cancellation) or inaccurate (truncation)
+    stays ok."""
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
     # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
@@ -210,7 +211,7 @@ def _confirm_small(
     gray = [p for p in probes if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink]
     gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
-        noise = 16 * p.row.abs_error * step(p.row.x or 0.0)
+        noise = 16 * _noise(partial(_phi_along, fd, p.direction), 1e-3 * p.step)
         taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
             p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
@@ -220,6 +221,16 @@ def _confirm_small(
             f"atol were also held to atol·{scale:.3g} + 16ε; the Taylor test finds the slope of those marked "
             "MISMATCH wrong"
         )
+
+
+def _noise(phi_at: Callable[[float], float], tau: float) -> float:
+    """The rounding noise of φ along a direction: how far φ(x + j·τ), j = −2…2,
+    scatter about the straight line through them (τ is so small that curvature
+    cannot bend it)."""
+    js = np.arange(-2.0, 3.0)
+    values = np.array([phi_at(j * tau) for j in js])
+    line = np.polyval(np.polyfit(js, values, 1), js)
+    return float(np.max(np.abs(values - line)))
 
 
 def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
@@ -242,7 +253,7 @@ def _element_probes(
             row = fd.probe(
                 d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
             )
-            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x))))
+            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
             numeric[idx] = row.numeric
         result.numeric.append(numeric)
     return probes
@@ -270,7 +281,7 @@ def _direction_probes(
         row = fd.probe(
             d, s.step(scale, num_dtype), slope, atol, result.rtol, input="all", index=f"direction {j}", x=None
         )
-        probes.append(_Probe(row, d, slope, scale))
+        probes.append(_Probe(row, d, slope, scale, s.step(scale, num_dtype)))
     return probes
 
 
