@@ -6,7 +6,7 @@ wrong in a way an earlier version passed (or a misuse it answered with a traceba
 
 import numpy as np
 import pytest
-from glassgrad import Tensor, relu
+from glassgrad import Function, Tensor, relu
 from glassgrad.testing import check_gradients, gradcheck
 
 
@@ -149,3 +149,21 @@ def test_check_gradients_names_a_misspelt_option_once_not_as_a_failing_input():
     with pytest.raises(TypeError, match=r"unknown option.*atoll"):
         check_gradients(_square, arrays((3,)), grad=_twice, atoll=1e-3)
     check_gradients(_square, arrays((3,)), grad=_twice, raise_exception=True, max_examples=3)
+
+
+def test_a_backward_that_returns_the_wrong_shape_is_reported_with_its_op():
+    class DropsKeepdims(Function):
+        """a + b for b of shape (1, n), whose backward forgets keepdims for b."""
+
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g, y, a, b):
+            return g, g.sum(axis=0)
+
+    a, b = Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones((1, 3)), requires_grad=True)
+    r = gradcheck(DropsKeepdims.apply, a, b, raise_exception=False)  # was the engine's GradError
+    assert list(r.failures) == ["backward"] and "shape (3,)" in r.failures["backward"]
+    assert r.localization.culprit.op == "dropskeepdims" and r.report().endswith("sub-checks: backward FAILED")

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import GradError
 from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
@@ -115,12 +116,22 @@ def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSett
     backward = _Backprop(outs, vs, wanted)
 
     result = GradcheckResult(fn_name=name)
-    first = backward(1.0, True)
+    result.dtype = lowest_precision([np.asarray(x.data).dtype for x in [*wanted, *outs]])
+    result.atol, result.rtol = s.tolerances(result.dtype)
+    try:
+        first = backward(1.0, True)
+    except GradError as exc:
+        # backward refused to finish (a gradient of the wrong shape reached a leaf, a
+        # saved value changed in place): nothing to compare, but the op can be named.
+        result.failures["backward"] = f"backward raised {type(exc).__name__}: {exc}"
+        result.step = s.describe_step(result.dtype)
+        result.sub_checks = ("backward",)  # nothing else ran
+        if s.localize:
+            result.localization = localize_failure(fn, *[_snapshot_input(x) for x in inputs], seed=s.seed)
+        return result
     result.failures.update(grad_problems(labels, [leaf.data for leaf in wanted], first, backward.seeds))
     shapes = [np.shape(leaf.data) for leaf in wanted]
     result.analytic = [as_analytic(g, shape) for g, shape in zip(first, shapes)]
-    result.dtype = lowest_precision([np.asarray(x.data).dtype for x in [*wanted, *outs]])
-    result.atol, result.rtol = s.tolerances(result.dtype)
 
     n_in, n_out = sum(np.size(x.data) for x in wanted), sum(np.size(o.data) for o in outs)
     jacobian = _analytic_jacobian(outs, wanted) if s.compares_entries(n_in, n_out) else None
