@@ -198,7 +198,8 @@ def fit(
                     if k == len(batches) - 1:
                         epoch += 1
                         state.epoch = epoch
-                        state.train_loss = float(np.mean(batch_losses[first:]))
+                        sizes = [n if idx is None else len(idx) for idx in batches]  # the last may be smaller
+                        state.train_loss = float(np.average(batch_losses[first:], weights=sizes))
                         state.val_loss = loss_value(model, X_val, y_val, pos_weight) if has_val else None
                         history.append(
                             Epoch(epoch, iteration, state.train_loss, state.val_loss, lr, time.perf_counter() - start)

@@ -56,6 +56,16 @@ def test_minibatches_make_epochs_of_ceil_n_over_b_steps():
     assert r.epochs == 3 and [h.iteration for h in r.history] == [11, 22, 33]
 
 
+def test_an_epochs_training_loss_is_the_mean_over_its_samples():
+    # 5 samples in batches of 2, 2 and 1: the mean of the three batch means counted the
+    # last sample twice as much as the others.
+    X, y = separable(n=5)
+    m = LogisticModel(6)
+    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(3), settings=FitSettings(batch_size=2))
+    assert r.epochs == 1
+    assert r.history[0].train_loss == pytest.approx(r.batch_losses @ [2, 2, 1] / 5, rel=1e-15)
+
+
 def test_target_loss_stops_training_when_reached():
     X, y = separable()
     m = LogisticModel(6)
