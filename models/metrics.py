@@ -48,7 +48,7 @@ def binary_labels(y_true: Any, where: str) -> np.ndarray:
     is not "the digit" until it is compared with the digit)."""
     y = _one_per_sample(y_true, where)
     if y.dtype.kind != "b" and not np.isin(y, (0, 1)).all():
-        bad = y[~np.isin(y, (0, 1))].flat[0]
+        bad = y[~np.isin(y, (0, 1))].flat[0].item()
         raise ValueError(f"{where}: labels must be 0 or 1 (1: the digit), got {bad!r}")
     return y.astype(bool)
 
