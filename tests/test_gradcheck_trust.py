@@ -167,3 +167,26 @@ def test_a_backward_that_returns_the_wrong_shape_is_reported_with_its_op():
     r = gradcheck(DropsKeepdims.apply, a, b, raise_exception=False)  # was the engine's GradError
     assert list(r.failures) == ["backward"] and "shape (3,)" in r.failures["backward"]
     assert r.localization.culprit.op == "dropskeepdims" and r.report().endswith("sub-checks: backward FAILED")
+
+
+def test_a_max_that_gives_every_tied_element_the_whole_gradient_fails():
+    # mask = (x == max x): at a tie each element alone lies between its one-sided slopes 0 and 1.
+    x = np.array([1.0, 1.0, 0.0])
+    r = gradcheck(np.max, x, grad=lambda x: (x == x.max()).astype(float), raise_exception=False)
+    assert list(r.failures) == ["jacobian"] and r.rows[0].index == "2 kinks together"
+    assert gradcheck(np.max, x, grad=lambda x: (x == x.max()) / np.sum(x == x.max()))
+
+    class TieMax(Function):
+        """max of a vector, whose backward gives the gradient to every tied element."""
+
+        @staticmethod
+        def forward(ctx, x):
+            return np.max(x)
+
+        @staticmethod
+        def backward(ctx, g, y, x):
+            return (g * (x == y),)
+
+    r = gradcheck(TieMax.apply, Tensor(x, requires_grad=True), raise_exception=False)
+    assert not r and r.localization.culprit.op == "tiemax"
+    assert gradcheck(lambda t: t.relu(), Tensor([0.0, 0.0, 1.0], requires_grad=True))  # two kinks moved together
