@@ -190,3 +190,20 @@ def test_a_max_that_gives_every_tied_element_the_whole_gradient_fails():
     r = gradcheck(TieMax.apply, Tensor(x, requires_grad=True), raise_exception=False)
     assert not r and r.localization.culprit.op == "tiemax"
     assert gradcheck(lambda t: t.relu(), Tensor([0.0, 0.0, 1.0], requires_grad=True))  # two kinks moved together
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: gradcheck(_square, _X, grad=lambda: 0), r"grad is called with 1 arguments \(f's inputs\)"),
+        (
+            lambda: gradcheck(lambda x: x**2, _X, vjp=lambda x: x),
+            r"vjp is called with 2 arguments \(f's inputs, then v\)",
+        ),
+        (lambda: gradcheck(lambda x: x**2, _X, jvp=lambda x: x), "jvp is called with 2 arguments"),
+        (lambda: gradcheck(3, _X, grad=_twice), "must be callable, got a int"),
+    ],
+)
+def test_a_derivative_that_cannot_take_its_arguments_is_told_what_it_gets(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()

@@ -148,9 +148,8 @@ def _finite_inputs(c: Comparison, name: str) -> None:
         if bad.size:
             idx = tuple(int(i) for i in bad[0])
             where = f" at index {idx}" if b.ndim else ""
-            raise ValueError(
-                f"gradcheck: input {label} of {name} is {b[idx]}{where}; central differences need finite inputs"
-            )
+            which = label if label.startswith("input ") else f"input {label}"
+            raise ValueError(f"gradcheck: {which} of {name} is {b[idx]}{where}; central differences need finite inputs")
 
 
 def _finite_outputs(c: Comparison, name: str) -> None:

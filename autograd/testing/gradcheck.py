@@ -81,6 +81,8 @@ def gradcheck(
     with its report unless ``raise_exception=False``.
     """
     s = GradcheckSettings.from_options(settings, options)
+    if not callable(fn):
+        raise TypeError(f"gradcheck: the function to check comes first and must be callable, got a {type(fn).__name__}")
     derivative = HandDerivative.given(grad=grad, vjp=vjp, jvp=jvp)
     if derivative is not None:
         result = check_handwritten(fn, inputs, derivative, argnums, s)

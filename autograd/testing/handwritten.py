@@ -55,6 +55,24 @@ class HandDerivative:
             raise TypeError(f"gradcheck: {form}= must be a function, got a {type(fn).__name__}")
         return cls(form, fn)  # type: ignore[arg-type]
 
+    def check_arity(self, n_inputs: int, n_checked: int) -> None:
+        """Refuse a derivative that cannot take what gradcheck passes it: f's inputs,
+        then v (vjp) or one tangent per checked input (jvp)."""
+        extra, passes = {
+            "grad": (0, "f's inputs"),
+            "vjp": (1, "f's inputs, then v"),
+            "jvp": (n_checked, "f's inputs, then one tangent per checked input"),
+        }[self.form]
+        try:
+            inspect.signature(self.fn).bind(*range(n_inputs + extra))
+        except TypeError as exc:
+            raise TypeError(
+                f"gradcheck: {self.form} is called with {n_inputs + extra} arguments ({passes}), and "
+                f"{function_name(self.fn)} cannot take them: {exc}"
+            ) from None
+        except ValueError:
+            pass  # no signature to read (some builtins): the call itself will tell
+
     @property
     def checks(self) -> tuple[str, ...]:
         """The sub-checks that apply to this form (grad takes no vector to be linear in)."""
@@ -74,6 +92,7 @@ def check_handwritten(
     args = [_own_copy(x) for x in inputs]  # the caller's arrays stay untouched whatever f does
     checked = _checked(args, argnums, name)
     labels = _labels(fn, checked)
+    derivative.check_arity(len(args), len(checked))
     data = [args[i] for i in checked]
     before = snapshot(data)
     outs = _outputs(fn(*args), name)
