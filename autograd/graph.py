@@ -714,6 +714,8 @@ def _operand(kind: type[Node], x: Any, like: Node, fn: type[Function]) -> Node:
 def _annotate_op(cls: type[Function], out: Node, inputs: tuple[Node, ...], params: dict[str, Any] | None) -> None:
     """What the switched modes of this thread record about a new op node."""
     modes = state.modes
+    if modes.tracing and out._fn is None and any(x._seq for x in inputs):
+        _untraced(cls, inputs)
     if modes.scope or modes.record_sites:
         meta = out._annotate()
         if modes.record_sites and params:
@@ -721,6 +723,19 @@ def _annotate_op(cls: type[Function], out: Node, inputs: tuple[Node, ...], param
             meta["params"] = params
     if modes.anomaly:
         _check_forward(cls, out, inputs)
+
+
+def _untraced(cls: type[Function], inputs: Sequence[Node]) -> None:
+    """Refuse an op that ``no_grad()`` kept out of a graph being traced while one of
+    its inputs depends on the traced inputs or on parameters: the compiled step replays
+    the graph, so it would reuse the output computed now."""
+    value = next(x for x in inputs if x._seq)
+    raise TraceError(
+        f"trace: {cls.name} runs under no_grad() on {value._describe()}, which depends on the traced inputs "
+        "or parameters: an op no_grad() does not record is not replayed, so the compiled step would reuse "
+        "the value computed now. Compute it outside the traced function and pass it in as an input, or run "
+        "the function eagerly."
+    )
 
 
 def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:
@@ -850,7 +865,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = _run_hooks(node, meta, g, graph)
+            g = run_hooks(node, meta, g, graph)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -873,7 +888,9 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def _run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
+def run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
+    """``node``'s hooks applied to its gradient ``g``, in the order they were registered
+    (a non-None result replaces it), and ``g`` kept in ``.grad`` when retained."""
     # A hook records what it computes only in a pass that is recorded (create_graph).
     with GradMode(bool(graph)):
         for hook in list(meta.get("hooks", ())):
