@@ -38,6 +38,8 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   a later change to them is not seen; pass them as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
+- Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
+  again eagerly, so that the anomaly mode names the op that made it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ import numpy as np
 
 from . import state
 from .errors import GlassgradError, GradError, TraceError
-from .graph import Function, Node, RawCtx, record_sites, run_hooks, walk
+from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, walk
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
 from .ops.base import sum_to
@@ -220,8 +222,13 @@ class _Program:
         """The leaves of this call the gradients are for, aligned with :attr:`wrt`: the
         inputs as given (None for one that is not a graph value), then the parameters."""
         given = [x if isinstance(x, Node) else None for x, keep in zip(inputs, self.wanted) if keep]
-        given += self.wrt[len(given) :]
+        given += self.params
         return given
+
+    @property
+    def params(self) -> tuple[Node, ...]:
+        """The parameters the gradients are for: the captured leaves that require grad."""
+        return self.wrt[sum(self.wanted) :]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Program:
         """A copy that reads the copied leaves: the entry is written again for them (the
@@ -999,7 +1006,7 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
-        if len(inputs) == len(self._wanted):
+        if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
             result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
             if result is not _MISS:
                 return result
@@ -1017,8 +1024,20 @@ class Compiled:
             program = self._latest = self._program(datas[: len(inputs)])
             args = program.arguments(datas[: len(inputs)]) or []
         value, grads = program.run(*args)
+        if state.switched and state.modes.anomaly:
+            self._check_anomaly(program, datas[: len(inputs)], (value, *grads))
         leaves = program.leaves(inputs)
         return value, _hooked(leaves, grads), leaves
+
+    def _check_anomaly(self, program: _Program, datas: Sequence[Any], results: Sequence[Any]) -> None:
+        """Under ``detect_anomaly()``, a value or gradient that is NaN or inf: the function
+        runs again eagerly, forward and backward, so that anomaly mode names the op
+        that made it, as it does in eager glassgrad."""
+        if all(map(self._kind._all_finite, results)):
+            return
+        leaves = [_leaf(self._kind, d, keep) for d, keep in zip(datas, self._wanted)]
+        out = self.fn(*leaves)
+        run_backward([out], [None], inputs=[x for x in leaves if x.requires_grad] + list(program.params))
 
     def backward(self, *inputs: Any) -> Any:
         """Run the step and add each gradient to its leaf's ``.grad`` (the inputs it is

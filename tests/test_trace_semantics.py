@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from glassgrad import GradError, Tensor, no_grad, trace
+from glassgrad import AnomalyError, GradError, Tensor, detect_anomaly, no_grad, trace
 from glassgrad.optim import SGD
 from glassgrad.tracing import TraceError
 
@@ -198,3 +198,19 @@ def test_pickling_a_compiled_step_is_refused_in_one_line():
 
 def abs_sum(x):
     return abs(x).sum()
+
+
+def test_anomaly_mode_names_the_op_as_in_eager():
+    """exp(1000) = inf from finite inputs: eager glassgrad's anomaly mode names exp; the
+    compiled step returned inf without a word."""
+    w = Tensor([1.0, 1.0], requires_grad=True)
+    step = trace(lambda x: (x.exp() * w).sum(), Tensor([1.0, 2.0], requires_grad=True))
+    big = np.array([1000.0, 2.0])
+    with detect_anomaly(), np.errstate(over="ignore"):
+        for call in (step, step.backward):
+            for x in (Tensor(big), big):
+                with pytest.raises(AnomalyError, match="exp produced NaN or inf in the forward pass"):
+                    call(x)
+        value, _ = step(Tensor([1.0, 2.0]))  # finite: the compiled step's own numbers
+    assert value == np.exp(1.0) + np.exp(2.0)
+    assert w.grad is None
