@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+#: Significant digits of a number in a drawing or a formula.
+DIGITS = 4
 
-def number(x: Any) -> str:
-    """One number, 4 significant digits: ``0.2689``, ``-1.5``, ``1e+04``, ``nan``."""
+
+def number(x: Any, digits: int = DIGITS) -> str:
+    """One number, 4 significant digits (or ``digits``): ``0.2689``, ``-1.5``, ``1e+04``, ``nan``."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
@@ -19,4 +22,4 @@ def number(x: Any) -> str:
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "−inf"
-    return f"{x:.4g}".replace("-", "−")
+    return f"{x:.{digits}g}".replace("-", "−")

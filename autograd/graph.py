@@ -865,7 +865,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         meta = node._meta
         if meta is not None and ("hooks" in meta or "retain" in meta):
-            g = run_hooks(node, meta, g, graph)
+            g = _run_hooks(node, meta, g, graph)
         if captured is not None and id(node) in captured:
             captured[id(node)] = g
         fn = node._fn
@@ -888,17 +888,23 @@ def _seed_for(root: Node, gradient: Any, create_graph: bool) -> Any:
     return seed._data if isinstance(seed, Node) else seed
 
 
-def run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
-    """``node``'s hooks applied to its gradient ``g``, in the order they were registered
-    (a non-None result replaces it), and ``g`` kept in ``.grad`` when retained."""
+def _run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
+    g = run_hooks(node, g, graph)
+    if meta.get("retain") and node._fn is not None:
+        node._grad_store(g)
+    return g
+
+
+def run_hooks(node: Node, g: Any, graph: int = 0) -> Any:
+    """``g`` = ∂L/∂node passed through the hooks registered on ``node``, in their order:
+    each may return a replacement. What backward() passes on from ``node``; the
+    drawings' replay of backward calls it too."""
     # A hook records what it computes only in a pass that is recorded (create_graph).
     with GradMode(bool(graph)):
-        for hook in list(meta.get("hooks", ())):
+        for hook in list(node._get_meta("hooks", ())):
             replaced = hook(g)
             if replaced is not None:
                 g = _hook_result(node, replaced, graph)
-    if meta.get("retain") and node._fn is not None:
-        node._grad_store(g)
     return g
 
 

@@ -250,7 +250,7 @@ def _hooked(leaves: Sequence[Node | None], grads: tuple[Any, ...]) -> tuple[Any,
     else:  # the usual case: no hook
         return grads
     return tuple(
-        g if leaf is None or not leaf._meta or "hooks" not in leaf._meta else run_hooks(leaf, leaf._meta, g, 0)
+        g if leaf is None or not leaf._meta or "hooks" not in leaf._meta else run_hooks(leaf, g)
         for leaf, g in zip(leaves, grads)
     )
 

@@ -184,6 +184,23 @@ def test_predict_images_and_indices(idx_dir, tmp_path, capsys):
     assert "[9] (label 9)" in lines[2] and "[0] (label 0)" in lines[3]
 
 
+def test_predict_takes_options_between_the_model_and_the_pictures(idx_dir, tmp_path, capsys):
+    ring, _ = ring_and_bar()
+    Image.fromarray(ring).save(tmp_path / "ring.png")
+    path = save_model(tmp_path / "m.npz", LogisticModel(), digit=9)
+    answers = [
+        run(["predict", path, *argv], capsys)
+        for argv in (
+            [tmp_path / "ring.png", "--index", "3", "--data", idx_dir],
+            ["--index", "3", tmp_path / "ring.png", "--data", idx_dir],
+            ["--data", idx_dir, "--index", "3", tmp_path / "ring.png"],
+        )
+    ]
+    assert [code for code, _, _ in answers] == [0, 0, 0]
+    assert answers[0][1].count("p(9)") == 2
+    assert answers[1][1] == answers[0][1] and answers[2][1] == answers[0][1]
+
+
 def test_descent_prints_the_steps_and_writes_the_plot(tmp_path, capsys):
     code, stdout, _ = run(["descent", "--compare", "--out", tmp_path, "--max-iterations", "30"], capsys)
     assert code == 0

@@ -626,7 +626,7 @@ def test_8_the_commands_load_only_inside_main_where_ctrl_c_is_one_line():
 
 # -- 17. arguments a command does not take -----------------------------------------------------------------
 def test_17_an_unknown_argument_is_the_subcommand_s_error(model_file, capsys):
-    for argv in (["demo", "x"], ["predict", str(model_file), "--index", "0", "one.png"], ["graph", "--out", "g", "x"]):
+    for argv in (["demo", "x"], ["predict", str(model_file), "--index", "0", "--colour"], ["graph", "--out", "g", "x"]):
         assert exit_status(argv) == 2
         err = capsys.readouterr().err
         assert_one_line(err, f"glassgrad {argv[0]}: error: unrecognized arguments: {argv[-1]}")

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from browser import FRAME_PROBE, NEXT_FRAMES, PRESS_IN_FRAMES, chromium, missing, open_page, press, step, wait
+from glassgrad import Scalar
 from glassgrad.models.graphs import logistic_unit, scalar_network, small_mlp
 from glassgrad.viz import explain, explore
 
@@ -105,6 +106,15 @@ def test_the_end_of_backward_shows_the_gradients_backward_computes(driver, logis
     np.testing.assert_allclose(grads["b"], u.b.grad, rtol=0, atol=1e-12)
     press(driver, "Home")
     assert step(driver) == 0 and dom_grads(driver, ex) == {}
+
+
+def test_a_name_that_opens_a_script_comment_leaves_the_page_working(driver, pages):
+    x = Scalar(1.5, requires_grad=True, name="<!--<script>")
+    path = explore(x * x).save(pages / "comment.html")
+    open_page(driver, path)  # waits for the script to show step 0
+    press(driver, "End")
+    assert json.loads(driver.execute_script("return document.getElementById('v0').getAttribute('data-grad')")) == 3.0
+    assert severe(driver) == []
 
 
 def test_keys_buttons_slider_and_play(driver, logistic):

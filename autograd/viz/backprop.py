@@ -7,6 +7,10 @@ k contributions that add up::
 
     ∂L/∂x = Σ over the uses of x:  sum_to(backward(∂L/∂out))
 
+A value's hooks (``register_hook``) then turn its gradient into the one it passes on,
+as in ``backward()``: they run in the replay too, on a copy, so a hook that changes its
+argument in place changes no contribution already recorded.
+
 For every edge we also record the *local* derivative ∂out/∂x, where it is an array:
 for element-wise ops (the diagonal of the Jacobian, ``backward(1)``) and for ops
 with a single-number output (the gradient of out, again ``backward(1)``). Then
@@ -24,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GradError
-from ..graph import Node, walk
+from ..graph import Node, run_hooks, walk
 from ..ops.base import broadcast_axes, sum_to
 from .formulas import is_elementwise
 from .labels import shape_of
@@ -57,6 +61,7 @@ class Backprop:
     grads: dict[int, Any] = field(default_factory=dict)  # id(node) -> ∂L/∂node
     flows: list[Flow] = field(default_factory=list)
     into: dict[int, list[Flow]] = field(default_factory=dict)  # id(parent) -> its flows
+    before_hooks: dict[int, Any] = field(default_factory=dict)  # id(node) -> ∂L/∂node its hooks changed
 
     def grad(self, node: Node) -> Any:
         """∂L/∂node, or None when no gradient reaches it."""
@@ -128,7 +133,11 @@ def backprop(root: Node, gradient: Any = None, order: list[Node] | None = None) 
     bp.grads[id(root)] = seed_for(root, gradient)
     for node in reversed(order):
         g = bp.grads.get(id(node))
-        if g is None or node.fn is None:
+        if g is None:
+            continue
+        if node._get_meta("hooks"):
+            g = _hooked(bp, node, g)
+        if node.fn is None:
             continue
         grads = vjps(node, g)
         locals_ = local_derivatives(node)
@@ -147,3 +156,13 @@ def backprop(root: Node, gradient: Any = None, order: list[Node] | None = None) 
             prev = bp.grads.get(id(p))
             bp.grads[id(p)] = contribution if prev is None else prev + contribution
     return bp
+
+
+def _hooked(bp: Backprop, node: Node, g: Any) -> Any:
+    """``g`` after ``node``'s hooks, recorded in ``bp``; the value before is kept when
+    they changed it."""
+    after = run_hooks(node, g if isinstance(g, float) else g.copy())
+    if not np.array_equal(after, g):
+        bp.before_hooks[id(node)] = g
+        bp.grads[id(node)] = after
+    return after

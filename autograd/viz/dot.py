@@ -169,6 +169,8 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
         rows.append(f'<TR><TD ALIGN="LEFT">{label}</TD><TD ALIGN="LEFT"{bg}{cell("grad")}>{shown}</TD></TR>')
     if v.fan_in > 1:
         rows.append(f'<TR><TD COLSPAN="2"{cell("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
+    if v.before_hooks is not None:
+        rows.append(f'<TR><TD COLSPAN="2"{cell("hook")}><FONT POINT-SIZE="9">{escape(hook_text(v))}</FONT></TD></TR>')
     table = (
         f'<TABLE BORDER="{2 if v.on_path else 1}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="{border}">'
         + "".join(rows)
@@ -200,6 +202,8 @@ def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
         rows.append(f"<TR><TD{anchor('grad')}>{'—' if v.grad is None else escape(summary(v.grad))}</TD></TR>")
     if v.fan_in > 1:
         rows.append(f'<TR><TD{anchor("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
+    if v.before_hooks is not None:
+        rows.append(f'<TR><TD{anchor("hook")}><FONT POINT-SIZE="9">{escape(hook_text(v))}</FONT></TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
     return {"label": f"<{table}>", "shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border}
 
@@ -207,6 +211,11 @@ def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
 def fan_in_text(k: int) -> str:
     """The note on a value that sums ``k`` contributions."""
     return f"Σ of {k} contributions"
+
+
+def hook_text(v: ValueBox) -> str:
+    """The note on a value whose hooks changed the gradient it passes on."""
+    return f"a hook changed it from {summary(v.before_hooks)}"
 
 
 def _op_attrs(spec: GraphSpec, o: OpBox) -> dict[str, str]:

@@ -99,7 +99,15 @@ def explain(param: Node, root: Node, gradient: Any = None, max_paths: int = MAX_
     rest = _rest(order, on, param, root, seed, terms, n_paths)
     if rest is not None:
         total = rest if total is None else total + rest
-    text = _render(param, root, index, terms, n_paths, rest, total)
+    hooked: list[str] = []
+    if any(node._get_meta("hooks") for node in order if id(node) in on):
+        # A hook may return anything: the gradient is then no sum of path terms, and
+        # the total is the replayed backward pass's, which runs the hooks.
+        bp = backprop(root, seed, order)
+        hooked = [display_name(n, index) for n in order if id(n) in bp.before_hooks and id(n) in on]
+        if hooked:
+            total = bp.grad(param)
+    text = _render(param, root, index, terms, n_paths, rest, total, hooked)
     out = Explanation(text)
     out.total, out.paths, out.n_paths = total, terms, n_paths
     return out
@@ -204,7 +212,14 @@ def _sum(values: list[Any]) -> Any:
 
 
 def _render(
-    param: Node, root: Node, index: dict[int, int], terms: list[PathTerm], n_paths: int, rest: Any, total: Any
+    param: Node,
+    root: Node,
+    index: dict[int, int],
+    terms: list[PathTerm],
+    n_paths: int,
+    rest: Any,
+    total: Any,
+    hooked: list[str],
 ) -> str:
     p = display_name(param, index)
     r = display_name(root, index)
@@ -249,7 +264,11 @@ def _render(
     if rest is not None:
         lines.append(f"the other {n_paths - len(terms)} paths add up to {summary(rest)}")
         lines.append("")
-    lines.append(f"{d} = {summary(total)}" + (f"  (sum over {n_paths} paths)" if n_paths > 1 else ""))
+    lines.extend(
+        f"note: a hook on {name} changes the gradient passing through it; the paths leave it out" for name in hooked
+    )
+    how = "backward()'s, with the hooks" if hooked else f"sum over {n_paths} paths" if n_paths > 1 else ""
+    lines.append(f"{d} = {summary(total)}" + (f"  ({how})" if how else ""))
     return "\n".join(lines)
 
 

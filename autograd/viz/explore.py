@@ -268,8 +268,9 @@ def _document(title: str, notice: str | None, body: str, data: dict[str, Any] | 
         main = body
         script = ""
     else:
-        # "</" cannot end the JSON's script element early when written as "<\/".
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        # No "<" in the data: inside a script element "</script>" would end it early and
+        # "<!--<script>" would make the parser read past its end tag. JSON reads \u003c back as "<".
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
         main = (
             '<div class="bar">'
             '<button id="first" title="first step (Home)">⇤ first</button>'

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..formatting import number
+from ..formatting import DIGITS, number
 
 if TYPE_CHECKING:
     from ..graph import Node
@@ -86,7 +86,8 @@ def type_str(data: Any) -> str:
 
 def summary(data: Any, small: int = SMALL_ARRAY) -> str:
     """A short text for a value: the number, the whole array when it has at most
-    ``small`` elements, else ``min … mean … max`` (NaN and inf counted apart)."""
+    ``small`` elements, else ``min … mean … max`` with enough digits to tell min from
+    max (NaN and inf counted apart)."""
     if isinstance(data, (float, int, np.number)) or np.ndim(data) == 0:
         return number(np.asarray(data).item() if not isinstance(data, (float, int)) else data)
     arr = np.asarray(data)
@@ -95,13 +96,31 @@ def summary(data: Any, small: int = SMALL_ARRAY) -> str:
     if arr.dtype.kind == "b":
         return f"{int(arr.sum())} of {arr.size} true"
     finite = np.isfinite(arr)
-    if finite.all():
-        return f"min {number(arr.min())} · mean {number(arr.mean())} · max {number(arr.max())}"
-    bad = f"{int(np.isnan(arr).sum())} nan, {int(np.isinf(arr).sum())} inf"
-    if not finite.any():
+    fin = arr if finite.all() else arr[finite]
+    bad = "" if fin is arr else f"{int(np.isnan(arr).sum())} nan, {int(np.isinf(arr).sum())} inf"
+    if not fin.size:
         return bad
-    fin = arr[finite]
-    return f"min {number(fin.min())} · max {number(fin.max())} · {bad}"
+    lo, hi = fin.min(), fin.max()
+    digits = _digits_apart(lo, hi)
+    if bad:
+        return f"min {number(lo, digits)} · max {number(hi, digits)} · {bad}"
+    return f"min {number(lo, digits)} · mean {number(_mean(fin), digits)} · max {number(hi, digits)}"
+
+
+def _digits_apart(lo: Any, hi: Any) -> int:
+    """The fewest significant digits, at least 4, that show ``lo`` and ``hi`` apart when
+    they differ: 4 digits show 1 and 1.00006 both as "1", a constant they are not."""
+    digits = DIGITS
+    while lo != hi and digits < 17 and number(lo, digits) == number(hi, digits):
+        digits += 1
+    return digits
+
+
+def _mean(finite: np.ndarray) -> float:
+    """The mean of finite numbers, taken of them divided by the largest magnitude: their
+    sum can overflow (seven times 1e308 is inf) where their mean cannot."""
+    scale = float(np.abs(finite).max())
+    return 0.0 if scale == 0 else scale * float(np.mean(finite / scale, dtype=np.float64))
 
 
 def _nested(items: Any) -> str:

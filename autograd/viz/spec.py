@@ -37,6 +37,7 @@ class ValueBox:
     grad: Any  # forward: node.grad; backward: the replayed ∂L/∂node; None: not computed
     fan_in: int = 0  # contributions summed into this value (backward view)
     on_path: bool | None = None  # None when nothing is highlighted
+    before_hooks: Any = None  # backward view: ∂L/∂node before its hooks changed it, if they did
 
 
 @dataclass
@@ -248,8 +249,9 @@ def _fill(
         if isinstance(grad, Node):  # after backward(create_graph=True) .grad is a graph value
             grad = grad.data
         fan_in = len(bp.into.get(id(node), ())) if bp is not None else 0
+        before = bp.before_hooks.get(id(node)) if bp is not None else None
         spec.values.append(
-            ValueBox(f"v{k}", k, node, role(node, node is root), node.scope, grad, fan_in, mark([id(node)]))
+            ValueBox(f"v{k}", k, node, role(node, node is root), node.scope, grad, fan_in, mark([id(node)]), before)
         )
         box_of[id(node)] = f"v{k}"
         if node.fn is not None:

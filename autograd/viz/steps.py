@@ -33,9 +33,9 @@ import numpy as np
 
 from ..graph import Node
 from .backprop import Backprop, Flow
-from .dot import fan_in_text, flow_lines, merged_flow_line
+from .dot import fan_in_text, flow_lines, hook_text, merged_flow_line
 from .labels import display_name, summary, symbol
-from .spec import Edge, GraphSpec, GroupBox
+from .spec import Edge, GraphSpec, GroupBox, ValueBox
 from .text import op_line
 
 #: Values with more elements than this keep only their summary in the page (no
@@ -150,6 +150,8 @@ class _Writer:
                 out.slot(v.id, ATTR, "data-grad", None)
             if v.fan_in > 1:
                 out.slot(f"{v.id}-sum", TEXT, "", fan_in_text(v.fan_in))
+            if v.before_hooks is not None:
+                out.slot(f"{v.id}-hook", TEXT, "", None)
         for o in self.spec.ops:
             out.slot(o.id, CLASS, TODO, True)
         for g in self.spec.groups:
@@ -209,14 +211,26 @@ class _Writer:
     # -- backward ---------------------------------------------------------------------
     def _seed(self) -> None:
         root = self.spec.root
-        seed = self.bp.grad(root)
-        v = self.value_box[id(root)].id
+        box = self.value_box[id(root)]
+        seed = self.bp.grad(root) if box.before_hooks is None else box.before_hooks
         d = f"∂{symbol(self.root_name)}/∂{symbol(self.root_name)}"
-        step = Step("seed", f"backward starts: {d} = {summary(seed)}", [f"{d} = {summary(seed)}"], [v])
+        step = Step("seed", f"backward starts: {d} = {summary(seed)}", [f"{d} = {summary(seed)}"], [box.id])
         if root.requires_grad:
-            self._set(step, f"{v}-grad", TEXT, "", summary(seed))
-            self._set(step, v, ATTR, "data-grad", exact(seed))
+            self._set(step, f"{box.id}-grad", TEXT, "", summary(seed))
+            self._set(step, box.id, ATTR, "data-grad", exact(seed))
+            self._hooks(step, box, d)
+        step.caption = "backward starts: " + "  ".join(step.lines)
         self.out.steps.append(step)
+
+    def _hooks(self, step: Step, box: ValueBox, d: str) -> None:
+        """The change of the gradient complete on ``box`` by its value's hooks, if any."""
+        if box.before_hooks is None:
+            return
+        after = self.bp.grad(box.node)
+        step.lines.append(f"{d} after the hooks on {display_name(box.node, self.index)} = {summary(after)}")
+        self._set(step, f"{box.id}-grad", TEXT, "", summary(after))
+        self._set(step, box.id, ATTR, "data-grad", exact(after))
+        self._set(step, f"{box.id}-hook", TEXT, "", hook_text(box))
 
     def _backward(self) -> None:
         flows = self.bp.flows
@@ -275,8 +289,7 @@ class _Writer:
         got = received[id(parent)]
         if fan_in > 1:  # else the contribution is the whole gradient
             lines.append(f"{d} = Σ {got} of {fan_in} so far = {summary(total)}")
-        caption = f"backward, edge {number} of {n_flows}:  " + "  ".join(lines)
-        step = Step("backward", caption, lines, [f"e{edge}", e.head, e.tail])
+        step = Step("backward", "", lines, [f"e{edge}", e.head, e.tail])
         self._set(step, f"e{edge}", CLASS, TODO, False)
         if len(e.flows) > 1:
             self._set(step, f"e{edge}", TEXT, "", merged_flow_line(e.flows[:carried]))
@@ -286,6 +299,9 @@ class _Writer:
             if fan_in > 1:
                 text = fan_in_text(fan_in) if got == fan_in else f"Σ {got} of {fan_in} so far"
                 self._set(step, f"{box.id}-sum", TEXT, "", text)
+            if got == fan_in:
+                self._hooks(step, box, d)
+        step.caption = f"backward, edge {number} of {n_flows}:  " + "  ".join(lines)
         return step
 
 

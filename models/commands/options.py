@@ -25,19 +25,36 @@ class UsageError(GlassgradError):
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit status 2; ``-1e4`` and
-    ``-.5`` are read as numbers, not taken for options."""
+    ``-.5`` are read as numbers, not taken for options; a subcommand's options may come
+    before, between or after its positional arguments (``predict MODEL --index 0 IMAGE``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        self._intermixing = False
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         """As argparse's, but an argument this parser does not take is its own error: a
-        subcommand's error names the subcommand (argparse leaves it to the main parser)."""
-        parsed, extra = super().parse_known_args(args, namespace)
+        subcommand's error names the subcommand (argparse leaves it to the main parser).
+
+        A parser without subcommands reads its arguments intermixed: argparse alone
+        lets a ``nargs="*"`` positional match nothing at the first option and then
+        refuses the positionals after it. Intermixed parsing calls this method again,
+        once for the options and once for the positionals; those inner calls are
+        argparse's own."""
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
+        if self._subparsers is None:
+            self._intermixing = True
+            try:
+                parsed, extra = self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._intermixing = False
+        else:
+            parsed, extra = super().parse_known_args(args, namespace)
         if extra:
             self.error(f"unrecognized arguments: {' '.join(extra)}")
         return parsed, extra
