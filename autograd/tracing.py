@@ -38,6 +38,9 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   a later change to them is not seen; pass them as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
+  The trace holds the parameters themselves: a parameter replaced by another value
+  (``model.w = Tensor(...)``) is not seen; change its data (``w.data = ...``,
+  ``load_state_dict``), or trace again.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
   again eagerly, so that the anomaly mode names the op that made it.
 """
