@@ -7,6 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
+from glassgrad import Tensor
+from glassgrad.models.graphs import logistic_unit
+from glassgrad.viz import draw, explain, explore
+from glassgrad.viz.dot import flow_lines
 from glassgrad.viz.labels import summary
 
 
@@ -31,3 +35,34 @@ def test_a_summary_shows_enough_digits_to_tell_min_from_max():
     assert summary(data) == "min 1 · mean 1 · max 1.0001"
     assert summary(np.append(data, np.nan)) == "min 1 · max 1.0001 · 1 nan, 0 inf"
     assert summary(np.full(7, 0.1)) == "min 0.1 · mean 0.1 · max 0.1"
+
+
+def test_an_edge_whose_rounded_numbers_do_not_multiply_out_says_so():
+    # 0.1827 × −1.317 is −0.2406: the edge's "= −0.2405" (right, from unrounded numbers)
+    # read as a wrong product.
+    u = logistic_unit()
+    src = draw(u.loss, view="backward").source
+    assert "× ∂L/∂ŷ = −1.317<BR/>≈ −0.2405>" in src
+    assert "× ∂L/∂L = 1<BR/>= −1.317>" in src  # −1.317 × 1 multiplies out
+    assert "≈ where the rounded" in src  # the legend says what ≈ means
+    lines = explore(u.loss).walkthrough.steps[7].lines
+    assert lines == ["∂ŷ/∂z = ŷ(1−ŷ) = 0.1827", "× ∂L/∂ŷ = −1.317", "≈ −0.2405"]
+    text = explain(u.b, u.loss)
+    assert "        = −1.317 · 0.1827 · 1\n        ≈ −0.2405\n" in text
+    assert "≈ where the rounded factors" in text
+
+
+def test_edges_whose_rounded_numbers_multiply_out_keep_their_equals_sign():
+    x = Tensor([0.5, 2.0], requires_grad=True, name="x")
+    loss = (x * 3.0).sum()
+    spec = draw(loss, view="backward").spec
+    index = {id(n): k for k, n in enumerate(spec.order)}
+    flow = next(f for f in spec.backprop.flows if f.parent is x)
+    assert flow_lines(flow, index, "L") == ["∂%2/∂x = %0 = [3, 3]", "× ∂L/∂%2 = [1, 1]", "= [3, 3]"]
+
+
+def test_a_tooltip_shows_a_number_not_numpys_spelling_of_it():
+    # ∂L/∂ŷ of a single-number tensor is a numpy float: its tooltip read "np.float64(-1.3166…)".
+    source = draw(logistic_unit().loss, view="backward").source
+    assert "np.float64" not in source
+    assert "gradient:\n-1.316636769379053" in source

@@ -19,10 +19,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..ops.base import sum_to
 from ..optional import require
 from .backprop import Flow
 from .formulas import local_formula
-from .labels import display_name, escape, escape_attr, full, health, op_detail, shorten, summary, symbol, type_str
+from .labels import (
+    SMALL_ARRAY,
+    as_shown,
+    display_name,
+    escape,
+    escape_attr,
+    full,
+    health,
+    op_detail,
+    shape_of,
+    shorten,
+    summary,
+    symbol,
+    type_str,
+)
 from .spec import Edge, GraphSpec, GroupBox, OpBox, ValueBox
 from .style import (
     CATEGORIES,
@@ -289,8 +306,20 @@ def flow_lines(flow: Flow, index: dict[int, int], root_name: str) -> list[str]:
     lines = [first, f"× ∂{symbol(root_name)}/∂{symbol(out)} = {summary(flow.upstream)}"]
     if flow.reduced_axes:
         lines.append(f"sum over axis {', '.join(map(str, flow.reduced_axes))}")
-    lines.append(f"= {summary(flow.contribution)}")
+    lines.append(f"{'=' if multiplies_out(flow) else '≈'} {summary(flow.contribution)}")
     return lines
+
+
+def multiplies_out(flow: Flow) -> bool:
+    """Whether the edge's rounded numbers, as shown, multiply out: local × upstream
+    (summed over broadcast axes) shows as the contribution shown. 0.1827 × −1.317 is
+    −0.2406, while the contribution, from the unrounded numbers, is −0.2405: that edge
+    reads ≈. True where a factor is a vjp or a summary: there is no product to check."""
+    parts = (flow.local, flow.upstream, flow.contribution)
+    if flow.local is None or any(np.size(p) > SMALL_ARRAY for p in parts):
+        return True
+    product = sum_to(as_shown(flow.upstream) * as_shown(flow.local), shape_of(flow.contribution))
+    return summary(product) == summary(flow.contribution)
 
 
 def merged_flow_line(flows: list[Flow]) -> str:
@@ -352,11 +381,19 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
     if spec.highlighted:
         row(HIGHLIGHT_COLOR, f"on a path from {', '.join(spec.highlighted)} to the output")
     if spec.view == "backward":
+        rounded = any(not multiplies_out(f) for e in spec.edges if len(e.flows) == 1 for f in e.flows)
         rows.append(
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">'
             'edge: local ∂out/∂in × upstream ∂L/∂out<BR ALIGN="LEFT"/>'
             '= contribution to ∂L/∂in; a value used k times<BR ALIGN="LEFT"/>'
-            'sums its k contributions (Σ of k)<BR ALIGN="LEFT"/></FONT></TD></TR>'
+            'sums its k contributions (Σ of k)<BR ALIGN="LEFT"/>'
+            + (
+                'numbers have 4 significant digits; ≈ where the rounded<BR ALIGN="LEFT"/>'
+                'numbers shown multiply to another last digit<BR ALIGN="LEFT"/>'
+                if rounded
+                else ""
+            )
+            + "</FONT></TD></TR>"
         )
     footer = "dashed: no gradient flows (constant)" if spec.view == "backward" else "—: no gradient yet"
     rows.append(f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="9">%k: topological index; {footer}</FONT></TD></TR>')

@@ -16,16 +16,20 @@ Each factor's number comes from its op's own backward, so the total equals what
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ..graph import Node
 from ..ops.base import broadcast_axes, sum_to
 from ..ops.base import shape_of as raw_shape
 from .backprop import backprop, descendants, graph_nodes, local_derivatives, seed_for, vjps
 from .formulas import local_formula, n_suffix
-from .labels import display_name, summary, symbol
+from .labels import SMALL_ARRAY, as_shown, display_name, summary, symbol
 from .style import ROLE_LABEL, role
 
 #: Paths listed one by one; beyond this only their count and sum are shown.
@@ -232,6 +236,8 @@ def _render(
         lines.append("(· multiplies arrays element by element)")
     if any(v is None for v in factors):
         lines.append("(a factor shown as a vjp, such as Xᵀ·g, applies to g: the product of the factors on its left)")
+    if any(len(t.factors) > 1 and not _multiplies_out(t) for t in terms):
+        lines.append("(numbers have 4 significant digits; ≈ where the rounded factors multiply to another last digit)")
     lines.append("")
     for k, term in enumerate(terms, 1):
         chain = p + "".join(
@@ -253,7 +259,7 @@ def _render(
         if simpler is not None:
             lines.append(eq + simpler)
         lines.append(eq + " · ".join(_wrap(v) for v in values))
-        lines.append(eq + summary(term.value))
+        lines.append(eq[:-2] + ("= " if _multiplies_out(term) else "≈ ") + summary(term.value))
         width = max(len(n) for n in names)
         lines.extend(
             f"    {name.ljust(width)} = {formula}" + (f" = {shown}" if shown != formula else "")
@@ -270,6 +276,17 @@ def _render(
     how = "backward()'s, with the hooks" if hooked else f"sum over {n_paths} paths" if n_paths > 1 else ""
     lines.append(f"{d} = {summary(total)}" + (f"  ({how})" if how else ""))
     return "\n".join(lines)
+
+
+def _multiplies_out(term: PathTerm) -> bool:
+    """Whether the factors as shown, rounded, multiply to the term as shown: −1.317 ·
+    0.1827 is −0.2406, the term (from the unrounded numbers) −0.2405. True where a
+    factor is a vjp or a summary, or a sum is taken on the way: no product to check."""
+    values = [v for _, _, v in term.factors]
+    if term.notes or any(v is None or np.size(v) > SMALL_ARRAY for v in [*values, term.value]):
+        return True
+    product = functools.reduce(operator.mul, [as_shown(v) for v in values])
+    return np.shape(product) != raw_shape(term.value) or summary(product) == summary(term.value)
 
 
 def _arg_tag(step: Step) -> str:

@@ -123,6 +123,11 @@ def _mean(finite: np.ndarray) -> float:
     return 0.0 if scale == 0 else scale * float(np.mean(finite / scale, dtype=np.float64))
 
 
+def as_shown(data: Any) -> np.ndarray:
+    """``data`` rounded element by element as :func:`number` shows it."""
+    return np.asarray(np.vectorize(lambda x: float(f"{x:.{DIGITS}g}"), otypes=[float])(data))
+
+
 def _nested(items: Any) -> str:
     if isinstance(items, list):
         return "[" + ", ".join(_nested(i) for i in items) + "]"
@@ -131,8 +136,8 @@ def _nested(items: Any) -> str:
 
 def full(data: Any) -> str:
     """The whole array (numpy summarizes beyond ``TOOLTIP_ELEMENTS`` elements)."""
-    if isinstance(data, float):
-        return repr(data)
+    if isinstance(data, float):  # np.float64 too, whose repr is "np.float64(…)"
+        return repr(float(data))
     return np.array2string(np.asarray(data), separator=", ", threshold=TOOLTIP_ELEMENTS, max_line_width=100)
 
 
