@@ -993,6 +993,12 @@ class Compiled:
         key = _signature(datas)
         program = self._programs.get(key)
         if program is None or program.arguments(list(datas)) is None:
+            for i, d in enumerate(datas):
+                if isinstance(d, np.ndarray) and d.dtype.kind != "f":
+                    raise TypeError(
+                        f"trace: input {i} has dtype {d.dtype}; the trace records the ops on each input as on a "
+                        "value that requires grad, which holds floats: pass float data (x.astype(np.float64))"
+                    )
             leaves = [_leaf(self._kind, d) for d in datas]
             program = self._programs[key] = _compile(self.fn, leaves, self._wanted)
         return program

@@ -214,3 +214,9 @@ def test_anomaly_mode_names_the_op_as_in_eager():
         value, _ = step(Tensor([1.0, 2.0]))  # finite: the compiled step's own numbers
     assert value == np.exp(1.0) + np.exp(2.0)
     assert w.grad is None
+
+
+def test_an_integer_input_is_refused_naming_the_input():
+    step = trace(lambda x, y: (x * y).sum(), Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 1.0]))
+    with pytest.raises(TypeError, match=r"trace: input 1 has dtype int64; .* pass float data"):
+        step(Tensor([1.0, 2.0]), np.array([1, 2], dtype=np.int64))
