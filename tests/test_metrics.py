@@ -83,3 +83,12 @@ def test_perfect_and_inverted_scores():
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="3 labels"):
         binary_metrics(np.array([0, 1, 1]), np.array([0.5, 0.5]))
+
+
+@pytest.mark.parametrize("y", [[0.5, 1.0], [2.0, 1.0], [-1.0, 0.0], [np.nan, 1.0]])
+def test_binary_labels_other_than_0_and_1_are_refused(y):
+    # astype(bool) counted 0.5, 2 and -1 as positives.
+    with pytest.raises(ValueError, match="binary_metrics: labels must be 0 or 1"):
+        binary_metrics(y, np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="roc_auc: labels must be 0 or 1"):
+        roc_auc(y, np.array([0.5, 0.5]))
