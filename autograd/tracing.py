@@ -361,8 +361,8 @@ def _check_no_hooks(order: Sequence[Node], inputs: Sequence[Node]) -> None:
                 if meta.get(key):
                     raise TraceError(
                         f"trace: {call}() on {node._describe()} inside the traced function: the compiled step "
-                        f"computes that value's gradient as a step of the chain rule, with no value to run a "
-                        f"hook on or keep a .grad in. Register it on a parameter, or run the function eagerly."
+                        "computes that value's gradient as a step of the chain rule, with no value to run a "
+                        "hook on or keep a .grad in. Register it on a parameter, or run the function eagerly."
                     )
 
 
