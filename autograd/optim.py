@@ -60,10 +60,9 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(lr)
-        if not (isinstance(step_size, int) and step_size >= 1):
-            raise ValueError(f"StepDecay: step_size must be an integer ≥ 1, got {step_size!r}")
+        self.step_size = _count("StepDecay", "step_size", step_size)
         _check_positive("gamma", gamma)
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.gamma = float(gamma)
 
     def lr_at(self, step: int) -> float:
         return self.lr * self.gamma ** (step // self.step_size)
@@ -100,9 +99,7 @@ class Cosine(Schedule):
 
     def __init__(self, lr: float, total_steps: int) -> None:
         super().__init__(lr)
-        if not (isinstance(total_steps, int) and total_steps >= 1):
-            raise ValueError(f"Cosine: total_steps must be an integer ≥ 1, got {total_steps!r}")
-        self.total_steps = total_steps
+        self.total_steps = _count("Cosine", "total_steps", total_steps)
 
     def lr_at(self, step: int) -> float:
         return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, self.total_steps) / self.total_steps))
@@ -408,6 +405,13 @@ def _subtract(p: Node, delta: Any) -> None:
 def _check_nonnegative(optimizer: str, name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{optimizer}: {name} must be a finite number ≥ 0, got {value!r}")
+
+
+def _count(schedule: str, name: str, value: int) -> int:
+    """``value`` as an int ≥ 1 (numpy integers too), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{schedule}: {name} must be an integer ≥ 1, got {value!r}")
+    return int(value)
 
 
 def _check_positive(name: str, value: float) -> None:
