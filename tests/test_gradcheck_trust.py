@@ -6,7 +6,7 @@ wrong in a way an earlier version passed (or a misuse it answered with a traceba
 
 import numpy as np
 import pytest
-from glassgrad import Function, Tensor, relu
+from glassgrad import Function, Tensor, cross_entropy, relu
 from glassgrad.testing import check_gradients, gradcheck
 
 
@@ -49,6 +49,10 @@ def test_a_right_small_gradient_of_a_noisy_function_passes():
     # −log p₁ with p₁ = 1 − 2e-7 is computed with cancellation: φ's rounding noise is
     # ~1e-16, far above ε·|φ|, and the central differences are off by 1.5e-5 relative.
     assert gradcheck(_cross_entropy, np.array([-8.0, 8.0, -8.0]), grad=_cross_entropy_grad)
+    # A loss of 3e-8 computed as (8.25 + 3e-8) - 8.25: the forward's own slope is 5e-4 off
+    # the true one, and at a logit gap of 24.5 its slope is below what its rounding resolves.
+    for logits in ([8.25, -9.0], [9.5, -15.0]):
+        assert gradcheck(lambda t: cross_entropy(t, np.array(0)), Tensor(logits, requires_grad=True))
     # Truncation near a minimum: f' ~ 1e-9 while f''' = 6.
     assert gradcheck(lambda x: np.sum(x**2 + x**3 + 5), np.array([1e-9, -3e-10]), grad=lambda x: 2 * x + 3 * x**2)
 

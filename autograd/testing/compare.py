@@ -187,16 +187,20 @@ def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, 
         )
 
 
-#: Rows re-judged by the Taylor test at most, worst first (each costs up to 31 evaluations).
+#: Rows re-judged by the Taylor test at most, worst first (each costs up to 36 evaluations).
 _CONFIRMED = 4
+#: The relative error from which a tiny derivative is re-judged. Below it, φ itself can be
+#: off: a loss of 3e-8 computed as (8.25 + 3e-8) − 8.25 has a slope 5e-4 off the true one.
+_GROSS = 0.1
 
 
 def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
-    atol·S + 16ε (ε of the gradients' dtype) is a MISMATCH (with that tolerance) when
-    the Taylor test finds the slope wrong. The test's noise floor is φ's rounding noise
+    atol·S + 16ε (ε of the gradients' dtype), with a relative error above ``_GROSS``, is
+    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong; S must
+    be above what φ's own rounding hides. The test's noise floor is φ's rounding noise
     measured along the row's direction (:func:`_noise`), so a right slope whose central
     difference is merely noisy (φ computed with cancellation) or inaccurate (truncation)
     stays ok."""
@@ -205,12 +209,18 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
     # own rounding (1 − tanh²(9) is 0 in float32, not 6e-8).
     shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps)
-    if shrink <= 0:
+    # Below 16·ε/∛ε (6e-10 in float64) a φ computed through intermediates of size 1
+    # cannot resolve the slope: its rounding alone moves the central difference by ε/h.
+    if shrink <= 0 or scale < 16 * fd.eps ** (2 / 3):
         return
-    gray = [p for p in probes if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink]
+    gray = [
+        p
+        for p in probes
+        if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink and p.row.rel_error > _GROSS
+    ]
     gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
-        noise = 16 * _noise(partial(_phi_along, fd, p.direction), 1e-3 * p.step)
+        noise = 16 * _noise(partial(_phi_along, fd, p.direction), p.step)
         taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
             p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
@@ -222,14 +232,15 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
         )
 
 
-def _noise(phi_at: Callable[[float], float], tau: float) -> float:
-    """The rounding noise of φ along a direction: how far φ(x + j·τ), j = −2…2,
-    scatter about the straight line through them (τ is so small that curvature
-    cannot bend it)."""
+def _noise(phi_at: Callable[[float], float], h: float) -> float:
+    """The rounding noise of φ along a direction, at the step h of its central
+    difference: how far φ(x + j·h), j = −2…2, scatter about the parabola through them
+    (over ±2h the parabola is φ up to its tiny cubic term; a φ computed through a large
+    intermediate, 8.25 + 3e-8 − 8.25, moves in stairs of that intermediate's ulp)."""
     js = np.arange(-2.0, 3.0)
-    values = np.array([phi_at(j * tau) for j in js])
-    line = np.polyval(np.polyfit(js, values, 1), js)
-    return float(np.max(np.abs(values - line)))
+    values = np.array([phi_at(j * h) for j in js])
+    parabola = np.polyval(np.polyfit(js, values, 2), js)
+    return float(np.max(np.abs(values - parabola)))
 
 
 def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
