@@ -28,13 +28,16 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
   parameter in place, or put a hook or ``retain_grad()`` on a value it computes
-  (:class:`TraceError`): none of these is an op of the graph the replay runs.
+  (:class:`TraceError`): none of these is an op of the graph the replay runs. Nor may
+  it read a value an op made before the trace (``h = w * 2`` outside ``f``): the
+  replay would compute it again, where eager glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
 - Values computed inside ``f`` from nothing but constants (no input, no parameter
   that requires grad) are computed once, at trace time. NumPy arrays and Python
-  numbers ``f`` reads from outside (labels, a learning rate) are such constants:
+  numbers ``f`` reads from outside (labels, a learning rate) are such constants, and
+  Python control flow on them (a module's ``training`` flag) is fixed at trace time:
   a later change to them is not seen; pass them as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
@@ -67,7 +70,7 @@ import numpy as np
 
 from . import state
 from .errors import GlassgradError, GradError, TraceError
-from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, walk
+from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, tick, walk
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
 from .ops.base import sum_to
@@ -308,6 +311,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     """Run ``fn`` on ``inputs`` (all requiring grad, so every op on them is recorded)
     and name the values of the graph it builds."""
     local = _outer_names(fn)
+    start = tick()
     with record_sites(), _local_names(local), _tracing():
         out = fn(*inputs)
     if not isinstance(out, Node):
@@ -319,6 +323,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_made_inside(fn, order, start)
     _check_no_hooks(order, inputs)
     _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
@@ -347,6 +352,20 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_made_inside(fn: Callable[..., Any], order: Sequence[Node], start: int) -> None:
+    """Refuse a value the function reads that an op made before the trace began (clock
+    reading ``start``): the replay would compute it again at every call from what it
+    was made from, where eager glassgrad reuses the value made then."""
+    for node in order:
+        if node.fn is not None and node._seq < start:
+            name = getattr(fn, "__qualname__", "the function")
+            raise TraceError(
+                f"trace: {name} reads {node._describe()}, made by {node.op} before the trace began: the compiled "
+                "step would compute it again at every call, where eager glassgrad reuses it. Compute it inside "
+                "the function."
+            )
 
 
 def _check_no_hooks(order: Sequence[Node], inputs: Sequence[Node]) -> None:

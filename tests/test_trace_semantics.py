@@ -220,3 +220,13 @@ def test_an_integer_input_is_refused_naming_the_input():
     step = trace(lambda x, y: (x * y).sum(), Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 1.0]))
     with pytest.raises(TypeError, match=r"trace: input 1 has dtype int64; .* pass float data"):
         step(Tensor([1.0, 2.0]), np.array([1, 2], dtype=np.int64))
+
+
+def test_a_value_an_op_made_before_the_trace_is_refused():
+    """h = w·2 made outside f: eager glassgrad reuses it (and refuses backward once w has
+    changed); the compiled step computed it again from the new w and returned 60
+    where eager's forward gives 6."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2.0
+    with pytest.raises(TraceError, match=r"made by mul before the trace began"):
+        trace(lambda x: (x * h).sum(), Tensor([1.0, 1.0]))
