@@ -1038,13 +1038,12 @@ class Compiled:
             result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
             if result is not _MISS:
                 return result
-        value, grads, _ = self._run(inputs)
-        return value, grads
+        value, grads, leaves = self._run(inputs)
+        return value, _hooked(leaves, grads)
 
     def _run(self, inputs: Sequence[Any]) -> tuple[Any, tuple[Any, ...], list[Node | None]]:
         """The general path: the program for these inputs (traced now if there is none),
-        its value and gradients, the gradients passed through the leaves' hooks, and
-        the leaves of this call they are for."""
+        its value and gradients, and the leaves of this call they are for."""
         datas = self._datas(inputs)
         program = self._latest
         args = program.arguments(datas)
@@ -1054,8 +1053,7 @@ class Compiled:
         value, grads = program.run(*args)
         if state.switched and state.modes.anomaly:
             self._check_anomaly(program, datas[: len(inputs)], (value, *grads))
-        leaves = program.leaves(inputs)
-        return value, _hooked(leaves, grads), leaves
+        return value, grads, program.leaves(inputs)
 
     def _check_anomaly(self, program: _Program, datas: Sequence[Any], results: Sequence[Any]) -> None:
         """Under ``detect_anomaly()``, a value or gradient that is NaN or inf: the function
@@ -1069,7 +1067,10 @@ class Compiled:
 
     def backward(self, *inputs: Any) -> Any:
         """Run the step and add each gradient to its leaf's ``.grad`` (the inputs it is
-        called with that require grad, and the parameters); returns the value."""
+        called with that require grad, and the parameters), as ``loss.backward()``
+        does: an input an op made passes its gradient on through its graph, and a
+        value with hooks gets its gradient through them, once for all its uses;
+        returns the value."""
         for i, (x, keep) in enumerate(zip(inputs, self._wanted)):
             if isinstance(x, Node) and x.requires_grad and not keep:
                 raise GradError(
@@ -1077,9 +1078,17 @@ class Compiled:
                     "so it computes no gradient for it; trace it with an input that requires grad"
                 )
         value, grads, leaves = self._run(inputs)
+        roots, seeds = [], []  # where the engine's backward pass goes on
         for leaf, g in zip(leaves, grads):
-            if leaf is not None and leaf.requires_grad:
+            if leaf is None or not leaf.requires_grad:
+                continue
+            if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
                 leaf._grad_store(g)
+            else:
+                roots.append(leaf)
+                seeds.append(g)
+        if roots:
+            run_backward(roots, seeds)
         return value
 
     def __repr__(self) -> str:
