@@ -89,3 +89,21 @@ def test_another_project_keeps_its_own_profile(tmp_path):
     )
     assert "EXAMPLES 200" in run.stdout, run.stdout + run.stderr
     assert "glassgrad" not in run.stdout
+
+
+def test_a_misspelt_profile_in_the_environment_is_a_usage_error_not_a_traceback(tmp_path):
+    (tmp_path / "test_probe.py").write_text("def test_probe():\n    pass\n")
+    env = {**{k: v for k, v in os.environ.items() if k != "CI"}, ENV_VAR: "thorogh"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *OPT_IN, "test_probe.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert run.returncode == 4 and "INTERNALERROR" not in run.stdout + run.stderr
+    assert (
+        f"unknown glassgrad hypothesis profile 'thorogh'; choose one of ['ci', 'dev', 'thorough'] (from ${ENV_VAR})"
+        in run.stderr
+    )

@@ -74,7 +74,12 @@ def pytest_configure(config: Any) -> None:
     global active_profile
     if settings is None or config.getoption("hypothesis_profile", None):
         return  # an explicit --hypothesis-profile is the user's choice
-    active_profile = choose_profile(config.getoption("glassgrad_profile"), os.environ)
+    try:
+        active_profile = choose_profile(config.getoption("glassgrad_profile"), os.environ)
+    except ValueError as exc:  # a misspelt name in the environment: a usage error, not a crash
+        import pytest  # the plugin only runs inside pytest
+
+        raise pytest.UsageError(f"{exc} (from ${ENV_VAR})") from None
     settings.load_profile(active_profile)
 
 
