@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .finite_differences import Direction, FiniteDifferences, lowest_precision, together
+from .finite_differences import Direction, FiniteDifferences, lowest_precision
 from .jacobian import entry_mismatches, numeric_jacobian
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
 from .result import GradcheckResult
@@ -251,10 +251,8 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
 def _element_probes(
     c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
-    where several elements sit at kinks, one row for them moved together (:func:`together`)."""
+    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h."""
     probes = []
-    kinked: list[tuple[int, tuple[int, ...]]] = []
     result.numeric = []
     for k, (b, a) in enumerate(zip(c.base, c.analytic)):
         numeric = np.zeros(b.shape)
@@ -267,17 +265,7 @@ def _element_probes(
             )
             probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
             numeric[idx] = row.numeric
-            if row.verdict == KINK:
-                kinked.append((k, idx))
         result.numeric.append(numeric)
-    if len(kinked) > 1:
-        d, us = together([b.shape for b in c.base], kinked)
-        slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
-        scale = max(max(1.0, abs(float(c.base[k][idx]))) for k, idx in kinked)
-        h = s.step(scale, num_dtype)
-        label = f"{len(kinked)} kinks together"
-        row = fd.probe(d, h, slope, result.atol * len(kinked), result.rtol, input="all", index=label, x=None)
-        probes.append(_Probe(row, d, slope, scale, h))
     return probes
 
 

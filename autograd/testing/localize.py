@@ -24,7 +24,7 @@ import numpy as np
 from ..graph import Node, RawCtx, record_sites, run_backward, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
-from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, together, tolerances_for
+from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
 from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
 
 
@@ -117,7 +117,6 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
     atol, rtol = tolerances_for(dtype)
     fd = FiniteDifferences(objective, base, eps=float(np.finfo(lowest_precision([np.asarray(out0).dtype])).eps))
     check = OpCheck(position, fn.name, node.site)
-    analytic = []
     for j, k in enumerate(diff):
         shape = np.shape(raw[k])
         gk = grads[k]
@@ -130,7 +129,6 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
             if a.shape != shape:
                 check.problems.append(f"backward returned a gradient of shape {a.shape} for input {k} of shape {shape}")
                 continue
-        analytic.append(a)
         label = parents[k].name or f"input {k}"
         for idx in np.ndindex(shape):
             x = float(base[j][idx])
@@ -147,14 +145,6 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
             check.rows.append(row)
             if row.verdict in (KINK, DISCONTINUITY):
                 check.kinks.append((k, idx))
-    if len(check.kinks) > 1 and not check.problems:
-        d, us = together([b.shape for b in base], [(diff.index(k), idx) for k, idx in check.kinks])
-        slope = float(sum(np.sum(a * u) for a, u in zip(analytic, us)))
-        scale = max(max(1.0, abs(float(np.asarray(raw[k])[idx]))) for k, idx in check.kinks)
-        h = step_size(scale, np.asarray(out0).dtype)
-        label = f"inputs of {fn.name}"
-        index = f"{len(check.kinks)} kinks together"
-        check.rows.append(fd.probe(d, h, slope, atol * len(check.kinks), rtol, input=label, index=index, x=None))
     check.rows = worst_first(check.rows)
     return check
 
