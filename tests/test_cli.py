@@ -184,6 +184,24 @@ def test_predict_images_and_indices(idx_dir, tmp_path, capsys):
     assert "[9] (label 9)" in lines[2] and "[0] (label 0)" in lines[3]
 
 
+@pytest.mark.parametrize(
+    ("bias", "shown"),
+    [
+        (-0.00016, "p(9) = 0.49996  → not a 9"),  # read "p(9) = 0.5000  → not a 9"
+        (12.0, "p(9) = 0.99999  → a 9"),  # read "1.0000", a certainty a logistic unit never reaches
+        (-20.0, "p(9) = 0.000000002  → not a 9"),  # read "0.0000"
+        (0.0, "p(9) = 0.5000  → a 9"),
+    ],
+)
+def test_predict_never_rounds_p_onto_the_threshold_or_to_certainty(bias, shown, tmp_path, capsys):
+    model = LogisticModel()
+    with glassgrad.no_grad():
+        model.b[...] = bias
+    path = save_model(tmp_path / "m.npz", model, digit=9)  # w = 0: p = σ(bias) for any picture
+    code, stdout, _ = run(["predict", path, "--index", "0"], capsys)
+    assert code == 0 and stdout.split("  ", 1)[1].strip() == shown
+
+
 def test_predict_takes_options_between_the_model_and_the_pictures(idx_dir, tmp_path, capsys):
     ring, _ = ring_and_bar()
     Image.fromarray(ring).save(tmp_path / "ring.png")
