@@ -12,7 +12,9 @@ import glassgrad
 import numpy as np
 import pytest
 from glassgrad.models.cli import main
+from glassgrad.models.commands.train import metrics_table
 from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.metrics import binary_metrics, class_metrics
 from glassgrad.models.report import load_model, save_model
 from PIL import Image
 
@@ -439,3 +441,16 @@ def test_the_installed_command_exits_2_without_traceback(tmp_path):
     proc = subprocess.run([*cmd, "train", "--lr", "-1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_the_report_says_why_a_metric_is_zero_or_missing():
+    # It printed precision 0.0000 for a split where nothing was predicted positive, and a
+    # classifier's F1 0.00 for a digit neither among the labels nor predicted.
+    none_predicted = binary_metrics(np.array([1, 0, 1, 0]), np.array([0.1, 0.2, 0.3, 0.4]))
+    lines = metrics_table([("validation", none_predicted), ("test", None)], classes=False)
+    assert lines[1].split()[1:6] == ["0.5000", "0.0000", "0.0000", "0.0000", "0.2500"]
+    assert lines[2:] == ["note: validation: no sample is predicted positive: precision is 0/0, shown as 0"]
+    no_three = class_metrics(np.array([0, 1, 2, 0, 1]), np.eye(4)[[0, 1, 2, 1, 1]])
+    lines = metrics_table([("test", no_three)], classes=True)
+    assert lines[1].endswith("0.8222   0.67 0.80 1.00    —")
+    assert lines[2:] == ["note: test: no 3 among the digits or the predictions: no F1 (—), left out of macro F1"]
