@@ -907,13 +907,27 @@ def _hook_result(node: Node, replaced: Any, graph: int) -> Any:
 
 def _check_versions(node: Node, fn: type[Function]) -> None:
     """Refuse the backward of an op whose output or (when its backward reads them)
-    inputs changed after the op was made, through the value or an alias of its memory.
+    inputs changed after the op was made (see :func:`changed_after_use`)."""
+    changed = changed_after_use(node)
+    if changed is not None:
+        raise InPlaceError(_inplace_message(node, changed))
+
+
+def changed_after_use(node: Node) -> Node | None:
+    """The value among ``node`` and (when its op's backward reads them) the op's inputs
+    that changed after the op was made, through the value or an alias of its memory;
+    None when there is none (always for a leaf).
 
     The output is always checked: ops do not declare whether their backward reads it
     (sigmoid, exp and sqrt do), and refusing is never a wrong gradient."""
-    for p in (node, *_inputs(node)) if fn.reads_inputs else (node,):  # type: ignore[misc]
+    fn = node._fn
+    if fn is None:
+        return None
+    inputs = (_inputs(node) or ()) if fn.reads_inputs else ()
+    for p in (node, *inputs):
         if p._version() > node._seq:
-            raise InPlaceError(_inplace_message(node, p))
+            return p
+    return None
 
 
 def _inplace_message(node: Node, changed: Node) -> str:

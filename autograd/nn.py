@@ -1,7 +1,7 @@
 """Parameter and Module: the small base a model is built from, and the layers.
 
 A :class:`Parameter` is a leaf Tensor that requires grad. A :class:`Module` finds the
-Parameters and sub-Modules among its attributes (also inside lists and tuples), names
+Parameters and sub-Modules among its attributes (also inside lists, tuples and dicts), names
 each parameter after its attribute (``self.w = Parameter(...)`` gets ``.name == "w"``),
 and runs ``forward`` inside ``scope(<module name>)`` so graph drawings can cluster the
 model's values.
@@ -59,7 +59,7 @@ class Parameter(Tensor):
 
 class Module:
     """Base class of models: subclasses set Parameters and Modules as attributes (alone or
-    in lists and tuples) and define ``forward``.
+    in lists, tuples and dicts) and define ``forward``.
 
     ``module(*args)`` calls ``forward(*args)`` inside ``glassgrad.scope(module.scope_name)``.
     ``training`` is True until :meth:`eval` (layers that act differently while training
@@ -95,11 +95,15 @@ class Module:
     # -- what the module holds --------------------------------------------------------------
     def _members(self) -> Iterator[tuple[str, Any]]:
         """(name, value) of the attributes, with lists and tuples opened up as
-        ``name.0``, ``name.1``, …; the walks below keep the Parameters and Modules."""
+        ``name.0``, ``name.1``, … and dicts as ``name.key`` (PyTorch's names for a
+        ModuleList and a ModuleDict); the walks below keep the Parameters and Modules."""
         for key, value in vars(self).items():
             if isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
                     yield f"{key}.{i}", item
+            elif isinstance(value, dict):
+                for k, item in value.items():
+                    yield f"{key}.{k}", item
             else:
                 yield key, value
 

@@ -60,10 +60,9 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(lr)
-        if not (isinstance(step_size, int) and step_size >= 1):
-            raise ValueError(f"StepDecay: step_size must be an integer ≥ 1, got {step_size!r}")
+        self.step_size = _count("StepDecay", "step_size", step_size)
         _check_positive("gamma", gamma)
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.gamma = float(gamma)
 
     def lr_at(self, step: int) -> float:
         return self.lr * self.gamma ** (step // self.step_size)
@@ -100,9 +99,7 @@ class Cosine(Schedule):
 
     def __init__(self, lr: float, total_steps: int) -> None:
         super().__init__(lr)
-        if not (isinstance(total_steps, int) and total_steps >= 1):
-            raise ValueError(f"Cosine: total_steps must be an integer ≥ 1, got {total_steps!r}")
-        self.total_steps = total_steps
+        self.total_steps = _count("Cosine", "total_steps", total_steps)
 
     def lr_at(self, step: int) -> float:
         return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, self.total_steps) / self.total_steps))
@@ -139,10 +136,12 @@ class Optimizer:
     ``params`` is an iterable of parameters (Tensors or Scalars with
     ``requires_grad``), or of groups: dicts with ``"params"`` and any hyperparameter
     that differs from the optimizer's, e.g. ``[{"params": head, "lr": 0.01},
-    {"params": body}]``. A learning rate is a number or a :class:`Schedule`.
+    {"params": body}]``. A learning rate is a number or a :class:`Schedule`; a group's
+    ``"lr"`` may be set to another one between steps, as in PyTorch.
     Parameters whose ``.grad`` is None are skipped by :meth:`step`. Updates happen in
     place under ``no_grad()``, so a graph that saved a parameter before the step
-    refuses to run backward afterwards.
+    refuses to run backward afterwards. A pickled or deep-copied optimizer keeps its
+    state for the copies of its parameters.
     """
 
     def __init__(self, params: Iterable[Node] | Iterable[Group], defaults: Group) -> None:
@@ -166,9 +165,6 @@ class Optimizer:
         the optimizer's)."""
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"{self._name}: a parameter group is a dict with a 'params' list, got {group!r}")
-        unknown = sorted(set(group) - set(self.defaults) - {"params"})
-        if unknown:
-            raise ValueError(f"{self._name}: unknown hyperparameters {unknown}; known: {sorted(self.defaults)}")
         params = list(group["params"])
         if not params:
             raise ValueError(f"{self._name}: a parameter group has no parameters")
@@ -180,19 +176,34 @@ class Optimizer:
                 raise ValueError(f"{self._name}: a parameter appears twice ({p!r}); give each one group")
             taken.add(id(p))
         full = {**self.defaults, **group, "params": params}
-        lr = full["lr"]
-        full["lr"] = lr if isinstance(lr, Schedule) else Constant(lr)
-        self._check_group(full)
+        self._check_hyperparameters(full)
         self.param_groups.append(full)
+
+    def _check_hyperparameters(self, group: Group) -> None:
+        """Refuse a group with hyperparameters this optimizer does not know, or outside
+        their range."""
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{self._name}: unknown hyperparameters {unknown}; known: {sorted(self.defaults)}")
+        self._rate(group, self.steps)
+        self._check_group(group)
 
     def _check_group(self, group: Group) -> None:
         """Refuse hyperparameters outside their range (each optimizer knows its own)."""
 
+    def _rate(self, group: Group, step: int) -> float:
+        """The learning rate of ``group`` at ``step``: its schedule's, or the number."""
+        lr = group["lr"]
+        if isinstance(lr, Schedule):
+            return lr.lr_at(step)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"{self._name}: lr must be a finite number > 0 or a Schedule, got {lr!r}")
+        return float(lr)
+
     @property
     def lr(self) -> float:
         """The learning rate the next step will use (in the first group)."""
-        lr: float = self.param_groups[0]["lr"].lr_at(self.steps)
-        return lr
+        return self._rate(self.param_groups[0], self.steps)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
@@ -203,7 +214,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:
-            lr = group["lr"].lr_at(self.steps)
+            lr = self._rate(group, self.steps)
             for p in group["params"]:
                 g = p.grad
                 if g is None:
@@ -234,31 +245,48 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned, onto parameters of the same shapes
-        in the same groups; nothing changes unless everything fits."""
-        groups = state_dict["param_groups"]
+        in the same groups; nothing changes unless everything fits: the groups'
+        hyperparameters are this optimizer's and in range, each buffer has its
+        parameter's shape and dtype (a counter is an integer)."""
+        saved_groups = state_dict["param_groups"]
         sizes = [len(g["params"]) for g in self.param_groups]
-        if [len(g["params"]) for g in groups] != sizes:
+        if [len(g["params"]) for g in saved_groups] != sizes:
             raise ValueError(
                 f"{self._name}.load_state_dict: the state has groups of "
-                f"{[len(g['params']) for g in groups]} parameters, this optimizer {sizes}; "
+                f"{[len(g['params']) for g in saved_groups]} parameters, this optimizer {sizes}; "
                 "build it over the same parameters"
             )
-        params = [p for g in self.param_groups for p in g["params"]]
+        groups = [
+            {**group, **saved, "params": group["params"]} for group, saved in zip(self.param_groups, saved_groups)
+        ]
+        for group in groups:
+            self._check_hyperparameters(group)
+        params = self._parameters()
         restored = {}
         for i, buffers in state_dict["state"].items():
             p = params[int(i)]
             for name, value in buffers.items():
-                if np.shape(value) not in (p.shape, ()) or (np.ndim(value) and np.dtype(value.dtype) != p.dtype):
-                    raise ValueError(
-                        f"{self._name}.load_state_dict: {name!r} of parameter {i} is "
-                        f"{np.asarray(value).dtype}{list(np.shape(value))} but the parameter is "
-                        f"{p.dtype}{list(p.shape)}"
-                    )
+                _check_buffer(f"{self._name}.load_state_dict", f"{name!r} of parameter {i}", value, p)
             restored[id(p)] = {k: _copy(v) for k, v in buffers.items()}
-        for group, saved in zip(self.param_groups, groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+        for group, checked in zip(self.param_groups, groups):
+            group.update(checked)
         self.state = restored
         self.steps = int(state_dict["steps"])
+
+    def _parameters(self) -> list[Node]:
+        """Every parameter, counted across the groups as :meth:`state_dict` counts them."""
+        return [p for g in self.param_groups for p in g["params"]]
+
+    # The state is keyed by id(parameter), which names nothing in a copy or in another
+    # process: a pickled or deep-copied optimizer carries it by parameter position.
+    def __getstate__(self) -> dict[str, Any]:
+        by_position = {i: self.state[id(p)] for i, p in enumerate(self._parameters()) if id(p) in self.state}
+        return {**vars(self), "state": by_position}
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        vars(self).update(saved)
+        params = self._parameters()
+        self.state = {id(params[i]): buffers for i, buffers in saved["state"].items()}
 
 
 class SGD(Optimizer):
@@ -351,6 +379,19 @@ def _copy(g: Any) -> Any:
     return g.copy() if isinstance(g, np.ndarray) else g
 
 
+def _check_buffer(where: str, what: str, value: Any, p: Node) -> None:
+    """Refuse a buffer that is neither an integer counter nor of ``p``'s shape (and,
+    for an array, dtype): it would broadcast into, or retype, the updates."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return
+    dtype = np.result_type(p.data)
+    if np.shape(value) != np.shape(p.data) or (isinstance(value, np.ndarray) and value.dtype != dtype):
+        raise ValueError(
+            f"{where}: {what} is {np.asarray(value).dtype}{list(np.shape(value))} but the parameter is "
+            f"{dtype}{list(np.shape(p.data))}"
+        )
+
+
 def _subtract(p: Node, delta: Any) -> None:
     """θ ← θ − δ in place (arrays) or by replacing the float (Scalars); both bump the
     version counter."""
@@ -364,6 +405,13 @@ def _subtract(p: Node, delta: Any) -> None:
 def _check_nonnegative(optimizer: str, name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{optimizer}: {name} must be a finite number ≥ 0, got {value!r}")
+
+
+def _count(schedule: str, name: str, value: int) -> int:
+    """``value`` as an int ≥ 1 (numpy integers too), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{schedule}: {name} must be an integer ≥ 1, got {value!r}")
+    return int(value)
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -14,7 +14,9 @@ an op is reduced to a flat list of the graph it depends on, oldest first:
 Rebuilding walks the list once. Op outputs are made afresh, so two values pickled
 together that share an intermediate value each get their own copy of it (leaves stay
 shared). Loaded values take new creation stamps from this process's clock and forget
-in-place history: a loaded value counts as unchanged.
+in-place history: a loaded value counts as unchanged, except that an op whose output
+or saved input was changed in place after it was made still refuses backward (its
+output is loaded as changed after the op).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class FlatGraph(NamedTuple):
     arity: np.ndarray  # per op output: the number of inputs, -1 where backward freed them
     inputs: np.ndarray  # the positions of all inputs, one op output after another
     extras: dict[int, tuple[Any, Any]]  # (saved, meta) where either is set
+    stale: tuple[int, ...] = ()  # the op outputs whose backward refuses: changed in place after use
 
     @classmethod
     def of(cls, root: Node) -> FlatGraph:
@@ -91,6 +94,11 @@ class FlatGraph(NamedTuple):
                 add_input(position[id(p0)])
             if n.saved is not None or n._meta is not None:
                 extras[i] = (n.saved, _portable(n._meta))
+        stale: tuple[int, ...] = ()
+        if outputs and graph._last_inplace > outputs[0]._seq:  # a change since the oldest op: look
+            stale = tuple(
+                i for i, n in enumerate(outputs) if n._p0 is not None and graph.changed_after_use(n) is not None
+            )
         return cls(
             order[:n_leaves],
             list(codes),
@@ -99,6 +107,7 @@ class FlatGraph(NamedTuple):
             np.array(arity, dtype=np.int32),
             np.array(inputs, dtype=np.int64),
             extras,
+            stale,
         )
 
 
@@ -122,6 +131,7 @@ def rebuild(flat: FlatGraph) -> Node:
     ops, inputs = flat.ops, flat.inputs.tolist()
     at = 0
     clock = graph._clock
+    stale = set(flat.stale)
     with state.CollectorPause():  # a million small objects, and no cycle among them
         for i, (code, data, arity) in enumerate(zip(flat.op_of.tolist(), flat.data, flat.arity.tolist())):
             kind, fn = ops[code]
@@ -139,6 +149,8 @@ def rebuild(flat: FlatGraph) -> Node:
             if i in flat.extras:
                 node.saved, node._meta = flat.extras[i]
             node._seq = next(clock)  # oldest first: consumers stay newer than inputs
+            if stale and i in stale:  # changed after its op, before the consumers were made
+                node._bump_version()
             nodes.append(node)
     return nodes[-1]
 

@@ -68,16 +68,41 @@ class BinaryMetrics:
         return notes
 
 
-def _as_bool(y_true: Any) -> np.ndarray:
+def binary_labels(y_true: Any, where: str) -> np.ndarray:
+    """``y_true`` as booleans: one label per sample, each 0 or 1 (a digit's label, 9,
+    is not "the digit" until it is compared with the digit)."""
+    y = _one_per_sample(y_true, where)
+    if y.dtype.kind != "b" and not np.isin(y, (0, 1)).all():
+        bad = y[~np.isin(y, (0, 1))].flat[0].item()
+        raise ValueError(f"{where}: labels must be 0 or 1 (1: the digit), got {bad!r}")
+    return y.astype(bool)
+
+
+def class_labels(y_true: Any, n_classes: int, where: str) -> np.ndarray:
+    """``y_true`` as class indices (intp): one label per sample, each a whole number in
+    [0, n_classes), in any numeric dtype (2.0 is class 2; 2.5 is no class)."""
+    y = _one_per_sample(y_true, where)
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: labels must be numbers, got {y.dtype}")
+    whole = np.isfinite(y) & (y == np.round(y)) if y.dtype.kind == "f" else np.ones(y.shape, bool)
+    if not whole.all():
+        raise ValueError(f"{where}: labels must be whole numbers, got {float(y[~whole][0])!r}")
+    outside = (y < 0) | (y >= n_classes)
+    if outside.any():
+        raise ValueError(f"{where}: labels must lie in [0, {n_classes}), got {int(y[outside][0])}")
+    return y.astype(np.intp)
+
+
+def _one_per_sample(y_true: Any, where: str) -> np.ndarray:
     y = np.asarray(y_true)
     if y.ndim != 1:
-        raise ValueError(f"labels must be one-dimensional, got shape {y.shape}")
-    return y.astype(bool)
+        raise ValueError(f"{where}: labels must be one-dimensional, got shape {y.shape}")
+    return y
 
 
 def roc_auc(y_true: Any, scores: Any) -> float:
     """Area under the ROC curve (ties count ½); NaN when one class is absent."""
-    y, s = _as_bool(y_true), np.asarray(scores, dtype=np.float64)
+    y, s = binary_labels(y_true, "roc_auc"), np.asarray(scores, dtype=np.float64)
     if s.shape != y.shape:
         raise ValueError(f"roc_auc: {y.shape[0]} labels but scores of shape {s.shape}")
     n_pos = int(y.sum())
@@ -93,8 +118,8 @@ def roc_auc(y_true: Any, scores: Any) -> float:
 
 
 def binary_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> BinaryMetrics:
-    """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (truthy = positive)."""
-    y, p = _as_bool(y_true), np.asarray(proba)
+    """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (1 = positive)."""
+    y, p = binary_labels(y_true, "binary_metrics"), np.asarray(proba)
     if p.shape != y.shape:
         raise ValueError(f"binary_metrics: {y.shape[0]} labels but probabilities of shape {p.shape}")
     pred = p >= threshold
@@ -122,7 +147,7 @@ def best_f1_threshold(y_true: Any, proba: Any) -> tuple[float, float]:
     high to low, TP and FP at threshold sᵢ are running counts. Among equal F1s the
     highest threshold wins. With no positives, 0.5 and F1 = 0.
     """
-    y, p = _as_bool(y_true), np.asarray(proba, dtype=np.float64)
+    y, p = binary_labels(y_true, "best_f1_threshold"), np.asarray(proba, dtype=np.float64)
     n_pos = int(y.sum())
     if n_pos == 0 or y.size == 0:
         return 0.5, 0.0
@@ -165,8 +190,11 @@ class ClassMetrics:
 
 def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
     """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``."""
-    y, p = np.asarray(y_true).astype(np.intp), np.asarray(proba)
-    if p.ndim != 2 or p.shape[0] != y.shape[0] or y.ndim != 1:
+    p = np.asarray(proba)
+    if p.ndim != 2:
+        raise ValueError(f"class_metrics: probabilities must have shape (N, K), got {p.shape}")
+    y = class_labels(y_true, p.shape[1], "class_metrics")
+    if p.shape[0] != y.shape[0]:
         raise ValueError(f"class_metrics: {y.shape} labels but probabilities of shape {p.shape}")
     k = p.shape[1]
     confusion = np.bincount(y * k + p.argmax(axis=1), minlength=k * k).reshape(k, k)

@@ -26,7 +26,7 @@ from glassgrad import Tensor, cross_entropy, no_grad, softmax
 from glassgrad.nn import Linear, Module, ReLU, Sequential
 
 from .logistic import N_PIXELS, Detector, as_inputs
-from .metrics import ClassMetrics, class_metrics
+from .metrics import ClassMetrics, class_labels, class_metrics
 
 
 def _layers(n_features: int, hidden: int, n_out: int, dtype: Any, seed: int) -> list[Module]:
@@ -146,11 +146,11 @@ class DigitClassifier(_PixelNetwork):
         return self.predict_proba(X).argmax(axis=1)
 
     def loss(self, X: Any, y: Any, pos_weight: float | None = None) -> Tensor:
-        """The mean cross-entropy −ln p_y of the labels ``y`` (integers in [0, n_classes),
-        given in any numeric dtype); ``pos_weight`` belongs to detectors and must be None."""
+        """The mean cross-entropy −ln p_y of the labels ``y`` (whole numbers in [0, n_classes),
+        in any numeric dtype); ``pos_weight`` belongs to detectors and must be None."""
         if pos_weight is not None:
             raise ValueError("DigitClassifier.loss: pos_weight is for detectors; a classifier has no positive class")
-        loss: Tensor = cross_entropy(self(X), np.asarray(y).astype(np.intp))
+        loss: Tensor = cross_entropy(self(X), class_labels(y, self.n_classes, "DigitClassifier.loss"))
         return loss
 
     def metrics(self, X: Any, y: Any, threshold: float = 0.5) -> ClassMetrics:

@@ -21,6 +21,8 @@ A recipe is every setting the command's options default to. For MNIST-sized data
 The networks train with Adam (a hidden layer makes the loss non-convex; Adam's
 per-parameter steps need no tuning of each layer's scale); on small data, and for the
 ten-digit classifier, at its usual learning rate 1e-3 with the rest of the size's recipe.
+AdamW decays the weights by PyTorch's default, 1e-2 (without it, it is Adam); SGD and
+Adam do not.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ ADAM_LR = 1e-3  # Adam's usual learning rate (Kingma & Ba 2015; PyTorch's defaul
 class Recipe:
     """The defaults of a training run; ``val_fraction`` 0 trains on every digit
     (then ``patience`` must be 0: there is no validation loss to watch). ``momentum``
-    is SGD's; Adam and AdamW keep their own moments."""
+    is SGD's; Adam and AdamW keep their own moments. ``weight_decay`` is SGD's and Adam's
+    L2 penalty, AdamW's decoupled decay."""
 
     name: str
     optimizer: str
@@ -55,17 +58,16 @@ class Recipe:
     schedule: str
     dtype: str
     shifted_copies: int = 0  # copies of the training digits moved by up to a pixel (mnist.with_shifted_copies)
+    weight_decay: float = 0.0
 
-    def build_optimizer(
-        self, params: Iterable[Any], total_steps: int, *, nesterov: bool = False, weight_decay: float = 0.0
-    ) -> Optimizer:
+    def build_optimizer(self, params: Iterable[Any], total_steps: int, *, nesterov: bool = False) -> Optimizer:
         """The recipe's optimizer over ``params``, its learning rate following the
         recipe's schedule over a run of ``total_steps``."""
         lr = schedule_for(self.schedule, self.lr, total_steps)
         if self.optimizer == "sgd":
-            return SGD(params, lr, momentum=self.momentum, nesterov=nesterov, weight_decay=weight_decay)
+            return SGD(params, lr, momentum=self.momentum, nesterov=nesterov, weight_decay=self.weight_decay)
         kind = {"adam": Adam, "adamw": AdamW}[self.optimizer]
-        return kind(params, lr, weight_decay=weight_decay)
+        return kind(params, lr, weight_decay=self.weight_decay)
 
 
 SMALL = Recipe(
@@ -123,6 +125,7 @@ def recipe_for(n_digits: int, model: str = "unit", optimizer: str | None = None)
     large = n_digits >= LARGE_FROM
     if optimizer == "sgd":
         return LARGE if large else SMALL
+    decay = AdamW.default_weight_decay if optimizer == "adamw" else 0.0
     if model == "network" and large:
-        return dataclasses.replace(LARGE_NETWORK, optimizer=optimizer)
-    return dataclasses.replace(LARGE if large else SMALL, optimizer=optimizer, lr=ADAM_LR)
+        return dataclasses.replace(LARGE_NETWORK, optimizer=optimizer, weight_decay=decay)
+    return dataclasses.replace(LARGE if large else SMALL, optimizer=optimizer, lr=ADAM_LR, weight_decay=decay)

@@ -80,6 +80,16 @@ def evaluate(model: Model, X: Any, y: Any, threshold: float = 0.5) -> BinaryMetr
     return model.metrics(X, y, threshold)
 
 
+def _check_finite(name: str, data: Any) -> None:
+    """Refuse data holding NaN or infinity: the loss would be NaN from the first step on
+    (or the validation loss for ever), which looks like divergence."""
+    a = np.asarray(data) if data is not None else None
+    if a is None or a.dtype.kind != "f" or np.isfinite(a).all():
+        return
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    raise ValueError(f"fit: {name} holds NaN or infinite values (first at index {first}); remove or fix those samples")
+
+
 def _grad_norm(model: Model) -> float:
     return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in model.parameters() if p.grad is not None))
 
@@ -162,6 +172,8 @@ def fit(
     has_val = y_val is not None and len(y_val) > 0
     if has_val:
         y_val = np.asarray(y_val, dtype=model.dtype)
+    for name, data in (("X", X), ("y", y), ("X_val", X_val), ("y_val", y_val)):
+        _check_finite(name, data)
     patience = next((c for c in stop if isinstance(c, Patience)), None)
     best = patience.best if patience is not None else BestState("val" if has_val else "train")
     rng = np.random.default_rng(settings.seed)
@@ -198,7 +210,8 @@ def fit(
                     if k == len(batches) - 1:
                         epoch += 1
                         state.epoch = epoch
-                        state.train_loss = float(np.mean(batch_losses[first:]))
+                        sizes = [n if idx is None else len(idx) for idx in batches]  # the last may be smaller
+                        state.train_loss = float(np.average(batch_losses[first:], weights=sizes))
                         state.val_loss = loss_value(model, X_val, y_val, pos_weight) if has_val else None
                         history.append(
                             Epoch(epoch, iteration, state.train_loss, state.val_loss, lr, time.perf_counter() - start)

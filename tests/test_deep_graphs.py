@@ -67,6 +67,22 @@ def test_tensor_graph_with_saved_constants_round_trips():
     np.testing.assert_array_equal(w2.grad, 2 * w.grad)
 
 
+@pytest.mark.parametrize("copier", [lambda x: pickle.loads(pickle.dumps(x)), copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_a_graph_changed_in_place_after_use_still_refuses_backward_once_loaded(copier):
+    # c = Σ a·a saved a = (1, 1, 1); a[0] = 5 afterwards. The loaded graph forgot the
+    # change, and backward gave ∂c/∂a = 2·(5, 1, 1) where the forward pass used 2·(1, 1, 1).
+    a = Tensor(np.ones(3), requires_grad=True)
+    c = (a * a).sum()
+    with ag.no_grad():
+        a[0] = 5.0
+    d = (a * 3.0).sum()  # made after the change: its graph is sound
+    a2, c2, d2 = copier((a, c, d))
+    with pytest.raises(ag.InPlaceError, match="modified in place"):
+        c2.backward()
+    d2.backward()
+    np.testing.assert_array_equal(a2.grad, [3.0, 3.0, 3.0])
+
+
 def test_a_loaded_value_has_no_in_place_history():
     w = Tensor([1.0, 2.0], requires_grad=True)
     with ag.no_grad():

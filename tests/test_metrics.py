@@ -114,3 +114,12 @@ def test_a_class_neither_present_nor_predicted_has_no_f1_and_stays_out_of_macro_
 def test_what_the_counts_leave_undefined_is_said(y, p, undefined):
     # The table printed precision 0.0000 and ROC AUC nan without a word of why.
     assert binary_metrics(np.array(y), np.array(p)).undefined() == undefined
+
+
+@pytest.mark.parametrize("y", [[0.5, 1.0], [2.0, 1.0], [-1.0, 0.0], [np.nan, 1.0]])
+def test_binary_labels_other_than_0_and_1_are_refused(y):
+    # astype(bool) counted 0.5, 2 and -1 as positives.
+    with pytest.raises(ValueError, match="binary_metrics: labels must be 0 or 1"):
+        binary_metrics(y, np.array([0.5, 0.5]))
+    with pytest.raises(ValueError, match="roc_auc: labels must be 0 or 1"):
+        roc_auc(y, np.array([0.5, 0.5]))

@@ -92,3 +92,24 @@ def test_networks_save_and_load_whole(model, tmp_path):
     assert type(back) is type(model) and back.config() == model.config()
     X = np.random.default_rng(0).random((3, 4))
     np.testing.assert_array_equal(back(X).data, model(X).data)
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        ([0.5, 1.0], r"labels must be whole numbers, got 0\.5"),
+        ([2.9, 0.0], r"labels must be whole numbers, got 2\.9"),
+        ([np.nan, 1.0], r"labels must be whole numbers, got nan"),
+        (["1", "2"], r"labels must be numbers, got <U1"),
+        ([3, 0], r"labels must lie in \[0, 3\), got 3"),
+    ],
+)
+def test_the_classifier_refuses_labels_that_are_not_classes(y, match):
+    # astype(intp) made 0.5 class 0 and 2.9 class 2: a loss and metrics of other labels.
+    clf = DigitClassifier(n_classes=3, n_features=2)
+    X = np.ones((2, 2))
+    with pytest.raises(ValueError, match="DigitClassifier.loss: " + match):
+        clf.loss(X, y)
+    with pytest.raises(ValueError, match="class_metrics: " + match):
+        clf.metrics(X, y)
+    assert clf.loss(X, np.array([2.0, 0.0])).item() == pytest.approx(clf.loss(X, [2, 0]).item())

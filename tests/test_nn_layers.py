@@ -102,6 +102,24 @@ def test_modules_and_parameters_in_lists_and_tuples_are_found():
     assert all(p.grad is not None for p in m.parameters())
 
 
+def test_modules_and_parameters_in_dicts_are_found_under_their_keys():
+    # A dict of heads was not looked into: 0 parameters, so an optimizer and save() missed them.
+    class Heads(Module):
+        def __init__(self):
+            self.heads = {"digit": Linear(2, 3, rng=0), "ink": Linear(2, 1, rng=1)}
+            self.scales = {"out": Parameter(np.ones(1))}
+
+        def forward(self, x):
+            return self.heads["digit"](x).sum() + self.heads["ink"](x).sum() * self.scales["out"]
+
+    m = Heads()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["heads.digit.weight", "heads.digit.bias", "heads.ink.weight", "heads.ink.bias", "scales.out"]
+    assert m.num_parameters() == 9 + 3 + 1 and "# 13 parameters" in repr(m)
+    m(np.ones((2, 2))).backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
 def test_a_shared_parameter_is_listed_once():
     first = Linear(2, 2, rng=0)
     net = Sequential(first, Tanh(), first)

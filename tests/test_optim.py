@@ -152,6 +152,11 @@ def test_sgd_uses_the_schedule_by_step_count():
     assert w.data[0] == pytest.approx(-(1 + 1 + 0.1 + 0.1 + 0.01))
 
 
+def test_schedules_take_numpy_integers():
+    assert StepDecay(0.1, step_size=np.int64(2)).lr_at(2) == pytest.approx(0.01)
+    assert Cosine(0.1, total_steps=np.int64(4)).lr_at(4) == 0.0
+
+
 def test_bad_schedules_are_refused():
     with pytest.raises(ValueError, match="step_size"):
         StepDecay(0.1, step_size=0)

@@ -43,7 +43,7 @@ def test_the_options_given_replace_the_network_recipe_s_settings():
     sgd = resolved("--hidden", "64", "--optimizer", "sgd", n_digits=60_000)
     assert sgd == LARGE  # SGD's learning rate, not Adam's
     adamw = resolved("--hidden", "64", "--optimizer", "adamw", n_digits=60_000)
-    assert adamw == dataclasses.replace(LARGE_NETWORK, optimizer="adamw")
+    assert adamw == dataclasses.replace(LARGE_NETWORK, optimizer="adamw", weight_decay=0.01)
     given = resolved("--hidden", "64", "--lr", "0.01", "--epochs", "3", "--schedule", "step", n_digits=60_000)
     assert given == dataclasses.replace(LARGE_NETWORK, lr=0.01, epochs=3, schedule="step")
 
@@ -66,12 +66,20 @@ def test_a_recipe_builds_its_optimizer_and_schedule_over_the_run():
     adam = dataclasses.replace(LARGE_NETWORK, schedule="cosine").build_optimizer(params, 1000)
     assert type(adam) is Adam and isinstance(adam.param_groups[0]["lr"], Cosine)
     assert adam.lr == LARGE_NETWORK.lr and adam.param_groups[0]["lr"].total_steps == 1000
-    sgd = LARGE.build_optimizer(params, 1000, nesterov=True, weight_decay=1e-4)
+    sgd = dataclasses.replace(LARGE, weight_decay=1e-4).build_optimizer(params, 1000, nesterov=True)
     group = sgd.param_groups[0]
     assert type(sgd) is SGD and isinstance(group["lr"], StepDecay)
     assert group["momentum"] == LARGE.momentum and group["nesterov"] and group["weight_decay"] == 1e-4
-    adamw = dataclasses.replace(LARGE_NETWORK, optimizer="adamw").build_optimizer(params, 10, weight_decay=0.01)
-    assert type(adamw) is AdamW and adamw.param_groups[0]["weight_decay"] == 0.01
+    adamw = dataclasses.replace(LARGE_NETWORK, optimizer="adamw", weight_decay=0.02).build_optimizer(params, 10)
+    assert type(adamw) is AdamW and adamw.param_groups[0]["weight_decay"] == 0.02
+
+
+def test_adamw_decays_the_weights_as_pytorchs_unless_told_otherwise():
+    # --optimizer adamw without --weight-decay ran AdamW with λ = 0: Adam under another name.
+    assert resolved("--hidden", "8", "--optimizer", "adamw", n_digits=6_000).weight_decay == 0.01
+    assert resolved("--optimizer", "adamw", "--weight-decay", "0", n_digits=6_000).weight_decay == 0.0
+    assert resolved("--optimizer", "adam", n_digits=6_000).weight_decay == 0.0
+    assert resolved("--weight-decay", "0.5", n_digits=6_000).weight_decay == 0.5
 
 
 def test_val_fraction_0_given_trains_on_every_digit_without_the_recipe_s_early_stopping():

@@ -56,6 +56,34 @@ def test_minibatches_make_epochs_of_ceil_n_over_b_steps():
     assert r.epochs == 3 and [h.iteration for h in r.history] == [11, 22, 33]
 
 
+def test_an_epochs_training_loss_is_the_mean_over_its_samples():
+    # 5 samples in batches of 2, 2 and 1: the mean of the three batch means counted the
+    # last sample twice as much as the others.
+    X, y = separable(n=5)
+    m = LogisticModel(6)
+    r = fit(m, X, y, optimizer=SGD(m.parameters(), 0.5), stop=MaxIterations(3), settings=FitSettings(batch_size=2))
+    assert r.epochs == 1
+    assert r.history[0].train_loss == pytest.approx(r.batch_losses @ [2, 2, 1] / 5, rel=1e-15)
+
+
+@pytest.mark.parametrize("where", ["X", "y", "X_val", "y_val"])
+def test_nan_in_the_data_is_named_not_taken_for_divergence(where):
+    # A NaN label made the first loss NaN, reported as "training diverged: lower the learning rate".
+    data = dict(zip(("X", "y"), separable(n=20)))
+    data.update(zip(("X_val", "y_val"), separable(n=10, seed=1)))
+    data[where][3] = np.nan
+    m = LogisticModel(6)
+    with pytest.raises(ValueError, match=rf"fit: {where} holds NaN or infinite values \(first at index \(3,?"):
+        fit(
+            m,
+            data["X"],
+            data["y"],
+            optimizer=SGD(m.parameters(), 0.5),
+            stop=MaxIterations(3),
+            val=(data["X_val"], data["y_val"]),
+        )
+
+
 def test_target_loss_stops_training_when_reached():
     X, y = separable()
     m = LogisticModel(6)

@@ -127,7 +127,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     opt.add_argument(
-        "--weight-decay", type=number(float, 0, 100), default=0.0, help="L2 penalty in [0, 100] (default 0)"
+        "--weight-decay",
+        type=number(float, 0, 100),
+        default=None,
+        help="in [0, 100]: SGD's and Adam's L2 penalty, AdamW's decoupled decay (default 0; adamw 0.01, PyTorch's)",
     )
     opt.add_argument(
         "--batch-size",
@@ -221,7 +224,7 @@ def build_model(args: argparse.Namespace, n_features: int, dtype: np.dtype) -> M
 
 
 def build_optimizer(args: argparse.Namespace, recipe: Recipe, model: Model, budget: int) -> Optimizer:
-    return recipe.build_optimizer(model.parameters(), budget, nesterov=args.nesterov, weight_decay=args.weight_decay)
+    return recipe.build_optimizer(model.parameters(), budget, nesterov=args.nesterov)
 
 
 def check_out(out: Path) -> None:
