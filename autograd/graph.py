@@ -714,6 +714,8 @@ def _operand(kind: type[Node], x: Any, like: Node, fn: type[Function]) -> Node:
 def _annotate_op(cls: type[Function], out: Node, inputs: tuple[Node, ...], params: dict[str, Any] | None) -> None:
     """What the switched modes of this thread record about a new op node."""
     modes = state.modes
+    if modes.tracing and out._fn is None and any(x._seq for x in inputs):
+        _untraced(cls, inputs)
     if modes.scope or modes.record_sites:
         meta = out._annotate()
         if modes.record_sites and params:
@@ -721,6 +723,19 @@ def _annotate_op(cls: type[Function], out: Node, inputs: tuple[Node, ...], param
             meta["params"] = params
     if modes.anomaly:
         _check_forward(cls, out, inputs)
+
+
+def _untraced(cls: type[Function], inputs: Sequence[Node]) -> None:
+    """Refuse an op that ``no_grad()`` kept out of a graph being traced while one of
+    its inputs depends on the traced inputs or on parameters: the compiled step replays
+    the graph, so it would reuse the output computed now."""
+    value = next(x for x in inputs if x._seq)
+    raise TraceError(
+        f"trace: {cls.name} runs under no_grad() on {value._describe()}, which depends on the traced inputs "
+        "or parameters: an op no_grad() does not record is not replayed, so the compiled step would reuse "
+        "the value computed now. Compute it outside the traced function and pass it in as an input, or run "
+        "the function eagerly."
+    )
 
 
 def _check_forward(fn: type[Function], out: Node, inputs: Sequence[Node]) -> None:

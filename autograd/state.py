@@ -40,11 +40,12 @@ class Modes(threading.local):
     #: How many ``trace()`` recordings are running: values that depend on the traced
     #: inputs or on parameters must not be read outside the graph meanwhile.
     tracing: int = 0
-    #: True while none of scope, record_sites, anomaly is active: nothing to annotate.
+    #: True while none of scope, record_sites, anomaly, tracing is active: nothing to
+    #: annotate or check about a new op node.
     plain: bool = True
 
     def update_plain(self) -> None:
-        self.plain = not (self.scope or self.record_sites or self.anomaly)
+        self.plain = not (self.scope or self.record_sites or self.anomaly or self.tracing)
 
 
 modes = Modes()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import numpy_interop, ops, state, versions
-from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
+from .errors import GradError, InPlaceError, ShapeError, TraceError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
@@ -375,7 +375,9 @@ class Tensor(Operators, Node):
                 "corrupt the gradient. Do it under no_grad() (e.g. an optimizer step), or "
                 "build a new value."
             )
+        traced = False  # whether value depends on inputs or parameters
         if isinstance(value, Node):
+            traced = bool(value._seq)
             if value.data_type is not np.ndarray:
                 raise mixed_kinds(type(self), type(value), what)
             if value._seq and recording:
@@ -387,6 +389,13 @@ class Tensor(Operators, Node):
                     "gradient on purpose."
                 )
             value = value._data
+        if state.switched and state.modes.tracing and (self._seq or traced):
+            raise TraceError(
+                f"trace: {what} on {self._describe()} inside the traced function changes a parameter in place, "
+                "or writes values computed from the traced inputs or parameters: the compiled step replays the "
+                "graph's ops, not in-place changes. Update parameters after the compiled step (its backward(), "
+                "then an optimizer's step())."
+            )
         return value
 
     def _changed(self) -> None:

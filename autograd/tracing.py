@@ -26,17 +26,29 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   (``if loss.item() > 1``) or a mask made from them would be replayed as it was
   traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
   ``np.maximum``, ``np.minimum``) read the values at every call.
+- For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
+  parameter in place, or put a hook or ``retain_grad()`` on a value it computes
+  (:class:`TraceError`): none of these is an op of the graph the replay runs.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
-  again for them (each signature is traced once and kept).
+  again for them (each signature is traced once and kept), and so does a parameter
+  frozen or unfrozen (``requires_grad``) after the trace.
 - Values computed inside ``f`` from nothing but constants (no input, no parameter
-  that requires grad) are computed once, at trace time.
+  that requires grad) are computed once, at trace time. NumPy arrays and Python
+  numbers ``f`` reads from outside (labels, a learning rate) are such constants:
+  a later change to them is not seen; pass them as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
-  call, so an optimizer's updates between calls are seen.
+  call, so an optimizer's updates between calls are seen, and so are their hooks.
+  The trace holds the parameters themselves: a parameter replaced by another value
+  (``model.w = Tensor(...)``) is not seen; change its data (``w.data = ...``,
+  ``load_state_dict``), or trace again.
+- Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
+  again eagerly, so that the anomaly mode names the op that made it.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import inspect
 import math
@@ -44,6 +56,7 @@ import operator
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +67,7 @@ import numpy as np
 
 from . import state
 from .errors import GlassgradError, GradError, TraceError
-from .graph import Function, Node, RawCtx, record_sites, walk
+from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, walk
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
 from .ops.base import sum_to
@@ -144,6 +157,8 @@ class _Namer:
         self.next: dict[str, int] = {}  # the next suffix to try for a base name
 
     def __call__(self, wish: str) -> str:
+        # Python reads an identifier in its NFKC form ("ｘ" is x): names are compared so.
+        wish = unicodedata.normalize("NFKC", wish)
         base = wish if wish.isidentifier() and not wish.startswith("_") else "v"
         name, k = base, self.next.get(base, 1)
         if k > 1:
@@ -183,36 +198,84 @@ class _Program:
     # The shape and dtype of each argument of run as traced (Tensors; Scalars are floats).
     shapes: tuple[tuple[int, ...], ...] = ()
     dtypes: tuple[np.dtype, ...] = ()
+    # Each captured leaf's _seq as traced: −1 when it required grad, else 0.
+    seqs: tuple[int, ...] = ()
+    kind: type[Node] = Tensor  # the kind of value the inputs are
+    wanted: tuple[bool, ...] = ()  # which inputs' gradients it returns
     # run for the usual call (see _entry); MISS when the inputs are not that
     enter: Callable[..., Any] = lambda *inputs: _MISS
 
     def arguments(self, datas: list[Any]) -> list[Any] | None:
         """The arguments of ``run``: the inputs' data, then the captured leaves' data,
-        when all have the shapes and dtypes the program was traced for (None when one
-        has not). Checked at every call, since a parameter's data may be replaced by
-        an array of another shape, in plain loops: the fastest way for a few arrays."""
+        when all have the shapes and dtypes the program was traced for and the captured
+        leaves still require grad or not as they did (None when one has not). Checked
+        at every call, since a parameter's data may be replaced by an array of another
+        shape and a parameter may be frozen, in plain loops: the fastest way for a few
+        arrays."""
+        for leaf, seq in zip(self.captured, self.seqs):
+            if leaf._seq != seq:
+                return None
         datas += map(_DATA, self.captured)
         for x, shape, dtype in zip(datas, self.shapes, self.dtypes):
             if x.shape != shape or (x.dtype is not dtype and x.dtype != dtype):
                 return None
         return datas
 
+    def leaves(self, inputs: Sequence[Any]) -> list[Node | None]:
+        """The leaves of this call the gradients are for, aligned with :attr:`wrt`: the
+        inputs as given (None for one that is not a graph value), then the parameters."""
+        given = [x if isinstance(x, Node) else None for x, keep in zip(inputs, self.wanted) if keep]
+        given += self.params
+        return given
+
+    @property
+    def params(self) -> tuple[Node, ...]:
+        """The parameters the gradients are for: the captured leaves that require grad."""
+        return self.wrt[sum(self.wanted) :]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Program:
+        """A copy that reads the copied leaves: the entry is written again for them (the
+        code of ``run`` refers to no leaf; it is shared)."""
+        leaves = copy.deepcopy((self.wrt, self.captured), memo)
+        twin = _Program(self.source, self.run, *leaves, self.shapes, self.dtypes, self.seqs, self.kind, self.wanted)
+        twin.enter = _entry(twin)
+        return twin
+
 
 _DATA = operator.attrgetter("_data")
 
 
-def _entry(program: _Program, kind: type[Node], n_inputs: int) -> Callable[..., Any]:
-    """The program's entry for the usual call: ``n_inputs`` values of the traced kind
-    whose data, and the captured leaves' data, have the traced shapes and dtypes (the
-    same test as :meth:`_Program.arguments`, written out for these arrays: a third of
-    its time). Anything else returns MISS, and the caller takes the general path."""
-    inputs = [f"x{i}" for i in range(n_inputs)]
-    datas = [f"a{i}" for i in range(n_inputs + len(program.captured))]
-    namespace: dict[str, Any] = {"kind": kind, "run": program.run, "MISS": _MISS}
-    namespace.update((f"leaf{i}", c) for i, c in enumerate(program.captured))
+def _hooked(leaves: Sequence[Node | None], grads: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Each gradient passed through its leaf's hooks, as a backward pass does."""
+    for leaf in leaves:
+        if leaf is not None and leaf._meta and "hooks" in leaf._meta:
+            break
+    else:  # the usual case: no hook
+        return grads
+    return tuple(
+        g if leaf is None or not leaf._meta or "hooks" not in leaf._meta else run_hooks(leaf, g)
+        for leaf, g in zip(leaves, grads)
+    )
+
+
+def _entry(program: _Program) -> Callable[..., Any]:
+    """The program's entry for the usual call: values of the traced kind whose data,
+    and the captured leaves' data, have the traced shapes and dtypes, the captured
+    leaves requiring grad as traced, and no hook on a leaf whose gradient it returns
+    (the same test as :meth:`_Program.arguments`, written out for these arrays: a
+    third of its time). Anything else returns MISS, and the caller takes the general
+    path."""
+    inputs = [f"x{i}" for i in range(len(program.wanted))]
+    leaves = [f"leaf{i}" for i in range(len(program.captured))]
+    datas = [f"a{i}" for i in range(len(inputs) + len(leaves))]
+    namespace: dict[str, Any] = {"kind": program.kind, "run": program.run, "MISS": _MISS}
+    namespace.update(zip(leaves, program.captured))
     namespace.update((f"dtype{i}", d) for i, d in enumerate(program.dtypes))
-    reads = [f"{x}._data" for x in inputs] + [f"leaf{i}._data" for i in range(len(program.captured))]
-    tests = [
+    reads = [f"{x}._data" for x in [*inputs, *leaves]]
+    hooked = [x for x, keep in zip(inputs, program.wanted) if keep] + [x for x, s in zip(leaves, program.seqs) if s]
+    tests = [f"{leaf}._seq == {seq}" for leaf, seq in zip(leaves, program.seqs)]
+    tests += [f"({x}._meta is None or 'hooks' not in {x}._meta)" for x in hooked]
+    tests += [
         f"{a}.shape == {shape!r} and {a}.dtype is dtype{i}" for i, (a, shape) in enumerate(zip(datas, program.shapes))
     ]
     lines = [
@@ -256,6 +319,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_no_hooks(order, inputs)
     _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
     namer = _Namer(set().union(*(_reserved(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
@@ -283,6 +347,23 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_no_hooks(order: Sequence[Node], inputs: Sequence[Node]) -> None:
+    """Refuse a hook or ``retain_grad()`` put inside the traced function on a value it
+    computes or on an input: the replay has no such value to run a hook on or to keep
+    a ``.grad`` in. (Hooks on the parameters it reads are run at every call.)"""
+    ids = {id(x) for x in inputs}
+    for node in order:
+        meta = node._meta
+        if meta and (node._fn is not None or id(node) in ids):
+            for key, call in (("hooks", "register_hook"), ("retain", "retain_grad")):
+                if meta.get(key):
+                    raise TraceError(
+                        f"trace: {call}() on {node._describe()} inside the traced function: the compiled step "
+                        "computes that value's gradient as a step of the chain rule, with no value to run a "
+                        "hook on or keep a .grad in. Register it on a parameter, or run the function eagerly."
+                    )
 
 
 def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Sequence[Node]) -> None:
@@ -319,9 +400,9 @@ def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Seq
     for a, b in zip(order, again):
         if a.fn is None and id(a) not in ids and not a.requires_grad and not _same(a._data, b._data):
             raise TraceError(
-                f"trace: {name} computes a constant ({a._describe()}) from its inputs' values outside the graph; "
-                "the replay would reuse the traced value. "
-                "Keep the computation on graph values."
+                f"trace: {name} computes a constant ({a._describe()}) that changes from one run to the next, "
+                "from its inputs' values outside the graph or from random numbers; the replay would reuse "
+                "the traced value. Keep the computation on graph values, or pass it in as an input."
             )
 
 
@@ -580,7 +661,9 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
     program = _Program(source, namespace["step"], tuple(graph.wrt), tuple(graph.captured))
     if kind.broadcasting:
         program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
-    program.enter = _entry(program, kind, len(graph.inputs))
+    program.seqs = tuple(leaf._seq for leaf in graph.captured)
+    program.kind, program.wanted = kind, tuple(wanted)
+    program.enter = _entry(program)
     return program
 
 
@@ -877,9 +960,10 @@ def _signature(values: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]
 class Compiled:
     """A traced function: ``compiled(*inputs)`` returns ``(value, gradients)``, the
     gradients aligned with :attr:`wrt` (the inputs that require grad, then the
-    parameters the function reads from outside); :meth:`backward` adds them to
-    each leaf's ``.grad`` instead, as ``loss.backward()`` does, so an optimizer's
-    ``step()`` can follow. ``print(compiled)`` shows the code it runs."""
+    parameters the function reads from outside), each passed through its leaf's
+    hooks; :meth:`backward` adds them to the ``.grad`` of the inputs it is called
+    with and of the parameters instead, as ``loss.backward()`` does, so an
+    optimizer's ``step()`` can follow. ``print(compiled)`` shows the code it runs."""
 
     def __init__(self, fn: Callable[..., Any], example_inputs: Sequence[Any]) -> None:
         self.fn = fn
@@ -909,6 +993,12 @@ class Compiled:
         key = _signature(datas)
         program = self._programs.get(key)
         if program is None or program.arguments(list(datas)) is None:
+            for i, d in enumerate(datas):
+                if isinstance(d, np.ndarray) and d.dtype.kind != "f":
+                    raise TypeError(
+                        f"trace: input {i} has dtype {d.dtype}; the trace records the ops on each input as on a "
+                        "value that requires grad, which holds floats: pass float data (x.astype(np.float64))"
+                    )
             leaves = [_leaf(self._kind, d) for d in datas]
             program = self._programs[key] = _compile(self.fn, leaves, self._wanted)
         return program
@@ -925,28 +1015,74 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
-        if len(inputs) == len(self._wanted):
+        if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
             result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
             if result is not _MISS:
                 return result
+        value, grads, _ = self._run(inputs)
+        return value, grads
+
+    def _run(self, inputs: Sequence[Any]) -> tuple[Any, tuple[Any, ...], list[Node | None]]:
+        """The general path: the program for these inputs (traced now if there is none),
+        its value and gradients, the gradients passed through the leaves' hooks, and
+        the leaves of this call they are for."""
         datas = self._datas(inputs)
         program = self._latest
         args = program.arguments(datas)
         if args is None:
             program = self._latest = self._program(datas[: len(inputs)])
             args = program.arguments(datas[: len(inputs)]) or []
-        result = program.run(*args)
-        return result
+        value, grads = program.run(*args)
+        if state.switched and state.modes.anomaly:
+            self._check_anomaly(program, datas[: len(inputs)], (value, *grads))
+        leaves = program.leaves(inputs)
+        return value, _hooked(leaves, grads), leaves
+
+    def _check_anomaly(self, program: _Program, datas: Sequence[Any], results: Sequence[Any]) -> None:
+        """Under ``detect_anomaly()``, a value or gradient that is NaN or inf: the function
+        runs again eagerly, forward and backward, so that anomaly mode names the op
+        that made it, as it does in eager glassgrad."""
+        if all(map(self._kind._all_finite, results)):
+            return
+        leaves = [_leaf(self._kind, d, keep) for d, keep in zip(datas, self._wanted)]
+        out = self.fn(*leaves)
+        run_backward([out], [None], inputs=[x for x in leaves if x.requires_grad] + list(program.params))
 
     def backward(self, *inputs: Any) -> Any:
-        """Run the step and add each gradient to its leaf's ``.grad``; returns the value."""
-        value, grads = self(*inputs)
-        for leaf, g in zip(self._latest.wrt, grads):
-            leaf._grad_store(g)
+        """Run the step and add each gradient to its leaf's ``.grad`` (the inputs it is
+        called with that require grad, and the parameters); returns the value."""
+        for i, (x, keep) in enumerate(zip(inputs, self._wanted)):
+            if isinstance(x, Node) and x.requires_grad and not keep:
+                raise GradError(
+                    f"trace: input {i} requires grad, but the step was traced on an example input that does not, "
+                    "so it computes no gradient for it; trace it with an input that requires grad"
+                )
+        value, grads, leaves = self._run(inputs)
+        for leaf, g in zip(leaves, grads):
+            if leaf is not None and leaf.requires_grad:
+                leaf._grad_store(g)
         return value
 
     def __repr__(self) -> str:
         return self.source
+
+    # Copies are made field by field (each program's entry is written again for the
+    # copied leaves, see _Program.__deepcopy__): pickling is refused.
+    def __copy__(self) -> Compiled:
+        twin = object.__new__(Compiled)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Compiled:
+        twin = memo[id(self)] = object.__new__(Compiled)
+        twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return twin
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a compiled step cannot be pickled: it holds code written when the function was traced; "
+            "pickle the model or the function, and trace the function again after loading it"
+        )
 
 
 def trace(fn: Callable[..., Any], *example_inputs: Any) -> Compiled:

@@ -111,6 +111,9 @@ def _training_step(model: Model, pos_weight: float | None, traced: bool) -> Any:
             loss = loss_of(X, y)
             loss.backward()
             return loss.item()
+        # The pixels in the model's dtype, as the model converts them when it reads them:
+        # inside the trace that conversion would read a traced input's values.
+        X = np.asarray(X, dtype=model.dtype)
         if not compiled:
             compiled.append(trace(loss_of, X, y))
         return float(compiled[0].backward(X, y))

@@ -185,3 +185,25 @@ def test_model_file_round_trip_and_errors(tmp_path):
 def test_summary_json_is_strict_json(tmp_path):
     path = write_summary(tmp_path / "s.json", {"auc": float("nan"), "x": np.float32(1.5), "a": np.arange(2)})
     assert json.loads(path.read_text()) == {"auc": None, "x": 1.5, "a": [0, 1]}
+
+
+@pytest.mark.parametrize(
+    ("model_dtype", "x_dtype"),
+    [(np.float64, np.float64), (np.float32, np.float32), (np.float32, np.float64), (np.float64, np.uint8)],
+)
+def test_traced_training_equals_eager_training_bit_for_bit(model_dtype, x_dtype):
+    """The compiled steps make the eager steps' updates, also on pixels of another type
+    than the model's (eager converts them as the model reads them; the traced run was
+    a TraceError, or a TypeError on uint8 pixels)."""
+    X, y = separable(n=37)
+    X = (np.abs(X) * 40).astype(x_dtype) if x_dtype == np.uint8 else X.astype(x_dtype)
+    runs = []
+    for traced in (True, False):
+        m = LogisticModel(6, dtype=model_dtype)
+        settings = FitSettings(batch_size=8, pos_weight=2.5, traced=traced)  # the last batch has 5 samples
+        result = fit(
+            m, X, y, optimizer=SGD(m.parameters(), 0.1, momentum=0.9), stop=MaxIterations(12), settings=settings
+        )
+        runs.append((m.w.data, m.b.data, result.batch_losses))
+    for traced, eager in zip(*runs):
+        np.testing.assert_array_equal(traced, eager)
