@@ -84,9 +84,17 @@ def _check_finite(name: str, data: Any) -> None:
     """Refuse data holding NaN or infinity: the loss would be NaN from the first step on
     (or the validation loss for ever), which looks like divergence."""
     a = np.asarray(data) if data is not None else None
-    if a is None or a.dtype.kind != "f" or np.isfinite(a).all():
+    if a is None or a.dtype.kind != "f":
         return
-    first = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    # The sum is one pass without an (N, 784) mask, and NaN or ±inf make it non-finite;
+    # only then are the values looked at one by one (a huge sum may be finite values).
+    with np.errstate(over="ignore"):
+        if math.isfinite(np.sum(a, dtype=np.float64)):
+            return
+    bad = np.argwhere(~np.isfinite(a))
+    if not len(bad):
+        return
+    first = tuple(int(i) for i in bad[0])
     raise ValueError(f"fit: {name} holds NaN or infinite values (first at index {first}); remove or fix those samples")
 
 
