@@ -43,6 +43,13 @@ _clock = itertools.count(1)
 # a node's inputs for in-place changes only when one happened after the node was made.
 _last_inplace = 0
 
+
+def tick() -> int:
+    """A reading of the clock that orders op nodes: every op recorded later has a
+    larger ``_seq``."""
+    return next(_clock)
+
+
 #: A kind of graph value (Scalar or Tensor): an op's output is of its inputs' kind.
 N = TypeVar("N", bound="Node")
 

@@ -28,13 +28,16 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
   parameter in place, or put a hook or ``retain_grad()`` on a value it computes
-  (:class:`TraceError`): none of these is an op of the graph the replay runs.
+  (:class:`TraceError`): none of these is an op of the graph the replay runs. Nor may
+  it read a value an op made before the trace (``h = w * 2`` outside ``f``): the
+  replay would compute it again, where eager glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
 - Values computed inside ``f`` from nothing but constants (no input, no parameter
   that requires grad) are computed once, at trace time. NumPy arrays and Python
-  numbers ``f`` reads from outside (labels, a learning rate) are such constants:
+  numbers ``f`` reads from outside (labels, a learning rate) are such constants, and
+  Python control flow on them (a module's ``training`` flag) is fixed at trace time:
   a later change to them is not seen; pass them as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
@@ -67,7 +70,7 @@ import numpy as np
 
 from . import state
 from .errors import GlassgradError, GradError, TraceError
-from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, walk
+from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, tick, walk
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
 from .ops.base import sum_to
@@ -308,6 +311,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
     """Run ``fn`` on ``inputs`` (all requiring grad, so every op on them is recorded)
     and name the values of the graph it builds."""
     local = _outer_names(fn)
+    start = tick()
     with record_sites(), _local_names(local), _tracing():
         out = fn(*inputs)
     if not isinstance(out, Node):
@@ -319,6 +323,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_made_inside(fn, order, start)
     _check_no_hooks(order, inputs)
     _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
@@ -347,6 +352,20 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_made_inside(fn: Callable[..., Any], order: Sequence[Node], start: int) -> None:
+    """Refuse a value the function reads that an op made before the trace began (clock
+    reading ``start``): the replay would compute it again at every call from what it
+    was made from, where eager glassgrad reuses the value made then."""
+    for node in order:
+        if node.fn is not None and node._seq < start:
+            name = getattr(fn, "__qualname__", "the function")
+            raise TraceError(
+                f"trace: {name} reads {node._describe()}, made by {node.op} before the trace began: the compiled "
+                "step would compute it again at every call, where eager glassgrad reuses it. Compute it inside "
+                "the function."
+            )
 
 
 def _check_no_hooks(order: Sequence[Node], inputs: Sequence[Node]) -> None:
@@ -1019,13 +1038,12 @@ class Compiled:
             result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
             if result is not _MISS:
                 return result
-        value, grads, _ = self._run(inputs)
-        return value, grads
+        value, grads, leaves = self._run(inputs)
+        return value, _hooked(leaves, grads)
 
     def _run(self, inputs: Sequence[Any]) -> tuple[Any, tuple[Any, ...], list[Node | None]]:
         """The general path: the program for these inputs (traced now if there is none),
-        its value and gradients, the gradients passed through the leaves' hooks, and
-        the leaves of this call they are for."""
+        its value and gradients, and the leaves of this call they are for."""
         datas = self._datas(inputs)
         program = self._latest
         args = program.arguments(datas)
@@ -1035,8 +1053,7 @@ class Compiled:
         value, grads = program.run(*args)
         if state.switched and state.modes.anomaly:
             self._check_anomaly(program, datas[: len(inputs)], (value, *grads))
-        leaves = program.leaves(inputs)
-        return value, _hooked(leaves, grads), leaves
+        return value, grads, program.leaves(inputs)
 
     def _check_anomaly(self, program: _Program, datas: Sequence[Any], results: Sequence[Any]) -> None:
         """Under ``detect_anomaly()``, a value or gradient that is NaN or inf: the function
@@ -1050,7 +1067,10 @@ class Compiled:
 
     def backward(self, *inputs: Any) -> Any:
         """Run the step and add each gradient to its leaf's ``.grad`` (the inputs it is
-        called with that require grad, and the parameters); returns the value."""
+        called with that require grad, and the parameters), as ``loss.backward()``
+        does: an input an op made passes its gradient on through its graph, and a
+        value with hooks gets its gradient through them, once for all its uses;
+        returns the value."""
         for i, (x, keep) in enumerate(zip(inputs, self._wanted)):
             if isinstance(x, Node) and x.requires_grad and not keep:
                 raise GradError(
@@ -1058,9 +1078,17 @@ class Compiled:
                     "so it computes no gradient for it; trace it with an input that requires grad"
                 )
         value, grads, leaves = self._run(inputs)
+        roots, seeds = [], []  # where the engine's backward pass goes on
         for leaf, g in zip(leaves, grads):
-            if leaf is not None and leaf.requires_grad:
+            if leaf is None or not leaf.requires_grad:
+                continue
+            if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
                 leaf._grad_store(g)
+            else:
+                roots.append(leaf)
+                seeds.append(g)
+        if roots:
+            run_backward(roots, seeds)
         return value
 
     def __repr__(self) -> str:

@@ -220,3 +220,28 @@ def test_an_integer_input_is_refused_naming_the_input():
     step = trace(lambda x, y: (x * y).sum(), Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 1.0]))
     with pytest.raises(TypeError, match=r"trace: input 1 has dtype int64; .* pass float data"):
         step(Tensor([1.0, 2.0]), np.array([1, 2], dtype=np.int64))
+
+
+def test_a_value_an_op_made_before_the_trace_is_refused():
+    """h = w·2 made outside f: eager glassgrad reuses it (and refuses backward once w has
+    changed); the compiled step computed it again from the new w and returned 60
+    where eager's forward gives 6."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 2.0
+    with pytest.raises(TraceError, match=r"made by mul before the trace began"):
+        trace(lambda x: (x * h).sum(), Tensor([1.0, 1.0]))
+
+
+def test_backward_from_an_input_an_op_made_continues_through_its_graph():
+    """x = 3v made eagerly: loss.backward() reaches v; the compiled step's backward()
+    left v.grad None and put a .grad on x instead."""
+    step = trace(lambda x: (x * x).sum(), Tensor([1.0, 1.0], requires_grad=True))
+    v = Tensor([1.0, 2.0], requires_grad=True)
+    step.backward(v * 3.0)
+    np.testing.assert_array_equal(v.grad, [18.0, 36.0])
+    twice = Tensor([1.0, 2.0], requires_grad=True)
+    twice.register_hook(lambda g: g * g)
+    trace(
+        lambda a, b: (a * b).sum(), Tensor([1.0, 1.0], requires_grad=True), Tensor([1.0, 1.0], requires_grad=True)
+    ).backward(twice, twice)
+    np.testing.assert_array_equal(twice.grad, [4.0, 16.0])  # eager: the hook sees the sum 2·twice, once
