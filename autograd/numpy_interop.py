@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .graph import Node
+from .ops.base import read_values
 
 _NOVALUE: Any = getattr(np, "_NoValue", None)
 
@@ -130,14 +130,8 @@ QUESTIONS = frozenset(
 
 
 def _read(values: Iterable[Any], what: str) -> list[Any]:
-    """The data of graph values (see Node._read), other arguments as they are."""
-    raw = []
-    for x in values:
-        if isinstance(x, Node):
-            x._read(what)
-            x = x._data
-        raw.append(x)
-    return raw
+    """The data of graph values (see ops.base.read_values), other arguments as they are."""
+    return [read_values(x, what) for x in values]
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: Sequence[Any], kwargs: dict[str, Any]) -> Any:

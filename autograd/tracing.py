@@ -22,9 +22,9 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ops again on new values, and nothing else.
 - So while tracing, a value computed from the inputs or from parameters refuses to
   hand its numbers to Python (``x > 0``, ``x.item()``, ``float(x)``, ``x.data``,
-  ``np.asarray(x)``, ``x.detach()``) with :class:`TraceError`: a branch on them
-  (``if loss.item() > 1``) or a mask made from them would be replayed as it was
-  traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
+  ``np.asarray(x)``, ``x.detach()``, ``argmax(x)``) with :class:`TraceError`: a
+  branch on them (``if loss.item() > 1``) or a mask made from them would be replayed
+  as it was traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
   parameter in place, or put a hook or ``retain_grad()`` on a value it computes

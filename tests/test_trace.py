@@ -6,7 +6,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
-from glassgrad import DomainError, GradError, Scalar, Tensor, binary_cross_entropy_with_logits, trace, where
+from glassgrad import (
+    DomainError,
+    GradError,
+    Scalar,
+    Tensor,
+    argmax,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    relu,
+    trace,
+    where,
+)
 from glassgrad.functional import grad
 from glassgrad.graph import REGISTRY, Function
 from glassgrad.ops.base import call
@@ -166,6 +177,10 @@ W = Tensor([0.5, 1.5, 2.5], requires_grad=True)
         (lambda x: np.argmax(x), "numpy.argmax"),
         (lambda x: x.detach(), "detach()"),
         (lambda x: (x * W).sum() > 0, "comparison"),
+        # x[argmax(x)] kept the traced index: 2 where eager gives 10
+        (lambda x: argmax(x), "argmax"),
+        (lambda x: where(relu(x), x, -x), "where's condition"),
+        (lambda x: cross_entropy(x.reshape(1, 3), np.array([0]), weight=W), "cross_entropy's weight"),
     ],
 )
 def test_every_read_of_a_traced_value_outside_the_graph_is_refused(read, what):

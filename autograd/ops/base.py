@@ -67,6 +67,16 @@ def as_raw(x: Any) -> Any:
     return x._data if isinstance(x, Node) else x
 
 
+def read_values(x: Any, what: str) -> Any:
+    """The data of a graph value that ``what`` uses outside the graph (a mask, an index,
+    a weight), or the argument itself: refused while a function is traced when the
+    value depends on the traced inputs or on parameters (see ``Node._read``)."""
+    if isinstance(x, Node):
+        x._read(what)
+        return x._data
+    return x
+
+
 def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints (all axes for None)."""
     if axis is None:

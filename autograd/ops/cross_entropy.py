@@ -21,7 +21,7 @@ import numpy as np
 
 from ..formatting import number
 from ..graph import Function, Node
-from .base import as_raw, call
+from .base import as_raw, call, read_values
 from .domains import UNIT_INTERVAL
 from .loss import REDUCTIONS
 from .softmax import log_softmax, logsumexp_kept, softmax
@@ -158,7 +158,7 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, reduction: str =
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,) with C ≥ 1 classes, got {shape}")
     n_classes = shape[-1]
     if weight is not None:
-        weight = np.asarray(as_raw(weight), dtype=np.float64)
+        weight = np.asarray(read_values(weight, "cross_entropy's weight"), dtype=np.float64)
         if weight.shape != (n_classes,) or not np.all(weight >= 0):
             raise ValueError(
                 f"cross_entropy: weight must hold one number ≥ 0 per class, shape ({n_classes},), got {weight.shape}"

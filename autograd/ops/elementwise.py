@@ -14,7 +14,7 @@ import numpy as np
 
 from ..formatting import number
 from ..graph import Function, Node
-from .base import as_raw, call
+from .base import as_raw, call, read_values
 from .domains import NONNEGATIVE, POSITIVE, check_derivative_at_zero
 
 
@@ -468,7 +468,7 @@ def _is_number_or_none(v: Any) -> bool:
 
 def where(cond: Any, a: Any, b: Any) -> Any:
     """Elementwise ``a if cond else b``; ``cond`` is a boolean mask (not differentiated)."""
-    cond = np.asarray(as_raw(cond), dtype=bool)
+    cond = np.asarray(read_values(cond, "where's condition"), dtype=bool)
     if not isinstance(a, Node) and not isinstance(b, Node):
         return np.where(cond, a, b)
     return call(Where, a, b, cond=cond)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..graph import Function
-from .base import as_raw, call, normalize_axis
+from .base import call, normalize_axis, read_values
 from .shape import broadcast_to, reshape
 
 Axis = int | tuple[int, ...] | None
@@ -245,4 +245,4 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Any
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     """The index of the largest element (of the flattened array when ``axis`` is None),
     as a numpy integer array: an index has no gradient, so nothing is recorded."""
-    return np.asarray(np.argmax(as_raw(x), axis=axis, keepdims=keepdims))
+    return np.asarray(np.argmax(read_values(x, "argmax"), axis=axis, keepdims=keepdims))

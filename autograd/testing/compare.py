@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from .finite_differences import Direction, FiniteDifferences, lowest_precision
+from .finite_differences import Direction, FiniteDifferences, lowest_precision, together
 from .jacobian import entry_mismatches, numeric_jacobian
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
 from .result import GradcheckResult
@@ -29,18 +30,32 @@ from .taylor import taylor_test
 
 
 class Outputs:
-    """f at float64 inputs as one flat float64 vector of all its outputs; ``dtype`` is
-    the lowest precision f computed them in (known after the first call)."""
+    """f (called ``name``) at float64 inputs as one flat float64 vector of all its
+    outputs; ``dtype`` is the lowest precision f computed them in (known after the
+    first call, which is at the base point)."""
 
-    def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]]) -> None:
-        self.run = run
+    def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]], name: str = "f") -> None:
+        self.run, self.name = run, name
         self.dtype: np.dtype | None = None
+        self.first: np.ndarray | None = None  # the outputs of the first call (at the base point)
 
     def __call__(self, values: Sequence[np.ndarray]) -> np.ndarray:
-        outs = self.run(values)
+        try:
+            outs = self.run(values)
+        except Exception as exc:
+            if self.first is None:
+                raise  # at the user's own point: their error, as they would see it
+            raise ValueError(
+                f"gradcheck: {self.name} raised {type(exc).__name__} at a point the check moved its inputs to "
+                f"(x ± h, or up to 1e-2·max(1, |x|) away for the Taylor test): {exc}. The step crosses the edge of "
+                "its domain: check farther from the edge, or pass a smaller eps="
+            ) from exc
         if self.dtype is None:
             self.dtype = lowest_precision([np.asarray(o).dtype for o in outs])
-        return np.concatenate([np.ravel(np.asarray(o, dtype=np.float64)) for o in outs])
+        flat = np.concatenate([np.ravel(np.asarray(o, dtype=np.float64)) for o in outs])
+        if self.first is None:
+            self.first = flat
+        return flat
 
 
 @dataclass
@@ -82,12 +97,15 @@ class _Probe:
     direction: Direction
     slope: float
     scale: float
+    step: float
 
 
 def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: np.random.Generator) -> None:
     """Fill ``result`` (mode, rows, kinks, evaluations, step, numeric, jacobian) and its
     ``jacobian``/``subgradient`` failures and Taylor diagnosis."""
+    _finite_inputs(c, result.fn_name)
     fd = _finite_differences(c)
+    _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
     result.step = s.describe_step(num_dtype)
     entries: list[Row] = []
@@ -102,6 +120,10 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
         if any(p.row.failed for p in probes) and c.size <= s.report_limit:
             result.mode = "fast, element table recomputed on failure"
             probes = _element_probes(c, fd, result, s, num_dtype)
+    if any(p.row.verdict != OK for p in probes) or entries:
+        _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
+    if s.atol is None and result.mode != "fast":
+        _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
 
@@ -119,11 +141,120 @@ def _finite_differences(c: Comparison) -> FiniteDifferences:
     return fd
 
 
+def _finite_inputs(c: Comparison, name: str) -> None:
+    """Refuse a NaN or infinite input: x ± h is not a point near it."""
+    for label, b in zip(c.names, c.base):
+        bad = np.argwhere(~np.isfinite(b))
+        if bad.size:
+            idx = tuple(int(i) for i in bad[0])
+            where = f" at index {idx}" if b.ndim else ""
+            which = label if label.startswith("input ") else f"input {label}"
+            raise ValueError(f"gradcheck: {which} of {name} is {b[idx]}{where}; central differences need finite inputs")
+
+
+def _finite_outputs(c: Comparison, name: str) -> None:
+    """Refuse a function that is NaN or infinite at the checked point: there is no
+    derivative to compare there."""
+    assert c.outputs.first is not None
+    bad = np.flatnonzero(~np.isfinite(c.outputs.first))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"gradcheck: {name} is {c.outputs.first[i]} at the checked point ({c.output_labels()[i]}), so it has "
+            "no derivative there to compare; check it where it is finite"
+        )
+
+
+def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, nondet_tol: float) -> None:
+    """Raise unless f gives the same outputs twice at the first probe's point x + h·d
+    (up to ``nondet_tol`` and a few ulps). Central differences of a random function
+    measure its noise, which looks like kinks and jumps at every element: refused, not
+    excused. A moved point, not x: noise that scales with x vanishes at x = 0."""
+    point = probe.direction.moved(c.base, probe.step)
+    first, again = c.outputs(point), c.outputs(point)
+    fd.evaluations += 2
+    eps = float(np.finfo(c.outputs.dtype or np.float64).eps)
+    with np.errstate(invalid="ignore"):  # inf − inf: the same inf is caught by ==
+        close = np.abs(first - again) <= nondet_tol + 4 * eps * np.maximum(np.abs(first), np.abs(again))
+    differ = ~(close | (first == again) | (np.isnan(first) & np.isnan(again)))
+    if np.any(differ):
+        i = int(np.argmax(differ))
+        raise ValueError(
+            f"gradcheck: {name} gives different outputs for the same inputs ({c.output_labels()[i]}: "
+            f"{first[i]:.17g}, then {again[i]:.17g}); central differences of a random function measure its "
+            "noise, not a derivative: draw its random numbers from a generator seeded inside it, or pass "
+            "them in as a constant input"
+        )
+
+
+#: Rows re-judged by the Taylor test at most, worst first (each costs up to 36 evaluations).
+_CONFIRMED = 4
+#: The relative error from which a tiny derivative is re-judged. Below it, φ itself can be
+#: off: a loss of 3e-8 computed as (8.25 + 3e-8) − 8.25 has a slope 5e-4 off the true one.
+_GROSS = 0.1
+
+
+def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
+    """Re-judge rows that pass only thanks to the default atol although every
+    derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
+    would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
+    atol·S + 16ε (ε of the gradients' dtype), with a relative error above ``_GROSS``, is
+    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong; S must
+    be above what φ's own rounding hides. The test's noise floor is φ's rounding noise
+    measured along the row's direction (:func:`_noise`), so a right slope whose central
+    difference is merely noisy (φ computed with cancellation) or inaccurate (truncation)
+    stays ok."""
+    sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
+    scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
+    # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
+    # own rounding (1 − tanh²(9) is 0 in float32, not 6e-8).
+    shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps)
+    # Below 16·ε/∛ε (6e-10 in float64) a φ computed through intermediates of size 1
+    # cannot resolve the slope: its rounding alone moves the central difference by ε/h.
+    if shrink <= 0 or scale < 16 * fd.eps ** (2 / 3):
+        return
+    gray = [
+        p
+        for p in probes
+        if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink and p.row.rel_error > _GROSS
+    ]
+    gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
+    for p in gray[:_CONFIRMED]:
+        noise = 16 * _noise(partial(_phi_along, fd, p.direction), p.step)
+        taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
+        if not taylor.gradient_ok:
+            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
+    if any(p.row.verdict == MISMATCH for p in gray):
+        result.notes.append(
+            f"every derivative here is far below atol={result.atol:g} (the largest is {scale:.3g}), so rows within "
+            f"atol were also held to atol·{scale:.3g} + 16ε; the Taylor test finds the slope of those marked "
+            "MISMATCH wrong"
+        )
+
+
+def _noise(phi_at: Callable[[float], float], h: float) -> float:
+    """The rounding noise of φ along a direction, at the step h of its central
+    difference: how far φ(x + j·h), j = −2…2, scatter about the parabola through them
+    (over ±2h the parabola is φ up to its tiny cubic term; a φ computed through a large
+    intermediate, 8.25 + 3e-8 − 8.25, moves in stairs of that intermediate's ulp)."""
+    js = np.arange(-2.0, 3.0)
+    values = np.array([phi_at(j * h) for j in js])
+    parabola = np.polyval(np.polyfit(js, values, 2), js)
+    return float(np.max(np.abs(values - parabola)))
+
+
+def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
+    """φ(x + t·d)."""
+    return fd.at(direction, t)[0]
+
+
 def _element_probes(
     c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h."""
+    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
+    where several elements sit at kinks, one row for them moved together (:func:`together`)."""
     probes = []
+    kinked: list[tuple[int, tuple[int, ...]]] = []
     result.numeric = []
     for k, (b, a) in enumerate(zip(c.base, c.analytic)):
         numeric = np.zeros(b.shape)
@@ -134,9 +265,19 @@ def _element_probes(
             row = fd.probe(
                 d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
             )
-            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x))))
+            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
             numeric[idx] = row.numeric
+            if row.verdict == KINK:
+                kinked.append((k, idx))
         result.numeric.append(numeric)
+    if len(kinked) > 1:
+        d, us = together([b.shape for b in c.base], kinked)
+        slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
+        scale = max(max(1.0, abs(float(c.base[k][idx]))) for k, idx in kinked)
+        h = s.step(scale, num_dtype)
+        label = f"{len(kinked)} kinks together"
+        row = fd.probe(d, h, slope, result.atol * len(kinked), result.rtol, input="all", index=label, x=None)
+        probes.append(_Probe(row, d, slope, scale, h))
     return probes
 
 
@@ -162,7 +303,7 @@ def _direction_probes(
         row = fd.probe(
             d, s.step(scale, num_dtype), slope, atol, result.rtol, input="all", index=f"direction {j}", x=None
         )
-        probes.append(_Probe(row, d, slope, scale))
+        probes.append(_Probe(row, d, slope, scale, s.step(scale, num_dtype)))
     return probes
 
 
@@ -206,6 +347,11 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
         if probed:
             p = probed[0]
             result.taylor = taylor_test(lambda t: fd.at(p.direction, t)[0], p.slope, 1e-2 * p.scale, eps=fd.eps)
+    if any(not np.isfinite(r.numeric) for r in result.rows):
+        result.notes.append(
+            "numeric nan or inf: f is not finite at some points x ± h the check moved to (the step crosses the edge "
+            "of its domain, or f overflows there): check farther from the edge, or pass a smaller eps="
+        )
     if bad_kinks:
         worst = bad_kinks[0]
         lo, hi = sorted((worst.left or 0, worst.right or 0))

@@ -76,6 +76,22 @@ class Direction:
         return cls(moved)
 
 
+def together(
+    shapes: Sequence[tuple[int, ...]], elements: Sequence[tuple[int, tuple[int, ...]]]
+) -> tuple[Direction, list[np.ndarray]]:
+    """The direction d = Σ eᵢ over ``elements`` ((input, index) pairs), and its arrays.
+
+    Kinks are judged one element at a time, where any value between the one-sided
+    slopes is a subgradient: at a tie of max(x₁, x₂) each of ∂/∂x₁ = 1 and ∂/∂x₂ = 1
+    passes alone, yet together they claim a slope of 2 along d = e₁ + e₂, where max
+    moves as one variable with slope 1. Along d, ⟨g, d⟩ too must lie between the
+    one-sided slopes."""
+    arrays = [np.zeros(shape) for shape in shapes]
+    for k, idx in elements:
+        arrays[k][idx] = 1.0
+    return Direction.dense(arrays), arrays
+
+
 @dataclass
 class FiniteDifferences:
     """φ around a base point, counting evaluations. ``eps`` is the machine epsilon of

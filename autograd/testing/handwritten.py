@@ -55,6 +55,24 @@ class HandDerivative:
             raise TypeError(f"gradcheck: {form}= must be a function, got a {type(fn).__name__}")
         return cls(form, fn)  # type: ignore[arg-type]
 
+    def check_arity(self, n_inputs: int, n_checked: int) -> None:
+        """Refuse a derivative that cannot take what gradcheck passes it: f's inputs,
+        then v (vjp) or one tangent per checked input (jvp)."""
+        extra, passes = {
+            "grad": (0, "f's inputs"),
+            "vjp": (1, "f's inputs, then v"),
+            "jvp": (n_checked, "f's inputs, then one tangent per checked input"),
+        }[self.form]
+        try:
+            inspect.signature(self.fn).bind(*range(n_inputs + extra))
+        except TypeError as exc:
+            raise TypeError(
+                f"gradcheck: {self.form} is called with {n_inputs + extra} arguments ({passes}), and "
+                f"{function_name(self.fn)} cannot take them: {exc}"
+            ) from None
+        except ValueError:
+            pass  # no signature to read (some builtins): the call itself will tell
+
     @property
     def checks(self) -> tuple[str, ...]:
         """The sub-checks that apply to this form (grad takes no vector to be linear in)."""
@@ -74,6 +92,7 @@ def check_handwritten(
     args = [_own_copy(x) for x in inputs]  # the caller's arrays stay untouched whatever f does
     checked = _checked(args, argnums, name)
     labels = _labels(fn, checked)
+    derivative.check_arity(len(args), len(checked))
     data = [args[i] for i in checked]
     before = snapshot(data)
     outs = _outputs(fn(*args), name)
@@ -102,7 +121,7 @@ def check_handwritten(
 
     n_in, n_out = sum(np.size(x) for x in data), sum(np.size(o) for o in outs)
     jacobian = side.jacobian() if derivative.form != "grad" and s.compares_entries(n_in, n_out) else None
-    evaluate = Outputs(_rerun(fn, args, checked, name))
+    evaluate = Outputs(_rerun(fn, args, checked, name), name)
     base = [np.array(x, dtype=np.float64) for x in data]
     compare(Comparison(evaluate, base, labels, result.analytic, vs, jacobian), result, s, rng)
     return result
@@ -233,7 +252,11 @@ def _checked(args: Sequence[Any], argnums: ArgNums | None, name: str) -> list[in
                 "so there is nothing to check; pass the inputs to differentiate as floats or float arrays"
             )
         return checked
-    checked = [argnums] if isinstance(argnums, int) else list(argnums)
+    checked = [argnums] if isinstance(argnums, int) else list(argnums) if isinstance(argnums, (tuple, list)) else []
+    if not checked or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in checked):
+        raise TypeError(
+            f"gradcheck: argnums={argnums!r} must be the index of an input of {name}, or a non-empty tuple of them"
+        )
     for i in checked:
         if not -len(args) <= i < len(args):
             raise IndexError(f"gradcheck: argnums names input {i}, but {name} was given {len(args)} inputs")
@@ -244,7 +267,10 @@ def _checked(args: Sequence[Any], argnums: ArgNums | None, name: str) -> list[in
                 + "; central differences move inputs by tiny steps, so only floats and floating-point arrays "
                 "can be checked: convert it with np.asarray(x, dtype=float)"
             )
-    return [i % len(args) for i in checked]
+    positions = [int(i) % len(args) for i in checked]
+    if len(set(positions)) < len(positions):
+        raise ValueError(f"gradcheck: argnums={argnums!r} names an input of {name} twice; name each input once")
+    return positions
 
 
 def _is_float(x: Any) -> bool:
@@ -274,16 +300,23 @@ def _labels(fn: Callable[..., Any], checked: Sequence[int]) -> list[str]:
 
 
 def _outputs(out: Any, name: str) -> list[Any]:
-    """f's outputs as a list of floats and arrays (NumPy scalars as 0-d arrays)."""
+    """f's outputs as a list of real numbers and arrays (NumPy scalars as 0-d arrays)."""
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if not outs:
+        raise TypeError(f"gradcheck: {name} returned an empty {type(out).__name__}; it must return at least one output")
     for k, o in enumerate(outs):
+        which = f"output {k}" if len(outs) > 1 else "its output"
         if isinstance(o, np.generic):
-            outs[k] = np.array(o)
-        elif not isinstance(o, (float, int, np.ndarray)) or isinstance(o, bool):
-            which = f"output {k}" if len(outs) > 1 else "its output"
+            outs[k] = o = np.array(o)
+        if not isinstance(o, (float, int, np.ndarray)) or isinstance(o, bool):
             raise TypeError(
                 f"gradcheck: {name} must return a number or a NumPy array (or a tuple of them); {which} is a "
                 f"{type(o).__name__} (a framework's tensor: convert it with .numpy() or np.asarray)"
+            )
+        if isinstance(o, np.ndarray) and o.dtype.kind not in "fiu":
+            raise TypeError(
+                f"gradcheck: {name} must return real numbers; {which} has dtype {o.dtype} (for a complex "
+                "function, check its real and imaginary parts as two outputs: np.real(f), np.imag(f))"
             )
     return outs
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import Node, RawCtx, record_sites, walk
+from ..graph import Node, RawCtx, record_sites, run_backward, walk
 from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
-from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
+from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, together, tolerances_for
 from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
 
 
@@ -37,6 +37,7 @@ class OpCheck:
     site: str | None
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # e.g. a gradient of the wrong shape
+    kinks: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (input, element) at a kink
 
     @property
     def ok(self) -> bool:
@@ -50,6 +51,8 @@ class Localization:
     ops_total: int  # op nodes in the graph
     culprit: OpCheck | None = None
     at_kinks: list[OpCheck] = field(default_factory=list)  # correct ops evaluated at a kink
+    # Per input that requires grad: the elements that move some op input sitting at a kink.
+    reach: list[np.ndarray] = field(default_factory=list)
 
     def summary(self, limit: int = 5) -> str:
         if self.culprit is None and self.at_kinks:
@@ -114,6 +117,7 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
     atol, rtol = tolerances_for(dtype)
     fd = FiniteDifferences(objective, base, eps=float(np.finfo(lowest_precision([np.asarray(out0).dtype])).eps))
     check = OpCheck(position, fn.name, node.site)
+    analytic = []
     for j, k in enumerate(diff):
         shape = np.shape(raw[k])
         gk = grads[k]
@@ -126,21 +130,31 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
             if a.shape != shape:
                 check.problems.append(f"backward returned a gradient of shape {a.shape} for input {k} of shape {shape}")
                 continue
+        analytic.append(a)
         label = parents[k].name or f"input {k}"
         for idx in np.ndindex(shape):
             x = float(base[j][idx])
-            check.rows.append(
-                fd.probe(
-                    Direction.element(j, idx),
-                    step_size(x, np.asarray(out0).dtype),
-                    float(a[idx]),
-                    atol,
-                    rtol,
-                    input=f"{label} of {fn.name}",
-                    index="—" if not shape else str(idx),
-                    x=x,
-                )
+            row = fd.probe(
+                Direction.element(j, idx),
+                step_size(x, np.asarray(out0).dtype),
+                float(a[idx]),
+                atol,
+                rtol,
+                input=f"{label} of {fn.name}",
+                index="—" if not shape else str(idx),
+                x=x,
             )
+            check.rows.append(row)
+            if row.verdict in (KINK, DISCONTINUITY):
+                check.kinks.append((k, idx))
+    if len(check.kinks) > 1 and not check.problems:
+        d, us = together([b.shape for b in base], [(diff.index(k), idx) for k, idx in check.kinks])
+        slope = float(sum(np.sum(a * u) for a, u in zip(analytic, us)))
+        scale = max(max(1.0, abs(float(np.asarray(raw[k])[idx]))) for k, idx in check.kinks)
+        h = step_size(scale, np.asarray(out0).dtype)
+        label = f"inputs of {fn.name}"
+        index = f"{len(check.kinks)} kinks together"
+        check.rows.append(fd.probe(d, h, slope, atol * len(check.kinks), rtol, input=label, index=index, x=None))
     check.rows = worst_first(check.rows)
     return check
 
@@ -153,11 +167,35 @@ def localize(fn: Callable[..., Any], *inputs: Any, seed: int = 0) -> Localizatio
     outs = [o for o in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(o, Node)]
     ops = [n for n in walk(outs) if n.fn is not None and any(p.requires_grad for p in n.parents)]
     result = Localization(ops_total=len(ops))
+    kinked: list[tuple[Node, tuple[int, ...]]] = []
     for position, node in enumerate(ops, start=1):
         check = check_op(node, position, seed)
         if not check.ok:
             result.culprit = check
-            break
-        if any(r.verdict in (KINK, DISCONTINUITY) for r in check.rows):
+            return result
+        if check.kinks:
             result.at_kinks.append(check)
+            kinked.extend((node.parents[k], idx) for k, idx in check.kinks)
+    leaves = [x for x in inputs if isinstance(x, Node) and x.requires_grad]
+    result.reach = _reach(kinked, leaves, seed)
     return result
+
+
+def _reach(kinked: Sequence[tuple[Node, tuple[int, ...]]], leaves: Sequence[Node], seed: int) -> list[np.ndarray]:
+    """Which elements of ``leaves`` move some kinked value: the nonzero pattern of
+    ∂(Σ rᵢ·uᵢ)/∂leaf for the kinked elements uᵢ with random weights rᵢ (random, so
+    that no two paths cancel)."""
+    rng = np.random.default_rng(seed)
+    seeds: dict[int, tuple[Node, Any]] = {}
+    for node, idx in kinked:
+        if not node.requires_grad:
+            continue  # a constant at a kink: no input moves it
+        _, g = seeds.get(id(node), (node, np.zeros(np.shape(node.data))))
+        g[idx] += rng.standard_normal()
+        seeds[id(node)] = (node, g)
+    if not seeds:
+        return [np.zeros(np.shape(x.data), dtype=bool) for x in leaves]
+    roots = [node for node, _ in seeds.values()]
+    gradients = [float(g) if isinstance(node.data, float) else g.astype(node.data.dtype) for node, g in seeds.values()]
+    grads = run_backward(roots, gradients, retain_graph=True, inputs=leaves) or []
+    return [np.zeros(np.shape(x.data), dtype=bool) if g is None else np.asarray(g) != 0 for g, x in zip(grads, leaves)]

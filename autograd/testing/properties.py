@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from ..scalar import Scalar
 from ..tensor import Tensor
-from .gradcheck import GradcheckError, GradcheckResult, gradcheck
+from .gradcheck import GradcheckError, GradcheckResult, GradcheckSettings, gradcheck
 
 
 class GradientCheckFailure(GradcheckError):
@@ -112,10 +112,14 @@ def check_gradients(
     a ``@given`` test (hypothesis does not nest); use it in a plain test.
     """
     fn_name = getattr(fn, "__name__", type(fn).__name__)
+    # A misspelt or invalid option is the caller's mistake: say so once, before any
+    # draw, rather than as a failing input of fn.
+    options = {k: v for k, v in gradcheck_kw.items() if k not in ("grad", "vjp", "jvp", "argnums", "settings")}
+    GradcheckSettings.from_options(gradcheck_kw.get("settings"), {**options, "raise_exception": False})
 
     def gradients_match(inputs: tuple[Any, ...]) -> None:
         try:
-            result = gradcheck(fn, *inputs, raise_exception=False, **gradcheck_kw)
+            result = gradcheck(fn, *inputs, **{**gradcheck_kw, "raise_exception": False})
         except Exception as exc:
             raise _Counterexample(inputs, None, exc) from exc
         if not result:

@@ -90,7 +90,10 @@ def format_table(rows: Sequence[Row], limit: int = 10) -> str:
             _num(r.abs_error),
             _num(r.rel_error) if math.isfinite(r.rel_error) else "inf",
             _num(r.tolerance),
-            r.verdict + (f" (one-sided {_num(r.left)} | {_num(r.right)})" if r.verdict in _KINKISH else ""),
+            r.verdict
+            + (
+                f" (one-sided {_num(r.left)} | {_num(r.right)})" if r.verdict in _KINKISH and r.left is not None else ""
+            ),
         )
         for r in shown
     ]

@@ -15,6 +15,13 @@ Mode = Literal["auto", "full", "fast"]
 _MODES = ("auto", "full", "fast")
 
 
+def _check_number(name: str, value: Any, what: str, positive: bool = False) -> None:
+    """Refuse an option that is not a finite real number ≥ 0 (> 0 when ``positive``)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"gradcheck: {name}={value!r} must be {what}")
+
+
 @dataclass(frozen=True)
 class GradcheckSettings:
     """How :func:`~glassgrad.testing.gradcheck` compares; every field is also a keyword
@@ -32,7 +39,8 @@ class GradcheckSettings:
       elements and ``max_entries`` Jacobian entries, the Jacobian is also compared
       entry by entry.
     - ``seed``: seeds the upstream gradient and the directions (runs are reproducible).
-    - ``nondet_tol``: how much two backward passes may differ (reentrancy).
+    - ``nondet_tol``: how much two backward passes may differ (reentrancy), and two
+      evaluations of ``fn`` at the same point (a random ``fn`` is refused).
     - ``localize``: on a Jacobian mismatch, re-check each op of the graph.
     - ``raise_exception``: raise :class:`~glassgrad.testing.GradcheckError` on failure
       (else return the falsy result).
@@ -54,6 +62,16 @@ class GradcheckSettings:
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"gradcheck: mode={self.mode!r} is not one of {', '.join(map(repr, _MODES))}")
+        if self.eps is not None:
+            _check_number("eps", self.eps, "a positive step (or None for ∛ε·max(1, |x|))", positive=True)
+        for name in ("atol", "rtol"):
+            if getattr(self, name) is not None:
+                _check_number(name, getattr(self, name), "a tolerance ≥ 0 (or None for the dtype's default)")
+        _check_number("nondet_tol", self.nondet_tol, "a tolerance ≥ 0")
+        for name, least in (("seed", 0), ("directions", 1), ("max_full", 0), ("max_entries", 0), ("report_limit", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise ValueError(f"gradcheck: {name}={value!r} must be an integer ≥ {least}")
 
     @classmethod
     def from_options(cls, settings: GradcheckSettings | None, options: dict[str, Any]) -> GradcheckSettings:

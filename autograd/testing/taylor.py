@@ -54,13 +54,19 @@ class TaylorResult:
 
 
 def taylor_test(
-    phi_at: Callable[[float], float], slope: float, h0: float, halvings: int = 30, eps: float = 2.0**-52
+    phi_at: Callable[[float], float],
+    slope: float,
+    h0: float,
+    halvings: int = 30,
+    eps: float = 2.0**-52,
+    noise: float = 0.0,
 ) -> TaylorResult:
     """Run the test: ``phi_at(t)`` is φ(x + t·d), ``slope`` the analytic ⟨∇φ, d⟩,
-    ``h0`` the first step; stops once the remainder sinks into rounding noise of the
-    float type with machine epsilon ``eps``."""
+    ``h0`` the first step; stops once the remainder sinks into rounding noise: of the
+    float type with machine epsilon ``eps``, or the ``noise`` φ is known to carry (a
+    φ computed with cancellation is far noisier than ε·|φ|)."""
     phi0 = phi_at(0.0)
-    floor = _NOISE * eps * max(abs(phi0), 1e-300)
+    floor = max(_NOISE * eps * max(abs(phi0), 1e-300), noise)
     result = TaylorResult()
     h = h0
     for _ in range(halvings):
