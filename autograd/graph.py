@@ -380,8 +380,23 @@ class Node:
 
     @data.setter
     def data(self, value: Any) -> None:
+        if state.switched:  # a mode is on somewhere: maybe a trace in this thread
+            self._refuse_change_while_tracing("assigning .data")
         self._data = self._check_new_data(value)
         self._bump_version()
+
+    def _refuse_change_while_tracing(self, what: str, traced: bool = False) -> None:
+        """Refuse, while a function is being traced, a change of a parameter (a value
+        that requires grad), or a write of values that depend on the traced inputs or
+        parameters (``traced``): the compiled step replays the graph's ops, not changes
+        made to values, so it would not make the change again."""
+        if state.modes.tracing and (self._seq or traced):
+            raise TraceError(
+                f"trace: {what} on {self._describe()} inside the traced function changes a parameter, or writes "
+                "values computed from the traced inputs or parameters: the compiled step replays the graph's "
+                "ops, not such changes. Update parameters after the compiled step (its backward(), then an "
+                "optimizer's step())."
+            )
 
     def _read(self, what: str) -> None:
         """Refuse, while a function is being traced, to hand Python the data of a value

@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from glassgrad import AnomalyError, GradError, Tensor, detect_anomaly, no_grad, trace
+from glassgrad import AnomalyError, GradError, Scalar, Tensor, detect_anomaly, no_grad, trace
 from glassgrad.optim import SGD
 from glassgrad.tracing import TraceError
 
@@ -136,8 +136,16 @@ def test_an_in_place_update_of_a_parameter_inside_the_traced_function_is_refused
             w -= 0.5
         return loss
 
-    with pytest.raises(TraceError, match=r"-= on .* changes a parameter in place"):
+    with pytest.raises(TraceError, match=r"-= on .* changes a parameter"):
         trace(f, Tensor([1.0, 1.0]))
+    for value in (w, Scalar(1.0, requires_grad=True)):  # w.data = w0 reset w once, at trace time
+
+        def reset(x, value=value):
+            value.data = value._data
+            return (x * value).sum() if isinstance(x, Tensor) else x * value
+
+        with pytest.raises(TraceError, match=r"assigning \.data on .* changes a parameter"):
+            trace(reset, Tensor([1.0, 1.0]) if value is w else Scalar(1.0))
     w.grad = np.ones(2)
 
     def g(x):
