@@ -194,7 +194,8 @@ class Node:
         "_data",  # float (Scalar) or numpy array (Tensor)
         "_fn",  # the Function that produced this value, None for a leaf
         "_g",  # gradient being accumulated during one backward pass
-        "_meta",  # None, or a dict: grad, name, scope, site, hooks, retain, version
+        "_meta",  # None, or a dict: grad, name, scope, site, hooks, retain, version,
+        #           changed_input (a loaded op whose input changed in place after use)
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
@@ -968,6 +969,9 @@ def changed_after_use(node: Node) -> Node | None:
 
 
 def _inplace_message(node: Node, changed: Node) -> str:
+    meta = node._meta
+    if changed is node and meta is not None and "changed_input" in meta:
+        changed = node.parents[meta["changed_input"]]  # loaded: the output stands for the input
     where = f" (created at {node.site})" if node.site else ""
     what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (
