@@ -1079,16 +1079,18 @@ class Compiled:
                 )
         value, grads, leaves = self._run(inputs)
         roots, seeds = [], []  # where the engine's backward pass goes on
-        for leaf, g in zip(leaves, grads):
-            if leaf is None or not leaf.requires_grad:
-                continue
-            if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
-                leaf._grad_store(g)
-            else:
-                roots.append(leaf)
-                seeds.append(g)
-        if roots:
-            run_backward(roots, seeds)
+        # Stores into .grad one thread at a time, as backward passes make them.
+        with state.backward_lock:
+            for leaf, g in zip(leaves, grads):
+                if leaf is None or not leaf.requires_grad:
+                    continue
+                if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
+                    leaf._grad_store(g)
+                else:
+                    roots.append(leaf)
+                    seeds.append(g)
+            if roots:
+                run_backward(roots, seeds)
         return value
 
     def __repr__(self) -> str:
