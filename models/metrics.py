@@ -3,20 +3,26 @@
 With TP, FP, FN, TN the counts of the confusion matrix for the positive class:
 
     accuracy  = (TP + TN) / N
-    precision = TP / (TP + FP)      (0 when nothing is predicted positive)
-    recall    = TP / (TP + FN)      (0 when there are no positives)
+    precision = TP / (TP + FP)      (0/0 when nothing is predicted positive: shown as 0)
+    recall    = TP / (TP + FN)      (0/0 when there are no positives: shown as 0)
     F1        = 2·TP / (2·TP + FP + FN)
+
+The 0/0 cases take scikit-learn's value, 0, and :meth:`BinaryMetrics.undefined` says
+which they are, so a report can say why a 0 is not a score.
 
 ROC AUC is the probability that a random positive scores above a random negative,
 ties counting one half: the Mann–Whitney statistic, computed from average ranks.
 
 A classifier predicts the class of highest probability; its confusion matrix counts
 (true class, predicted class) pairs, and each class's precision, recall and F1 are
-those of "class k or not".
+those of "class k or not". A class neither among the labels nor predicted has no F1
+(NaN: 0/0) and stays out of the macro F1, as in scikit-learn's
+``f1_score(average="macro")``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,6 +47,25 @@ class BinaryMetrics:
         d = asdict(self)
         d["confusion"] = [list(row) for row in self.confusion]
         return d
+
+    def undefined(self) -> list[str]:
+        """What the counts leave undefined, and why: each a sentence for a report."""
+        (tn, fp), (fn, tp) = self.confusion
+        if not self.n:
+            return []
+        if tp + fp == 0 and tp + fn == 0:
+            return [
+                "no sample is positive or predicted positive: precision, recall and F1 are 0/0, shown as 0; "
+                "ROC AUC is undefined"
+            ]
+        notes = []
+        if tp + fp == 0:
+            notes.append("no sample is predicted positive: precision is 0/0, shown as 0")
+        if tp + fn == 0:
+            notes.append("no sample is positive: recall is 0/0, shown as 0; ROC AUC is undefined")
+        if tn + fp == 0:
+            notes.append("every sample is positive: ROC AUC is undefined")
+        return notes
 
 
 def binary_labels(y_true: Any, where: str) -> np.ndarray:
@@ -157,6 +182,11 @@ class ClassMetrics:
         d["confusion"] = [list(row) for row in self.confusion]
         return d
 
+    @property
+    def absent(self) -> tuple[int, ...]:
+        """The classes neither among the labels nor predicted: they have no F1."""
+        return tuple(k for k, f in enumerate(self.f1) if math.isnan(f))
+
 
 def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
     """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``."""
@@ -172,13 +202,14 @@ def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
     predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
     precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
     recall = np.divide(tp, actual, out=np.zeros(k), where=actual > 0)
-    f1 = np.divide(2 * tp, predicted + actual, out=np.zeros(k), where=predicted + actual > 0)
+    seen = predicted + actual > 0
+    f1 = np.divide(2 * tp, predicted + actual, out=np.full(k, np.nan), where=seen)
     return ClassMetrics(
         n=int(y.size),
         accuracy=float(tp.sum() / y.size) if y.size else float("nan"),
         precision=tuple(map(float, precision)),
         recall=tuple(map(float, recall)),
         f1=tuple(map(float, f1)),
-        macro_f1=float(f1.mean()),
+        macro_f1=float(f1[seen].mean()) if seen.any() else float("nan"),
         confusion=tuple(tuple(int(c) for c in row) for row in confusion),
     )

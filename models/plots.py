@@ -16,6 +16,7 @@ import numpy as np
 from glassgrad.optional import require
 
 from .atomic import write_atomic
+from .formatting import probability
 
 
 def _pyplot() -> Any:
@@ -136,9 +137,10 @@ def mistakes_grid(
     pred = proba >= threshold
     fp = np.flatnonzero(pred & ~positive)
     fn = np.flatnonzero(~pred & positive)
+    t = probability(threshold)
     rows = [
-        (f"false positives (not a {digit}, p ≥ {threshold:.2f})", fp[np.argsort(-proba[fp])][:per_kind]),
-        (f"false negatives (a {digit}, p < {threshold:.2f})", fn[np.argsort(proba[fn])][:per_kind]),
+        (f"false positives (not a {digit}, p ≥ {t})", fp[np.argsort(-proba[fp])][:per_kind]),
+        (f"false negatives (a {digit}, p < {t})", fn[np.argsort(proba[fn])][:per_kind]),
     ]
     fig, axes = plt.subplots(2, per_kind, figsize=(1.3 * per_kind, 3.6), squeeze=False)
     for r, (title, idx) in enumerate(rows):
@@ -149,7 +151,7 @@ def mistakes_grid(
             if c < len(idx):
                 i = idx[c]
                 ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=255)
-                ax.set_title(f"label {labels[i]}\np = {proba[i]:.3f}", fontsize=8)
+                ax.set_title(f"label {labels[i]}\np = {probability(proba[i], threshold, 3)}", fontsize=8)
             else:
                 ax.axis("off")
         axes[r, 0].set_ylabel("FP" if r == 0 else "FN", rotation=0, labelpad=14, fontsize=10)

@@ -12,7 +12,9 @@ import glassgrad
 import numpy as np
 import pytest
 from glassgrad.models.cli import main
+from glassgrad.models.commands.train import metrics_table
 from glassgrad.models.logistic import LogisticModel
+from glassgrad.models.metrics import binary_metrics, class_metrics
 from glassgrad.models.report import load_model, save_model
 from PIL import Image
 
@@ -182,6 +184,24 @@ def test_predict_images_and_indices(idx_dir, tmp_path, capsys):
     expected = model.predict_proba(images[[9, 0]].reshape(2, -1) / 255.0)
     np.testing.assert_allclose(probs[2:], expected, atol=5e-5)
     assert "[9] (label 9)" in lines[2] and "[0] (label 0)" in lines[3]
+
+
+@pytest.mark.parametrize(
+    ("bias", "shown"),
+    [
+        (-0.00016, "p(9) = 0.49996  → not a 9"),  # read "p(9) = 0.5000  → not a 9"
+        (12.0, "p(9) = 0.99999  → a 9"),  # read "1.0000", a certainty a logistic unit never reaches
+        (-20.0, "p(9) = 0.000000002  → not a 9"),  # read "0.0000"
+        (0.0, "p(9) = 0.5000  → a 9"),
+    ],
+)
+def test_predict_never_rounds_p_onto_the_threshold_or_to_certainty(bias, shown, tmp_path, capsys):
+    model = LogisticModel()
+    with glassgrad.no_grad():
+        model.b[...] = bias
+    path = save_model(tmp_path / "m.npz", model, digit=9)  # w = 0: p = σ(bias) for any picture
+    code, stdout, _ = run(["predict", path, "--index", "0"], capsys)
+    assert code == 0 and stdout.split("  ", 1)[1].strip() == shown
 
 
 def test_predict_takes_options_between_the_model_and_the_pictures(idx_dir, tmp_path, capsys):
@@ -421,3 +441,16 @@ def test_the_installed_command_exits_2_without_traceback(tmp_path):
     proc = subprocess.run([*cmd, "train", "--lr", "-1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_the_report_says_why_a_metric_is_zero_or_missing():
+    # It printed precision 0.0000 for a split where nothing was predicted positive, and a
+    # classifier's F1 0.00 for a digit neither among the labels nor predicted.
+    none_predicted = binary_metrics(np.array([1, 0, 1, 0]), np.array([0.1, 0.2, 0.3, 0.4]))
+    lines = metrics_table([("validation", none_predicted), ("test", None)], classes=False)
+    assert lines[1].split()[1:6] == ["0.5000", "0.0000", "0.0000", "0.0000", "0.2500"]
+    assert lines[2:] == ["note: validation: no sample is predicted positive: precision is 0/0, shown as 0"]
+    no_three = class_metrics(np.array([0, 1, 2, 0, 1]), np.eye(4)[[0, 1, 2, 1, 1]])
+    lines = metrics_table([("test", no_three)], classes=True)
+    assert lines[1].endswith("0.8222   0.67 0.80 1.00    —")
+    assert lines[2:] == ["note: test: no 3 among the digits or the predictions: no F1 (—), left out of macro F1"]

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from glassgrad.models.metrics import best_f1_threshold, binary_metrics, roc_auc
+from glassgrad.models.metrics import best_f1_threshold, binary_metrics, class_metrics, roc_auc
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,6 +83,37 @@ def test_perfect_and_inverted_scores():
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="3 labels"):
         binary_metrics(np.array([0, 1, 1]), np.array([0.5, 0.5]))
+
+
+def test_a_class_neither_present_nor_predicted_has_no_f1_and_stays_out_of_macro_f1():
+    # Class 3 is in no label and no prediction: its F1 (0/0) counted as 0 and pulled macro
+    # F1 to 0.617, where scikit-learn's f1_score(average="macro") gives 0.822 (classes 0–2).
+    m = class_metrics(np.array([0, 1, 2, 0, 1]), np.eye(4)[[0, 1, 2, 1, 1]])
+    assert m.f1[:3] == pytest.approx((2 / 3, 0.8, 1.0)) and math.isnan(m.f1[3])
+    assert m.macro_f1 == pytest.approx(0.8222222222222223)
+    assert m.absent == (3,)
+
+
+@pytest.mark.parametrize(
+    ("y", "p", "undefined"),
+    [
+        ([1, 0, 1, 0], [0.1, 0.2, 0.3, 0.4], ["no sample is predicted positive: precision is 0/0, shown as 0"]),
+        ([0, 0, 0], [0.1, 0.6, 0.3], ["no sample is positive: recall is 0/0, shown as 0; ROC AUC is undefined"]),
+        (
+            [0, 0, 0],
+            [0.1, 0.2, 0.3],
+            [
+                "no sample is positive or predicted positive: precision, recall and F1 are 0/0, shown as 0; "
+                "ROC AUC is undefined"
+            ],
+        ),
+        ([1, 1], [0.9, 0.2], ["every sample is positive: ROC AUC is undefined"]),
+        ([1, 0], [0.9, 0.2], []),
+    ],
+)
+def test_what_the_counts_leave_undefined_is_said(y, p, undefined):
+    # The table printed precision 0.0000 and ROC AUC nan without a word of why.
+    assert binary_metrics(np.array(y), np.array(p)).undefined() == undefined
 
 
 @pytest.mark.parametrize("y", [[0.5, 1.0], [2.0, 1.0], [-1.0, 0.0], [np.nan, 1.0]])

@@ -5,6 +5,7 @@ import json
 import glassgrad
 import numpy as np
 import pytest
+from glassgrad.models import plots
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.report import ModelFileError, load_model, save_model, write_summary
 from glassgrad.models.stopping import Criterion, MaxIterations, Patience, TargetLoss
@@ -207,3 +208,18 @@ def test_traced_training_equals_eager_training_bit_for_bit(model_dtype, x_dtype)
         runs.append((m.w.data, m.b.data, result.batch_losses))
     for traced, eager in zip(*runs):
         np.testing.assert_array_equal(traced, eager)
+
+
+def test_the_mistakes_picture_never_rounds_p_across_the_threshold_or_to_certainty(monkeypatch, tmp_path):
+    # For the threshold 0.4287 the title read "p ≥ 0.43" over a false positive "p = 0.429",
+    # a false negative at 0.42865 read "p = 0.429" under "p < 0.43", and 0.99996 "p = 1.000".
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig))
+    labels = np.array([3, 5, 9])
+    plots.mistakes_grid(
+        tmp_path / "m.png", np.zeros((3, 28, 28)), labels, np.array([0.42875, 0.99996, 0.42865]), 9, 0.4287
+    )
+    texts = [t.get_text() for t in figures[0].texts] + [ax.get_title() for ax in figures[0].axes]
+    assert "false positives (not a 9, p ≥ 0.4287): 2 in all" in texts
+    assert "false negatives (a 9, p < 0.4287): 1 in all" in texts
+    assert {"label 5\np = 0.99996", "label 3\np = 0.429", "label 9\np = 0.4286"} <= set(texts)

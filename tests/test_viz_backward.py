@@ -183,3 +183,17 @@ def test_backward_view_of_a_vector_root_needs_a_seed_gradient():
     np.testing.assert_allclose(tbox.grad, 2 * t.data * seed)
     out.backward(seed)
     np.testing.assert_allclose(tbox.grad, t.grad)
+
+
+def test_explain_shows_a_given_gradient_as_the_first_factor():
+    # With the gradient [10, 100] given for y = 3x it read "∂y/∂x = %0 = [3, 3]", then
+    # "∂y/∂x = [30, 300]": the given gradient was in no line.
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 3.0
+    y.name = "y"
+    text = explain(x, y, gradient=[10.0, 100.0])
+    assert "(g = the gradient given for y = [10, 100]: every path's term starts from it)" in text
+    assert "  g·∂y/∂x = g · ∂y/∂x\n" in text
+    assert "= [10, 100] · [3, 3]\n" in text
+    assert text.endswith("g·∂y/∂x = [30, 300]")
+    np.testing.assert_array_equal(text.total, [30.0, 300.0])

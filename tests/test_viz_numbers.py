@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from glassgrad import Tensor
+from glassgrad import Scalar, Tensor
 from glassgrad.models.graphs import logistic_unit
 from glassgrad.viz import draw, explain, explore
 from glassgrad.viz.dot import flow_lines
@@ -66,3 +66,22 @@ def test_a_tooltip_shows_a_number_not_numpys_spelling_of_it():
     source = draw(logistic_unit().loss, view="backward").source
     assert "np.float64" not in source
     assert "gradient:\n-1.316636769379053" in source
+
+
+def test_a_sum_whose_rounded_contributions_add_to_another_number_says_so():
+    # x used three times, each use sending 1/3: the edges read 0.3333 three times and the
+    # box 1 as their "Σ of 3 contributions"; the explorer's last step "Σ 3 of 3 so far = 1".
+    x = Scalar(1.0, requires_grad=True, name="x")
+    y = x * (1 / 3) + x * (1 / 3) + x * (1 / 3)
+    y.name = "y"
+    src = draw(y, view="backward").source
+    assert "≈ Σ of 3 contributions" in src and "≈ where the rounded" in src
+    sums = [s.lines[-1] for s in explore(y).walkthrough.steps if "so far" in "".join(s.lines)]
+    assert sums == [
+        "∂y/∂x = Σ 1 of 3 so far = 0.3333",
+        "∂y/∂x = Σ 2 of 3 so far ≈ 0.6667",  # 0.3333 + 0.3333
+        "∂y/∂x = Σ 3 of 3 so far ≈ 1",
+    ]
+    x = Scalar(1.0, requires_grad=True, name="x")
+    y = x * 0.5 + x * 0.25
+    assert "≈" not in draw(y, view="backward").source  # 0.5 + 0.25 = 0.75: nothing to say

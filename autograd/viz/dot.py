@@ -92,7 +92,7 @@ def to_digraph(
     root_name = display_name(spec.root, index)
     clusters: dict[tuple[str, ...], list[tuple[int, str, dict[str, str]]]] = {}
     for v in spec.values:
-        attrs = _compact_value_attrs(v, anchors) if compact else _value_attrs(spec, v, index, root_name, anchors)
+        attrs = _compact_value_attrs(spec, v, anchors) if compact else _value_attrs(spec, v, index, root_name, anchors)
         clusters.setdefault(v.scope, []).append((v.index, v.id, attrs))
     for o in spec.ops:
         clusters.setdefault(o.scope, []).append((o.index, o.id, _op_attrs(spec, o)))
@@ -185,7 +185,7 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
         bg = f' BGCOLOR="{HEALTH_COLOR[state]}"' if state and not dim else ""
         rows.append(f'<TR><TD ALIGN="LEFT">{label}</TD><TD ALIGN="LEFT"{bg}{cell("grad")}>{shown}</TD></TR>')
     if v.fan_in > 1:
-        rows.append(f'<TR><TD COLSPAN="2"{cell("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
+        rows.append(f'<TR><TD COLSPAN="2"{cell("sum")}><FONT POINT-SIZE="9">{box_sum_text(spec, v)}</FONT></TD></TR>')
     if v.before_hooks is not None:
         rows.append(f'<TR><TD COLSPAN="2"{cell("hook")}><FONT POINT-SIZE="9">{escape(hook_text(v))}</FONT></TD></TR>')
     table = (
@@ -201,7 +201,7 @@ def _value_attrs(spec: GraphSpec, v: ValueBox, index: dict[int, int], root_name:
     return {"label": f"<{table}>", "shape": "plain", "tooltip": _tooltip(tip)}
 
 
-def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
+def _compact_value_attrs(spec: GraphSpec, v: ValueBox, anchors: bool) -> dict[str, str]:
     """A value as lines in a rounded box of its role's colours: name, value, gradient and
     (for a value used several times) its number of contributions."""
     node = v.node
@@ -218,16 +218,32 @@ def _compact_value_attrs(v: ValueBox, anchors: bool) -> dict[str, str]:
     if node.requires_grad:
         rows.append(f"<TR><TD{anchor('grad')}>{'—' if v.grad is None else escape(summary(v.grad))}</TD></TR>")
     if v.fan_in > 1:
-        rows.append(f'<TR><TD{anchor("sum")}><FONT POINT-SIZE="9">{fan_in_text(v.fan_in)}</FONT></TD></TR>')
+        rows.append(f'<TR><TD{anchor("sum")}><FONT POINT-SIZE="9">{box_sum_text(spec, v)}</FONT></TD></TR>')
     if v.before_hooks is not None:
         rows.append(f'<TR><TD{anchor("hook")}><FONT POINT-SIZE="9">{escape(hook_text(v))}</FONT></TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">' + "".join(rows) + "</TABLE>"
     return {"label": f"<{table}>", "shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border}
 
 
-def fan_in_text(k: int) -> str:
-    """The note on a value that sums ``k`` contributions."""
-    return f"Σ of {k} contributions"
+def fan_in_text(k: int, exact: bool = True) -> str:
+    """The note on a value that sums ``k`` contributions, led by ≈ unless ``exact``."""
+    return f"{'' if exact else '≈ '}Σ of {k} contributions"
+
+
+def box_sum_text(spec: GraphSpec, v: ValueBox) -> str:
+    """:func:`fan_in_text` for the value of box ``v`` in the backward view ``spec``."""
+    assert spec.backprop is not None  # only the backward view counts contributions
+    return fan_in_text(v.fan_in, adds_up(spec.backprop.into[id(v.node)], v.summed))
+
+
+def adds_up(flows: list[Flow], total: Any) -> bool:
+    """Whether the contributions of ``flows`` as shown, rounded, add up to ``total`` as
+    shown: three edges of 0.3333 add up to 0.9999, not to the 1 their value shows. True
+    where one is a summary: there is no sum to check."""
+    parts = [f.contribution for f in flows]
+    if any(np.size(p) > SMALL_ARRAY for p in [*parts, total]):
+        return True
+    return summary(sum(as_shown(p) for p in parts)) == summary(total)
 
 
 def hook_text(v: ValueBox) -> str:
@@ -381,7 +397,10 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
     if spec.highlighted:
         row(HIGHLIGHT_COLOR, f"on a path from {', '.join(spec.highlighted)} to the output")
     if spec.view == "backward":
-        rounded = any(not multiplies_out(f) for e in spec.edges if len(e.flows) == 1 for f in e.flows)
+        into = spec.backprop.into if spec.backprop is not None else {}
+        rounded = any(not multiplies_out(f) for e in spec.edges if len(e.flows) == 1 for f in e.flows) or any(
+            v.fan_in > 1 and not adds_up(into[id(v.node)], v.summed) for v in spec.values
+        )
         rows.append(
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">'
             'edge: local ∂out/∂in × upstream ∂L/∂out<BR ALIGN="LEFT"/>'
@@ -389,7 +408,7 @@ def _legend(spec: GraphSpec) -> dict[str, str]:
             'sums its k contributions (Σ of k)<BR ALIGN="LEFT"/>'
             + (
                 'numbers have 4 significant digits; ≈ where the rounded<BR ALIGN="LEFT"/>'
-                'numbers shown multiply to another last digit<BR ALIGN="LEFT"/>'
+                'numbers shown multiply or add to another last digit<BR ALIGN="LEFT"/>'
                 if rounded
                 else ""
             )

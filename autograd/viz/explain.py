@@ -111,7 +111,9 @@ def explain(param: Node, root: Node, gradient: Any = None, max_paths: int = MAX_
         hooked = [display_name(n, index) for n in order if id(n) in bp.before_hooks and id(n) in on]
         if hooked:
             total = bp.grad(param)
-    text = _render(param, root, index, terms, n_paths, rest, total, hooked)
+    # A gradient given for the root (other than 1) is the first factor of every term.
+    given = None if gradient is None or np.all(np.asarray(seed) == 1) else seed
+    text = _render(param, root, index, terms, n_paths, rest, total, hooked, given)
     out = Explanation(text)
     out.total, out.paths, out.n_paths = total, terms, n_paths
     return out
@@ -224,19 +226,23 @@ def _render(
     rest: Any,
     total: Any,
     hooked: list[str],
+    given: Any,
 ) -> str:
     p = display_name(param, index)
     r = display_name(root, index)
-    d = f"∂{symbol(r)}/∂{symbol(p)}"
+    d = f"{'' if given is None else 'g·'}∂{symbol(r)}/∂{symbol(p)}"
     paths = f"{n_paths} path{'s' * (n_paths != 1)}"
     head = f"{d}: {p} is a {ROLE_LABEL[role(param, False)]}, {r} the output; {paths} from {p} to {r}"
     lines = [head]
-    factors = [v for t in terms for _, _, v in t.factors]
+    seed = [] if given is None else [("g", "g", given)]
+    if given is not None:
+        lines.append(f"(g = the gradient given for {r} = {summary(given)}: every path's term starts from it)")
+    factors = [v for t in terms for _, _, v in [*seed, *t.factors]]
     if any(v is not None and raw_shape(v) not in ((), (1,)) for v in factors):
         lines.append("(· multiplies arrays element by element)")
     if any(v is None for v in factors):
         lines.append("(a factor shown as a vjp, such as Xᵀ·g, applies to g: the product of the factors on its left)")
-    if any(len(t.factors) > 1 and not _multiplies_out(t) for t in terms):
+    if any(len(seed + t.factors) > 1 and not _multiplies_out(t, seed + t.factors) for t in terms):
         lines.append("(numbers have 4 significant digits; ≈ where the rounded factors multiply to another last digit)")
     lines.append("")
     for k, term in enumerate(terms, 1):
@@ -244,10 +250,11 @@ def _render(
             f" →{_arg_tag(s)} {s.child.op} → {display_name(s.child, index)}" for s in reversed(term.steps)
         )
         lines.append(f"path {k} of {n_paths}:  {chain}")
-        names = [f for f, _, _ in term.factors]
-        formulas = [f for _, f, _ in term.factors]
-        values = [summary(v) if v is not None else "(vjp)" for _, _, v in term.factors]
-        if len(term.factors) == 1:  # one edge: the factor is the whole term
+        path_factors = seed + term.factors
+        names = [f for f, _, _ in path_factors]
+        formulas = [f for _, f, _ in path_factors]
+        values = [summary(v) if v is not None else "(vjp)" for _, _, v in path_factors]
+        if len(path_factors) == 1:  # one edge: the factor is the whole term
             lines.append(f"  {names[0]} = {formulas[0]}" + (f" = {values[0]}" if values[0] != formulas[0] else ""))
             lines.extend(f"    note: {note}" for note in term.notes)
             lines.append("")
@@ -257,13 +264,13 @@ def _render(
         lines.append(eq + " · ".join(_wrap(f) for f in formulas))
         simpler = _simplify(term, index)
         if simpler is not None:
-            lines.append(eq + simpler)
+            lines.append(eq + ("g · " if seed else "") + simpler)
         lines.append(eq + " · ".join(_wrap(v) for v in values))
-        lines.append(eq[:-2] + ("= " if _multiplies_out(term) else "≈ ") + summary(term.value))
+        lines.append(eq[:-2] + ("= " if _multiplies_out(term, path_factors) else "≈ ") + summary(term.value))
         width = max(len(n) for n in names)
         lines.extend(
             f"    {name.ljust(width)} = {formula}" + (f" = {shown}" if shown != formula else "")
-            for (name, formula, _value), shown in zip(term.factors, values)
+            for (name, formula, _value), shown in zip(path_factors, values)
         )
         lines.extend(f"    note: {note}" for note in term.notes)
         lines.append("")
@@ -278,11 +285,11 @@ def _render(
     return "\n".join(lines)
 
 
-def _multiplies_out(term: PathTerm) -> bool:
-    """Whether the factors as shown, rounded, multiply to the term as shown: −1.317 ·
-    0.1827 is −0.2406, the term (from the unrounded numbers) −0.2405. True where a
-    factor is a vjp or a summary, or a sum is taken on the way: no product to check."""
-    values = [v for _, _, v in term.factors]
+def _multiplies_out(term: PathTerm, factors: list[tuple[str, str, Any]]) -> bool:
+    """Whether the term's ``factors`` as shown, rounded, multiply to the term as shown:
+    −1.317 · 0.1827 is −0.2406, the term (from the unrounded numbers) −0.2405. True
+    where a factor is a vjp or a summary, or a sum is taken on the way: nothing to check."""
+    values = [v for _, _, v in factors]
     if term.notes or any(v is None or np.size(v) > SMALL_ARRAY for v in [*values, term.value]):
         return True
     product = functools.reduce(operator.mul, [as_shown(v) for v in values])

@@ -39,6 +39,11 @@ class ValueBox:
     on_path: bool | None = None  # None when nothing is highlighted
     before_hooks: Any = None  # backward view: ∂L/∂node before its hooks changed it, if they did
 
+    @property
+    def summed(self) -> Any:
+        """∂L/∂node as the sum of its contributions: before its hooks, if any."""
+        return self.grad if self.before_hooks is None else self.before_hooks
+
 
 @dataclass
 class OpBox:

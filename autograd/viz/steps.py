@@ -33,7 +33,7 @@ import numpy as np
 
 from ..graph import Node
 from .backprop import Backprop, Flow
-from .dot import fan_in_text, flow_lines, hook_text, merged_flow_line
+from .dot import adds_up, box_sum_text, fan_in_text, flow_lines, hook_text, merged_flow_line
 from .labels import display_name, summary, symbol
 from .spec import Edge, GraphSpec, GroupBox, ValueBox
 from .text import op_line
@@ -149,7 +149,7 @@ class _Writer:
                 out.slot(f"{v.id}-grad", TEXT, "", None)
                 out.slot(v.id, ATTR, "data-grad", None)
             if v.fan_in > 1:
-                out.slot(f"{v.id}-sum", TEXT, "", fan_in_text(v.fan_in))
+                out.slot(f"{v.id}-sum", TEXT, "", box_sum_text(self.spec, v))
             if v.before_hooks is not None:
                 out.slot(f"{v.id}-hook", TEXT, "", None)
         for o in self.spec.ops:
@@ -287,8 +287,9 @@ class _Writer:
         total = running[id(parent)]
         fan_in = len(self.bp.into[id(parent)])
         got = received[id(parent)]
+        sums = adds_up(self.bp.into[id(parent)][:got], total)
         if fan_in > 1:  # else the contribution is the whole gradient
-            lines.append(f"{d} = Σ {got} of {fan_in} so far = {summary(total)}")
+            lines.append(f"{d} = Σ {got} of {fan_in} so far {'=' if sums else '≈'} {summary(total)}")
         step = Step("backward", "", lines, [f"e{edge}", e.head, e.tail])
         self._set(step, f"e{edge}", CLASS, TODO, False)
         if len(e.flows) > 1:
@@ -297,7 +298,7 @@ class _Writer:
             self._set(step, f"{box.id}-grad", TEXT, "", summary(total))
             self._set(step, box.id, ATTR, "data-grad", exact(total))
             if fan_in > 1:
-                text = fan_in_text(fan_in) if got == fan_in else f"Σ {got} of {fan_in} so far"
+                text = fan_in_text(fan_in, sums) if got == fan_in else f"Σ {got} of {fan_in} so far"
                 self._set(step, f"{box.id}-sum", TEXT, "", text)
             if got == fan_in:
                 self._hooks(step, box, d)

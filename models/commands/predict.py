@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import mnist
+    from ..formatting import probability
     from ..images import load_digit_image
     from ..report import ModelFileError, load_model
 
@@ -64,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for (name, _), p in zip(named, proba):
         if digit is None:  # a classifier: the most probable digit, then every probability
             shares = "  ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
-            print(f"{name:<{width}}  → {int(p.argmax())} (p = {p.max():.4f})  [{shares}]")
+            print(f"{name:<{width}}  → {int(p.argmax())} (p = {probability(p.max())})  [{shares}]")
         else:
             verdict = f"a {digit}" if p >= threshold else f"not a {digit}"
-            print(f"{name:<{width}}  p({digit}) = {p:.4f}  → {verdict}")
+            print(f"{name:<{width}}  p({digit}) = {probability(p, threshold)}  → {verdict}")
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from pathlib import Path
@@ -518,22 +519,33 @@ def _print_report(
     kept = f"parameters of iteration {result.best_iteration} kept"
     print(kept if args.classes is not None else f"{kept}; decision threshold {result.threshold:.3f}")
     rows = [("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)]
-    if args.classes is not None:
-        print(f"{'':12}{'accuracy':>10}{'macro F1':>10}   F1 of 0 … 9")
+    print("\n".join(metrics_table(rows, classes=args.classes is not None)))
+    print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
+
+
+def metrics_table(rows: list[tuple[str, BinaryMetrics | ClassMetrics | None]], classes: bool) -> list[str]:
+    """The report's table of metrics, one line per split that has them, then a note for
+    each metric the split's counts leave undefined (a 0 that is no score, a missing F1)."""
+    notes = []
+    if classes:
+        lines = [f"{'':12}{'accuracy':>10}{'macro F1':>10}   F1 of 0 … 9"]
         for name, c in rows:
             if isinstance(c, ClassMetrics):
-                print(f"{name:12}{c.accuracy:>10.4f}{c.macro_f1:>10.4f}   " + " ".join(f"{f:.2f}" for f in c.f1))
-    else:
-        print(
-            f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}"
-            f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
-        )
-        for name, m in rows:
-            if not isinstance(m, BinaryMetrics):
-                continue
+                f1 = " ".join(f"{'—':>4}" if math.isnan(f) else f"{f:.2f}" for f in c.f1)
+                lines.append(f"{name:12}{c.accuracy:>10.4f}{c.macro_f1:>10.4f}   {f1}")
+                if c.absent:
+                    missing = ", ".join(map(str, c.absent))
+                    why = f"no {missing} among the digits or the predictions: no F1 (—), left out of macro F1"
+                    notes.append(f"note: {name}: {why}")
+        return lines + notes
+    counts = f"{'TP':>6}{'FP':>6}{'FN':>6}{'TN':>7}"
+    lines = [f"{'':12}{'accuracy':>10}{'precision':>11}{'recall':>8}{'F1':>8}{'ROC AUC':>9}{counts}"]
+    for name, m in rows:
+        if isinstance(m, BinaryMetrics):
             (tn, fp), (fn, tp) = m.confusion
-            print(
+            lines.append(
                 f"{name:12}{m.accuracy:>10.4f}{m.precision:>11.4f}{m.recall:>8.4f}{m.f1:>8.4f}{m.roc_auc:>9.4f}"
                 f"{tp:>6}{fp:>6}{fn:>6}{tn:>7}"
             )
-    print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
+            notes += [f"note: {name}: {why}" for why in m.undefined()]
+    return lines + notes
