@@ -194,7 +194,8 @@ class Node:
         "_data",  # float (Scalar) or numpy array (Tensor)
         "_fn",  # the Function that produced this value, None for a leaf
         "_g",  # gradient being accumulated during one backward pass
-        "_meta",  # None, or a dict: grad, name, scope, site, hooks, retain, version
+        "_meta",  # None, or a dict: grad, name, scope, site, hooks, retain, version,
+        #           changed_input (a loaded op whose input changed in place after use)
         "_p0",  # the input of a unary op, the first of a binary op, the tuple of all
         #         inputs of an op with more; None for a leaf and once backward freed it
         "_p1",  # the second input of a binary op, else None
@@ -379,8 +380,23 @@ class Node:
 
     @data.setter
     def data(self, value: Any) -> None:
+        if state.switched:  # a mode is on somewhere: maybe a trace in this thread
+            self._refuse_change_while_tracing("assigning .data")
         self._data = self._check_new_data(value)
         self._bump_version()
+
+    def _refuse_change_while_tracing(self, what: str, traced: bool = False) -> None:
+        """Refuse, while a function is being traced, a change of a parameter (a value
+        that requires grad), or a write of values that depend on the traced inputs or
+        parameters (``traced``): the compiled step replays the graph's ops, not changes
+        made to values, so it would not make the change again."""
+        if state.modes.tracing and (self._seq or traced):
+            raise TraceError(
+                f"trace: {what} on {self._describe()} inside the traced function changes a parameter, or writes "
+                "values computed from the traced inputs or parameters: the compiled step replays the graph's "
+                "ops, not such changes. Update parameters after the compiled step (its backward(), then an "
+                "optimizer's step())."
+            )
 
     def _read(self, what: str) -> None:
         """Refuse, while a function is being traced, to hand Python the data of a value
@@ -953,6 +969,9 @@ def changed_after_use(node: Node) -> Node | None:
 
 
 def _inplace_message(node: Node, changed: Node) -> str:
+    meta = node._meta
+    if changed is node and meta is not None and "changed_input" in meta:
+        changed = node.parents[meta["changed_input"]]  # loaded: the output stands for the input
     where = f" (created at {node.site})" if node.site else ""
     what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (

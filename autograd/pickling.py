@@ -16,7 +16,7 @@ together that share an intermediate value each get their own copy of it (leaves 
 shared). Loaded values take new creation stamps from this process's clock and forget
 in-place history: a loaded value counts as unchanged, except that an op whose output
 or saved input was changed in place after it was made still refuses backward (its
-output is loaded as changed after the op).
+output is loaded as changed after the op, and its error names the input that changed).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class FlatGraph(NamedTuple):
     arity: np.ndarray  # per op output: the number of inputs, -1 where backward freed them
     inputs: np.ndarray  # the positions of all inputs, one op output after another
     extras: dict[int, tuple[Any, Any]]  # (saved, meta) where either is set
-    stale: tuple[int, ...] = ()  # the op outputs whose backward refuses: changed in place after use
+    stale: tuple[tuple[int, int], ...] = ()  # see _changed_after_use
 
     @classmethod
     def of(cls, root: Node) -> FlatGraph:
@@ -94,11 +94,8 @@ class FlatGraph(NamedTuple):
                 add_input(position[id(p0)])
             if n.saved is not None or n._meta is not None:
                 extras[i] = (n.saved, _portable(n._meta))
-        stale: tuple[int, ...] = ()
-        if outputs and graph._last_inplace > outputs[0]._seq:  # a change since the oldest op: look
-            stale = tuple(
-                i for i, n in enumerate(outputs) if n._p0 is not None and graph.changed_after_use(n) is not None
-            )
+        # Look only when something changed in place since the oldest op was made.
+        stale = _changed_after_use(outputs) if outputs and graph._last_inplace > outputs[0]._seq else ()
         return cls(
             order[:n_leaves],
             list(codes),
@@ -131,7 +128,7 @@ def rebuild(flat: FlatGraph) -> Node:
     ops, inputs = flat.ops, flat.inputs.tolist()
     at = 0
     clock = graph._clock
-    stale = set(flat.stale)
+    stale = dict(flat.stale)
     with state.CollectorPause():  # a million small objects, and no cycle among them
         for i, (code, data, arity) in enumerate(zip(flat.op_of.tolist(), flat.data, flat.arity.tolist())):
             kind, fn = ops[code]
@@ -151,8 +148,22 @@ def rebuild(flat: FlatGraph) -> Node:
             node._seq = next(clock)  # oldest first: consumers stay newer than inputs
             if stale and i in stale:  # changed after its op, before the consumers were made
                 node._bump_version()
+                if stale[i] >= 0:
+                    node._meta["changed_input"] = stale[i]
             nodes.append(node)
     return nodes[-1]
+
+
+def _changed_after_use(outputs: list[Node]) -> tuple[tuple[int, int], ...]:
+    """(position, what changed) of each op output whose backward refuses because a value
+    changed in place after its op was made: −1 for the output itself, else the index of
+    the input."""
+    found = []
+    for i, n in enumerate(outputs):
+        changed = graph.changed_after_use(n) if n._p0 is not None else None
+        if changed is not None:
+            found.append((i, -1 if changed is n else [id(p) for p in n.parents].index(id(changed))))
+    return tuple(found)
 
 
 def _fields(node: Node) -> dict[str, Any]:

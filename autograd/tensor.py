@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import numpy_interop, ops, state, versions
-from .errors import GradError, InPlaceError, ShapeError, TraceError, mixed_kinds
+from .errors import GradError, InPlaceError, ShapeError, mixed_kinds
 from .graph import Function, Node
 from .operators import Operators
 from .ops.base import as_raw, sum_to
@@ -258,6 +258,8 @@ class Tensor(Operators, Node):
 
     @data.setter
     def data(self, value: Any) -> None:
+        if state.switched:  # a mode is on somewhere: maybe a trace in this thread
+            self._refuse_change_while_tracing("assigning .data")
         old = self._data
         self._data = self._check_new_data(value)
         stamp = self._bump_version()
@@ -389,13 +391,8 @@ class Tensor(Operators, Node):
                     "gradient on purpose."
                 )
             value = value._data
-        if state.switched and state.modes.tracing and (self._seq or traced):
-            raise TraceError(
-                f"trace: {what} on {self._describe()} inside the traced function changes a parameter in place, "
-                "or writes values computed from the traced inputs or parameters: the compiled step replays the "
-                "graph's ops, not in-place changes. Update parameters after the compiled step (its backward(), "
-                "then an optimizer's step())."
-            )
+        if state.switched:
+            self._refuse_change_while_tracing(what, traced)
         return value
 
     def _changed(self) -> None:

@@ -27,10 +27,10 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   as it was traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
-  parameter in place, or put a hook or ``retain_grad()`` on a value it computes
-  (:class:`TraceError`): none of these is an op of the graph the replay runs. Nor may
-  it read a value an op made before the trace (``h = w * 2`` outside ``f``): the
-  replay would compute it again, where eager glassgrad reuses it.
+  parameter (in place or by assigning ``.data``), or put a hook or ``retain_grad()``
+  on a value it computes (:class:`TraceError`): none of these is an op of the graph
+  the replay runs. Nor may it read a value an op made before the trace (``h = w * 2``
+  outside ``f``): the replay would compute it again, where eager glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
@@ -1079,16 +1079,18 @@ class Compiled:
                 )
         value, grads, leaves = self._run(inputs)
         roots, seeds = [], []  # where the engine's backward pass goes on
-        for leaf, g in zip(leaves, grads):
-            if leaf is None or not leaf.requires_grad:
-                continue
-            if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
-                leaf._grad_store(g)
-            else:
-                roots.append(leaf)
-                seeds.append(g)
-        if roots:
-            run_backward(roots, seeds)
+        # Stores into .grad one thread at a time, as backward passes make them.
+        with state.backward_lock:
+            for leaf, g in zip(leaves, grads):
+                if leaf is None or not leaf.requires_grad:
+                    continue
+                if leaf._fn is None and not (leaf._meta and "hooks" in leaf._meta):
+                    leaf._grad_store(g)
+                else:
+                    roots.append(leaf)
+                    seeds.append(g)
+            if roots:
+                run_backward(roots, seeds)
         return value
 
     def __repr__(self) -> str:
