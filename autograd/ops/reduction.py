@@ -8,7 +8,8 @@ gradient along them.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -137,7 +138,8 @@ class Max(Function, register=True):
 
     category = "reduction"
     kinks = ("ties",)
-    reference = np.max
+    # Declared as Function's, so that Min's np.min, typed apart from np.max, may replace it.
+    reference: ClassVar[Callable[..., Any] | None] = np.max
     Saved = Axes
 
     @staticmethod
@@ -245,4 +247,7 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Any
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     """The index of the largest element (of the flattened array when ``axis`` is None),
     as a numpy integer array: an index has no gradient, so nothing is recorded."""
-    return np.asarray(np.argmax(read_values(x, "argmax"), axis=axis, keepdims=keepdims))
+    values = read_values(x, "argmax")
+    # numpy's stubs type np.argmax by the literal value of keepdims: one call for each.
+    index = np.argmax(values, axis=axis, keepdims=True) if keepdims else np.argmax(values, axis=axis)
+    return np.asarray(index)
