@@ -30,7 +30,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from .errors import GlassgradError, mixed_kinds
@@ -250,7 +250,12 @@ def _inlined(func: Callable[..., Any], spelled: Sequence[str], scope: dict[str, 
     """The expression ``func`` returns with its parameters replaced by ``spelled`` (the
     template's expression for each), when its body is that one ``return``; the globals
     it reads are added to ``scope``. None when it must be called instead: more than one
-    statement, no source, or a name that would mean something else in the template."""
+    statement, no source, a name that would mean something else in the template, or a
+    global that holds data.
+
+    ``scope`` keeps the value each global has now. A module, a class or a function stays
+    bound to its name; a number or an array is often bound anew between calls (``EPS =
+    1e-6`` after a first pass), and Python reads it at each call, so the op is called."""
     found = _returned(func)
     if found is None or func.__code__.co_freevars or len(found[0]) != len(spelled):
         return None
@@ -259,6 +264,8 @@ def _inlined(func: Callable[..., Any], spelled: Sequence[str], scope: dict[str, 
     for name in {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)} - set(replace):
         value = func.__globals__.get(name, getattr(builtins, name, scope))
         if name in _TEMPLATE_NAMES or value is scope or scope.get(name, value) is not value:
+            return None
+        if not (callable(value) or isinstance(value, ModuleType)):
             return None
         scope[name] = value
     return ast.unparse(_Rename(replace).visit(expr))

@@ -70,6 +70,23 @@ class ReadsKind(Function):
         return (g * 2.0,)
 
 
+SHARPNESS = 1.0  # a hyperparameter the program sets anew between passes
+
+
+class Sharpened(Function):
+    """y = s·x³ with s the module's SHARPNESS;  dy/dx = 3s·x²"""
+
+    scalar = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return SHARPNESS * x * x * x
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g * 3 * SHARPNESS * x * x,)
+
+
 def test_the_operators_are_the_ops_recorders():
     assert Scalar.__add__ is Add.apply and Tensor.__add__ is Add.apply
     for method, op in [("__sub__", Sub), ("__mul__", Mul), ("__truediv__", Div), ("__neg__", Neg)]:
@@ -97,6 +114,20 @@ def test_other_bodies_are_called_with_their_inputs_spelled_out():
     np.testing.assert_allclose(x.grad, 3 * x.data**2)
     assert "(ga,) = backward(node, g, node._data, a._data)" in source_of(CubeInSteps._chains[0])
     assert "data = forward(out, a._data)" not in source_of(CubeInSteps.apply)  # inlined
+
+
+def test_a_global_bound_anew_is_read_at_each_call_as_python_reads_it():
+    global SHARPNESS
+    x = Scalar(2.0, requires_grad=True)
+    try:
+        for SHARPNESS in (1.0, 0.5, 4.0):
+            y = Sharpened.apply(x)
+            y.backward()
+            assert y.data == SHARPNESS * 8 and x.grad == SHARPNESS * 12
+            x.grad = None
+    finally:
+        SHARPNESS = 1.0
+    assert "data = forward(out, a._data)" in source_of(Sharpened.apply)
 
 
 def test_a_name_the_templates_use_is_never_inlined():
