@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from glassgrad.models.network import DigitClassifier, HiddenLayerDetector
-from glassgrad.models.report import load_model
+from glassgrad.models.report import load_model, save_model
 from PIL import Image
 from test_cli import write_idx
 
@@ -84,6 +84,18 @@ def test_predict_answers_a_classifier_with_the_digit_and_ten_probabilities(class
     assert "(label 3)" in line and "→ 3 (p = " in line  # the synthetic 3s are easy
     shares = [float(part.split(":")[1]) for part in line.rsplit("[", 1)[1].rstrip("]").split()]
     assert len(shares) == 10 and sum(shares) == pytest.approx(1.0, abs=6e-3)
+
+
+def test_predict_never_rounds_a_classifier_s_probability_to_0_or_1(data, tmp_path):
+    model = DigitClassifier(hidden=8)
+    params = dict(model.named_parameters())
+    params["2.weight"].data[:] = 0.0  # every picture gets softmax(bias)
+    params["2.bias"].data[:] = 0.0
+    params["2.bias"].data[3] = np.log(9 * 0.9996 / 0.0004)  # p(3) = 0.9996, p(other) = 0.0000444
+    path = save_model(tmp_path / "sure.npz", model, digit=None)
+    line = glassgrad("predict", path, "--data", data, "--index", "0").stdout
+    shares = line.rsplit("[", 1)[1].rstrip("]\n").split()
+    assert shares[3] == "3:0.9996" and shares[0] == "0:0.00004", line
 
 
 def test_export_writes_an_onnx_file_that_onnxruntime_runs_to_1e_6(classifier_run, tmp_path):

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(name) for name, _ in named)
     for (name, _), p in zip(named, proba):
         if digit is None:  # a classifier: the most probable digit, then every probability
-            shares = "  ".join(f"{k}:{q:.3f}" for k, q in enumerate(p))
+            shares = "  ".join(f"{k}:{probability(q, decimals=3)}" for k, q in enumerate(p))
             print(f"{name:<{width}}  → {int(p.argmax())} (p = {probability(p.max())})  [{shares}]")
         else:
             verdict = f"a {digit}" if p >= threshold else f"not a {digit}"

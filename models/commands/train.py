@@ -31,6 +31,7 @@ from glassgrad.optim import SCHEDULES, Optimizer
 
 from .. import mnist, plots
 from ..atomic import atomic_dir
+from ..formatting import probability
 from ..logistic import Detector, LogisticModel
 from ..metrics import BinaryMetrics, ClassMetrics
 from ..network import DigitClassifier, HiddenLayerDetector
@@ -517,7 +518,8 @@ def _print_report(
     )
     print(f"stopped by {result.stop}")
     kept = f"parameters of iteration {result.best_iteration} kept"
-    print(kept if args.classes is not None else f"{kept}; decision threshold {result.threshold:.3f}")
+    threshold = probability(result.threshold, decimals=3)  # 1e-4 is not 0.000
+    print(kept if args.classes is not None else f"{kept}; decision threshold {threshold}")
     rows = [("train", result.train_metrics), ("validation", result.val_metrics), ("test", test)]
     print("\n".join(metrics_table(rows, classes=args.classes is not None)))
     print(f"wrote {len(files)} files to {out}/: " + ", ".join(p.name for p in files.values()))
