@@ -27,6 +27,7 @@ from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, wor
 from .result import GradcheckResult
 from .settings import GradcheckSettings
 from .taylor import taylor_test
+from .ties import Element, tie_probes
 
 
 class Outputs:
@@ -251,8 +252,10 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
 def _element_probes(
     c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h."""
+    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
+    where several elements sit at kinks, rows for them moved together (:mod:`.ties`)."""
     probes = []
+    kinked: list[Element] = []
     result.numeric = []
     for k, (b, a) in enumerate(zip(c.base, c.analytic)):
         numeric = np.zeros(b.shape)
@@ -265,7 +268,14 @@ def _element_probes(
             )
             probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
             numeric[idx] = row.numeric
+            if row.verdict == KINK:
+                kinked.append((k, idx))
         result.numeric.append(numeric)
+    if len(kinked) > 1:
+        ties = tie_probes(
+            fd, c.base, kinked, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
+        )
+        probes += [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in ties]
     return probes
 
 
@@ -335,6 +345,13 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
         if probed:
             p = probed[0]
             result.taylor = taylor_test(lambda t: fd.at(p.direction, t)[0], p.slope, 1e-2 * p.scale, eps=fd.eps)
+    tied = [r for r in mismatches if r.moves]
+    if tied:
+        result.notes.append(
+            f"{tied[0].index}: these elements sit at kinks (a tie), and moved together they keep it, so f is "
+            "smooth along that direction and the gradients of the tied elements must add up to its slope "
+            "(share the upstream gradient among them, or give it to one); each alone is a valid subgradient"
+        )
     if any(not np.isfinite(r.numeric) for r in result.rows):
         result.notes.append(
             "numeric nan or inf: f is not finite at some points x ± h the check moved to (the step crosses the edge "
