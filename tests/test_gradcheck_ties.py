@@ -96,7 +96,7 @@ def test_right_conventions_at_ties_pass(call):
 
 def test_a_greedy_max_fails_in_fast_mode_too():
     x = np.linspace(-1.0, 1.0, 1000)
-    x[[17, 517]] = 1.0  # a tie at the maximum
+    x[[17, 517]] = 1.0  # tied with x[999] = 1 at the maximum
     assert not gradcheck(GreedyMax.apply, Tensor(x, requires_grad=True), raise_exception=False, mode="fast")
     assert gradcheck(FirstMax.apply, Tensor(x, requires_grad=True), mode="fast")
 

@@ -8,9 +8,9 @@ product vᵀJ from backward is compared with central differences of
     φ(x) = Σₖ vₖᵀ fₖ(x),     computed in float64 whatever dtype f runs in.
 
 Small inputs are compared element by element (``mode="full"``: row i of the table is
-∂φ/∂xᵢ); large ones along random Gaussian directions u (``mode="fast"``: ⟨vᵀJ, u⟩
-against (φ(x+hu) − φ(x−hu))/2h), and on failure the element table is recomputed
-when affordable (see :mod:`~glassgrad.testing.compare`). Besides the Jacobian, the
+∂φ/∂xᵢ); large ones along random directions u (``mode="fast"``: ⟨vᵀJ, u⟩ against
+(φ(x+hu) − φ(x−hu))/2h), and where a direction fails or meets a kink the element
+table is recomputed when affordable (see :mod:`~glassgrad.testing.compare`). Besides the Jacobian, the
 check runs sub-checks that catch other classic backward bugs
 (:mod:`~glassgrad.testing.subchecks`). On a mismatch a Taylor-remainder test tells a
 bad step from a bad gradient, and the failing composite is re-checked op by op to
@@ -69,7 +69,17 @@ def gradcheck(
 
     The check passes when, for every compared derivative,
     ``|analytic − numeric| ≤ atol + rtol·|numeric|`` plus the rounding noise of the
-    finite difference, and every sub-check holds.
+    finite difference, and every sub-check holds. At a kink (relu at 0, max at a tie)
+    the analytic value must lie between the one-sided slopes, and elements at kinks
+    moved together (a tie kept) must match the slope along that direction.
+
+    Fast mode (``directions`` random directions u, for more than ``max_full``
+    elements) promises, for the error e of vᵀJ and the element tolerances
+    tᵢ = atol + rtol·|gᵢ| of full mode: each direction is held to 5·‖t∘u‖₂, so what
+    full mode passes it passes but for a chance below 1e-6; its Rademacher directions
+    (uᵢ = ±1, every other one) catch a single wrong element off by more than 5·‖t‖₂
+    with certainty, and each Gaussian one misses an error e with probability at most
+    4·‖t‖₂/‖e‖₂, independently. Smaller errors pass it: use ``mode="full"``.
 
     ``settings`` (a :class:`GradcheckSettings`) and the keyword ``options`` (its
     fields: ``eps``, ``atol``, ``rtol``, ``seed``, ``raise_exception``, ``mode``,
