@@ -104,6 +104,20 @@ def test_a_hook_or_retain_grad_inside_the_traced_function_is_refused(keep):
         trace(f, Tensor([1.0, 2.0], requires_grad=True))
 
 
+def test_a_hook_registered_inside_the_traced_function_is_refused():
+    """The trace ran f twice, leaving two hooks on w: the step doubled the gradient twice
+    (4) where the first eager call doubles it once (2), and each eager call adds one more."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        w.register_hook(lambda g: g * 2.0)
+        return (x * w).sum()
+
+    with pytest.raises(TraceError, match="register_hook"):
+        trace(f, Tensor([1.0, 1.0]))
+    assert not (w._meta and w._meta.get("hooks"))
+
+
 def test_no_grad_inside_the_traced_function_on_a_parameter_is_refused():
     """s = w·3 under no_grad() was computed once, at trace time: after an update of w
     the compiled step returned 9 where eager glassgrad gives 90."""
