@@ -120,7 +120,10 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
     try:
         yield
     finally:
-        sys.setprofile(previous)
+        if previous is None or callable(previous):
+            sys.setprofile(previous)
+        else:  # a profiler written in C (cProfile): sys.setprofile takes only functions
+            previous.enable()
 
 
 def _op_body(frame: FrameType) -> bool:

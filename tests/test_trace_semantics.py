@@ -3,6 +3,7 @@ whose ``.grad`` it fills, hooks, a parameter frozen or unfrozen after the trace,
 ``no_grad()`` inside the traced function, names, copies."""
 
 import copy
+import cProfile
 import pickle
 import sys
 import threading
@@ -287,3 +288,17 @@ def test_backward_from_several_threads_loses_no_gradient():
     finally:
         sys.setswitchinterval(interval)
     np.testing.assert_array_equal(w.grad, [6000.0] * 3)
+
+
+def test_tracing_under_cprofile_gives_the_profiler_back():
+    """The trace watches the frames the function runs with a profile function of its
+    own; putting cProfile's back through sys.setprofile raised TypeError ('Profile'
+    object is not callable) as the trace ended."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        step = trace(lambda x: (x * x).sum(), Tensor([1.0, 2.0], requires_grad=True))
+        assert sys.getprofile() is profiler
+    finally:
+        profiler.disable()
+    assert step(Tensor([1.0, 2.0]))[0] == 5.0
