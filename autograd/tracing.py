@@ -115,7 +115,7 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
                 if isinstance(value, Node) and name.isidentifier():
                     names.setdefault(id(value), name)
 
-    previous = sys.getprofile()
+    previous: Any = sys.getprofile()  # a function, or a profiler written in C
     sys.setprofile(profile)
     try:
         yield
