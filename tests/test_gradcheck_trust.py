@@ -194,3 +194,15 @@ def test_independent_kinks_with_opposite_upstream_signs_pass():
 def test_a_derivative_that_cannot_take_its_arguments_is_told_what_it_gets(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+@pytest.mark.parametrize("lam", [1e-10, 1e-12])
+def test_a_factor_of_two_on_a_tiny_function_fails_in_both_modes(lam):
+    # Every derivative of λ‖x‖² was below 16·ε^(2/3) = 6e-10, under which atol alone
+    # judged: the factor of 2 passed. The Taylor test's longer steps resolve the slope.
+    def f(x):
+        return lam * np.sum(x**2)
+
+    for x in (np.array([1.0, 2.0]), np.linspace(-1.0, 1.0, 1000)):
+        assert not gradcheck(f, x, grad=lambda x: 4 * lam * x, raise_exception=False)
+        assert gradcheck(f, x, grad=lambda x: 2 * lam * x)
