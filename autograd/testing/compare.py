@@ -24,6 +24,7 @@ import numpy as np
 
 from .finite_differences import Direction, FiniteDifferences, lowest_precision
 from .jacobian import entry_mismatches, numeric_jacobian
+from .kink_search import kinked_elements
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
@@ -119,13 +120,14 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     else:
         result.mode = "fast"
         probes = _direction_probes(c, fd, result, s, num_dtype, rng)
+        met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
         if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
             # A failed direction, or one that met a kink (no verdict there): the
             # elements, and the kinked ones moved together, judge instead.
             result.mode = "fast, element table recomputed (a direction failed or met a kink)"
             probes = _element_probes(c, fd, result, s, num_dtype)
-        else:
-            _note_unjudged(probes, result, s)
+        elif met:
+            probes = _around_kinks(c, fd, result, s, num_dtype, rng, probes, met[0])
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
     if s.atol is None and result.mode != "fast":
@@ -256,27 +258,34 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
 
 
 def _element_probes(
-    c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    only: Sequence[Element] | None = None,
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
-    where several elements sit at kinks, rows for them moved together (:mod:`.ties`)."""
+    """One row per input element (or per element of ``only``): ∂φ/∂xᵢ against
+    (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and where several elements sit at kinks, rows for
+    them moved together (:mod:`.ties`)."""
+    elements = only if only is not None else [(k, i) for k, b in enumerate(c.base) for i in np.ndindex(b.shape)]
     probes = []
     kinked: list[Element] = []
-    result.numeric = []
-    for k, (b, a) in enumerate(zip(c.base, c.analytic)):
-        numeric = np.zeros(b.shape)
-        for idx in np.ndindex(b.shape):
-            x = float(b[idx])
-            d = Direction.element(k, idx)
-            label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
-            row = fd.probe(
-                d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
-            )
-            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
-            numeric[idx] = row.numeric
-            if row.verdict == KINK:
-                kinked.append((k, idx))
-        result.numeric.append(numeric)
+    for k, idx in elements:
+        b, a = c.base[k], c.analytic[k]
+        x = float(b[idx])
+        d = Direction.element(k, idx)
+        label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
+        row = fd.probe(
+            d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
+        )
+        probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
+        if row.verdict == KINK:
+            kinked.append((k, idx))
+    if only is None:
+        result.numeric = [np.zeros(b.shape) for b in c.base]
+        for (k, idx), p in zip(elements, probes):
+            result.numeric[k][idx] = p.row.numeric
     if len(kinked) > 1:
         ties = tie_probes(
             fd, c.base, kinked, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
@@ -296,9 +305,11 @@ def _direction_probes(
     s: GradcheckSettings,
     num_dtype: np.dtype,
     rng: np.random.Generator,
+    still: Sequence[np.ndarray] | None = None,
 ) -> list[_Probe]:
     """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
-    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference.
+    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference (u is 0 where
+    ``still`` is, one mask per input).
 
     Full mode lets element i be off by tᵢ = atol + rtol·|gᵢ|. For any error e within
     that, ⟨e, u⟩ has a standard deviation of at most ‖t∘u‖ over either kind of u, so a
@@ -320,6 +331,8 @@ def _direction_probes(
     for j in range(s.directions):
         kind = "±1" if j % 2 == 0 else "Gaussian"
         us = [_rademacher(rng, b.shape) if j % 2 == 0 else rng.standard_normal(b.shape) for b in c.base]
+        if still is not None:
+            us = [u * m for u, m in zip(us, still)]
         slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
         spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
         d = Direction.dense(us)
@@ -335,14 +348,46 @@ def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.integers(0, 2, shape) * 2.0 - 1.0
 
 
+#: Tests of parts of a direction when searching for the elements at kinks (4 evaluations each).
+_SEARCHES = 256
+
+
+def _around_kinks(
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    rng: np.random.Generator,
+    probes: list[_Probe],
+    met: _Probe,
+) -> list[_Probe]:
+    """Too many elements for the table, and a direction met a kink: find the elements
+    at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
+    together, and the rest along random directions that leave them still."""
+    assert met.direction.arrays is not None
+    found = kinked_elements(fd, met.direction.arrays, met.step, met.row.tolerance, _SEARCHES)
+    if not found:
+        _note_unjudged(probes, result, s)
+        return probes
+    still = [np.ones(b.shape) for b in c.base]
+    for k, idx in found:
+        still[k][idx] = 0.0
+    result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
+    around = _direction_probes(c, fd, result, s, num_dtype, rng, still)
+    _note_unjudged(around, result, s)
+    return around + _element_probes(c, fd, result, s, num_dtype, found)
+
+
 def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
     """Say how many directions met a kink, where no element table is recomputed."""
     met = sum(p.row.verdict in (KINK, DISCONTINUITY) for p in probes)
     if met:
         result.notes.append(
             f"{met} of {len(probes)} directions met a kink and give no verdict (along a dense direction the "
-            f"one-sided slopes bound the gradient only for a convex φ), and the element table is not recomputed "
-            f"beyond report_limit={s.report_limit} elements: check a smaller input, or raise report_limit"
+            f"one-sided slopes bound the gradient only for a convex φ); the element table is not recomputed "
+            f"beyond report_limit={s.report_limit} elements, and no search found the elements at kinks: check a "
+            "smaller input, or raise report_limit"
         )
 
 
