@@ -219,3 +219,10 @@ def test_the_same_infinite_gradient_twice_is_reentrant():
     # ∞ − ∞ is NaN: two identical backward passes were reported as differing by nan.
     r = _sqrt_at_its_edge()
     assert "reentrancy" not in r.failures and "jacobian" in r.failures
+
+
+def test_the_taylor_test_does_not_call_an_infinite_slope_wrong_or_exact():
+    # It said "remainder shrinks only as h^nan: the analytic gradient is wrong".
+    r = _sqrt_at_its_edge()
+    assert "nan" not in r.taylor.summary() and "wrong" not in r.taylor.summary()
+    assert "analytic slope is inf" in r.taylor.summary() and not r.taylor.gradient_ok
