@@ -110,30 +110,70 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     fd = _finite_differences(c)
     _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
-    result.step = s.describe_step(num_dtype)
-    entries: list[Row] = []
-    if s.compares_elements(c.size):
-        result.mode = "full"
-        probes = _element_probes(c, fd, result, s, num_dtype)
-        if c.jacobian is not None:
-            entries = _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
-    else:
-        result.mode = "fast"
-        probes = _direction_probes(c, fd, result, s, num_dtype, rng)
-        met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
-        if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
-            # A failed direction, or one that met a kink (no verdict there): the
-            # elements, and the kinked ones moved together, judge instead.
-            result.mode = "fast, element table recomputed (a direction failed or met a kink)"
-            probes = _element_probes(c, fd, result, s, num_dtype)
-        elif met:
-            probes = _around_kinks(c, fd, result, s, num_dtype, rng, probes, met[0])
+    probes, entries = _probes(c, fd, result, s, num_dtype, rng)
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
+        coarser = _rounded_like(fd, c, num_dtype, probes[0].step)
+        if coarser is not None:
+            # f rounds like a coarser float inside (it casts down and back up): its
+            # central differences at this dtype's step are rounding, not slopes.
+            fd.eps = float(np.finfo(coarser).eps)
+            num_dtype = coarser
+            probes, entries = _probes(c, fd, result, s, num_dtype, rng)
     if s.atol is None and result.mode != "fast":
         _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
+
+
+def _probes(
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    rng: np.random.Generator,
+) -> tuple[list[_Probe], list[Row]]:
+    """The compared rows at steps for φ computed in ``num_dtype``: elements (and the
+    Jacobian's entries) in full mode, directions in fast mode."""
+    result.step = s.describe_step(num_dtype)
+    if s.compares_elements(c.size):
+        result.mode = "full"
+        probes = _element_probes(c, fd, result, s, num_dtype)
+        entries = [] if c.jacobian is None else _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
+        return probes, entries
+    result.mode = "fast"
+    probes = _direction_probes(c, fd, result, s, num_dtype, rng)
+    met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
+    if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
+        # A failed direction, or one that met a kink (no verdict there): the
+        # elements, and the kinked ones moved together, judge instead.
+        result.mode = "fast, element table recomputed (a direction failed or met a kink)"
+        probes = _element_probes(c, fd, result, s, num_dtype)
+    elif met:
+        probes = _around_kinks(c, fd, result, s, num_dtype, rng, probes, met[0])
+    return probes, []
+
+
+#: Coarser floats f may compute in while it returns a finer one.
+_COARSER = (np.dtype(np.float32), np.dtype(np.float16))
+
+
+def _rounded_like(fd: FiniteDifferences, c: Comparison, num_dtype: np.dtype, h: float) -> np.dtype | None:
+    """The coarser float dtype φ rounds like (None when it does not): φ's scatter about
+    a parabola through φ(x + j·h·1), j = −2…2 (every input moved together), is 10⁴
+    times ``num_dtype``'s ε·Σ|v·f| or more (cancellation among f's values gives φ a few
+    times that), yet within 16ε·Σ|v·f| of a coarser dtype. Rounding scatters as much at
+    h/16; the misfit of a kink shrinks with the step, and is no rounding."""
+    ones = Direction.dense([np.ones(b.shape) for b in c.base])
+    noise = _noise(partial(_phi_along, fd, ones), h)
+    scale = max(fd.mag0, 1e-300)
+    if noise < 1e4 * float(np.finfo(num_dtype).eps) * scale:
+        return None
+    if _noise(partial(_phi_along, fd, ones), h / 16) < noise / 4:
+        return None
+    coarser = [d for d in _COARSER if np.finfo(d).eps > np.finfo(num_dtype).eps]
+    return next((d for d in coarser if noise <= 16 * float(np.finfo(d).eps) * scale), None)
 
 
 def _finite_differences(c: Comparison) -> FiniteDifferences:
