@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
-from . import recorders, state
+from . import recorders, state, versions
 from .errors import AnomalyError, DomainError, GradError, InPlaceError, TraceError, mixed_kinds
 from .recorders import specialise
 from .state import GradMode
@@ -965,7 +965,8 @@ def changed_after_use(node: Node) -> Node | None:
     for p in (node, *inputs):
         if p._version() > node._seq:
             return p
-    return None
+    # An array the op keeps beside its inputs (a mask, an index) stands for the op.
+    return node if versions.changed_since(node.saved, node._seq) else None
 
 
 def _inplace_message(node: Node, changed: Node) -> str:
@@ -973,6 +974,12 @@ def _inplace_message(node: Node, changed: Node) -> str:
     if changed is node and meta is not None and "changed_input" in meta:
         changed = node.parents[meta["changed_input"]]  # loaded: the output stands for the input
     where = f" (created at {node.site})" if node.site else ""
+    if changed is node and node._version() <= node._seq:  # not the output: what the op kept
+        return (
+            f"an array {node.op}{where} kept (a mask or an index) was modified in place after "
+            f"{node.op} used it, through a Tensor sharing its memory, so its gradient would be wrong. "
+            "Recompute the forward pass after the change, or pass a copy."
+        )
     what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (
         f"{what}{where}, {changed._describe()}, was modified in place after {node.op} saved it, "

@@ -55,6 +55,19 @@ def version(a: np.ndarray) -> int:
     return _changed.get(id(owner(a)), 0) if _changed else 0
 
 
+def changed_since(saved: Any, seq: int) -> bool:
+    """Whether an array among the fields of an op's ``saved`` (where's mask, the arrays
+    of an index: kept as given, not copied) shares memory that changed in place after
+    clock reading ``seq``."""
+    if not _changed or not isinstance(saved, tuple):
+        return False
+    for field in saved:
+        for a in field if type(field) is tuple else (field,):
+            if type(a) is np.ndarray and version(a) > seq:
+                return True
+    return False
+
+
 def read_only(a: np.ndarray) -> np.ndarray:
     """A view of ``a`` that refuses writes: what glassgrad hands out of a Tensor."""
     view: np.ndarray = a.view()

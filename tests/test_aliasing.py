@@ -108,3 +108,27 @@ def test_a_change_before_the_op_is_fine_and_after_backward_too():
     with ag.no_grad():
         w -= 0.1 * w.grad  # the optimizer's step, after backward
     (w * w).sum().backward()
+
+
+@pytest.mark.parametrize(
+    ("record", "kept", "change"),
+    [
+        (lambda x, m: ag.where(m, x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, m: np.where(m, x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, m: ag.where(m.numpy(), x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, i: x[i], [0, 0], lambda i: i.__setitem__(0, 2)),
+        (lambda x, i: x[i, None], [0, 0], lambda i: i.__iadd__(1)),
+        (lambda x, m: x[m], [True, False, False], lambda m: m.__setitem__(2, True)),
+    ],
+    ids=["where's mask", "np.where's mask", "a .numpy() view as mask", "index", "index in a tuple", "boolean index"],
+)
+def test_a_mask_or_index_changed_through_a_tensor_after_use_is_seen(record, kept, change):
+    # The op keeps the array itself, not a copy, and no input of the op holds it: its
+    # memory's version is what tells backward that the gradient would use new values.
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    held = Tensor(np.array(kept))
+    loss = record(x, held).sum()
+    change(held)
+    with pytest.raises(InPlaceError, match=r"an array .* kept .*was modified in place"):
+        loss.backward()
+    assert x.grad is None
