@@ -132,3 +132,15 @@ def test_a_mask_or_index_changed_through_a_tensor_after_use_is_seen(record, kept
     with pytest.raises(InPlaceError, match=r"an array .* kept .*was modified in place"):
         loss.backward()
     assert x.grad is None
+
+
+def test_a_view_numpy_makes_through_another_object_shares_the_version():
+    # sliding_window_view (as_strided) lends a's memory through an object of its own:
+    # the window's base is that object, not a.
+    a = np.arange(6.0)
+    windows = ag.as_tensor(np.lib.stride_tricks.sliding_window_view(a, 3))
+    x = Tensor(np.ones(3), requires_grad=True)
+    loss = (windows[1] * x).sum()  # mul saves the window [1, 2, 3]
+    ag.as_tensor(a)[1] = 10.0
+    with pytest.raises(InPlaceError, match="an input of mul"):
+        loss.backward()
