@@ -220,9 +220,11 @@ class Tensor(Operators, Node):
         """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
         read-only view, so no change can bypass the version counter."""
         self._read("np.asarray() or another conversion to an array")
-        if dtype is not None or copy:
-            return np.array(self._data, dtype=dtype, copy=copy)
-        return versions.read_only(self._data)
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        data = self._data if dtype is None else np.array(self._data, dtype=dtype, copy=copy)
+        # A dtype asked for may be the data's own, and then numpy does not copy either.
+        return versions.read_only(data) if np.may_share_memory(data, self._data) else data
 
     def __bool__(self) -> bool:
         self._read("bool() (an if or while on the tensor)")

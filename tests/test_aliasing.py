@@ -62,8 +62,14 @@ def test_replacing_data_of_a_saved_value_is_seen():
 
 @pytest.mark.parametrize(
     "hand_out",
-    [lambda s: s.data, lambda s: s.numpy(), lambda s: np.asarray(s)],
-    ids=[".data of an op's value", ".numpy()", "np.asarray"],
+    [
+        lambda s: s.data,
+        lambda s: s.numpy(),
+        lambda s: np.asarray(s),
+        lambda s: np.asarray(s, dtype=np.float64),  # the data's own dtype: no copy either
+        lambda s: np.array(s, dtype="f8", copy=None),
+    ],
+    ids=[".data of an op's value", ".numpy()", "np.asarray", "np.asarray with its dtype", "np.array copy=None"],
 )
 def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
     z, s, loss = _sigmoid_loss()
