@@ -253,6 +253,11 @@ class Node:
         """``g`` summed back to this value's shape (kinds that broadcast override it)."""
         return g
 
+    def _as_grad(self, g: Any) -> Any:
+        """``g``, a gradient that reached this value, as ``.grad`` and ``grad()`` give it
+        (kinds with several dtypes override it)."""
+        return g
+
     def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
         """Accumulate ``g`` into ``.grad``."""
         raise NotImplementedError
@@ -890,7 +895,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
         if meta is not None and ("hooks" in meta or "retain" in meta):
             g = _run_hooks(node, meta, g, graph)
         if captured is not None and id(node) in captured:
-            captured[id(node)] = g
+            captured[id(node)] = node._as_grad(g)
         fn = node._fn
         if fn is None:
             if captured is None:

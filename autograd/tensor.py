@@ -122,8 +122,16 @@ class Tensor(Operators, Node):
                 return np.add.reduce(g, axis=None)
         return sum_to(g, shape)
 
+    def _as_grad(self, g: Any) -> Any:
+        """In this tensor's dtype (float64 constants promote a float32 graph) and an
+        array, 0-d for one number; a graph value stays one, its cast recorded."""
+        if isinstance(g, Node):
+            return g if g._data.dtype == self._data.dtype else ops.cast(g, self._data.dtype)
+        return np.asarray(g, dtype=self._data.dtype)
+
     def _grad_store(self, g: Any) -> None:
         if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
+            g = self._as_grad(g)
             self._grad = g if self._grad is None else self._grad + g
             return
         data = self._data
