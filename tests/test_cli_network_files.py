@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from glassgrad.models.cli import main
 from glassgrad.models.network import DigitClassifier, HiddenLayerDetector
-from glassgrad.models.report import save_model
+from glassgrad.models.report import ModelFileError, load_model, save_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 
@@ -162,3 +164,25 @@ def test_a_zip_or_npy_header_that_numpy_would_trip_on_is_one_line(damage, words,
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1, err
     assert err.startswith(f"glassgrad predict: error: model file {path}") and words in err, err
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_network_file_with_damaged_bytes_loads_or_is_one_line(saved, data):
+    detector, _, folder = saved
+    raw = bytearray(detector.read_bytes())
+    if data.draw(st.booleans(), label="truncate"):
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        for bit in data.draw(st.lists(st.integers(0, 8 * len(raw) - 1), min_size=1, max_size=8)):
+            raw[bit // 8] ^= 1 << (bit % 8)
+    path = folder / "fuzzed.npz"
+    path.write_bytes(bytes(raw))
+    try:
+        model, meta = load_model(path)
+    except ModelFileError as exc:
+        message = str(exc)
+    else:
+        assert all(np.isfinite(p.data).all() for p in model.parameters()) and 0 <= meta["threshold"] <= 1
+        return
+    assert "\n" not in message and message.startswith(f"model file {path}"), message
