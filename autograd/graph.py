@@ -426,7 +426,16 @@ class Node:
     # -- hooks --------------------------------------------------------------------------
     def register_hook(self, hook: Callable[[Any], Any]) -> Callable[[], None]:
         """Call ``hook(grad)`` when this value's gradient is computed; a non-None
-        return value replaces the gradient. Returns a function that removes the hook."""
+        return value replaces the gradient. Returns a function that removes the hook.
+
+        Refused inside a traced function (:class:`TraceError`): eager glassgrad adds a
+        hook at every call, the compiled step never runs the function again."""
+        if state.switched and state.modes.tracing:
+            raise TraceError(
+                f"trace: register_hook() on {self._describe()} inside the traced function: eager glassgrad would "
+                "add one more hook at every call, the compiled step adds none. Register hooks before tracing "
+                "(hooks on parameters and inputs run at every call of the compiled step)."
+            )
         if not self.requires_grad:
             raise GradError(
                 f"register_hook on a value that does not require grad ({self._describe()}): "

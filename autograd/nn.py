@@ -57,6 +57,11 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, name=name)
 
 
+#: How many times an attribute of a module was set or deleted: a compiled step that
+#: read modules compares them with what it traced only when this moved (guards.py).
+_assignments = 0
+
+
 class Module:
     """Base class of models: subclasses set Parameters and Modules as attributes (alone or
     in lists, tuples and dicts) and define ``forward``.
@@ -73,9 +78,16 @@ class Module:
         _CLASSES[_class_path(cls)] = cls
 
     def __setattr__(self, key: str, value: Any) -> None:
+        global _assignments
         if isinstance(value, Parameter) and value.name is None:
             value.name = key  # the drawing and error messages say "w", not "Tensor"
         object.__setattr__(self, key, value)
+        _assignments += 1
+
+    def __delattr__(self, key: str) -> None:
+        global _assignments
+        object.__delattr__(self, key)
+        _assignments += 1
 
     @property
     def scope_name(self) -> str:
