@@ -78,3 +78,23 @@ def test_beyond_the_element_table_the_kinked_elements_are_found_and_judged():
         r = gradcheck(GreedyMax.apply, Tensor(x, requires_grad=True), seed=seed, raise_exception=False)
         assert "jacobian" in r.failures and r.rows[0].index == "(17,) + (517,) together"
         assert gradcheck(FirstMax.apply, Tensor(x, requires_grad=True), seed=seed)
+
+
+def test_where_kinks_are_too_many_to_find_shared_values_are_held_still_or_nothing_passes():
+    # Half of 5,000 elements at relu's kink (a fill of zeros): the search for them runs
+    # out, every direction met a kink, and a relu' wrong on (−0.5, 0) passed, with a note.
+    x = np.random.default_rng(0).standard_normal(5000)
+    x[:2500] = 0.0
+
+    def relu(x):
+        return np.maximum(x, 0.0)
+
+    wrong = gradcheck(relu, x, vjp=lambda x, v: v * (x > -0.5), raise_exception=False)
+    assert "jacobian" in wrong.failures and "sharing values" in wrong.mode
+    assert gradcheck(relu, x, vjp=lambda x, v: v * (x > 0))
+    # Kinks at 4,200 distinct values: nothing could be judged, and that is a failure.
+    x = np.arange(4200) / 4.0 - 500.0
+    r = gradcheck(
+        lambda x: np.abs(x - np.round(4 * x) / 4), x, vjp=lambda x, v: np.zeros_like(x), raise_exception=False
+    )
+    assert "none of the 8 directions could be judged" in r.failures["jacobian"]

@@ -124,6 +124,12 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
         _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
+    if result.mode.startswith("fast") and all(_unjudged(p.row) for p in probes):
+        result.failures["jacobian"] = (
+            f"none of the {len(probes)} directions could be judged: each met a kink, and the elements at kinks "
+            f"were too many to find; check a smaller input, or raise report_limit={s.report_limit} above "
+            f"{c.size} to compare every element"
+        )
 
 
 def _probes(
@@ -404,24 +410,50 @@ def _around_kinks(
 ) -> list[_Probe]:
     """Too many elements for the table, and a direction met a kink: find the elements
     at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
-    together, and the rest along random directions that leave them still."""
+    together, and the rest along random directions that leave them still. Where kinks
+    are too many to find, the elements that share a value with others (a fill, ties)
+    are held still instead, and moved together."""
     assert met.direction.arrays is not None
     found = kinked_elements(fd, met.direction.arrays, met.step, met.row.tolerance, _SEARCHES)
+    alone = found is not None
+    if found is None:
+        found = _repeated(c.base)
     if not found:
         _note_unjudged(probes, result, s)
         return probes
     still = [np.ones(b.shape) for b in c.base]
     for k, idx in found:
         still[k][idx] = 0.0
-    result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
     around = _direction_probes(c, fd, result, s, num_dtype, rng, still)
     _note_unjudged(around, result, s)
-    return around + _element_probes(c, fd, result, s, num_dtype, found)
+    if alone:
+        result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
+        return around + _element_probes(c, fd, result, s, num_dtype, found)
+    result.mode = f"fast, around {len(found)} element(s) sharing values, held still and moved together"
+    ties = tie_probes(
+        fd, c.base, found, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
+    )
+    return around + [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in ties]
+
+
+def _repeated(base: Sequence[np.ndarray]) -> list[Element]:
+    """The elements whose value another element of the same input shares."""
+    found: list[Element] = []
+    for k, b in enumerate(base):
+        _, inverse, counts = np.unique(b, return_inverse=True, return_counts=True)
+        shared = (counts > 1)[inverse.reshape(b.shape)]
+        found += [(k, tuple(int(i) for i in idx)) for idx in np.argwhere(shared)]
+    return found
+
+
+def _unjudged(row: Row) -> bool:
+    """A dense direction that met a kink: no verdict along it."""
+    return row.input == "all" and row.index.startswith("direction") and row.verdict in (KINK, DISCONTINUITY)
 
 
 def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
     """Say how many directions met a kink, where no element table is recomputed."""
-    met = sum(p.row.verdict in (KINK, DISCONTINUITY) for p in probes)
+    met = sum(_unjudged(p.row) for p in probes)
     if met:
         result.notes.append(
             f"{met} of {len(probes)} directions met a kink and give no verdict (along a dense direction the "
