@@ -9,6 +9,7 @@ import io
 import json
 import os
 import struct
+import sys
 import threading
 import zipfile
 
@@ -380,3 +381,18 @@ def test_the_models_glassgrad_train_writes_round_trip(tmp_path):
     for model in (LogisticModel(5), HiddenLayerDetector(hidden=3, n_features=5), DigitClassifier(n_features=5)):
         back = load(save(model, tmp_path / "m.npz"))
         assert type(back) is type(model) and repr(back) == repr(model)
+
+
+def test_a_whole_number_of_a_hundred_thousand_digits_is_refused_as_python_3_11_does(good, tmp_path):
+    # Python 3.10 parses it (a million digits take 10 s); 3.11 and later refuse more than 4,300
+    _, header, arrays = good
+    lift = getattr(sys, "set_int_max_str_digits", None)  # lifted here, to be 3.10 on every Python
+    before = sys.get_int_max_str_digits() if lift else None
+    if lift:
+        lift(0)
+    try:
+        text = json.dumps(header)[:-1] + ', "n": ' + "7" * 100_000 + "}"
+        refused(write(tmp_path / "digits.npz", text.encode(), arrays), "4,300 digits")
+    finally:
+        if lift:
+            lift(before)
