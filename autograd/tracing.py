@@ -27,23 +27,25 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   as it was traced. Ops that choose element by element (``relu``, ``clip``, ``abs``,
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
-  parameter (in place or by assigning ``.data``), or put a hook or ``retain_grad()``
-  on a value it computes (:class:`TraceError`): none of these is an op of the graph
-  the replay runs. Nor may it read a value an op made before the trace (``h = w * 2``
-  outside ``f``): the replay would compute it again, where eager glassgrad reuses it.
+  parameter (in place or by assigning ``.data``), put a hook on any value or
+  ``retain_grad()`` on a value it computes (:class:`TraceError`): none of these is an
+  op of the graph the replay runs. Nor may it read a value an op made before the
+  trace (``h = w * 2`` outside ``f``): the replay would compute it again, where eager
+  glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
 - Values computed inside ``f`` from nothing but constants (no input, no parameter
-  that requires grad) are computed once, at trace time. NumPy arrays and Python
-  numbers ``f`` reads from outside (labels, a learning rate) are such constants, and
-  Python control flow on them (a module's ``training`` flag) is fixed at trace time:
-  a later change to them is not seen; pass them as inputs, or trace again.
+  that requires grad) are computed once, at trace time, and Python control flow on
+  them is fixed then. What ``f`` reads from outside to compute them or to choose its
+  ops is checked at every call (guards.py): a global or closure value (a learning
+  rate), a module's attributes (its ``training`` flag, a layer or parameter it
+  holds), the attributes a method reads of its ``self``. When one is another value
+  than when traced, the step traces ``f`` again. A change made inside a value read
+  (a NumPy array's numbers, a list's items, the attribute of another object) is not
+  checked: pass such values as inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
-  The trace holds the parameters themselves: a parameter replaced by another value
-  (``model.w = Tensor(...)``) is not seen; change its data (``w.data = ...``,
-  ``load_state_dict``), or trace again.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
   again eagerly, so that the anomaly mode names the op that made it.
 """
@@ -71,6 +73,7 @@ import numpy as np
 from . import state
 from .errors import GlassgradError, GradError, TraceError
 from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, tick, walk
+from .guards import Guard, Reads
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
 from .ops.base import call as ops_call
 from .ops.base import sum_to
@@ -99,22 +102,28 @@ def _literal(value: Any) -> ast.expr | None:
 
 
 @contextmanager
-def _local_names(names: dict[int, str]) -> Iterator[None]:
-    """While active, record the local variable names of the user's frames that hold
-    graph values (id → name; the first name seen when a frame returns wins)."""
+def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
+    """While active, note what the frames that start may read from outside (``reads``),
+    and record the local variable names of the user's frames that hold graph values
+    (id → name; the first name seen when a frame returns wins)."""
 
     def profile(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
+        if event == "call":
+            reads.frame(frame)
+        elif event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
                     names.setdefault(id(value), name)
 
-    previous = sys.getprofile()
+    previous: Any = sys.getprofile()  # a function, or a profiler written in C
     sys.setprofile(profile)
     try:
         yield
     finally:
-        sys.setprofile(previous)
+        if previous is None or callable(previous):
+            sys.setprofile(previous)
+        else:  # a profiler written in C (cProfile): sys.setprofile takes only functions
+            previous.enable()
 
 
 def _op_body(frame: FrameType) -> bool:
@@ -205,6 +214,8 @@ class _Program:
     seqs: tuple[int, ...] = ()
     kind: type[Node] = Tensor  # the kind of value the inputs are
     wanted: tuple[bool, ...] = ()  # which inputs' gradients it returns
+    # what the function read from outside the graph (None: nothing to guard)
+    guard: Guard | None = None
     # run for the usual call (see _entry); MISS when the inputs are not that
     enter: Callable[..., Any] = lambda *inputs: _MISS
 
@@ -214,7 +225,10 @@ class _Program:
         leaves still require grad or not as they did (None when one has not). Checked
         at every call, since a parameter's data may be replaced by an array of another
         shape and a parameter may be frozen, in plain loops: the fastest way for a few
-        arrays."""
+        arrays. The values the function read from outside the graph must read as they
+        did (see guards.py)."""
+        if self.guard is not None and not self.guard.holds():
+            return None
         for leaf, seq in zip(self.captured, self.seqs):
             if leaf._seq != seq:
                 return None
@@ -241,6 +255,7 @@ class _Program:
         code of ``run`` refers to no leaf; it is shared)."""
         leaves = copy.deepcopy((self.wrt, self.captured), memo)
         twin = _Program(self.source, self.run, *leaves, self.shapes, self.dtypes, self.seqs, self.kind, self.wanted)
+        twin.guard = copy.deepcopy(self.guard, memo)
         twin.enter = _entry(twin)
         return twin
 
@@ -264,10 +279,11 @@ def _hooked(leaves: Sequence[Node | None], grads: tuple[Any, ...]) -> tuple[Any,
 def _entry(program: _Program) -> Callable[..., Any]:
     """The program's entry for the usual call: values of the traced kind whose data,
     and the captured leaves' data, have the traced shapes and dtypes, the captured
-    leaves requiring grad as traced, and no hook on a leaf whose gradient it returns
-    (the same test as :meth:`_Program.arguments`, written out for these arrays: a
-    third of its time). Anything else returns MISS, and the caller takes the general
-    path."""
+    leaves requiring grad as traced, no hook on a leaf whose gradient it returns, and
+    the same objects where the function read from outside the graph (the same test
+    as :meth:`_Program.arguments`, written out for these arrays: a third of its time;
+    the reads by identity). Anything else returns MISS, and the caller takes the
+    general path."""
     inputs = [f"x{i}" for i in range(len(program.wanted))]
     leaves = [f"leaf{i}" for i in range(len(program.captured))]
     datas = [f"a{i}" for i in range(len(inputs) + len(leaves))]
@@ -281,11 +297,16 @@ def _entry(program: _Program) -> Callable[..., Any]:
     tests += [
         f"{a}.shape == {shape!r} and {a}.dtype is dtype{i}" for i, (a, shape) in enumerate(zip(datas, program.shapes))
     ]
+    guards = program.guard.tests(namespace) if program.guard is not None else []
     lines = [
         f"def enter({', '.join(inputs)}):",
         f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
         f"        {', '.join(datas)}, = {', '.join(reads)}," if datas else "        pass",
-        f"        if {' and '.join(tests) or 'True'}:",
+        "        try:",
+        f"            fresh = {' and '.join(guards) or 'True'}",
+        "        except ValueError:  # a cell emptied",
+        "            return MISS",
+        f"        if fresh and {' and '.join(tests) or 'True'}:",
         f"            return run({', '.join(datas)})",
         "    return MISS",
     ]
@@ -305,14 +326,16 @@ class _Graph:
     wrt: list[Node]  # the leaves whose gradients the program returns
     names: dict[int, str]  # id → the value's name in the code
     namer: _Namer  # the names used so far
+    reads: Reads  # where the function read values from outside the graph
 
 
 def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bool]) -> _Graph:
     """Run ``fn`` on ``inputs`` (all requiring grad, so every op on them is recorded)
     and name the values of the graph it builds."""
     local = _outer_names(fn)
+    reads = Reads(fn)
     start = tick()
-    with record_sites(), _local_names(local), _tracing():
+    with record_sites(), _watch(local, reads), _tracing():
         out = fn(*inputs)
     if not isinstance(out, Node):
         name = getattr(fn, "__name__", "the function")
@@ -324,7 +347,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
         )
     order = walk(out)
     _check_made_inside(fn, order, start)
-    _check_no_hooks(order, inputs)
+    _check_no_retain(order, inputs)
     _check_replayable(fn, inputs, order)
     ops = [n for n in order if n.fn is not None]
     namer = _Namer(set().union(*(_reserved(n.fn) for n in ops)) | set(_BUILTINS))  # type: ignore[arg-type]
@@ -340,7 +363,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
         fallback = "loss" if node is out else node.fn.name  # type: ignore[union-attr]
         names[id(node)] = namer(local.get(id(node)) or node.name or fallback)
     wrt = [x for x, keep in zip(inputs, wanted) if keep] + [n for n in captured if n.requires_grad]
-    return _Graph(out, ops, inputs, captured, wrt, names, namer)
+    return _Graph(out, ops, inputs, captured, wrt, names, namer, reads)
 
 
 @contextmanager
@@ -368,21 +391,19 @@ def _check_made_inside(fn: Callable[..., Any], order: Sequence[Node], start: int
             )
 
 
-def _check_no_hooks(order: Sequence[Node], inputs: Sequence[Node]) -> None:
-    """Refuse a hook or ``retain_grad()`` put inside the traced function on a value it
-    computes or on an input: the replay has no such value to run a hook on or to keep
-    a ``.grad`` in. (Hooks on the parameters it reads are run at every call.)"""
+def _check_no_retain(order: Sequence[Node], inputs: Sequence[Node]) -> None:
+    """Refuse ``retain_grad()`` inside the traced function on a value it computes or on
+    an input: the replay has no such value to keep a ``.grad`` in. (A hook put there is
+    refused as it is registered, see ``Node.register_hook``.)"""
     ids = {id(x) for x in inputs}
     for node in order:
         meta = node._meta
-        if meta and (node._fn is not None or id(node) in ids):
-            for key, call in (("hooks", "register_hook"), ("retain", "retain_grad")):
-                if meta.get(key):
-                    raise TraceError(
-                        f"trace: {call}() on {node._describe()} inside the traced function: the compiled step "
-                        "computes that value's gradient as a step of the chain rule, with no value to run a "
-                        "hook on or keep a .grad in. Register it on a parameter, or run the function eagerly."
-                    )
+        if meta and meta.get("retain") and (node._fn is not None or id(node) in ids):
+            raise TraceError(
+                f"trace: retain_grad() on {node._describe()} inside the traced function: the compiled step "
+                "computes that value's gradient as a step of the chain rule, with no value to keep a .grad "
+                "in. Run the function eagerly."
+            )
 
 
 def _check_replayable(fn: Callable[..., Any], inputs: Sequence[Node], order: Sequence[Node]) -> None:
@@ -682,6 +703,8 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
         program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
     program.seqs = tuple(leaf._seq for leaf in graph.captured)
     program.kind, program.wanted = kind, tuple(wanted)
+    guard = graph.reads.guard()
+    program.guard = guard if guard.places or guard.modules else None
     program.enter = _entry(program)
     return program
 

@@ -7,7 +7,7 @@ noisy to compare two builds of the engine (docs/benchmarks.md says how it is use
 ``import`` does nothing but import glassgrad: its count is subtracted from the others.
 ``w2-loss`` and ``w2-backward`` stop W2's steps early, and ``w2-numpy`` and ``w2-tape``
 do them without glassgrad, so one step's phases and what the engine adds to NumPy's
-work are counted by difference.
+work are counted by difference; ``w2-traced`` does them through ``glassgrad.trace``.
 Every run does the same work: fixed seeds, fixed sizes, no timing. An optional count
 runs the workload that many times in one process (``w4 3``): an engine that writes code
 on an op's first call pays for it once, so (count of ``w4 3`` − count of ``w4 1``) / 2
@@ -20,9 +20,10 @@ import random
 import sys
 from collections.abc import Callable, Iterator
 from functools import cache
+from typing import Any
 
 import numpy as np
-from glassgrad import Scalar, Tensor, binary_cross_entropy_with_logits, no_grad
+from glassgrad import Scalar, Tensor, binary_cross_entropy_with_logits, no_grad, trace
 
 
 def chain(links: int = 20_000) -> None:
@@ -70,6 +71,35 @@ def minibatches(steps: int = 300, upto: str = "update") -> None:
         w.grad = b.grad = None
 
 
+def minibatches_traced(steps: int = 300) -> None:
+    """W2's steps through one compiled step (``glassgrad.trace``), traced once per
+    process, updating the parameters' arrays in place as NumPy code does: a run is
+    ``steps`` calls of the replay, so (``w2-traced 3`` − ``w2-traced 1``) / 600 is one
+    call and its update."""
+    step, w, b, batches = _traced_step()
+    iw, ib = [next(i for i, p in enumerate(step.wrt) if p is q) for q in (w, b)]
+    w_data, b_data = w.data, b.data  # a leaf's .data is its array itself
+    for k in range(steps):
+        _, grads = step(*batches[k % len(batches)])
+        gw = grads[iw]
+        gw *= 0.1
+        w_data -= gw
+        b_data -= 0.1 * grads[ib]
+
+
+@cache
+def _traced_step() -> tuple[Any, Tensor, Tensor, list[tuple[Tensor, Tensor]]]:
+    """W2's loss traced on its first minibatch, and its minibatches as Tensors."""
+    w = Tensor(np.zeros(784), requires_grad=True)
+    b = Tensor(0.0, requires_grad=True)
+    batches = [(Tensor(X), Tensor(y)) for X, y in _batches(4992 // 64)]
+
+    def loss_of(X: Tensor, y: Tensor) -> Tensor:
+        return binary_cross_entropy_with_logits(X @ w + b, y)
+
+    return trace(loss_of, *batches[0]), w, b, batches
+
+
 def minibatches_by_hand(steps: int = 300, engine: str = "numpy") -> None:
     """W2's steps without glassgrad, on copies of the same minibatches (as ``Tensor``
     makes): hand-written NumPy, or the least eager engine (``profiles.tape_step``)."""
@@ -108,6 +138,7 @@ WORKLOADS: dict[str, Callable[[], None]] = {
     # W2's step by phase, and the same steps without glassgrad
     "w2-loss": lambda: minibatches(upto="loss"),
     "w2-backward": lambda: minibatches(upto="backward"),
+    "w2-traced": minibatches_traced,
     "w2-numpy": minibatches_by_hand,
     "w2-tape": lambda: minibatches_by_hand(engine="tape"),
     "import": lambda: None,

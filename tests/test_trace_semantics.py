@@ -3,6 +3,7 @@ whose ``.grad`` it fills, hooks, a parameter frozen or unfrozen after the trace,
 ``no_grad()`` inside the traced function, names, copies."""
 
 import copy
+import cProfile
 import pickle
 import sys
 import threading
@@ -102,6 +103,20 @@ def test_a_hook_or_retain_grad_inside_the_traced_function_is_refused(keep):
 
     with pytest.raises(TraceError, match=keep):
         trace(f, Tensor([1.0, 2.0], requires_grad=True))
+
+
+def test_a_hook_registered_inside_the_traced_function_is_refused():
+    """The trace ran f twice, leaving two hooks on w: the step doubled the gradient twice
+    (4) where the first eager call doubles it once (2), and each eager call adds one more."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        w.register_hook(lambda g: g * 2.0)
+        return (x * w).sum()
+
+    with pytest.raises(TraceError, match="register_hook"):
+        trace(f, Tensor([1.0, 1.0]))
+    assert not (w._meta and w._meta.get("hooks"))
 
 
 def test_no_grad_inside_the_traced_function_on_a_parameter_is_refused():
@@ -273,3 +288,17 @@ def test_backward_from_several_threads_loses_no_gradient():
     finally:
         sys.setswitchinterval(interval)
     np.testing.assert_array_equal(w.grad, [6000.0] * 3)
+
+
+def test_tracing_under_cprofile_gives_the_profiler_back():
+    """The trace watches the frames the function runs with a profile function of its
+    own; putting cProfile's back through sys.setprofile raised TypeError ('Profile'
+    object is not callable) as the trace ended."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        step = trace(lambda x: (x * x).sum(), Tensor([1.0, 2.0], requires_grad=True))
+        assert sys.getprofile() is profiler
+    finally:
+        profiler.disable()
+    assert step(Tensor([1.0, 2.0]))[0] == 5.0

@@ -1,0 +1,166 @@
+"""A compiled step sees what the traced function read from outside the graph: a
+module's ``training`` flag and its other attributes, the globals and closure values the
+function's code reads, the attributes of a method's object. When one has changed since
+the trace, the step traces the function again and computes what eager glassgrad
+computes; it never replays a stale number."""
+
+import numpy as np
+from glassgrad import Tensor, trace
+from glassgrad.nn import Module, Parameter
+
+ONES = np.ones(2)
+
+
+def eager(fn, x, params):
+    """The value and the parameters' gradients of one eager call."""
+    for p in params:
+        p.grad = None
+    out = fn(Tensor(x))
+    out.backward()
+    grads = [p.grad.copy() for p in params]
+    for p in params:
+        p.grad = None
+    return float(out.data), grads
+
+
+def assert_step_equals_eager(step, fn, x, params):
+    """Both calls of the step (a Tensor, the usual path; an array, the general one)."""
+    value, grads = eager(fn, x, params)
+    for given in (Tensor(x), x):
+        got, got_grads = step(given)
+        assert float(got) == value
+        by_leaf = dict(zip(map(id, step.wrt), got_grads))
+        for p, g in zip(params, grads):
+            np.testing.assert_array_equal(by_leaf[id(p)], g)
+
+
+class Halved(Module):
+    """Halves its output while training: a forward that branches on ``self.training``."""
+
+    def __init__(self):
+        self.w = Parameter(np.array([1.0, 2.0]))
+
+    def forward(self, x):
+        h = x * self.w
+        return (h * 0.5 if self.training else h).sum()
+
+
+def test_a_modules_training_flag_changed_after_the_trace_is_seen():
+    """After eval() the step ran the training branch: 1.5 where eager gives 3."""
+    model = Halved()
+    step = trace(model, Tensor(ONES))
+    model.eval()
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    model.train()
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    model.training = False  # set directly, not by eval()
+    assert_step_equals_eager(step, model, ONES, [model.w])
+
+
+def test_a_submodules_flag_and_a_replaced_parameter_are_seen():
+    class Net(Module):
+        def __init__(self):
+            self.inner = Halved()
+            self.b = Parameter(np.array(0.5))
+
+        def forward(self, x):
+            return self.inner(x) + self.b
+
+    net = Net()
+    step = trace(net, Tensor(ONES))
+    net.inner.eval()
+    assert_step_equals_eager(step, net, ONES, [net.inner.w, net.b])
+    net.b = Parameter(np.array(3.0))  # replaced, not updated: the trace held the old one
+    assert_step_equals_eager(step, net, ONES, [net.inner.w, net.b])
+    assert any(p is net.b for p in step.wrt)
+
+
+LR = 0.1
+
+
+def scaled(x):
+    return (x * LR * W).sum()
+
+
+W = Tensor([1.0, 2.0], requires_grad=True)
+
+
+def test_a_global_number_changed_after_the_trace_is_seen():
+    """lr = 10 after tracing with lr = 0.1: the step returned 0.3 where eager gives 30."""
+    global LR, W
+    saved = LR, W
+    try:
+        step = trace(scaled, Tensor(ONES))
+        LR = 10.0
+        assert_step_equals_eager(step, scaled, ONES, [W])
+        W = Tensor([3.0, -1.0], requires_grad=True)  # a global parameter rebound
+        assert_step_equals_eager(step, scaled, ONES, [W])
+    finally:
+        LR, W = saved
+
+
+def helper(x):
+    return x * LR
+
+
+def test_a_global_read_by_a_function_the_traced_function_calls_is_seen():
+    global LR
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        return (helper(x) * w).sum()
+
+    saved = LR
+    try:
+        step = trace(f, Tensor(ONES))
+        LR = 2.0
+        assert_step_equals_eager(step, f, ONES, [w])
+    finally:
+        LR = saved
+
+
+def test_a_closure_number_changed_after_the_trace_is_seen():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    temperature = 1.0
+
+    def f(x):
+        return (x * w / temperature).sum()
+
+    step = trace(f, Tensor(ONES))
+    temperature = 4.0
+    assert_step_equals_eager(step, f, ONES, [w])
+
+
+def test_an_attribute_of_a_methods_object_is_seen():
+    class Unit:
+        def __init__(self):
+            self.w = Tensor([1.0, 2.0], requires_grad=True)
+            self.scale = 1.0
+
+        def loss(self, x):
+            return (x * self.w * self.scale).sum()
+
+    unit = Unit()
+    step = trace(unit.loss, Tensor(ONES))
+    unit.scale = 3.0
+    assert_step_equals_eager(step, unit.loss, ONES, [unit.w])
+    unit.w = Tensor([5.0, 5.0], requires_grad=True)
+    assert_step_equals_eager(step, unit.loss, ONES, [unit.w])
+
+
+def test_an_equal_value_bound_again_keeps_the_program():
+    """A number rebound to an equal value (a new float object) and a module attribute
+    set to what it was do not trace again."""
+    model = Halved()
+    scale = 0.5
+
+    def f(x):
+        return model(x) * scale
+
+    step = trace(f, Tensor(ONES))
+    program = step._latest
+    scale = float("0.5")  # equal, another object
+    model.training = True  # the value it had
+    Halved()  # a new module elsewhere
+    assert_step_equals_eager(step, f, ONES, [model.w])
+    assert step._latest is program
