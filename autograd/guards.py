@@ -16,9 +16,12 @@ engine's, NumPy's or the standard library's):
 - the globals its code loads by name, and the values of the function's own closure;
 - the attributes a method reads of its ``self`` (the names its code loads that the
   object holds in its ``__dict__``);
-- every attribute of every module whose forward runs, and of the modules inside it.
+- every attribute of every module whose forward runs, and of the modules inside it;
+- the version of each graph value read that requires no grad (a constant Tensor, a
+  frozen parameter): what the trace computed from it alone, it computed once.
 
-Not guarded: what changes in place inside a value read (an array, a list, a dict, the
+Not guarded: what changes in place inside a value read without the engine (a NumPy
+array's numbers, also through a Tensor's ``.data``; a list's or a dict's items; the
 attribute of an object that is neither a module nor a method's ``self``).
 """
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 import dis
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import CellType, CodeType, FrameType, ModuleType
 from typing import Any
 
@@ -187,6 +190,13 @@ class Guard:
         self.modules = modules
         self.members = [{k: _held(v) for k, v in vars(m).items()} for m in modules]
         self.assignments = nn._assignments  # the modules' attributes as of now
+        # The values read that hold data the trace may have computed with once: the
+        # graph values that require no grad (a constant Tensor, a frozen parameter),
+        # tested by their version, which assigning .data or an in-place op moves.
+        held = [*self.values, *(v for ms in self.members for v in ms.values())]
+        constants = {id(c): c for c in _nodes(held) if not c.requires_grad}
+        self.constants = list(constants.values())
+        self.versions = [c._version() for c in self.constants]
         self.namespaces: list[dict[str, Any]] = []  # of the entries testing it
 
     def tests(self, namespace: dict[str, Any]) -> list[str]:
@@ -204,6 +214,9 @@ class Guard:
                 tests.append(f"holder{i}.cell_contents is read{i}")
             else:
                 tests.append(f"holder{i}.__dict__.get({key!r}, miss) is read{i}")
+        for i, (constant, version) in enumerate(zip(self.constants, self.versions)):
+            namespace[f"constant{i}"] = constant
+            tests.append(f"constant{i}._version() == {version}")
         namespace["miss"] = _MISS
         return tests
 
@@ -215,6 +228,8 @@ class Guard:
         entries' tests take the values of now."""
         values = [_read(h, k) for h, k in self.places]
         if not all(map(_same, values, self.values)):
+            return False
+        if [c._version() for c in self.constants] != self.versions:
             return False
         assigned = nn._assignments
         if assigned != self.assignments and not all(map(_same_members, self.modules, self.members)):
@@ -233,8 +248,20 @@ class Guard:
         twin.values = [_copied(v, memo) for v in self.values]
         twin.modules = [_copied(m, memo) for m in self.modules]
         twin.members = [_copied(ms, memo) for ms in self.members]
+        twin.constants, twin.versions = _copied(self.constants, memo), self.versions
         twin.assignments, twin.namespaces = self.assignments, []
         return twin
+
+
+def _nodes(values: list[Any]) -> Iterator[Node]:
+    """The graph values among ``values`` and the items of their lists, tuples and dicts."""
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            yield from (x for x in v if isinstance(x, Node))
+        elif isinstance(v, dict):
+            yield from (x for x in v.values() if isinstance(x, Node))
+        elif isinstance(v, Node):
+            yield v
 
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:

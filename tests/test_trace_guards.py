@@ -164,3 +164,38 @@ def test_an_equal_value_bound_again_keeps_the_program():
     Halved()  # a new module elsewhere
     assert_step_equals_eager(step, f, ONES, [model.w])
     assert step._latest is program
+
+
+MASK = Tensor([1.0, 2.0])
+
+
+def masked(x):
+    return (x * (MASK * 2.0) * W).sum()
+
+
+def test_a_constant_tensor_read_from_outside_and_changed_after_the_trace_is_seen():
+    """MASK * 2 involves no input and no parameter: the trace computed it once, and after
+    MASK.data = [5, 5] the step returned 6 where eager gives 20."""
+    saved = MASK.data.copy()
+    try:
+        step = trace(masked, Tensor(ONES))
+        MASK.data = np.array([5.0, 5.0])
+        assert_step_equals_eager(step, masked, ONES, [W])
+    finally:
+        MASK.data = saved
+
+
+def test_a_modules_frozen_parameter_changed_after_the_trace_is_seen():
+    class Scaled(Module):
+        def __init__(self):
+            self.w = Parameter(np.array([1.0, 2.0]))
+            self.scale = Parameter(np.array(2.0))
+
+        def forward(self, x):
+            return (x * self.w * (self.scale * self.scale)).sum()
+
+    model = Scaled()
+    model.scale.requires_grad = False
+    step = trace(model, Tensor(ONES))
+    model.load_state_dict({"w": np.array([1.0, 2.0]), "scale": np.array(3.0)})
+    assert_step_equals_eager(step, model, ONES, [model.w])
