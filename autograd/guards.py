@@ -239,6 +239,20 @@ class Guard:
             namespace.update(self._values())
         return True
 
+    def changed(self) -> str | None:
+        """What reads otherwise than when traced, in words (None: nothing)."""
+        for (holder, key), then in zip(self.places, self.values):
+            if not _same(_read(holder, key), then):
+                return f"{key} holds another value"
+        for constant, version in zip(self.constants, self.versions):
+            if constant._version() != version:
+                return f"the data of {constant._describe()} changed"
+        if nn._assignments != self.assignments:
+            for module, members in zip(self.modules, self.members):
+                if not _same_members(module, members):
+                    return f"an attribute of the {type(module).__name__} module changed"
+        return None
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Guard:
         """A copy reading the copies of what was copied (a model, a method's object)
         and the same globals and cells."""

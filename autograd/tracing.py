@@ -42,9 +42,11 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   rate), a module's attributes (its ``training`` flag, a layer or parameter it
   holds), the attributes a method reads of its ``self``, the data of a constant
   Tensor or frozen parameter read (by its version). When one is another value than
-  when traced, the step traces ``f`` again. A change made inside a value read
-  without the engine (a NumPy array's numbers, a list's items, the attribute of
-  another object) is not checked: pass such values as inputs, or trace again.
+  when traced, the step traces ``f`` again (the fifth time, it says why with a
+  :class:`TraceWarning`: a value that changes at every call is an input). A change
+  made inside a value read without the engine (a NumPy array's numbers, a list's
+  items, the attribute of another object) is not checked: pass such values as
+  inputs, or trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
@@ -63,6 +65,7 @@ import os
 import re
 import sys
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from . import state
-from .errors import GlassgradError, GradError, TraceError
+from .errors import GlassgradError, GradError, TraceError, TraceWarning
 from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, tick, walk
 from .guards import Guard, Reads
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
@@ -82,7 +85,9 @@ from .ops.kernels import kernels_for
 from .scalar import Scalar
 from .tensor import Tensor
 
-__all__ = ["Compiled", "TraceError", "trace"]
+__all__ = ["Compiled", "TraceError", "TraceWarning", "trace"]
+
+_RETRACES_TOLD = 5  # traces made again after which the step says why, once
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -1013,6 +1018,7 @@ class Compiled:
         self._kind: type[Node] = Scalar if all(isinstance(x, (Scalar, float, int)) for x in example_inputs) else Tensor
         self._wanted = tuple(isinstance(x, Node) and x.requires_grad for x in example_inputs)
         self._programs: dict[Any, _Program] = {}
+        self._retraced = 0  # traces made again because a read changed (see guards.py)
         self._latest = self._program(self._datas(example_inputs))
 
     def _datas(self, inputs: Sequence[Any]) -> list[Any]:
@@ -1036,6 +1042,17 @@ class Compiled:
         key = _signature(datas)
         program = self._programs.get(key)
         if program is None or program.arguments(list(datas)) is None:
+            changed = program.guard.changed() if program is not None and program.guard is not None else None
+            if changed is not None:
+                self._retraced += 1
+                if self._retraced == _RETRACES_TOLD:
+                    warnings.warn(
+                        f"trace: {getattr(self.fn, '__qualname__', 'the function')} was traced again "
+                        f"{self._retraced} times because what it reads from outside changed ({changed}); each "
+                        "trace costs as much as many calls. Pass what changes between calls as an input.",
+                        TraceWarning,
+                        stacklevel=4,
+                    )
             for i, d in enumerate(datas):
                 if isinstance(d, np.ndarray) and d.dtype.kind != "f":
                     raise TypeError(

@@ -5,8 +5,10 @@ the trace, the step traces the function again and computes what eager glassgrad
 computes; it never replays a stale number."""
 
 import numpy as np
+import pytest
 from glassgrad import Tensor, trace
 from glassgrad.nn import Module, Parameter
+from glassgrad.tracing import TraceWarning
 
 ONES = np.ones(2)
 
@@ -199,3 +201,24 @@ def test_a_modules_frozen_parameter_changed_after_the_trace_is_seen():
     step = trace(model, Tensor(ONES))
     model.load_state_dict({"w": np.array([1.0, 2.0]), "scale": np.array(3.0)})
     assert_step_equals_eager(step, model, ONES, [model.w])
+
+
+def test_a_read_that_changes_at_every_call_is_traced_again_and_said_once():
+    """Labels in a global rebound for every batch: each call traces again (the step
+    replayed the first batch's labels before), and the fifth trace says why."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    labels = np.ones(2)
+
+    def f(x):
+        return ((x * w - labels) ** 2).sum()
+
+    def batches():
+        nonlocal labels
+        for k in range(8):
+            labels = np.full(2, float(k))
+            assert_step_equals_eager(step, f, ONES, [w])
+
+    step = trace(f, Tensor(ONES))
+    with pytest.warns(TraceWarning, match="labels holds another value") as told:
+        batches()
+    assert len(told) == 1
