@@ -14,21 +14,23 @@ Guarded, for the function and for every function of the user's it calls (not the
 engine's, NumPy's or the standard library's):
 
 - the globals its code loads by name, and the values of the function's own closure;
-- the attributes a method reads of its ``self`` (the names its code loads that the
-  object holds in its ``__dict__``);
+- the attributes its code loads of a method's ``self`` and of the objects those
+  globals and closure values name (a settings object, a module of settings), where
+  the object holds them or its class has them as data;
 - every attribute of every module whose forward runs, and of the modules inside it;
 - the version of each graph value read that requires no grad (a constant Tensor, a
   frozen parameter): what the trace computed from it alone, it computed once.
 
 Not guarded: what changes in place inside a value read without the engine (a NumPy
-array's numbers, also through a Tensor's ``.data``; a list's or a dict's items; the
-attribute of an object that is neither a module nor a method's ``self``).
+array's numbers, also through a Tensor's ``.data``; a list's or a dict's items; an
+attribute further down, ``settings.optimizer.lr``; a class attribute changed).
 """
 
 from __future__ import annotations
 
 import dis
 import functools
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from types import CellType, CodeType, FrameType, ModuleType
@@ -40,6 +42,7 @@ from . import nn
 from .graph import Node
 
 _MISS = object()  # an absent global or attribute, an empty cell
+_NO_DATA = property()  # stands for a class attribute that is a method or absent (it has __get__)
 
 # Code whose globals and attributes are no user's settings: the engine, NumPy, Python's
 # own (its frozen modules too, and the code it writes: namedtuples, dataclasses), and
@@ -88,8 +91,10 @@ class Reads:
         self.modules: dict[int, nn.Module] = {}
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
+        attributes = _loads(code)[1] if code else frozenset()
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
+            self._attributes(_read(cell, name), attributes)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner
@@ -116,13 +121,26 @@ class Reads:
         for name in global_names:
             if name in space:
                 self._add(space, name)
+                self._attributes(space[name], attributes)
         if code.co_argcount and code.co_varnames[0] == "self":
-            owner = frame.f_locals.get("self")
-            if isinstance(owner, nn.Module):
-                self.modules[id(owner)] = owner
-            elif not isinstance(owner, Node) and isinstance(getattr(owner, "__dict__", None), dict):
-                for name in attributes.intersection(vars(owner)):
-                    self._add(owner, name)
+            self._attributes(frame.f_locals.get("self"), attributes)
+
+    def _attributes(self, owner: Any, names: frozenset[str]) -> None:
+        """Note the attributes among ``names`` that ``owner`` holds in its ``__dict__``
+        (a method's ``self``, a settings object or module of the user's), or all of
+        them for a module of glassgrad's."""
+        if isinstance(owner, nn.Module):
+            self.modules[id(owner)] = owner
+            return
+        if isinstance(owner, (Node, type)) or not isinstance(getattr(owner, "__dict__", None), dict):
+            return
+        if isinstance(owner, ModuleType) and _is_library(getattr(owner, "__file__", None) or "<frozen >"):
+            return
+        held, kind = vars(owner), type(owner)
+        for name in names:
+            # an attribute of the object's, or a class default it may get (not a method)
+            if name in held or not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
+                self._add(owner, name)
 
     def guard(self) -> Guard:
         """The guard of what was read, holding the values read now."""

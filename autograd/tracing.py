@@ -40,13 +40,14 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   them is fixed then. What ``f`` reads from outside to compute them or to choose its
   ops is checked at every call (guards.py): a global or closure value (a learning
   rate), a module's attributes (its ``training`` flag, a layer or parameter it
-  holds), the attributes a method reads of its ``self``, the data of a constant
-  Tensor or frozen parameter read (by its version). When one is another value than
+  holds), the attributes it reads of a method's ``self`` and of a settings object
+  a global names, the data of a constant Tensor or frozen parameter read (by its
+  version). When one is another value than
   when traced, the step traces ``f`` again (the fifth time, it says why with a
   :class:`TraceWarning`: a value that changes at every call is an input). A change
   made inside a value read without the engine (a NumPy array's numbers, a list's
-  items, the attribute of another object) is not checked: pass such values as
-  inputs, or trace again.
+  items, an attribute further down) is not checked: pass such values as inputs, or
+  trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``

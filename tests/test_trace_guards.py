@@ -222,3 +222,23 @@ def test_a_read_that_changes_at_every_call_is_traced_again_and_said_once():
     with pytest.warns(TraceWarning, match="labels holds another value") as told:
         batches()
     assert len(told) == 1
+
+
+class Settings:
+    temperature = 1.0  # the class's default, until set on the object
+
+
+SETTINGS = Settings()
+
+
+def tempered(x):
+    return (x * W / SETTINGS.temperature).sum()
+
+
+def test_an_attribute_of_a_settings_object_the_function_reads_is_seen():
+    step = trace(tempered, Tensor(ONES))
+    SETTINGS.temperature = 4.0
+    try:
+        assert_step_equals_eager(step, tempered, ONES, [W])
+    finally:
+        del SETTINGS.temperature
