@@ -227,15 +227,16 @@ class Guard:
         for i, (holder, key) in enumerate(self.places):
             namespace[f"holder{i}"] = holder
             if type(holder) is dict:
-                tests.append(f"holder{i}.get({key!r}, miss) is read{i}")
+                tests.append(f"holder{i}[{key!r}] is read{i}")
             elif type(holder) is CellType:
                 tests.append(f"holder{i}.cell_contents is read{i}")
+            elif self.values[i] is _MISS:  # the class's default was read
+                tests.append(f"{key!r} not in holder{i}.__dict__")
             else:
-                tests.append(f"holder{i}.__dict__.get({key!r}, miss) is read{i}")
+                tests.append(f"holder{i}.__dict__[{key!r}] is read{i}")
         for i, (constant, version) in enumerate(zip(self.constants, self.versions)):
             namespace[f"constant{i}"] = constant
             tests.append(f"constant{i}._version() == {version}")
-        namespace["miss"] = _MISS
         return tests
 
     def _values(self) -> dict[str, Any]:

@@ -309,11 +309,18 @@ def _entry(program: _Program) -> Callable[..., Any]:
         f"def enter({', '.join(inputs)}):",
         f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
         f"        {', '.join(datas)}, = {', '.join(reads)}," if datas else "        pass",
-        "        try:",
-        f"            fresh = {' and '.join(guards) or 'True'}",
-        "        except ValueError:  # a cell emptied",
-        "            return MISS",
-        f"        if fresh and {' and '.join(tests) or 'True'}:",
+        *(
+            [
+                "        try:",
+                f"            if not ({' and '.join(guards)}):",
+                "                return MISS",
+                "        except (KeyError, ValueError):  # a global or attribute deleted, a cell emptied",
+                "            return MISS",
+            ]
+            if guards
+            else []
+        ),
+        f"        if {' and '.join(tests) or 'True'}:",
         f"            return run({', '.join(datas)})",
         "    return MISS",
     ]
