@@ -32,6 +32,7 @@ import dis
 import functools
 import inspect
 import os
+import random
 from collections.abc import Callable, Iterator
 from types import CellType, CodeType, FrameType, ModuleType
 from typing import Any
@@ -89,6 +90,11 @@ class Reads:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.places: dict[tuple[int, str], tuple[Any, str]] = {}  # (holder, key) by ids
         self.modules: dict[int, nn.Module] = {}
+        # NumPy's random number generators the function's code reads (NumPy's global
+        # one when it reads np.random), with their states before it drew from them;
+        # a draw from Python's is seen as it is made (see :meth:`c_call`).
+        self.generators: dict[int, tuple[Any, Any]] = {}
+        self.python_draw = False
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
         attributes = _loads(code)[1] if code else frozenset()
@@ -103,6 +109,7 @@ class Reads:
         value = _read(holder, key)
         if isinstance(value, nn.Module):
             self.modules[id(value)] = value
+        self._generator(value)
         if _worth(value):
             self.places[id(holder), key] = holder, key
 
@@ -124,6 +131,13 @@ class Reads:
                 self._attributes(space[name], attributes)
         if code.co_argcount and code.co_varnames[0] == "self":
             self._attributes(frame.f_locals.get("self"), attributes)
+        if "random" in attributes:  # np.random.normal(...): the global generator
+            self._generator(np.random.mtrand._rand)
+
+    def c_call(self, function: Any) -> None:
+        """Note a call of a function written in C: a draw from Python's random numbers."""
+        if isinstance(getattr(function, "__self__", None), random.Random):
+            self.python_draw = True
 
     def _attributes(self, owner: Any, names: frozenset[str]) -> None:
         """Note the attributes among ``names`` that ``owner`` holds in its ``__dict__``
@@ -142,6 +156,20 @@ class Reads:
             if name in held or not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
                 self._add(owner, name)
 
+    def _generator(self, value: Any) -> None:
+        value = getattr(value, "__self__", value)  # a generator's method: rng.random
+        if isinstance(value, _GENERATORS) and id(value) not in self.generators:
+            self.generators[id(value)] = value, _state(value)
+
+    def drawn(self) -> str | None:
+        """The random number generator the function drew from, if any (its type)."""
+        if self.python_draw:
+            return "random.Random"
+        for generator, state in self.generators.values():
+            if not _same_state(_state(generator), state):
+                return f"{type(generator).__module__}.{type(generator).__name__}"
+        return None
+
     def guard(self) -> Guard:
         """The guard of what was read, holding the values read now."""
         modules = {id(m): m for top in self.modules.values() for m in top.modules()}
@@ -149,6 +177,21 @@ class Reads:
 
 
 _MODULE_RUN = nn.Module._run.__code__
+_GENERATORS = (np.random.Generator, np.random.RandomState)
+
+
+def _state(generator: Any) -> Any:
+    if isinstance(generator, np.random.Generator):
+        return generator.bit_generator.state
+    return generator.get_state(legacy=False)
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
 
 
 def _read(holder: Any, key: str) -> Any:

@@ -28,10 +28,10 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
   parameter (in place or by assigning ``.data``), put a hook on any value or
-  ``retain_grad()`` on a value it computes (:class:`TraceError`): none of these is an
-  op of the graph the replay runs. Nor may it read a value an op made before the
-  trace (``h = w * 2`` outside ``f``): the replay would compute it again, where eager
-  glassgrad reuses it.
+  ``retain_grad()`` on a value it computes, or draw random numbers outside an op
+  (:class:`TraceError`): none of these is an op of the graph the replay runs. Nor
+  may it read a value an op made before the trace (``h = w * 2`` outside ``f``): the
+  replay would compute it again, where eager glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
@@ -117,6 +117,8 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
     def profile(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call":
             reads.frame(frame)
+        elif event == "c_call":
+            reads.c_call(arg)
         elif event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
@@ -360,6 +362,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_no_draws(fn, reads, order)
     _check_made_inside(fn, order, start)
     _check_no_retain(order, inputs)
     _check_replayable(fn, inputs, order)
@@ -389,6 +392,29 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_no_draws(fn: Callable[..., Any], reads: Reads, order: Sequence[Node]) -> None:
+    """Refuse a function that drew random numbers outside its ops: the compiled step
+    would repeat what the draw chose (a branch, a mask made in Python) at every call.
+    An op of the user's own may draw in its forward, which the replay runs again, and
+    its draws cannot be told from the function's: with one in the graph, nothing is
+    refused here (a drawn value that reaches the graph is still refused as a constant
+    that changes, see :func:`_check_replayable`)."""
+    drawn = reads.drawn()
+    if drawn is None or any(not _engine_op(n.fn) for n in order if n.fn is not None):
+        return
+    raise TraceError(
+        f"trace: {getattr(fn, '__qualname__', 'the function')} draws random numbers ({drawn}): the compiled step "
+        "would repeat what this draw chose at every call, where eager glassgrad draws anew. Draw them outside "
+        "and pass them in as an input, or run the function eagerly."
+    )
+
+
+def _engine_op(fn: type[Function]) -> bool:
+    """Whether an op is one of glassgrad's own (none of which draws random numbers)."""
+    module = sys.modules.get(fn.__module__)
+    return os.path.abspath(getattr(module, "__file__", None) or "").startswith(_PACKAGE_DIR)
 
 
 def _check_made_inside(fn: Callable[..., Any], order: Sequence[Node], start: int) -> None:
