@@ -5,8 +5,9 @@ Whatever produced the analytic side (glassgrad's backward, a hand-written gradie
 the comparison sees the same things: the inputs as float64 arrays, a function giving
 all outputs at such inputs, the upstream gradient v and vᵀJ for it. It then
 
-- compares every input element (full mode) or random Gaussian directions (fast mode,
-  with the element table recomputed on failure when affordable),
+- compares every input element (full mode) or random directions (fast mode, with the
+  element table recomputed when a direction fails or meets a kink, if affordable),
+- moves elements that sit at kinks together where that keeps φ smooth (ties),
 - for small functions compares the Jacobian entry by entry,
 - sorts the rows worst first, keeps kinks as verdicts, and on a mismatch runs the
   Taylor-remainder test along the worst element's direction.
@@ -27,6 +28,7 @@ from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, wor
 from .result import GradcheckResult
 from .settings import GradcheckSettings
 from .taylor import taylor_test
+from .ties import Element, tie_probes
 
 
 class Outputs:
@@ -117,9 +119,13 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     else:
         result.mode = "fast"
         probes = _direction_probes(c, fd, result, s, num_dtype, rng)
-        if any(p.row.failed for p in probes) and c.size <= s.report_limit:
-            result.mode = "fast, element table recomputed on failure"
+        if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
+            # A failed direction, or one that met a kink (no verdict there): the
+            # elements, and the kinked ones moved together, judge instead.
+            result.mode = "fast, element table recomputed (a direction failed or met a kink)"
             probes = _element_probes(c, fd, result, s, num_dtype)
+        else:
+            _note_unjudged(probes, result, s)
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
     if s.atol is None and result.mode != "fast":
@@ -251,8 +257,10 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
 def _element_probes(
     c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h."""
+    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
+    where several elements sit at kinks, rows for them moved together (:mod:`.ties`)."""
     probes = []
+    kinked: list[Element] = []
     result.numeric = []
     for k, (b, a) in enumerate(zip(c.base, c.analytic)):
         numeric = np.zeros(b.shape)
@@ -265,8 +273,19 @@ def _element_probes(
             )
             probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
             numeric[idx] = row.numeric
+            if row.verdict == KINK:
+                kinked.append((k, idx))
         result.numeric.append(numeric)
+    if len(kinked) > 1:
+        ties = tie_probes(
+            fd, c.base, kinked, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
+        )
+        probes += [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in ties]
     return probes
+
+
+#: Fast mode's tolerance in standard deviations of the error that full mode tolerates.
+SIGMAS = 5.0
 
 
 def _direction_probes(
@@ -277,22 +296,53 @@ def _direction_probes(
     num_dtype: np.dtype,
     rng: np.random.Generator,
 ) -> list[_Probe]:
-    """``s.directions`` rows along random Gaussian directions u: ⟨vᵀJ, u⟩ against the
-    directional difference (tolerances scaled by the size of u)."""
+    """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
+    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference.
+
+    Full mode lets element i be off by tᵢ = atol + rtol·|gᵢ|. For any error e within
+    that, ⟨e, u⟩ has a standard deviation of at most ‖t∘u‖ over either kind of u, so a
+    direction is held to ``SIGMAS``·‖t∘u‖ (a false alarm under 1e-6 even then; a right
+    gradient is off by far less). Beyond it an error is caught: a Rademacher u shows a
+    single wrong element whole, |⟨e, u⟩| = |eᵢ|, and a Gaussian u misses an error e with
+    probability at most 0.8·SIGMAS·‖t‖/‖e‖, independently for each direction. A
+    direction that meets a kink gives no verdict (along dense u the one-sided slopes
+    bound ⟨g, u⟩ only for a convex φ).
+
+    The default atol is scaled by the gradient's size S = max|gᵢ| when S < 1 (as tiny
+    derivatives are re-judged in full mode): a small upstream gradient v makes every
+    derivative small, and ‖atol·u‖ alone, √n·1e-6, would hide a wrong element."""
     scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
+    size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
+    # Not below what φ's rounding resolves (as in _confirm_small).
+    atol = result.atol * (min(1.0, max(size, 16 * fd.eps ** (2 / 3))) if s.atol is None else 1.0)
     probes = []
     for j in range(s.directions):
-        us = [rng.standard_normal(b.shape) for b in c.base]
+        kind = "±1" if j % 2 == 0 else "Gaussian"
+        us = [_rademacher(rng, b.shape) if j % 2 == 0 else rng.standard_normal(b.shape) for b in c.base]
         slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
-        spread = float(sum(np.sum(np.abs(a * u)) for a, u in zip(c.analytic, us)))
-        size = float(sum(np.sum(np.abs(u)) for u in us))
+        spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
         d = Direction.dense(us)
-        atol = result.atol * size + result.rtol * spread
-        row = fd.probe(
-            d, s.step(scale, num_dtype), slope, atol, result.rtol, input="all", index=f"direction {j}", x=None
-        )
-        probes.append(_Probe(row, d, slope, scale, s.step(scale, num_dtype)))
+        h = s.step(scale, num_dtype)
+        index = f"direction {j} ({kind})"
+        row = fd.probe(d, h, slope, SIGMAS * spread**0.5, 0.0, input="all", index=index, x=None, subgradient=False)
+        probes.append(_Probe(row, d, slope, scale, h))
     return probes
+
+
+def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Random signs ±1."""
+    return rng.integers(0, 2, shape) * 2.0 - 1.0
+
+
+def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
+    """Say how many directions met a kink, where no element table is recomputed."""
+    met = sum(p.row.verdict in (KINK, DISCONTINUITY) for p in probes)
+    if met:
+        result.notes.append(
+            f"{met} of {len(probes)} directions met a kink and give no verdict (along a dense direction the "
+            f"one-sided slopes bound the gradient only for a convex φ), and the element table is not recomputed "
+            f"beyond report_limit={s.report_limit} elements: check a smaller input, or raise report_limit"
+        )
 
 
 def _entry_rows(
@@ -335,6 +385,13 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
         if probed:
             p = probed[0]
             result.taylor = taylor_test(lambda t: fd.at(p.direction, t)[0], p.slope, 1e-2 * p.scale, eps=fd.eps)
+    tied = [r for r in mismatches if r.moves]
+    if tied:
+        result.notes.append(
+            f"{tied[0].index}: these elements sit at kinks (a tie), and moved together they keep it, so f is "
+            "smooth along that direction and the gradients of the tied elements must add up to its slope "
+            "(share the upstream gradient among them, or give it to one); each alone is a valid subgradient"
+        )
     if any(not np.isfinite(r.numeric) for r in result.rows):
         result.notes.append(
             "numeric nan or inf: f is not finite at some points x ± h the check moved to (the step crosses the edge "

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kinks
-from .report import MISMATCH, OK, Row
+from .report import KINK, MISMATCH, OK, Row
 
 #: φ(values) -> (φ, Σ|v·f|): the objective and the magnitude its rounding scales with.
 Objective = Callable[[Sequence[np.ndarray]], tuple[float, float]]
@@ -105,9 +105,15 @@ class FiniteDifferences:
         input: str,
         index: str,
         x: float | None,
+        subgradient: bool = True,
     ) -> Row:
         """Compare ``analytic`` (= ⟨∇φ, d⟩ from backward) with the central difference
-        along ``direction``; on a mismatch, examine the point for a kink."""
+        along ``direction``; on a mismatch, examine the point for a kink.
+
+        At a confirmed kink along ``direction`` the analytic value must lie between the
+        one-sided slopes; with ``subgradient=False`` the kink gives no verdict (the row is
+        a KINK whatever the analytic value): along a direction that moves several kinked
+        elements the interval bounds ⟨g, d⟩ only for a convex φ."""
         plus, mag_p = self.at(direction, h)
         minus, mag_m = self.at(direction, -h)
         numeric = (plus - minus) / (2 * h)
@@ -126,7 +132,7 @@ class FiniteDifferences:
             return row
         row.left, row.right = evidence.left, evidence.right
         if evidence.confirmed:
-            row.verdict = evidence.verdict(analytic, tol + noise)
+            row.verdict = evidence.verdict(analytic, tol + noise) if subgradient else KINK
         elif evidence.settled is not None:
             # The gap closed at a smaller step: curvature, or a kink near x that the
             # smaller stencil no longer straddles. Judge by the central difference there.

@@ -26,6 +26,7 @@ from ..ops.base import sum_to
 from ..ops.kernels import kernels_for
 from .finite_differences import Direction, FiniteDifferences, lowest_precision, step_size, tolerances_for
 from .report import DISCONTINUITY, KINK, Row, format_table, worst_first
+from .ties import Element, tie_probes
 
 
 @dataclass
@@ -117,6 +118,9 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
     atol, rtol = tolerances_for(dtype)
     fd = FiniteDifferences(objective, base, eps=float(np.finfo(lowest_precision([np.asarray(out0).dtype])).eps))
     check = OpCheck(position, fn.name, node.site)
+    analytic: list[np.ndarray] = []
+    kinked: list[Element] = []
+    labels = [f"{parents[k].name or f'input {k}'} of {fn.name}" for k in diff]
     for j, k in enumerate(diff):
         shape = np.shape(raw[k])
         gk = grads[k]
@@ -129,7 +133,7 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
             if a.shape != shape:
                 check.problems.append(f"backward returned a gradient of shape {a.shape} for input {k} of shape {shape}")
                 continue
-        label = parents[k].name or f"input {k}"
+        analytic.append(a)
         for idx in np.ndindex(shape):
             x = float(base[j][idx])
             row = fd.probe(
@@ -138,13 +142,19 @@ def check_op(node: Node, position: int = 1, seed: int = 0) -> OpCheck:
                 float(a[idx]),
                 atol,
                 rtol,
-                input=f"{label} of {fn.name}",
+                input=labels[j],
                 index="—" if not shape else str(idx),
                 x=x,
             )
             check.rows.append(row)
             if row.verdict in (KINK, DISCONTINUITY):
                 check.kinks.append((k, idx))
+            if row.verdict == KINK:
+                kinked.append((j, idx))
+    if len(kinked) > 1 and not check.problems:
+        dtype_out = np.asarray(out0).dtype
+        ties = tie_probes(fd, base, kinked, analytic, labels, (atol, rtol), lambda x: step_size(x, dtype_out))
+        check.rows += [t.row for t in ties]
     check.rows = worst_first(check.rows)
     return check
 

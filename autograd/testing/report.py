@@ -39,6 +39,7 @@ class Row:
     verdict: str = OK
     left: float | None = None  # one-sided slopes, filled in where a kink was examined
     right: float | None = None
+    moves: tuple[tuple[str, str], ...] = ()  # (input, index) of elements moved together (ties)
 
     @property
     def abs_error(self) -> float:

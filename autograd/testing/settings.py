@@ -33,11 +33,12 @@ class GradcheckSettings:
     - ``atol``/``rtol``: by default from the dtype of the analytic gradients
       (float64: 1e-6/1e-5, float32: 1e-4/2e-3).
     - ``mode``: ``"full"`` compares every input element, ``"fast"`` ``directions``
-      random Gaussian directions; ``"auto"`` is full up to ``max_full`` elements.
-      A failed fast check recomputes the element table when there are at most
-      ``report_limit`` elements. In full mode, with at most ``max_full`` output
-      elements and ``max_entries`` Jacobian entries, the Jacobian is also compared
-      entry by entry.
+      random directions (Rademacher and Gaussian in turn; what that guarantees:
+      :func:`~glassgrad.testing.gradcheck`); ``"auto"`` is full up to
+      ``max_full`` elements. A fast check whose direction failed or met a kink
+      recomputes the element table when there are at most ``report_limit``
+      elements. In full mode, with at most ``max_full`` output elements and
+      ``max_entries`` Jacobian entries, the Jacobian is also compared entry by entry.
     - ``seed``: seeds the upstream gradient and the directions (runs are reproducible).
     - ``nondet_tol``: how much two backward passes may differ (reentrancy), and two
       evaluations of ``fn`` at the same point (a random ``fn`` is refused).
