@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
 from typing import Any
 
@@ -206,13 +206,28 @@ class Module:
         The default is ``{}`` for a class whose ``__init__`` takes no arguments and None
         otherwise: a class with arguments returns them from its own ``config``.
         """
-        init = type(self).__init__
-        return {} if init is object.__init__ or _arg_count(init) == 1 else None
+        return {} if _takes_no_arguments(type(self)) else None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:
         """The module that :meth:`config` describes (``cls(**config)``)."""
         return cls(**config)
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
+        """The shapes of the parameters of ``cls.from_config(config)``, by name, found
+        without building from ``config``; None when the class cannot say.
+
+        ``load`` checks a file's architecture against the arrays the file holds with it
+        before the model is built: a config that promises terabytes is refused, not
+        allocated. The default knows a class whose constructor takes no arguments (it
+        makes the same parameters whatever a file says, so one is built to look); a class
+        sized by its arguments says its shapes here, or is built from the file's config
+        as far as its constructor checks the arguments.
+        """
+        if config != {} or not _takes_no_arguments(cls):
+            return None
+        return {name: p.shape for name, p in cls.from_config(config).named_parameters()}
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -255,6 +270,11 @@ def _class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _takes_no_arguments(cls: type[Module]) -> bool:
+    init = cls.__init__
+    return init is object.__init__ or _arg_count(init) == 1
+
+
 def _arg_count(fn: Any) -> int:
     """The arguments a function takes (self included), counting keyword-only ones,
     ``*args`` and ``**kwargs``."""
@@ -278,9 +298,23 @@ def build(spec: Mapping[str, Any]) -> Module:
     The class must be a Module subclass already imported, or one of glassgrad's own
     (imported on demand): a file can name a class but never make Python import code.
     """
-    path = spec.get("class")
+    cls, config = _resolve(spec)
+    return cls.from_config(config)
+
+
+def parameter_shapes(spec: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
+    """The shapes of the parameters of ``build(spec)``, by name, without building it;
+    None when a class in it cannot say (see :meth:`Module.parameter_shapes`)."""
+    cls, config = _resolve(spec)
+    return cls.parameter_shapes(config)
+
+
+def _resolve(spec: Any) -> tuple[type[Module], Mapping[str, Any]]:
+    """The class an architecture names and its config."""
+    path = spec.get("class") if isinstance(spec, Mapping) else None
     if not isinstance(path, str):
-        raise ValueError(f"an architecture names its class, got {spec!r}")
+        shown = repr(spec) if len(repr(spec)) <= 60 else repr(spec)[:57] + "..."
+        raise ValueError(f"an architecture is {{'class': ..., 'config': ...}}, got {shown}")
     if path not in _CLASSES and path.startswith("glassgrad."):
         importlib.import_module(path.rsplit(".", 1)[0])
     cls = _CLASSES.get(path)
@@ -288,7 +322,7 @@ def build(spec: Mapping[str, Any]) -> Module:
         raise ValueError(f"unknown module class {path}: import the code that defines it first")
     if "config" not in spec:
         raise ValueError(f"{path} has no config to rebuild it from")
-    return cls.from_config(spec["config"])
+    return cls, spec["config"]
 
 
 def _count_comment(n: int) -> str:
@@ -344,6 +378,14 @@ class Linear(Module):
             "bias": self.bias is not None,
             "dtype": str(self.weight.dtype),
         }
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
+        """W (out_features, in_features) and, with a bias, b (out_features,)."""
+        if cls.__init__ is not Linear.__init__ or cls.config is not Linear.config:  # a subclass of its own kind
+            return super().parameter_shapes(config)
+        n_in, n_out = config["in_features"], config["out_features"]
+        return {"weight": (n_out, n_in), "bias": (n_out,)} if config.get("bias", True) else {"weight": (n_out, n_in)}
 
     def forward(self, x: Any) -> Tensor:
         if not isinstance(x, Node):
@@ -409,7 +451,20 @@ class Sequential(Module):
     def from_config(cls, config: Mapping[str, Any]) -> Module:
         if cls.config is not Sequential.config:  # a subclass described by its own arguments
             return super().from_config(config)
-        return cls(*[build(spec) for spec in config["layers"]])
+        return cls(*[build(spec) for spec in _layer_specs(config)])
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
+        """Each layer's, under its position (``0.weight``); None if a layer cannot say."""
+        if cls.config is not Sequential.config:
+            return super().parameter_shapes(config)
+        shapes = {}
+        for i, spec in enumerate(_layer_specs(config)):
+            layer = parameter_shapes(spec)
+            if layer is None:
+                return None
+            shapes.update({f"{i}.{name}": shape for name, shape in layer.items()})
+        return shapes
 
     def forward(self, x: Any) -> Any:
         for i, layer in enumerate(self.layers):
@@ -424,3 +479,16 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def _layer_specs(config: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The layers' architectures of a Sequential's config, each a mapping."""
+    layers = config["layers"]
+    if not isinstance(layers, (list, tuple)):
+        raise ValueError(
+            f"Sequential: the config's layers must be a list of architectures, got {type(layers).__name__}"
+        )
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, Mapping):
+            raise ValueError(f"Sequential: layer {i} of the config is a {type(spec).__name__}, not an architecture")
+    return layers

@@ -8,9 +8,12 @@ scaled into 20×20 and centred.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -36,11 +39,12 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     warns) is not reported: the picture it gives is used.
     """
     Image = require("PIL.Image", "train", "reading a picture")
+    logged: list[str] = []
     try:
         kind = irregular(path)
         if kind:
             raise DataError(f"image {path} is not a regular file ({kind}); give a PNG or JPEG file")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pillow_log(logged):
             # Pillow says with a UserWarning that it works around damage (an icon's picture of
             # another size than its directory claims, an animated PNG's bad frame count): the
             # picture it decodes is whole, and damage it cannot work around raises below.
@@ -55,8 +59,10 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"image {path} does not exist") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's limits, met in open()
         raise DataError(f"image {path} is {TOO_LARGE} ({' '.join(str(exc).split())})") from None
+    except MemoryError:  # a size in a damaged header Pillow reads at once; pictures too large are refused above
+        raise DataError(f"image {path} cannot be read as a picture (decoding it ran out of memory)") from None
     except CORRUPT as exc:
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        detail = "; ".join([*logged, " ".join(str(exc).split()) or type(exc).__name__])[:200]
         raise DataError(f"image {path} cannot be read as a picture ({detail})") from None
     if grey.max() - grey.min() < MIN_CONTRAST:
         raise DataError(f"image {path} has no ink: every pixel has about the same grey level {grey.mean():.0f}")
@@ -64,6 +70,32 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     if border.mean() > 127:  # dark ink on light paper: make it MNIST's light ink on black
         grey = 255.0 - grey
     return _center(grey)
+
+
+class _Collected(logging.Handler):
+    """Keeps the messages of the records it is handed."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__()
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _pillow_log(messages: list[str]) -> Iterator[None]:
+    """Keep in ``messages`` what Pillow logs while a picture is read. Pillow logs some damage
+    (``logging.error``) before it raises: the DataError says it, where logging's last
+    resort would print it as a second line on stderr (a program's own handlers still
+    get the records)."""
+    handler = _Collected(messages)
+    logger = logging.getLogger("PIL")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _grey_levels(im: Any, path: str | os.PathLike[str]) -> np.ndarray:

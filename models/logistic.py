@@ -15,6 +15,7 @@ back-propagation finds as ∂L/∂w = Xᵀ(σ(z) − y)/N and ∂L/∂b = Σᵢ(
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,11 @@ class LogisticModel(Detector):
 
     def config(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "dtype": str(self.dtype)}
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+        """w (n_features,) and b (1,)."""
+        return {"w": (config["n_features"],), "b": (1,)}
 
     @property
     def n_features(self) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from glassgrad.nn import Module
 
 from . import serialize
 from .atomic import write_atomic, write_text_atomic
-from .data.files import irregular
 from .logistic import Detector, LogisticModel
 from .network import DigitClassifier, HiddenLayerDetector
+from .npzfile import read_npz
 
 FORMAT = "glassgrad-logistic"
 FORMAT_VERSION = 1
@@ -69,26 +68,12 @@ def load_model(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
     """The model saved at ``path`` and its metadata (``digit``, ``threshold``, ``dtype``,
     ``n_features``, ``train``); :class:`ModelFileError` if it cannot be used."""
     path = Path(path)
-    try:
-        kind = irregular(path)
-        if kind:
-            raise ModelFileError(f"model file {path} is not a regular file ({kind}); give the model.npz of a run")
-        with zipfile.ZipFile(path) as archive:  # sizes first: a tiny file may inflate to gigabytes
-            members = archive.infolist()
-            size = sum(member.file_size for member in members)
-        if len(members) > MAX_ARRAYS:
-            raise ModelFileError(f"model file {path} holds {len(members):,} arrays; a glassgrad model has a few")
-        if size > MAX_MODEL_BYTES:
-            raise ModelFileError(f"model file {path} unpacks to {size:,} bytes, more than any glassgrad model")
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist; train one with `glassgrad train`") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise ModelFileError(f"model file {path} is not a readable .npz file ({detail})") from None
+    where = f"model file {path}"
+    if not os.path.lexists(path):
+        raise ModelFileError(f"{where} does not exist; train one with `glassgrad train`")
+    arrays = read_npz(path, where, ModelFileError, MAX_ARRAYS, MAX_MODEL_BYTES)
     if serialize.HEADER in arrays:
-        return _load_network(path)
+        return _load_network(where, arrays)
     meta = _read_meta(path, arrays.pop("meta", None))
     w, b = arrays.get("w"), arrays.get("b")
     if not (isinstance(w, np.ndarray) and isinstance(b, np.ndarray) and w.dtype.kind == "f" and b.dtype.kind == "f"):
@@ -122,7 +107,7 @@ def _read_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
             f"reads version {FORMAT_VERSION}: retrain with `glassgrad train`"
         )
     _check_fields(
-        path,
+        f"model file {path}",
         meta,
         {
             "digit": DIGIT,
@@ -140,13 +125,13 @@ NO_DIGIT: Check = (lambda v: v is None, "null (a classifier answers with every d
 THRESHOLD: Check = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
 
 
-def _check_fields(path: Path, meta: dict[str, Any], checks: dict[str, Check]) -> None:
+def _check_fields(where: str, meta: dict[str, Any], checks: dict[str, Check]) -> None:
     """Refuse metadata without one of the ``checks``' fields or with a value it finds invalid."""
     for field, (valid, expected) in checks.items():
         if field not in meta:
-            raise ModelFileError(f"model file {path}: its metadata has no {field!r}; it was not written by glassgrad")
+            raise ModelFileError(f"{where}: its metadata has no {field!r}; it was not written by glassgrad")
         if not valid(meta[field]):
-            raise ModelFileError(f"model file {path}: {field} is {_shown(meta[field])}, expected {expected}")
+            raise ModelFileError(f"{where}: {field} is {_shown(meta[field])}, expected {expected}")
 
 
 def _is_int(v: Any) -> bool:
@@ -163,43 +148,25 @@ def _shown(v: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _load_network(path: Path) -> tuple[Module, dict[str, Any]]:
-    """The network saved at ``path`` and its metadata; its architecture is checked against
-    its arrays before the network is built, and its metadata as a detector's or a classifier's."""
+def _load_network(where: str, arrays: dict[str, np.ndarray]) -> tuple[Module, dict[str, Any]]:
+    """The network among the ``arrays`` of a module file and its metadata: one of the
+    networks glassgrad train writes (checked before it is built), with the metadata of a
+    detector or a classifier."""
     try:
-        header, arrays = serialize.read(path)
-        _check_architecture(path, header.get("architecture"), arrays)
-        model = serialize.load(path)
+        header, state = serialize.split(arrays, where)
+        spec = header.get("architecture")
+        name = spec.get("class") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or name not in NETWORKS:
+            raise ModelFileError(f"{where} holds a {_shown(name)}, not a model that glassgrad train writes")
+        model = serialize.restore(header, state, where)
     except serialize.ModuleFileError as exc:
         raise ModelFileError(str(exc)) from None
-    assert isinstance(model, (HiddenLayerDetector, DigitClassifier))  # the class _check_architecture found
-    if not all(np.isfinite(a).all() for a in arrays.values()):
-        raise ModelFileError(f"model file {path} holds weights that are NaN or infinite; train again")
+    assert isinstance(model, (HiddenLayerDetector, DigitClassifier))  # the class NETWORKS names
     meta = header.get("metadata")
     if not isinstance(meta, dict):
-        raise ModelFileError(f"model file {path} holds a {type(model).__name__} without the metadata of a trained run")
-    _check_fields(path, meta, {"digit": DIGIT if isinstance(model, Detector) else NO_DIGIT, "threshold": THRESHOLD})
+        raise ModelFileError(f"{where} holds a {type(model).__name__} without the metadata of a trained run")
+    _check_fields(where, meta, {"digit": DIGIT if isinstance(model, Detector) else NO_DIGIT, "threshold": THRESHOLD})
     return model, {**meta, "n_features": model.n_features, "dtype": header.get("dtype")}
-
-
-def _check_architecture(path: Path, spec: Any, arrays: dict[str, np.ndarray]) -> None:
-    """Refuse a module file that holds no network glassgrad train writes, or one whose
-    architecture has other parameters than the arrays it holds (the file's size then
-    says nothing of the memory the network would take)."""
-    name = spec.get("class") if isinstance(spec, dict) else None
-    cls = NETWORKS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ModelFileError(f"model file {path} holds a {_shown(name)}, not a model that glassgrad train writes")
-    try:
-        expected = {k: list(shape) for k, shape in cls.parameter_shapes(spec["config"]).items()}
-    except (KeyError, TypeError):
-        raise ModelFileError(f"model file {path} holds a {cls.__name__} without a readable configuration") from None
-    held = {k: list(a.shape) for k, a in arrays.items()}
-    if expected != held:
-        raise ModelFileError(
-            f"model file {path} is damaged: its {cls.__name__}'s parameters are {_shown(expected, 200)} "
-            f"but it holds {_shown(held, 200)}"
-        )
 
 
 def write_summary(path: str | os.PathLike[str], summary: dict[str, Any]) -> Path:

@@ -11,29 +11,42 @@ module's ``state_dict``), and a JSON header under ``__glassgrad__``::
 The architecture is the module's class and :meth:`~glassgrad.nn.Module.config` (the
 arguments that rebuild it), so :func:`load` returns a ready model; a module whose class
 has no ``config`` is still saved, and loads into a model you build (``load(path,
-into=model)``). The file is written atomically and read with ``allow_pickle=False``:
-loading never runs code from the file. Every problem is a one-line
-:class:`ModuleFileError`.
+into=model)``). The file is written atomically and never unpickled: loading never
+runs code from the file.
+
+A file is checked before the model is built, so a small hostile file cannot make
+:func:`load` claim gigabytes: its arrays are counted and sized from the zip's directory
+and their own headers before they are read (:mod:`.npzfile`), the JSON header is
+bounded in size and nesting, every parameter must be floating point and finite, and the
+architecture's parameter shapes (:meth:`~glassgrad.nn.Module.parameter_shapes`) must be
+those of the arrays the file holds. Every problem is a one-line :class:`ModuleFileError`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import glassgrad
 import numpy as np
 from glassgrad.errors import GlassgradError
-from glassgrad.nn import Module, architecture, build
+from glassgrad.nn import Module, architecture, build, parameter_shapes
 
 from .atomic import write_atomic
+from .npzfile import read_npz
 
 FORMAT = "glassgrad-module"
 FORMAT_VERSION = 1
 HEADER = "__glassgrad__"
+MAX_ARRAYS = 10_000  # the header and one array per parameter
+MAX_BYTES = 1 << 30  # what the arrays may unpack to, headers included
+MAX_HEADER_BYTES = 1 << 20  # the architecture and the metadata as JSON
+MAX_DEPTH = 64  # levels of lists and dicts in the header; a Sequential inside another takes 3
+NPY_HEADER_BYTES = 256  # what np.savez puts before each array's values, at most, for a parameter
 
 
 class ModuleFileError(GlassgradError, ValueError):
@@ -42,7 +55,8 @@ class ModuleFileError(GlassgradError, ValueError):
 
 def save(module: Module, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
     """Write ``module``'s parameters, architecture and ``metadata`` (JSON values) to
-    ``path`` (.npz) atomically; returns the path."""
+    ``path`` (.npz) atomically; returns the path. A module :func:`load` would refuse
+    for its size raises ValueError, and nothing is written."""
     if not isinstance(module, Module):
         raise TypeError(f"save: expected a glassgrad Module, got {type(module).__name__}")
     state = module.state_dict()
@@ -56,11 +70,24 @@ def save(module: Module, path: str | os.PathLike[str], metadata: dict[str, Any] 
         "parameters": {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in state.items()},
         "metadata": metadata or {},
     }
+    if _depth(header) > MAX_DEPTH:
+        raise ValueError(f"save: the architecture and metadata are nested more than {MAX_DEPTH} lists or dicts deep")
     try:
-        text = json.dumps(header, allow_nan=False)
+        text = json.dumps(header, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise TypeError(f"save: the metadata must be JSON values (numbers, strings, lists, dicts): {exc}") from None
-    arrays = {HEADER: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **state}
+    if len(text) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"save: the header (architecture and metadata) is {len(text):,} bytes of JSON, more than the "
+            f"{MAX_HEADER_BYTES:,} a module file may hold; keep large metadata in a file of its own"
+        )
+    size = len(text) + sum(a.nbytes for a in state.values()) + NPY_HEADER_BYTES * (len(state) + 1)
+    if len(state) + 1 > MAX_ARRAYS or size > MAX_BYTES:
+        raise ValueError(
+            f"save: {len(state):,} parameters of {size:,} bytes in all; a module file holds at most "
+            f"{MAX_ARRAYS - 1:,} parameters and {MAX_BYTES:,} bytes"
+        )
+    arrays = {HEADER: np.frombuffer(text, dtype=np.uint8), **state}
     # numpy's stub checks the ** names against savez's allow_pickle flag too; none is called that.
     return write_atomic(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
@@ -69,19 +96,51 @@ def load(path: str | os.PathLike[str], into: Module | None = None) -> Module:
     """The module saved at ``path``: rebuilt from its architecture, or ``into`` (a
     module of the same shape) with the saved parameters copied in."""
     header, state = read(path)
+    return restore(header, state, f"module file {Path(path)}", into)
+
+
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and the parameter arrays of a module file, checked against each other."""
     where = f"module file {Path(path)}"
-    if into is None:
-        spec = header.get("architecture")
-        if not isinstance(spec, dict) or "config" not in spec:
-            cls = spec.get("class") if isinstance(spec, dict) else "module"
+    return split(read_npz(path, where, ModuleFileError, MAX_ARRAYS, MAX_BYTES), where)
+
+
+def split(arrays: dict[str, np.ndarray], where: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and the parameters among the ``arrays`` of a module file (``where``
+    names it in errors): every parameter the header lists, floating point and finite."""
+    state = dict(arrays)
+    header = _header(state.pop(HEADER, None), where)
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ModuleFileError(
+            f"{where} has format version {header.get('format_version')!r} (written by glassgrad "
+            f"{header.get('glassgrad')}); this glassgrad reads version {FORMAT_VERSION}"
+        )
+    declared = header.get("parameters")
+    if not isinstance(declared, dict) or set(declared) != set(state):
+        listed = sorted(declared) if isinstance(declared, dict) else declared
+        raise ModuleFileError(
+            f"{where} is damaged: its header lists parameters {_shown(listed)} but it holds {_shown(sorted(state))}"
+        )
+    for name, a in state.items():
+        spec = declared[name]
+        if not isinstance(spec, dict) or spec.get("shape") != list(a.shape) or spec.get("dtype") != str(a.dtype):
             raise ModuleFileError(
-                f"{where} holds a {cls}, which has no config() to rebuild it: build the model and "
-                "call load(path, into=model)"
+                f"{where} is damaged: parameter {name!r} is {a.dtype}{list(a.shape)} but the header says {_shown(spec)}"
             )
-        try:
-            into = build(spec)
-        except (KeyError, TypeError, ValueError, ImportError) as exc:
-            raise ModuleFileError(f"{where}: cannot rebuild the architecture ({_one_line(exc)})") from None
+        if a.dtype.kind != "f":
+            raise ModuleFileError(f"{where}: parameter {name!r} has dtype {a.dtype}; parameters are floating point")
+        if not np.isfinite(a).all():
+            raise ModuleFileError(
+                f"{where}: parameter {name!r} holds NaN or infinite values (its training diverged); train again"
+            )
+    return header, state
+
+
+def restore(header: dict[str, Any], state: dict[str, np.ndarray], where: str, into: Module | None = None) -> Module:
+    """The module of a module file's ``header`` and ``state`` (from :func:`split`):
+    rebuilt from its architecture, or ``into`` with the parameters copied in."""
+    if into is None:
+        into = _rebuilt(header.get("architecture"), state, where)
     try:
         into.load_state_dict(state)
     except (KeyError, ValueError) as exc:
@@ -89,43 +148,90 @@ def load(path: str | os.PathLike[str], into: Module | None = None) -> Module:
     return into
 
 
-def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and the parameter arrays of a module file, checked against each other."""
-    path = Path(path)
-    where = f"module file {path}"
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise ModuleFileError(f"{where} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModuleFileError(f"{where} is not a readable .npz file ({_one_line(exc)})") from None
-    raw = arrays.pop(HEADER, None)
-    try:
-        header = json.loads(raw.tobytes().decode("utf-8")) if raw is not None and raw.dtype == np.uint8 else None
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
-        header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModuleFileError(f"{where} is not a {FORMAT} file (it has no glassgrad header); save it with save()")
-    if header.get("format_version") != FORMAT_VERSION:
+def _rebuilt(spec: Any, state: dict[str, np.ndarray], where: str) -> Module:
+    """The module ``spec`` describes, built only when its parameter shapes (where its
+    classes can say them) are those of the arrays in ``state``."""
+    if not isinstance(spec, dict) or "config" not in spec:
+        cls = spec.get("class") if isinstance(spec, dict) else "module"
         raise ModuleFileError(
-            f"{where} has format version {header.get('format_version')!r} (written by glassgrad "
-            f"{header.get('glassgrad')}); this glassgrad reads version {FORMAT_VERSION}"
+            f"{where} holds a {_shown(cls)}, which has no config() to rebuild it: build the model and "
+            "call load(path, into=model)"
         )
-    declared = header.get("parameters")
-    if not isinstance(declared, dict) or set(declared) != set(arrays):
+    with _config_errors(where):
+        shapes = parameter_shapes(spec)
+    if shapes is not None:
+        _check_shapes(shapes, {name: a.shape for name, a in state.items()}, where)
+    with _config_errors(where):
+        return build(spec)
+
+
+@contextmanager
+def _config_errors(where: str) -> Iterator[None]:
+    """A config that does not fit its class as a ModuleFileError: wrong names or types
+    (KeyError, TypeError, AttributeError, ValueError), a module of glassgrad's that is
+    not there (ImportError), or memory a class of the user's takes from the config
+    without saying its shapes first (MemoryError)."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError, MemoryError) as exc:
+        raise ModuleFileError(f"{where}: cannot rebuild the architecture ({_one_line(exc)})") from None
+
+
+def _check_shapes(expected: dict[str, Any], held: dict[str, tuple[int, ...]], where: str) -> None:
+    if set(expected) != set(held):
         raise ModuleFileError(
-            f"{where} is damaged: its header lists parameters {sorted(declared or {})} but it holds {sorted(arrays)}"
+            f"{where} is damaged: its architecture has the parameters {_shown(sorted(expected))} "
+            f"but the file holds {_shown(sorted(held))}"
         )
-    for name, a in arrays.items():
-        spec = declared[name]
-        if not isinstance(spec, dict) or spec.get("shape") != list(a.shape) or spec.get("dtype") != str(a.dtype):
+    for name, shape in expected.items():
+        if tuple(shape) != held[name]:
             raise ModuleFileError(
-                f"{where} is damaged: parameter {name!r} is {a.dtype}{list(a.shape)} but the header says {spec}"
+                f"{where} is damaged: its architecture makes parameter {name!r} of shape {_shown(list(shape))} "
+                f"but the file holds {list(held[name])}"
             )
-        if a.dtype.kind != "f":
-            raise ModuleFileError(f"{where}: parameter {name!r} has dtype {a.dtype}; parameters are floating point")
-    return header, arrays
+
+
+def _header(raw: np.ndarray | None, where: str) -> dict[str, Any]:
+    """The JSON header of a module file, bounded in size and nesting before it is parsed."""
+    not_ours = f"{where} is not a {FORMAT} file (it has no glassgrad header); save it with save()"
+    too_deep = f"{where}: its header is nested more than {MAX_DEPTH} lists or dicts deep"
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModuleFileError(not_ours)
+    if raw.size > MAX_HEADER_BYTES:
+        raise ModuleFileError(
+            f"{where}: its header is {raw.size:,} bytes, more than the {MAX_HEADER_BYTES:,} a module file's may be"
+        )
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModuleFileError(f"{where}: its header is not UTF-8 (byte {exc.start}); the file is damaged") from None
+    except RecursionError:  # JSON nested thousands deep
+        raise ModuleFileError(too_deep) from None
+    except ValueError as exc:
+        raise ModuleFileError(f"{where}: its header is not JSON ({_one_line(exc)}); the file is damaged") from None
+    if _depth(header) > MAX_DEPTH:
+        raise ModuleFileError(too_deep)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModuleFileError(not_ours)
+    return header
+
+
+def _depth(value: Any) -> int:
+    """How many lists and dicts deep ``value`` is nested (0 for a number or a string)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:  # deeper is refused whatever lies below
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _shown(value: Any, width: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _one_line(exc: BaseException) -> str:

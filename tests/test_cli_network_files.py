@@ -5,14 +5,18 @@ arrays do not account for."""
 
 from __future__ import annotations
 
+import io
 import json
+import struct
 import zipfile
 
 import numpy as np
 import pytest
 from glassgrad.models.cli import main
 from glassgrad.models.network import DigitClassifier, HiddenLayerDetector
-from glassgrad.models.report import save_model
+from glassgrad.models.report import ModelFileError, load_model, save_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 
@@ -98,7 +102,9 @@ def test_a_header_nested_thousands_deep_is_one_line(saved, tmp_path, capsys):
     np.savez(path, **arrays)
     assert main(["predict", str(path), "--index", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"glassgrad predict: error: module file {path} is not a"), err
+    assert err.count("\n") == 1 and err.startswith(
+        f"glassgrad predict: error: model file {path}: its header is nested"
+    ), err
 
 
 def test_the_networks_glassgrad_train_writes_still_load(saved, capsys):
@@ -118,3 +124,65 @@ def test_a_model_file_of_thousands_of_arrays_is_refused_before_reading_them(tmp_
     assert main(["predict", str(path), "--index", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds 20,000 arrays" in err, err
+
+
+def _central_directory_field(path, out, offset, value):
+    """``path`` with a 2-byte field of every central-directory entry set to ``value``."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        struct.pack_into("<H", data, at + offset, value)
+        at = data.find(b"PK\x01\x02", at + 4)
+    out.write_bytes(bytes(data))
+    return out
+
+
+def _lying_npy(path, out):
+    """``path`` with its first layer's bias declaring a million by a million values."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w") as rewritten:
+        for info in z.infolist():
+            lie = info.filename == "0.bias.npy"
+            rewritten.writestr(info.filename, header.getvalue() + b"\0" * 16 if lie else z.read(info))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda p, out: _central_directory_field(p, out, 8, 1), "encrypted"),  # the flag of a password
+        (lambda p, out: _central_directory_field(p, out, 10, 99), "compression method"),  # AES, unknown to zipfile
+        (_lying_npy, "declares float64[1000000, 1000000]"),
+    ],
+    ids=["encrypted", "unknown compression", "npy header promising 8 TB"],
+)
+def test_a_zip_or_npy_header_that_numpy_would_trip_on_is_one_line(damage, words, saved, tmp_path, capsys):
+    detector, _, _ = saved
+    path = damage(detector, tmp_path / "damaged.npz")
+    assert main(["predict", str(path), "--index", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"glassgrad predict: error: model file {path}") and words in err, err
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_network_file_with_damaged_bytes_loads_or_is_one_line(saved, data):
+    detector, _, folder = saved
+    raw = bytearray(detector.read_bytes())
+    if data.draw(st.booleans(), label="truncate"):
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        for bit in data.draw(st.lists(st.integers(0, 8 * len(raw) - 1), min_size=1, max_size=8)):
+            raw[bit // 8] ^= 1 << (bit % 8)
+    path = folder / "fuzzed.npz"
+    path.write_bytes(bytes(raw))
+    try:
+        model, meta = load_model(path)
+    except ModelFileError as exc:
+        message = str(exc)
+    else:
+        assert all(np.isfinite(p.data).all() for p in model.parameters()) and 0 <= meta["threshold"] <= 1
+        return
+    assert "\n" not in message and message.startswith(f"model file {path}"), message

@@ -185,3 +185,39 @@ def test_a_picture_of_floating_point_pixels_in_0_1_is_read_as_its_grey_levels(tm
     Image.fromarray(digit, mode="F").save(tmp_path / "nan.tif")
     with pytest.raises(mnist.DataError, match=r"nan.tif .*not a number"):
         load_digit_image(tmp_path / "nan.tif")
+
+
+def _tiff_with_samples_per_pixel(path: Path, samples: int) -> Path:
+    """An RGB TIFF whose SamplesPerPixel tag (277) says ``samples``."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((28, 28, 3), np.uint8)).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 277:
+            struct.pack_into("<H", data, at + 8, samples)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_what_pillow_logs_of_a_damaged_picture_is_in_the_one_line_not_a_second(tmp_path, capsys):
+    picture = _tiff_with_samples_per_pixel(tmp_path / "digit.tif", 20)
+    with pytest.raises(mnist.DataError, match=r"digit\.tif cannot be read .*More samples per pixel .*: 20"):
+        load_digit_image(picture)
+    assert capsys.readouterr().err == ""  # Pillow logs it with logging.error, printed by logging's last resort
+    model = tmp_path / "model.npz"
+    model.write_bytes(VALID["model"])
+    code, out, err = command("predict", model, picture)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+
+
+def test_a_picture_whose_decoding_runs_out_of_memory_is_one_line(tmp_path, monkeypatch):
+    def load(self):
+        raise MemoryError  # a chunk length of 2³² − 1 in a 78-byte PNG: Pillow reads that many bytes at once
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    picture = tmp_path / "digit.png"
+    picture.write_bytes(VALID["png"])
+    with pytest.raises(mnist.DataError, match=r"digit\.png cannot be read as a picture \(.*out of memory"):
+        load_digit_image(picture)

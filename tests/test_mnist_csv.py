@@ -1,6 +1,7 @@
 """CSV files of digits: layouts that load, and bad rows named by line and column."""
 
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -122,3 +123,32 @@ def test_binary_file_is_not_text(tmp_path):
 
 def test_missing_file(tmp_path):
     _fails(tmp_path / "none.csv", "none.csv: no such file")
+
+
+def test_a_gzip_of_a_million_short_lines_takes_memory_of_a_chunk_not_of_every_line(tmp_path):
+    # 1 MB of "1\n" lines: the rows were listed as Python objects all at once and room
+    # for 784 pixels of each was set aside (784 MB) before the first line was parsed;
+    # the same from a gzip bomb of 1 GiB took tens of gigabytes
+    path = tmp_path / "short.csv.gz"
+    path.write_bytes(gzip.compress(b"label,pixels\n" + b"1\n" * 500_000 + b"\n" * 500_000))
+    tracemalloc.start()
+    try:
+        _fails(path, "line 2: 1 values, expected 785")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, f"{peak:,} bytes"
+
+
+@pytest.mark.parametrize("newline", ["\r", "\v", "\x85", "\u2028"])
+def test_every_line_break_python_knows_still_ends_a_line(tmp_path, monkeypatch, newline):
+    monkeypatch.setattr(csvfile, "BLOCK_CHARS", 100)  # every line in a block of its own
+    images, labels = random_digits(3, seed=1)
+    path = tmp_path / "d.csv"
+    path.write_text(csv_text(images, labels, newline=newline) + newline * 3, encoding="utf-8", newline="")
+    d = load_csv(path)
+    np.testing.assert_array_equal(d.images, images)
+    rows = [line.split(",") for line in csv_text(images, labels).splitlines()]
+    rows[2][5] = "y"
+    path.write_text(newline.join(",".join(r) for r in rows), encoding="utf-8", newline="")
+    _fails(path, "line 3, column 6: pixel 'y' is not a number")

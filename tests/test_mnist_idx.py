@@ -4,6 +4,7 @@ import gzip
 
 import numpy as np
 import pytest
+from glassgrad.models.data import idx
 from glassgrad.models.mnist import DataError, load_idx, read_idx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -161,3 +162,20 @@ def test_a_header_promising_more_than_any_mnist_file_is_refused_before_inflating
     path.write_bytes(gzip.compress(header) + member * 100)
     with pytest.raises(DataError, match=r"promises 2000000 × 28 × 28 = 1,568,000,000 bytes of images, more than"):
         read_idx(path, 2051)
+
+
+def test_pictures_of_another_size_are_refused_before_their_bytes_are_read(tmp_path, monkeypatch):
+    # one picture of 32,768 × 32,768 pixels: a 1 GiB gzip bomb would be inflated whole
+    # before the size was looked at; here the body is not even there
+    header = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (1, 32768, 32768))
+    path = write(tmp_path / "train-images-idx3-ubyte.gz", header + bytes(100), gz=True)
+    asked = []
+    real = idx.read_at_most
+    monkeypatch.setattr(idx, "read_at_most", lambda f, n: asked.append(n) or real(f, n))
+    with pytest.raises(DataError, match=r"pictures are 32768×32768 pixels, expected 28×28"):
+        read_idx(path, 2051)
+    assert asked == [16]  # the header, and nothing after it
+
+
+def test_labels_with_a_header_of_one_dimension_read_as_before(tmp_path):
+    assert read_idx(write(tmp_path / "l", idx_bytes(np.arange(3, dtype=np.uint8), 2049)), 2049).tolist() == [0, 1, 2]

@@ -126,7 +126,7 @@ def test_every_unusable_file_gets_a_one_line_error(tmp_path):
         _rewrite(
             tmp_path / "cls.npz", {**header, "architecture": {"class": "json.tool.Evil", "config": {}}}, **arrays
         ): "unknown module class json.tool.Evil: import the code that defines it first",
-        _rewrite(tmp_path / "cfg.npz", _layer_config(header, {"in_features": 0}), **arrays): (
+        _rewrite(tmp_path / "cfg.npz", _layer_config(header, {"in_features": 4.0}), **arrays): (
             "cannot rebuild the architecture .*in_features must be an integer ≥ 1"
         ),
     }

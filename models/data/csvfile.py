@@ -7,8 +7,10 @@ skipped. Values must be whole numbers written in decimal.
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,9 @@ from .files import read_bytes
 WIDTH = PIXELS + 1
 CHUNK_ROWS = 2000  # parse this many lines at a time: bounded memory, and a bad line is
 #                    explained by re-reading at most this many lines in Python
+BLOCK_CHARS = 1 << 20  # split this much text into lines at a time
+# What str.splitlines ends a line at; a block ends after one ("\r\n" kept whole).
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 MIN_ROWS_TO_JUDGE = 20  # fewer rows may well share one label
 _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
@@ -32,26 +37,43 @@ def load_csv(path: str | Path) -> Digits:
 def parse_digit_csv(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 28, 28), labels uint8 (N,)) from the bytes of a CSV file.
 
-    numpy parses the table at C speed; only when something is wrong are the lines of that
-    chunk read one by one in Python, to name the first bad line and column.
+    The lines are taken a block of text at a time and parsed ``CHUNK_ROWS`` at a time:
+    memory follows the digits found, not the number of lines (a gzip bomb of a billion
+    short lines). numpy parses each chunk at C speed; only when something is wrong are
+    the lines of that chunk read one by one in Python, to name the first bad line and column.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{where}: not a text file (byte {exc.start} is not UTF-8)") from None
-    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    header = bool(numbered) and not _is_number(numbered[0][1].split(",", 1)[0])
-    rows = numbered[1:] if header else numbered
-    if not rows:
+    lines = _nonblank_lines(text)
+    first = next(lines, None)
+    header = first is not None and not _is_number(first[1].split(",", 1)[0])
+    rows = lines if header or first is None else itertools.chain([first], lines)
+    chunks = []
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        chunks.append(_parse_chunk(chunk, where))
+    if not chunks:
         content = "only a header" if header else "nothing"
         raise DataError(f"{where}: no digits in the file (it holds {content})")
-    images = np.empty((len(rows), PIXELS), np.uint8)
-    labels = np.empty(len(rows), np.uint8)
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start : start + CHUNK_ROWS]
-        labels[start : start + len(chunk)], images[start : start + len(chunk)] = _parse_chunk(chunk, where)
+    labels = np.concatenate([chunk_labels for chunk_labels, _ in chunks])
+    images = np.concatenate([pixels for _, pixels in chunks])
     _check_label_column(labels, images, where)
     return images.reshape(-1, *IMAGE_SHAPE), labels
+
+
+def _nonblank_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of each line of ``text`` that is not blank, as ``str.splitlines``
+    numbers them; split a block of about ``BLOCK_CHARS`` at a time, each ending at a line break."""
+    number, start = 0, 0
+    while start < len(text):
+        found = _LINE_BREAK.search(text, start + BLOCK_CHARS)
+        end = found.end() if found else len(text)
+        for line in text[start:end].splitlines():
+            number += 1
+            if line.strip():
+                yield number, line
+        start = end
 
 
 def _check_label_column(labels: np.ndarray, pixels: np.ndarray, where: str) -> None:
@@ -70,7 +92,7 @@ def _check_label_column(labels: np.ndarray, pixels: np.ndarray, where: str) -> N
 
 
 def _parse_chunk(rows: list[tuple[int, str]], where: str) -> tuple[np.ndarray, np.ndarray]:
-    """(labels (k,), pixels (k, 784)) as int16 from ``rows`` (line number, text), every label
+    """(labels (k,), pixels (k, 784)) as uint8 from ``rows`` (line number, text), every label
     in 0..9 and every pixel in 0..255, or DataError naming the first bad line."""
     try:
         with warnings.catch_warnings():
@@ -87,7 +109,7 @@ def _parse_chunk(rows: list[tuple[int, str]], where: str) -> tuple[np.ndarray, n
     bad = (labels < 0) | (labels >= N_CLASSES) | ((pixels < 0) | (pixels > 255)).any(axis=1)
     if bad.any():
         _explain_first_bad_row([rows[int(np.argmax(bad))]], where)
-    return labels, pixels
+    return labels.astype(np.uint8), pixels.astype(np.uint8)
 
 
 def _explain_first_bad_row(rows: list[tuple[int, str]], where: str) -> None:

@@ -23,14 +23,17 @@ from .files import MAX_BYTES, opened, read_at_most
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 _KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+_ITEM_SHAPE = {IMAGES_MAGIC: IMAGE_SHAPE, LABELS_MAGIC: ()}  # the shape of one picture, of one label
 
 
 def read_idx(path: str | Path, magic: int) -> np.ndarray:
-    """The uint8 array stored in the IDX file ``path``, which must carry ``magic``.
+    """The uint8 array stored in the IDX file ``path``, which must carry ``magic``: 28×28
+    pictures (images) or one label per digit (labels).
 
-    The header is read first and the values are read up to the size it promises plus
-    one byte: a file that is too long (or a gzip stream that would inflate to gigabytes)
-    is refused without being read whole.
+    The header is read first and checked (pictures of another size are refused there),
+    then the values are read up to the size it promises plus one byte: a file that is too
+    long (or a gzip stream that would inflate to gigabytes) is refused without being
+    read whole.
     """
     kind = _KIND[magic]
     ndim = magic & 0xFF
@@ -46,6 +49,9 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
         if len(header) < header_size:
             raise DataError(f"{path}: truncated IDX header ({len(header)} of {header_size} bytes)")
         shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        if shape[1:] != _ITEM_SHAPE[magic]:  # before the body: a gzip stream inflates to all it promises
+            rows, cols = shape[1:]
+            raise DataError(f"{path}: pictures are {rows}×{cols} pixels, expected 28×28")
         size = math.prod(shape)
         if size > MAX_BYTES:  # a gzip stream can inflate to all it promises: refuse before reading
             dims = " × ".join(map(str, shape))
@@ -67,9 +73,6 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
 def load_idx(images_path: str | Path, labels_path: str | Path) -> Digits:
     """Digits from an IDX images file and an IDX labels file, each gzipped or raw."""
     images = read_idx(images_path, IMAGES_MAGIC)
-    if images.shape[1:] != IMAGE_SHAPE:
-        rows, cols = images.shape[1:]
-        raise DataError(f"{images_path}: pictures are {rows}×{cols} pixels, expected 28×28")
     labels = read_idx(labels_path, LABELS_MAGIC)
     if len(images) != len(labels):
         raise DataError(

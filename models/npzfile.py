@@ -1,0 +1,90 @@
+"""Reading an ``.npz`` file someone else wrote, with memory bounded before anything is read.
+
+An ``.npz`` is a zip of ``.npy`` members, each a small header (dtype, shape, order)
+followed by the raw values. numpy's own reader allocates the array its header
+declares before reading a byte of it, and lets the zip's own failures through
+(encrypted members, unknown compression methods). Here the zip's directory is read
+first (how many members, how many bytes they unpack to), then each member's header,
+which must account for exactly the bytes the member holds; only then are the values
+read. No member may hold Python objects: reading never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zipfile
+import zlib
+
+import numpy as np
+from glassgrad.errors import GlassgradError
+
+from .data.files import irregular
+
+NPY_VERSIONS = ((1, 0), (2, 0))  # what np.save writes for arrays of numbers
+
+
+def read_npz(
+    path: str | os.PathLike[str], where: str, error: type[GlassgradError], max_arrays: int, max_bytes: int
+) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` file at ``path`` by name; at most ``max_arrays`` of them,
+    unpacking to at most ``max_bytes``. Every problem raises ``error`` with one line that
+    starts with ``where`` (e.g. "module file model.npz")."""
+    try:
+        kind = irregular(path)
+        if kind:
+            raise error(f"{where} is not a regular file ({kind}); give the .npz file itself")
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > max_arrays:
+                raise error(f"{where} holds {len(members):,} arrays, more than the {max_arrays:,} it may")
+            size = sum(member.file_size for member in members)
+            if size > max_bytes:
+                raise error(f"{where} unpacks to {size:,} bytes, more than the {max_bytes:,} it may")
+            return {member.filename.removesuffix(".npy"): _array(archive, member, where, error) for member in members}
+    except FileNotFoundError:
+        raise error(f"{where} does not exist") from None
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise error(f"{where} is not a readable .npz file ({_detail(exc)})") from None
+    except NotImplementedError as exc:  # a compression method this Python does not have
+        raise error(f"{where} is not a readable .npz file ({_detail(exc)}); save it with numpy.savez") from None
+    except RuntimeError as exc:  # zipfile's word for an encrypted member (after its subclass above)
+        raise error(f"{where} is not a readable .npz file ({_detail(exc)}); save it again without a password") from None
+
+
+def _array(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str, error: type[GlassgradError]) -> np.ndarray:
+    """One member's array, its header checked against the bytes the member holds."""
+    name = member.filename.removesuffix(".npy")
+    with archive.open(member) as f:
+        assert isinstance(f, zipfile.ZipExtFile)  # what open() returns for reading; typeshed says IO[bytes]
+        try:
+            version = np.lib.format.read_magic(f)
+            if version not in NPY_VERSIONS:
+                raise ValueError(f"npy format version {version[0]}.{version[1]}")
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(f)
+        except ValueError as exc:
+            raise error(f"{where}: array {name!r} is not a numpy array ({_detail(exc)})") from None
+        if dtype.hasobject:
+            raise error(f"{where}: array {name!r} holds Python objects (dtype object); a file of numbers never does")
+        if dtype.itemsize == 0:
+            raise error(f"{where}: array {name!r} has dtype {dtype}, whose values hold no bytes")
+        count = math.prod(shape)
+        declared = count * dtype.itemsize
+        held = member.file_size - f.tell()
+        if declared != held:
+            raise error(
+                f"{where} is damaged: array {name!r} declares {dtype}{list(shape)} = {declared:,} bytes "
+                f"but holds {held:,}"
+            )
+        data = bytearray(declared)
+        if f.readinto(data) != declared or f.read(1):  # read(1) meets the end, where zipfile checks the CRC
+            raise error(f"{where} is damaged: array {name!r} is shorter than its {declared:,} bytes")
+    values = np.frombuffer(data, dtype)
+    return values.reshape(shape[::-1]).T if fortran_order else values.reshape(shape)
+
+
+def _detail(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]
