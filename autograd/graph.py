@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
-from . import recorders, state
+from . import recorders, state, versions
 from .errors import AnomalyError, DomainError, GradError, InPlaceError, TraceError, mixed_kinds
 from .recorders import specialise
 from .state import GradMode
@@ -251,6 +251,11 @@ class Node:
 
     def _sum_to(self, g: Any) -> Any:
         """``g`` summed back to this value's shape (kinds that broadcast override it)."""
+        return g
+
+    def _as_grad(self, g: Any) -> Any:
+        """``g``, a gradient that reached this value, as ``.grad`` and ``grad()`` give it
+        (kinds with several dtypes override it)."""
         return g
 
     def _grad_store(self, g: Any) -> None:  # pragma: no cover - abstract
@@ -899,7 +904,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
         if meta is not None and ("hooks" in meta or "retain" in meta):
             g = _run_hooks(node, meta, g, graph)
         if captured is not None and id(node) in captured:
-            captured[id(node)] = g
+            captured[id(node)] = node._as_grad(g)
         fn = node._fn
         if fn is None:
             if captured is None:
@@ -974,7 +979,8 @@ def changed_after_use(node: Node) -> Node | None:
     for p in (node, *inputs):
         if p._version() > node._seq:
             return p
-    return None
+    # An array the op keeps beside its inputs (a mask, an index) stands for the op.
+    return node if versions.changed_since(node.saved, node._seq) else None
 
 
 def _inplace_message(node: Node, changed: Node) -> str:
@@ -982,6 +988,12 @@ def _inplace_message(node: Node, changed: Node) -> str:
     if changed is node and meta is not None and "changed_input" in meta:
         changed = node.parents[meta["changed_input"]]  # loaded: the output stands for the input
     where = f" (created at {node.site})" if node.site else ""
+    if changed is node and node._version() <= node._seq:  # not the output: what the op kept
+        return (
+            f"an array {node.op}{where} kept (a mask or an index) was modified in place after "
+            f"{node.op} used it, through a Tensor sharing its memory, so its gradient would be wrong. "
+            "Recompute the forward pass after the change, or pass a copy."
+        )
     what = f"the output of {node.op}" if changed is node else f"an input of {node.op}"
     return (
         f"{what}{where}, {changed._describe()}, was modified in place after {node.op} saved it, "

@@ -59,8 +59,19 @@ class Scalar(Operators, Node):
             return x
         if isinstance(x, Node):
             raise mixed_kinds(cls, type(x))
+        try:
+            value = _to_float(x)
+        except TypeError:
+            # An operand may be a bool, as in Python (2.0 * True): the comparisons in the
+            # backward of relu, abs and clip are bools on a Scalar, and create_graph
+            # records their products.
+            import numpy as np
+
+            if not isinstance(x, (bool, np.bool_)):
+                raise
+            value = float(x)
         s = cls.__new__(cls)
-        s._init_leaf(_to_float(x), False, None)
+        s._init_leaf(value, False, None)
         return s
 
     @staticmethod

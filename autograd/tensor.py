@@ -122,8 +122,16 @@ class Tensor(Operators, Node):
                 return np.add.reduce(g, axis=None)
         return sum_to(g, shape)
 
+    def _as_grad(self, g: Any) -> Any:
+        """In this tensor's dtype (float64 constants promote a float32 graph) and an
+        array, 0-d for one number; a graph value stays one, its cast recorded."""
+        if isinstance(g, Node):
+            return g if g._data.dtype == self._data.dtype else ops.cast(g, self._data.dtype)
+        return np.asarray(g, dtype=self._data.dtype)
+
     def _grad_store(self, g: Any) -> None:
         if isinstance(g, Node):  # create_graph: the gradient is itself a graph value
+            g = self._as_grad(g)
             self._grad = g if self._grad is None else self._grad + g
             return
         data = self._data
@@ -220,9 +228,11 @@ class Tensor(Operators, Node):
         """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
         read-only view, so no change can bypass the version counter."""
         self._read("np.asarray() or another conversion to an array")
-        if dtype is not None or copy:
-            return np.array(self._data, dtype=dtype, copy=copy)
-        return versions.read_only(self._data)
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        data = self._data if dtype is None else np.array(self._data, dtype=dtype, copy=copy)
+        # A dtype asked for may be the data's own, and then numpy does not copy either.
+        return versions.read_only(data) if np.may_share_memory(data, self._data) else data
 
     def __bool__(self) -> bool:
         self._read("bool() (an if or while on the tensor)")

@@ -32,15 +32,21 @@ _changed: dict[int, int] = {}
 
 
 def owner(a: np.ndarray) -> Any:
-    """The object that owns ``a``'s memory (numpy collapses chains of views)."""
+    """The object that owns ``a``'s memory. numpy collapses chains of views, but not
+    through an object that lends an array's memory on (``as_strided``'s, which
+    ``sliding_window_view`` uses): the chain is followed through it to the owner."""
     base = a.base
-    return a if base is None else base
+    if base is None:
+        return a
+    while (lender := getattr(base, "base", None)) is not None:
+        base = lender
+    return base
 
 
 def mark(a: np.ndarray, stamp: int) -> None:
     """Record an in-place change of ``a``'s memory at clock reading ``stamp``."""
-    base = a.base  # owner(a), spelled out: an optimizer marks each parameter every step
-    key_owner = a if base is None else base
+    # An optimizer marks each parameter, an owner, every step: no call for it.
+    key_owner = a if a.base is None else owner(a)
     key = id(key_owner)
     if key not in _changed:
         # A base that takes no weak reference (bytes) keeps its entry: a later owner at
@@ -53,6 +59,19 @@ def mark(a: np.ndarray, stamp: int) -> None:
 def version(a: np.ndarray) -> int:
     """Clock reading of the last in-place change of ``a``'s memory (0: never)."""
     return _changed.get(id(owner(a)), 0) if _changed else 0
+
+
+def changed_since(saved: Any, seq: int) -> bool:
+    """Whether an array among the fields of an op's ``saved`` (where's mask, the arrays
+    of an index: kept as given, not copied) shares memory that changed in place after
+    clock reading ``seq``."""
+    if not _changed or not isinstance(saved, tuple):
+        return False
+    for field in saved:
+        for a in field if type(field) is tuple else (field,):
+            if type(a) is np.ndarray and version(a) > seq:
+                return True
+    return False
 
 
 def read_only(a: np.ndarray) -> np.ndarray:

@@ -62,8 +62,14 @@ def test_replacing_data_of_a_saved_value_is_seen():
 
 @pytest.mark.parametrize(
     "hand_out",
-    [lambda s: s.data, lambda s: s.numpy(), lambda s: np.asarray(s)],
-    ids=[".data of an op's value", ".numpy()", "np.asarray"],
+    [
+        lambda s: s.data,
+        lambda s: s.numpy(),
+        lambda s: np.asarray(s),
+        lambda s: np.asarray(s, dtype=np.float64),  # the data's own dtype: no copy either
+        lambda s: np.array(s, dtype="f8", copy=None),
+    ],
+    ids=[".data of an op's value", ".numpy()", "np.asarray", "np.asarray with its dtype", "np.array copy=None"],
 )
 def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
     z, s, loss = _sigmoid_loss()
@@ -108,3 +114,39 @@ def test_a_change_before_the_op_is_fine_and_after_backward_too():
     with ag.no_grad():
         w -= 0.1 * w.grad  # the optimizer's step, after backward
     (w * w).sum().backward()
+
+
+@pytest.mark.parametrize(
+    ("record", "kept", "change"),
+    [
+        (lambda x, m: ag.where(m, x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, m: np.where(m, x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, m: ag.where(m.numpy(), x, 0.0), [True, False, True], lambda m: m.__setitem__(0, False)),
+        (lambda x, i: x[i], [0, 0], lambda i: i.__setitem__(0, 2)),
+        (lambda x, i: x[i, None], [0, 0], lambda i: i.__iadd__(1)),
+        (lambda x, m: x[m], [True, False, False], lambda m: m.__setitem__(2, True)),
+    ],
+    ids=["where's mask", "np.where's mask", "a .numpy() view as mask", "index", "index in a tuple", "boolean index"],
+)
+def test_a_mask_or_index_changed_through_a_tensor_after_use_is_seen(record, kept, change):
+    # The op keeps the array itself, not a copy, and no input of the op holds it: its
+    # memory's version is what tells backward that the gradient would use new values.
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    held = Tensor(np.array(kept))
+    loss = record(x, held).sum()
+    change(held)
+    with pytest.raises(InPlaceError, match=r"an array .* kept .*was modified in place"):
+        loss.backward()
+    assert x.grad is None
+
+
+def test_a_view_numpy_makes_through_another_object_shares_the_version():
+    # sliding_window_view (as_strided) lends a's memory through an object of its own:
+    # the window's base is that object, not a.
+    a = np.arange(6.0)
+    windows = ag.as_tensor(np.lib.stride_tricks.sliding_window_view(a, 3))
+    x = Tensor(np.ones(3), requires_grad=True)
+    loss = (windows[1] * x).sum()  # mul saves the window [1, 2, 3]
+    ag.as_tensor(a)[1] = 10.0
+    with pytest.raises(InPlaceError, match="an input of mul"):
+        loss.backward()
