@@ -66,3 +66,15 @@ def test_a_right_relu_over_more_elements_than_the_table_shows_passes_at_its_kink
     x[[3, 70, 900, 2000, 4321]] = 0.0
     for seed in range(4):
         assert gradcheck(lambda x: np.maximum(x, 0.0), x, vjp=lambda x, v: v * (x > 0), seed=seed)
+
+
+def test_beyond_the_element_table_the_kinked_elements_are_found_and_judged():
+    # 5,000 elements: no element table. Every dense direction that breaks the tie meets a
+    # kink and gives no verdict; for seeds 2 and 19 no ±1 direction kept the tie, and the
+    # max-pool slip passed. The kinked elements are found by halving now, and moved together.
+    x = np.linspace(-1.0, 0.9, 5000)
+    x[[17, 517]] = 1.0
+    for seed in (2, 19):
+        r = gradcheck(GreedyMax.apply, Tensor(x, requires_grad=True), seed=seed, raise_exception=False)
+        assert "jacobian" in r.failures and r.rows[0].index == "(17,) + (517,) together"
+        assert gradcheck(FirstMax.apply, Tensor(x, requires_grad=True), seed=seed)

@@ -194,3 +194,67 @@ def test_independent_kinks_with_opposite_upstream_signs_pass():
 def test_a_derivative_that_cannot_take_its_arguments_is_told_what_it_gets(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+@pytest.mark.parametrize("lam", [1e-10, 1e-12])
+def test_a_factor_of_two_on_a_tiny_function_fails_in_both_modes(lam):
+    # Every derivative of λ‖x‖² was below 16·ε^(2/3) = 6e-10, under which atol alone
+    # judged: the factor of 2 passed. The Taylor test's longer steps resolve the slope.
+    def f(x):
+        return lam * np.sum(x**2)
+
+    for x in (np.array([1.0, 2.0]), np.linspace(-1.0, 1.0, 1000)):
+        assert not gradcheck(f, x, grad=lambda x: 4 * lam * x, raise_exception=False)
+        assert gradcheck(f, x, grad=lambda x: 2 * lam * x)
+
+
+def _sqrt_at_its_edge():
+    with np.errstate(divide="ignore", invalid="ignore"):  # √(0 − h), 0.5/√0
+        return gradcheck(
+            lambda x: np.sum(np.sqrt(x)), np.array([0.0, 1.0]), grad=lambda x: 0.5 / np.sqrt(x), raise_exception=False
+        )
+
+
+def test_the_same_infinite_gradient_twice_is_reentrant():
+    # ∞ − ∞ is NaN: two identical backward passes were reported as differing by nan.
+    r = _sqrt_at_its_edge()
+    assert "reentrancy" not in r.failures and "jacobian" in r.failures
+
+
+def test_the_taylor_test_does_not_call_an_infinite_slope_wrong_or_exact():
+    # It said "remainder shrinks only as h^nan: the analytic gradient is wrong".
+    r = _sqrt_at_its_edge()
+    assert "nan" not in r.taylor.summary() and "wrong" not in r.taylor.summary()
+    assert "analytic slope is inf" in r.taylor.summary() and not r.taylor.gradient_ok
+
+
+def _sin_in_float32(x):
+    return np.sum(np.sin(x.astype(np.float32))).astype(np.float64)
+
+
+def test_a_function_computed_in_float32_inside_is_checked_with_float32_steps():
+    # It returns float64, so the check took float64's step: float32's rounding made the
+    # central differences 0.7 % off (MISMATCH on a right gradient, the Taylor test said
+    # "wrong") and a smooth point look like a kink, which excused a 1 % error at x = 1.1.
+    assert gradcheck(_sin_in_float32, np.array([0.3, -1.2, 2.0]), grad=np.cos)
+    for x in (np.array([0.3, -1.2, 2.0]), np.array([1.1])):
+        wrong = gradcheck(_sin_in_float32, x, grad=lambda x: 1.01 * np.cos(x), raise_exception=False)
+        assert "jacobian" in wrong.failures and all(r.verdict == "MISMATCH" for r in wrong.rows)
+
+
+def test_a_step_far_above_the_scale_of_f_is_not_reported_as_a_kink():
+    # sin(1e8·x) at x = 1e-8: h = 6e-6 spans a hundred periods, the one-sided slopes grew
+    # like 1/h and their gap persisted, and a right gradient was a BAD SUBGRADIENT. The
+    # slopes never settle there, so it is no kink: a mismatch, which the Taylor test
+    # blames on the step, and which a smaller eps= resolves.
+    def f(x):
+        return np.sum(np.sin(1e8 * x))
+
+    def df(x):
+        return 1e8 * np.cos(1e8 * x)
+
+    r = gradcheck(f, np.array([1e-8, 2e-8]), grad=df, raise_exception=False)
+    assert list(r.failures) == ["jacobian"] and r.taylor.gradient_ok and "step" in r.taylor.summary()
+    assert gradcheck(f, np.array([1e-8, 2e-8]), grad=df, eps=1e-12)
+    wrong = gradcheck(f, np.array([1e-8, 2e-8]), grad=lambda x: 1.1 * df(x), raise_exception=False)
+    assert "jacobian" in wrong.failures and not wrong.taylor.gradient_ok

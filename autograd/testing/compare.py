@@ -24,6 +24,7 @@ import numpy as np
 
 from .finite_differences import Direction, FiniteDifferences, lowest_precision
 from .jacobian import entry_mismatches, numeric_jacobian
+from .kink_search import kinked_elements
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
@@ -109,29 +110,70 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     fd = _finite_differences(c)
     _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
-    result.step = s.describe_step(num_dtype)
-    entries: list[Row] = []
-    if s.compares_elements(c.size):
-        result.mode = "full"
-        probes = _element_probes(c, fd, result, s, num_dtype)
-        if c.jacobian is not None:
-            entries = _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
-    else:
-        result.mode = "fast"
-        probes = _direction_probes(c, fd, result, s, num_dtype, rng)
-        if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
-            # A failed direction, or one that met a kink (no verdict there): the
-            # elements, and the kinked ones moved together, judge instead.
-            result.mode = "fast, element table recomputed (a direction failed or met a kink)"
-            probes = _element_probes(c, fd, result, s, num_dtype)
-        else:
-            _note_unjudged(probes, result, s)
+    probes, entries = _probes(c, fd, result, s, num_dtype, rng)
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
+        coarser = _rounded_like(fd, c, num_dtype, probes[0].step)
+        if coarser is not None:
+            # f rounds like a coarser float inside (it casts down and back up): its
+            # central differences at this dtype's step are rounding, not slopes.
+            fd.eps = float(np.finfo(coarser).eps)
+            num_dtype = coarser
+            probes, entries = _probes(c, fd, result, s, num_dtype, rng)
     if s.atol is None and result.mode != "fast":
         _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
+
+
+def _probes(
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    rng: np.random.Generator,
+) -> tuple[list[_Probe], list[Row]]:
+    """The compared rows at steps for φ computed in ``num_dtype``: elements (and the
+    Jacobian's entries) in full mode, directions in fast mode."""
+    result.step = s.describe_step(num_dtype)
+    if s.compares_elements(c.size):
+        result.mode = "full"
+        probes = _element_probes(c, fd, result, s, num_dtype)
+        entries = [] if c.jacobian is None else _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
+        return probes, entries
+    result.mode = "fast"
+    probes = _direction_probes(c, fd, result, s, num_dtype, rng)
+    met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
+    if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
+        # A failed direction, or one that met a kink (no verdict there): the
+        # elements, and the kinked ones moved together, judge instead.
+        result.mode = "fast, element table recomputed (a direction failed or met a kink)"
+        probes = _element_probes(c, fd, result, s, num_dtype)
+    elif met:
+        probes = _around_kinks(c, fd, result, s, num_dtype, rng, probes, met[0])
+    return probes, []
+
+
+#: Coarser floats f may compute in while it returns a finer one.
+_COARSER = (np.dtype(np.float32), np.dtype(np.float16))
+
+
+def _rounded_like(fd: FiniteDifferences, c: Comparison, num_dtype: np.dtype, h: float) -> np.dtype | None:
+    """The coarser float dtype φ rounds like (None when it does not): φ's scatter about
+    a parabola through φ(x + j·h·1), j = −2…2 (every input moved together), is 10⁴
+    times ``num_dtype``'s ε·Σ|v·f| or more (cancellation among f's values gives φ a few
+    times that), yet within 16ε·Σ|v·f| of a coarser dtype. Rounding scatters as much at
+    h/16; the misfit of a kink shrinks with the step, and is no rounding."""
+    ones = Direction.dense([np.ones(b.shape) for b in c.base])
+    noise = _noise(partial(_phi_along, fd, ones), h)
+    scale = max(fd.mag0, 1e-300)
+    if noise < 1e4 * float(np.finfo(num_dtype).eps) * scale:
+        return None
+    if _noise(partial(_phi_along, fd, ones), h / 16) < noise / 4:
+        return None
+    coarser = [d for d in _COARSER if np.finfo(d).eps > np.finfo(num_dtype).eps]
+    return next((d for d in coarser if noise <= 16 * float(np.finfo(d).eps) * scale), None)
 
 
 def _finite_differences(c: Comparison) -> FiniteDifferences:
@@ -205,19 +247,20 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
     atol·S + 16ε (ε of the gradients' dtype), with a relative error above ``_GROSS``, is
-    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong; S must
-    be above what φ's own rounding hides. The test's noise floor is φ's rounding noise
-    measured along the row's direction (:func:`_noise`), so a right slope whose central
-    difference is merely noisy (φ computed with cancellation) or inaccurate (truncation)
-    stays ok."""
+    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong. The
+    test's noise floor is φ's rounding noise measured along the row's direction
+    (:func:`_noise`), and at least 16ε as if φ were computed through intermediates of
+    size 1, so a right slope whose central difference is merely noisy (φ computed with
+    cancellation, in stairs too wide for the measurement) or inaccurate (truncation)
+    stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by more than
+    ~2000ε is found wrong even where every derivative is far below what a central
+    difference at h resolves (λ‖x‖² with λ = 1e-12)."""
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
     # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
     # own rounding (1 − tanh²(9) is 0 in float32, not 6e-8).
     shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps)
-    # Below 16·ε/∛ε (6e-10 in float64) a φ computed through intermediates of size 1
-    # cannot resolve the slope: its rounding alone moves the central difference by ε/h.
-    if shrink <= 0 or scale < 16 * fd.eps ** (2 / 3):
+    if shrink <= 0:
         return
     gray = [
         p
@@ -226,7 +269,7 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     ]
     gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
-        noise = 16 * _noise(partial(_phi_along, fd, p.direction), p.step)
+        noise = 16 * max(_noise(partial(_phi_along, fd, p.direction), p.step), fd.eps)
         taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
             p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
@@ -255,27 +298,34 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
 
 
 def _element_probes(
-    c: Comparison, fd: FiniteDifferences, result: GradcheckResult, s: GradcheckSettings, num_dtype: np.dtype
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    only: Sequence[Element] | None = None,
 ) -> list[_Probe]:
-    """One row per input element: ∂φ/∂xᵢ against (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and
-    where several elements sit at kinks, rows for them moved together (:mod:`.ties`)."""
+    """One row per input element (or per element of ``only``): ∂φ/∂xᵢ against
+    (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and where several elements sit at kinks, rows for
+    them moved together (:mod:`.ties`)."""
+    elements = only if only is not None else [(k, i) for k, b in enumerate(c.base) for i in np.ndindex(b.shape)]
     probes = []
     kinked: list[Element] = []
-    result.numeric = []
-    for k, (b, a) in enumerate(zip(c.base, c.analytic)):
-        numeric = np.zeros(b.shape)
-        for idx in np.ndindex(b.shape):
-            x = float(b[idx])
-            d = Direction.element(k, idx)
-            label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
-            row = fd.probe(
-                d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
-            )
-            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
-            numeric[idx] = row.numeric
-            if row.verdict == KINK:
-                kinked.append((k, idx))
-        result.numeric.append(numeric)
+    for k, idx in elements:
+        b, a = c.base[k], c.analytic[k]
+        x = float(b[idx])
+        d = Direction.element(k, idx)
+        label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
+        row = fd.probe(
+            d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
+        )
+        probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
+        if row.verdict == KINK:
+            kinked.append((k, idx))
+    if only is None:
+        result.numeric = [np.zeros(b.shape) for b in c.base]
+        for (k, idx), p in zip(elements, probes):
+            result.numeric[k][idx] = p.row.numeric
     if len(kinked) > 1:
         ties = tie_probes(
             fd, c.base, kinked, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
@@ -295,9 +345,11 @@ def _direction_probes(
     s: GradcheckSettings,
     num_dtype: np.dtype,
     rng: np.random.Generator,
+    still: Sequence[np.ndarray] | None = None,
 ) -> list[_Probe]:
     """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
-    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference.
+    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference (u is 0 where
+    ``still`` is, one mask per input).
 
     Full mode lets element i be off by tᵢ = atol + rtol·|gᵢ|. For any error e within
     that, ⟨e, u⟩ has a standard deviation of at most ‖t∘u‖ over either kind of u, so a
@@ -319,6 +371,8 @@ def _direction_probes(
     for j in range(s.directions):
         kind = "±1" if j % 2 == 0 else "Gaussian"
         us = [_rademacher(rng, b.shape) if j % 2 == 0 else rng.standard_normal(b.shape) for b in c.base]
+        if still is not None:
+            us = [u * m for u, m in zip(us, still)]
         slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
         spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
         d = Direction.dense(us)
@@ -334,14 +388,46 @@ def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.integers(0, 2, shape) * 2.0 - 1.0
 
 
+#: Tests of parts of a direction when searching for the elements at kinks (4 evaluations each).
+_SEARCHES = 256
+
+
+def _around_kinks(
+    c: Comparison,
+    fd: FiniteDifferences,
+    result: GradcheckResult,
+    s: GradcheckSettings,
+    num_dtype: np.dtype,
+    rng: np.random.Generator,
+    probes: list[_Probe],
+    met: _Probe,
+) -> list[_Probe]:
+    """Too many elements for the table, and a direction met a kink: find the elements
+    at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
+    together, and the rest along random directions that leave them still."""
+    assert met.direction.arrays is not None
+    found = kinked_elements(fd, met.direction.arrays, met.step, met.row.tolerance, _SEARCHES)
+    if not found:
+        _note_unjudged(probes, result, s)
+        return probes
+    still = [np.ones(b.shape) for b in c.base]
+    for k, idx in found:
+        still[k][idx] = 0.0
+    result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
+    around = _direction_probes(c, fd, result, s, num_dtype, rng, still)
+    _note_unjudged(around, result, s)
+    return around + _element_probes(c, fd, result, s, num_dtype, found)
+
+
 def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
     """Say how many directions met a kink, where no element table is recomputed."""
     met = sum(p.row.verdict in (KINK, DISCONTINUITY) for p in probes)
     if met:
         result.notes.append(
             f"{met} of {len(probes)} directions met a kink and give no verdict (along a dense direction the "
-            f"one-sided slopes bound the gradient only for a convex φ), and the element table is not recomputed "
-            f"beyond report_limit={s.report_limit} elements: check a smaller input, or raise report_limit"
+            f"one-sided slopes bound the gradient only for a convex φ); the element table is not recomputed "
+            f"beyond report_limit={s.report_limit} elements, and no search found the elements at kinks: check a "
+            "smaller input, or raise report_limit"
         )
 
 

@@ -53,10 +53,15 @@ def lowest_precision(dtypes: Sequence[np.dtype]) -> np.dtype:
 
 class Direction:
     """A perturbation x + t·d of all inputs: one element (``Direction.element``) or
-    dense arrays (``Direction.dense``)."""
+    dense arrays (``Direction.dense``, which keeps them as ``arrays``)."""
 
-    def __init__(self, moved: Callable[[Sequence[np.ndarray], float], list[np.ndarray]]) -> None:
+    def __init__(
+        self,
+        moved: Callable[[Sequence[np.ndarray], float], list[np.ndarray]],
+        arrays: Sequence[np.ndarray] | None = None,
+    ) -> None:
         self.moved = moved
+        self.arrays = arrays
 
     @classmethod
     def element(cls, i: int, idx: tuple[int, ...]) -> Direction:
@@ -73,7 +78,7 @@ class Direction:
         def moved(base: Sequence[np.ndarray], t: float) -> list[np.ndarray]:
             return [b + t * d for b, d in zip(base, arrays)]
 
-        return cls(moved)
+        return cls(moved, arrays)
 
 
 @dataclass

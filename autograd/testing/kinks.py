@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK
 
-# A kink's jump keeps at least this fraction each time the step halves (curvature: ½).
+# A kink's jump keeps at least this fraction each time the step halves (curvature: ½),
+# and grows by at most its inverse.
 _PERSISTS = 0.75
 # Across a jump of φ the one-sided slopes double when the step halves (smooth: ~1).
 _GROWS = 1.5
@@ -100,7 +101,9 @@ def examine(
         if gap <= tol * 2**k:  # the stencil is clear: rounding-level gap at this step
             settled = ((left + right) / 2, float(2**k))
             break
-        streak = streak + 1 if gap >= _PERSISTS * previous else 0
+        # A kink's jump keeps its size; a gap that grows (a step far above the scale
+        # on which f varies: sin(1e8·x) at h = 6e-6) is no kink.
+        streak = streak + 1 if _PERSISTS * previous <= gap <= previous / _PERSISTS else 0
         if streak >= 2:  # the gap held over two halvings: a kink at x
             return KinkEvidence(tuple(slopes), True)
     if settled is None:

@@ -84,9 +84,10 @@ def reentrancy(
 ) -> dict[str, str]:
     """The same upstream gradient twice gives the same gradients (up to ``nondet_tol``)."""
     again = [as_analytic(g, s) for g, s in zip(backward(1.0, True), shapes)]
-    # NaN twice is the same answer (a wrong one, which the Jacobian comparison reports).
-    with np.errstate(invalid="ignore"):  # inf − inf: NaN, which fails the check below
-        gaps = [np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b)) for a, b in zip(analytic, again)]
+    # NaN twice, or the same inf twice, is the same answer (a wrong one, which the
+    # Jacobian comparison reports); inf − inf would be NaN.
+    with np.errstate(invalid="ignore"):
+        gaps = [np.where((a == b) | (np.isnan(a) & np.isnan(b)), 0.0, np.abs(a - b)) for a, b in zip(analytic, again)]
     diff = max((float(np.max(g, initial=0.0)) for g in gaps), default=0.0)
     if diff <= nondet_tol:
         return {}

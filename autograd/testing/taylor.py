@@ -30,13 +30,17 @@ class TaylorResult:
     remainders: list[float] = field(default_factory=list)
     orders: list[float] = field(default_factory=list)
     order: float | None = None  # observed order at the smallest usable steps
+    slope: float = 0.0  # the analytic slope tested
 
     @property
     def gradient_ok(self) -> bool:
-        """True when the remainder is second order (or at rounding level throughout)."""
-        return self.order is None or self.order > 1.5
+        """True when the remainder is second order (or at rounding level throughout);
+        never for a slope that is not finite."""
+        return math.isfinite(self.slope) and (self.order is None or self.order > 1.5)
 
     def summary(self) -> str:
+        if not math.isfinite(self.slope):
+            return f"Taylor test: skipped: the analytic slope is {self.slope}, which no remainder can test"
         if not self.remainders:
             return "Taylor test: remainder at rounding level for every step (φ is linear along d); the slope is exact"
         if self.order is None:
@@ -65,17 +69,21 @@ def taylor_test(
     ``h0`` the first step; stops once the remainder sinks into rounding noise: of the
     float type with machine epsilon ``eps``, or the ``noise`` φ is known to carry (a
     φ computed with cancellation is far noisier than ε·|φ|)."""
+    result = TaylorResult(slope=slope)
+    if not math.isfinite(slope):
+        return result
     phi0 = phi_at(0.0)
     floor = max(_NOISE * eps * max(abs(phi0), 1e-300), noise)
-    result = TaylorResult()
     h = h0
     for _ in range(halvings):
         r = abs(phi_at(h) - phi0 - h * slope)
-        if r <= floor:
-            break
-        result.steps.append(h)
-        result.remainders.append(r)
         h /= 2
+        if not math.isfinite(r) and not result.remainders:
+            continue  # x + h is past the edge of f's domain: smaller steps may not be
+        if not r > floor:  # rounding level, or not finite past the first steps
+            break
+        result.steps.append(2 * h)
+        result.remainders.append(r)
     rs = result.remainders
     result.orders = [math.log2(a / b) for a, b in itertools.pairwise(rs)]
     if result.orders:
