@@ -179,13 +179,19 @@ class Tensor(Operators, Node):
         if isinstance(exc, ValueError) and (
             "shape" in msg or "broadcast" in msg or "dimension" in msg or "size" in msg
         ):
-            if fn.name != "matmul":
-                hint = "shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
-            elif "enough dimensions" in msg:
-                hint = "matmul needs operands of at least one dimension; use * to scale by a number"
+            if fn.name == "matmul":
+                hint = (
+                    "; matmul needs operands of at least one dimension; use * to scale by a number"
+                    if "enough dimensions" in msg
+                    else "; for matmul the last axis of the left operand must equal the second-to-last of the right"
+                )
+            elif "broadcast" in msg:  # the rule explains a failed broadcast, not a reshape or an empty mean
+                hint = "; shapes must be equal, or 1, axis by axis from the right (numpy broadcasting)"
             else:
-                hint = "for matmul the last axis of the left operand must equal the second-to-last of the right"
-            return ShapeError(f"{fn.name}: operands {shapes} do not fit: {msg}; {hint}")
+                hint = ""
+            if len(inputs) == 1 and not hint:
+                return ShapeError(f"{fn.name} on {shapes}: {msg}")
+            return ShapeError(f"{fn.name}: operands {shapes} do not fit: {msg}{hint}")
         return (
             type(exc)(f"{fn.name} on {shapes}: {msg}") if isinstance(exc, (ValueError, TypeError, IndexError)) else exc
         )

@@ -212,3 +212,25 @@ def test_derivative_domain_error_of_sqrt_names_sqrt(make):
         (y.sum() if isinstance(y, Tensor) else y).backward()
     if isinstance(x, Tensor):
         assert "index (1,)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Tensor(np.ones(6)).reshape(4), r"^reshape on Tensor f64\[6\]: cannot reshape array of size 6"),
+        (lambda: Tensor(np.ones(0)).mean(), r"^mean on Tensor f64\[0\]: mean over an empty axis"),
+        (lambda: Tensor(np.ones(0)).max(), r"^max on Tensor f64\[0\]: max over an empty axis"),
+        (
+            lambda: ag.concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones((3, 2)))]),
+            r"^concatenate: operands Tensor f64\[2, 3\], Tensor f64\[3, 2\] do not fit: all the input",
+        ),
+        (lambda: ag.stack([Tensor(np.ones(2)), Tensor(np.ones(3))]), r"^stack: operands .* same shape$"),
+    ],
+    ids=["reshape", "mean of nothing", "max of nothing", "concatenate", "stack"],
+)
+def test_a_shape_error_without_broadcasting_gets_no_broadcasting_hint(make, match):
+    # The rule "equal, or 1, axis by axis from the right" explains a failed broadcast
+    # only; after a reshape or an empty mean it sends the reader the wrong way.
+    with pytest.raises(ag.ShapeError, match=match) as info:
+        make()
+    assert "broadcasting" not in str(info.value)
