@@ -4,7 +4,7 @@ An ``.npz`` is a zip of ``.npy`` members, each a small header (dtype, shape, ord
 followed by the raw values. numpy's own reader allocates the array its header
 declares before reading a byte of it, and lets the zip's own failures through
 (encrypted members, unknown compression methods). Here the zip's directory is read
-first (how many members, how many bytes they unpack to), then each member's header,
+first (how many members, how many bytes they unpack to, from how few), then each member's header,
 which must account for exactly the bytes the member holds; only then are the values
 read. No member may hold Python objects: reading never runs code from the file.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
+import warnings
 import zipfile
 import zlib
 
@@ -22,6 +24,10 @@ from glassgrad.errors import GlassgradError
 from .data.files import irregular
 
 NPY_VERSIONS = ((1, 0), (2, 0))  # what np.save writes for arrays of numbers
+# A compressed member may unpack to this many times its packed size, plus the slack:
+# floating-point weights hardly compress (about 1.1 times); a thousand times is a bomb.
+MAX_INFLATION = 16
+INFLATION_SLACK = 1 << 20
 
 
 def read_npz(
@@ -55,6 +61,11 @@ def read_npz(
 def _array(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str, error: type[GlassgradError]) -> np.ndarray:
     """One member's array, its header checked against the bytes the member holds."""
     name = member.filename.removesuffix(".npy")
+    if member.file_size > MAX_INFLATION * member.compress_size + INFLATION_SLACK:
+        raise error(
+            f"{where}: array {name!r} unpacks from {member.compress_size:,} to {member.file_size:,} bytes, "
+            f"more than {MAX_INFLATION} times; save it uncompressed, as numpy.savez does"
+        )
     with archive.open(member) as f:
         assert isinstance(f, zipfile.ZipExtFile)  # what open() returns for reading; typeshed says IO[bytes]
         try:
@@ -64,8 +75,12 @@ def _array(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str, error:
             read_header = (
                 np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             )
-            shape, fortran_order, dtype = read_header(f)
-        except ValueError as exc:
+            with warnings.catch_warnings():  # numpy warns as it reads a header written by Python 2
+                warnings.simplefilter("ignore", UserWarning)
+                shape, fortran_order, dtype = read_header(f)
+        # numpy re-reads a header Python cannot parse as Python 2's, and its tokenizer's
+        # error at an unclosed bracket passes through (numpy 2.4).
+        except (ValueError, tokenize.TokenError) as exc:
             raise error(f"{where}: array {name!r} is not a numpy array ({_detail(exc)})") from None
         if dtype.hasobject:
             raise error(f"{where}: array {name!r} holds Python objects (dtype object); a file of numbers never does")

@@ -96,7 +96,7 @@ def _read_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
     if text is None or len(text) > MAX_META_CHARS:
         raise ModelFileError(f"model file {path} has no readable metadata; it was not written by glassgrad")
     try:
-        meta = json.loads(text)
+        meta = serialize.json_loads(text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise ModelFileError(f"model file {path} has no readable metadata; it was not written by glassgrad") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -46,6 +46,7 @@ MAX_ARRAYS = 10_000  # the header and one array per parameter
 MAX_BYTES = 1 << 30  # what the arrays may unpack to, headers included
 MAX_HEADER_BYTES = 1 << 20  # the architecture and the metadata as JSON
 MAX_DEPTH = 64  # levels of lists and dicts in the header; a Sequential inside another takes 3
+MAX_INT_DIGITS = 4300  # in a whole number of the header: Python's own limit since 3.11
 NPY_HEADER_BYTES = 256  # what np.savez puts before each array's values, at most, for a parameter
 
 
@@ -202,18 +203,33 @@ def _header(raw: np.ndarray | None, where: str) -> dict[str, Any]:
             f"{where}: its header is {raw.size:,} bytes, more than the {MAX_HEADER_BYTES:,} a module file's may be"
         )
     try:
-        header = json.loads(raw.tobytes().decode("utf-8"))
+        header = json_loads(raw.tobytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ModuleFileError(f"{where}: its header is not UTF-8 (byte {exc.start}); the file is damaged") from None
     except RecursionError:  # JSON nested thousands deep
         raise ModuleFileError(too_deep) from None
     except ValueError as exc:
-        raise ModuleFileError(f"{where}: its header is not JSON ({_one_line(exc)}); the file is damaged") from None
+        raise ModuleFileError(
+            f"{where}: its header cannot be read as JSON ({_one_line(exc)}); the file is damaged"
+        ) from None
     if _depth(header) > MAX_DEPTH:
         raise ModuleFileError(too_deep)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModuleFileError(not_ours)
     return header
+
+
+def json_loads(text: str) -> Any:
+    """``json.loads`` of text from a file, whole numbers held to ``MAX_INT_DIGITS`` digits
+    on every Python: 3.11 and later refuse longer ones themselves, 3.10 would spend 10 s
+    on a million digits."""
+    return json.loads(text, parse_int=_whole_number)
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a whole number of {len(digits):,} digits; at most {MAX_INT_DIGITS:,} digits are read")
+    return int(digits)
 
 
 def _depth(value: Any) -> int:

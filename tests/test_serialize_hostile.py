@@ -9,7 +9,9 @@ import io
 import json
 import os
 import struct
+import sys
 import threading
+import warnings
 import zipfile
 
 import numpy as np
@@ -380,3 +382,66 @@ def test_the_models_glassgrad_train_writes_round_trip(tmp_path):
     for model in (LogisticModel(5), HiddenLayerDetector(hidden=3, n_features=5), DigitClassifier(n_features=5)):
         back = load(save(model, tmp_path / "m.npz"))
         assert type(back) is type(model) and repr(back) == repr(model)
+
+
+def test_a_whole_number_of_a_hundred_thousand_digits_is_refused_as_python_3_11_does(good, tmp_path):
+    # Python 3.10 parses it (a million digits take 10 s); 3.11 and later refuse more than 4,300
+    _, header, arrays = good
+    lift = getattr(sys, "set_int_max_str_digits", None)  # lifted here, to be 3.10 on every Python
+    before = sys.get_int_max_str_digits() if lift else None
+    if lift:
+        lift(0)
+    try:
+        text = json.dumps(header)[:-1] + ', "n": ' + "7" * 100_000 + "}"
+        refused(write(tmp_path / "digits.npz", text.encode(), arrays), "4,300 digits")
+    finally:
+        if lift:
+            lift(before)
+
+
+def test_an_array_packed_to_a_thousandth_of_its_size_is_refused_unread(tmp_path):
+    # a 4 MiB layer of zeros deflates to 4 kB: a 1 MB file of such would unpack to 1 GiB
+    net = Sequential(Linear(1024, 512, rng=0))
+    net[0].weight.data[...] = 0.0
+    plain = save(net, tmp_path / "plain.npz")
+    packed = tmp_path / "packed.npz"
+    with zipfile.ZipFile(plain) as z, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info))
+    assert packed.stat().st_size < 40_000
+    refused(packed, "'0.weight'", "numpy.savez")
+    load(plain)  # the same arrays stored as save writes them load
+
+
+def test_a_compressed_file_of_weights_that_do_not_pack_tightly_loads(tmp_path):
+    net = Sequential(Linear(256, 128, rng=0))
+    plain = save(net, tmp_path / "plain.npz")
+    packed = tmp_path / "packed.npz"
+    with zipfile.ZipFile(plain) as z, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info))
+    assert repr(load(packed)) == repr(net)
+
+
+def _npy_with_header_text(text, values):
+    """An .npy (version 1.0) whose header is ``text`` (padded as numpy pads it), then ``values``."""
+    length = -(-(len(text) + 11) // 64) * 64 - 10
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", length) + text.ljust(length - 1).encode() + b"\n" + values
+
+
+def test_an_npy_header_numpy_cannot_tokenize_is_one_line(good, tmp_path):
+    path, _, arrays = good
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }  ("  # numpy raised tokenize.TokenError
+    damaged = _replaced(
+        path, tmp_path / "paren.npz", "0.bias.npy", _npy_with_header_text(text, arrays["0.bias"].tobytes())
+    )
+    refused(damaged, "0.bias", "not a numpy array")
+
+
+def test_an_npy_header_of_python_2_loads_without_a_warning(good, tmp_path):
+    path, _, arrays = good
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }"  # numpy warns as it reads it
+    old = _replaced(path, tmp_path / "py2.npz", "0.bias.npy", _npy_with_header_text(text, arrays["0.bias"].tobytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(load(old)[0].bias.data, arrays["0.bias"])
