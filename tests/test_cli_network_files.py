@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import zipfile
 
 import numpy as np
 import pytest
+from damaged_files import central_directory_field
 from glassgrad.models.cli import main
 from glassgrad.models.network import DigitClassifier, HiddenLayerDetector
 from glassgrad.models.report import ModelFileError, load_model, save_model
@@ -126,17 +126,6 @@ def test_a_model_file_of_thousands_of_arrays_is_refused_before_reading_them(tmp_
     assert err.count("\n") == 1 and "holds 20,000 arrays" in err, err
 
 
-def _central_directory_field(path, out, offset, value):
-    """``path`` with a 2-byte field of every central-directory entry set to ``value``."""
-    data = bytearray(path.read_bytes())
-    at = data.find(b"PK\x01\x02")
-    while at >= 0:
-        struct.pack_into("<H", data, at + offset, value)
-        at = data.find(b"PK\x01\x02", at + 4)
-    out.write_bytes(bytes(data))
-    return out
-
-
 def _lying_npy(path, out):
     """``path`` with its first layer's bias declaring a million by a million values."""
     header = io.BytesIO()
@@ -151,8 +140,8 @@ def _lying_npy(path, out):
 @pytest.mark.parametrize(
     ("damage", "words"),
     [
-        (lambda p, out: _central_directory_field(p, out, 8, 1), "encrypted"),  # the flag of a password
-        (lambda p, out: _central_directory_field(p, out, 10, 99), "compression method"),  # AES, unknown to zipfile
+        (lambda p, out: central_directory_field(p, out, 8, 1), "encrypted"),  # the flag of a password
+        (lambda p, out: central_directory_field(p, out, 10, 99), "compression method"),  # AES, unknown to zipfile
         (_lying_npy, "declares float64[1000000, 1000000]"),
     ],
     ids=["encrypted", "unknown compression", "npy header promising 8 TB"],

@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from damaged_files import central_directory_field
 from glassgrad.models import serialize
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.network import DigitClassifier, HiddenLayerDetector
@@ -160,25 +161,14 @@ def test_an_array_shorter_than_its_header_says_is_refused(good, tmp_path):
     refused(short, "0.bias", "damaged")
 
 
-def _patched_central_directory(path, out, offset, value):
-    """``path`` with a 2-byte field of every central-directory entry set to ``value``."""
-    data = bytearray(path.read_bytes())
-    at = data.find(b"PK\x01\x02")
-    while at >= 0:
-        struct.pack_into("<H", data, at + offset, value)
-        at = data.find(b"PK\x01\x02", at + 4)
-    out.write_bytes(bytes(data))
-    return out
-
-
 def test_an_encrypted_member_is_one_line(good, tmp_path):
     path, _, _ = good
-    refused(_patched_central_directory(path, tmp_path / "locked.npz", 8, 1), "encrypted")
+    refused(central_directory_field(path, tmp_path / "locked.npz", 8, 1), "encrypted")
 
 
 def test_a_member_packed_by_an_unknown_method_is_one_line(good, tmp_path):
     path, _, _ = good
-    refused(_patched_central_directory(path, tmp_path / "packed.npz", 10, 99), "compression")
+    refused(central_directory_field(path, tmp_path / "packed.npz", 10, 99), "compression")
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
