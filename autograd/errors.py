@@ -42,6 +42,11 @@ class TraceError(GlassgradError):
     """The function cannot be replayed from one trace (see the rules of tracing)."""
 
 
+class TraceWarning(UserWarning):
+    """A compiled step keeps tracing its function again: what the function reads from
+    outside its inputs changes between calls."""
+
+
 class MissingDependency(GlassgradError, ImportError):
     """An optional part needs a package that is not installed; the message names the extra
     that installs it."""

@@ -14,20 +14,26 @@ Guarded, for the function and for every function of the user's it calls (not the
 engine's, NumPy's or the standard library's):
 
 - the globals its code loads by name, and the values of the function's own closure;
-- the attributes a method reads of its ``self`` (the names its code loads that the
-  object holds in its ``__dict__``);
-- every attribute of every module whose forward runs, and of the modules inside it.
+- the attributes its code loads of a method's ``self`` and of the objects those
+  globals and closure values name (a settings object, a module of settings), where
+  the object holds them or its class has them as data;
+- every attribute of every module whose forward runs, and of the modules inside it;
+- the version of each graph value read that requires no grad (a constant Tensor, a
+  frozen parameter): what the trace computed from it alone, it computed once.
 
-Not guarded: what changes in place inside a value read (an array, a list, a dict, the
-attribute of an object that is neither a module nor a method's ``self``).
+Not guarded: what changes in place inside a value read without the engine (a NumPy
+array's numbers, also through a Tensor's ``.data``; a list's or a dict's items; an
+attribute further down, ``settings.optimizer.lr``; a class attribute changed).
 """
 
 from __future__ import annotations
 
 import dis
 import functools
+import inspect
 import os
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from types import CellType, CodeType, FrameType, ModuleType
 from typing import Any
 
@@ -37,6 +43,7 @@ from . import nn
 from .graph import Node
 
 _MISS = object()  # an absent global or attribute, an empty cell
+_NO_DATA = property()  # stands for a class attribute that is a method or absent (it has __get__)
 
 # Code whose globals and attributes are no user's settings: the engine, NumPy, Python's
 # own (its frozen modules too, and the code it writes: namedtuples, dataclasses), and
@@ -83,10 +90,17 @@ class Reads:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.places: dict[tuple[int, str], tuple[Any, str]] = {}  # (holder, key) by ids
         self.modules: dict[int, nn.Module] = {}
+        # NumPy's random number generators the function's code reads (NumPy's global
+        # one when it reads np.random), with their states before it drew from them;
+        # a draw from Python's is seen as it is made (see :meth:`c_call`).
+        self.generators: dict[int, tuple[Any, Any]] = {}
+        self.python_draw = False
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
+        attributes = _loads(code)[1] if code else frozenset()
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
+            self._attributes(_read(cell, name), attributes)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner
@@ -95,6 +109,7 @@ class Reads:
         value = _read(holder, key)
         if isinstance(value, nn.Module):
             self.modules[id(value)] = value
+        self._generator(value)
         if _worth(value):
             self.places[id(holder), key] = holder, key
 
@@ -113,13 +128,47 @@ class Reads:
         for name in global_names:
             if name in space:
                 self._add(space, name)
+                self._attributes(space[name], attributes)
         if code.co_argcount and code.co_varnames[0] == "self":
-            owner = frame.f_locals.get("self")
-            if isinstance(owner, nn.Module):
-                self.modules[id(owner)] = owner
-            elif not isinstance(owner, Node) and isinstance(getattr(owner, "__dict__", None), dict):
-                for name in attributes.intersection(vars(owner)):
-                    self._add(owner, name)
+            self._attributes(frame.f_locals.get("self"), attributes)
+        if "random" in attributes:  # np.random.normal(...): the global generator
+            self._generator(np.random.mtrand._rand)
+
+    def c_call(self, function: Any) -> None:
+        """Note a call of a function written in C: a draw from Python's random numbers."""
+        if isinstance(getattr(function, "__self__", None), random.Random):
+            self.python_draw = True
+
+    def _attributes(self, owner: Any, names: frozenset[str]) -> None:
+        """Note the attributes among ``names`` that ``owner`` holds in its ``__dict__``
+        (a method's ``self``, a settings object or module of the user's), or all of
+        them for a module of glassgrad's."""
+        if isinstance(owner, nn.Module):
+            self.modules[id(owner)] = owner
+            return
+        if isinstance(owner, (Node, type)) or not isinstance(getattr(owner, "__dict__", None), dict):
+            return
+        if isinstance(owner, ModuleType) and _is_library(getattr(owner, "__file__", None) or "<frozen >"):
+            return
+        held, kind = vars(owner), type(owner)
+        for name in names:
+            # an attribute of the object's, or a class default it may get (not a method)
+            if name in held or not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
+                self._add(owner, name)
+
+    def _generator(self, value: Any) -> None:
+        value = getattr(value, "__self__", value)  # a generator's method: rng.random
+        if isinstance(value, _GENERATORS) and id(value) not in self.generators:
+            self.generators[id(value)] = value, _state(value)
+
+    def drawn(self) -> str | None:
+        """The random number generator the function drew from, if any (its type)."""
+        if self.python_draw:
+            return "random.Random"
+        for generator, state in self.generators.values():
+            if not _same_state(_state(generator), state):
+                return f"{type(generator).__module__}.{type(generator).__name__}"
+        return None
 
     def guard(self) -> Guard:
         """The guard of what was read, holding the values read now."""
@@ -128,6 +177,21 @@ class Reads:
 
 
 _MODULE_RUN = nn.Module._run.__code__
+_GENERATORS = (np.random.Generator, np.random.RandomState)
+
+
+def _state(generator: Any) -> Any:
+    if isinstance(generator, np.random.Generator):
+        return generator.bit_generator.state
+    return generator.get_state(legacy=False)
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
 
 
 def _read(holder: Any, key: str) -> Any:
@@ -187,6 +251,13 @@ class Guard:
         self.modules = modules
         self.members = [{k: _held(v) for k, v in vars(m).items()} for m in modules]
         self.assignments = nn._assignments  # the modules' attributes as of now
+        # The values read that hold data the trace may have computed with once: the
+        # graph values that require no grad (a constant Tensor, a frozen parameter),
+        # tested by their version, which assigning .data or an in-place op moves.
+        held = [*self.values, *(v for ms in self.members for v in ms.values())]
+        constants = {id(c): c for c in _nodes(held) if not c.requires_grad}
+        self.constants = list(constants.values())
+        self.versions = [c._version() for c in self.constants]
         self.namespaces: list[dict[str, Any]] = []  # of the entries testing it
 
     def tests(self, namespace: dict[str, Any]) -> list[str]:
@@ -199,12 +270,16 @@ class Guard:
         for i, (holder, key) in enumerate(self.places):
             namespace[f"holder{i}"] = holder
             if type(holder) is dict:
-                tests.append(f"holder{i}.get({key!r}, miss) is read{i}")
+                tests.append(f"holder{i}[{key!r}] is read{i}")
             elif type(holder) is CellType:
                 tests.append(f"holder{i}.cell_contents is read{i}")
+            elif self.values[i] is _MISS:  # the class's default was read
+                tests.append(f"{key!r} not in holder{i}.__dict__")
             else:
-                tests.append(f"holder{i}.__dict__.get({key!r}, miss) is read{i}")
-        namespace["miss"] = _MISS
+                tests.append(f"holder{i}.__dict__[{key!r}] is read{i}")
+        for i, (constant, version) in enumerate(zip(self.constants, self.versions)):
+            namespace[f"constant{i}"] = constant
+            tests.append(f"constant{i}._version() == {version}")
         return tests
 
     def _values(self) -> dict[str, Any]:
@@ -216,6 +291,8 @@ class Guard:
         values = [_read(h, k) for h, k in self.places]
         if not all(map(_same, values, self.values)):
             return False
+        if [c._version() for c in self.constants] != self.versions:
+            return False
         assigned = nn._assignments
         if assigned != self.assignments and not all(map(_same_members, self.modules, self.members)):
             return False
@@ -223,6 +300,20 @@ class Guard:
         for namespace in self.namespaces:
             namespace.update(self._values())
         return True
+
+    def changed(self) -> str | None:
+        """What reads otherwise than when traced, in words (None: nothing)."""
+        for (holder, key), then in zip(self.places, self.values):
+            if not _same(_read(holder, key), then):
+                return f"{key} holds another value"
+        for constant, version in zip(self.constants, self.versions):
+            if constant._version() != version:
+                return f"the data of {constant._describe()} changed"
+        if nn._assignments != self.assignments:
+            for module, members in zip(self.modules, self.members):
+                if not _same_members(module, members):
+                    return f"an attribute of the {type(module).__name__} module changed"
+        return None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Guard:
         """A copy reading the copies of what was copied (a model, a method's object)
@@ -233,8 +324,20 @@ class Guard:
         twin.values = [_copied(v, memo) for v in self.values]
         twin.modules = [_copied(m, memo) for m in self.modules]
         twin.members = [_copied(ms, memo) for ms in self.members]
+        twin.constants, twin.versions = _copied(self.constants, memo), self.versions
         twin.assignments, twin.namespaces = self.assignments, []
         return twin
+
+
+def _nodes(values: list[Any]) -> Iterator[Node]:
+    """The graph values among ``values`` and the items of their lists, tuples and dicts."""
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            yield from (x for x in v if isinstance(x, Node))
+        elif isinstance(v, dict):
+            yield from (x for x in v.values() if isinstance(x, Node))
+        elif isinstance(v, Node):
+            yield v
 
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:

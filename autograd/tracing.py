@@ -28,10 +28,10 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ``np.maximum``, ``np.minimum``) read the values at every call.
 - For the same reason, ``f`` may not compute from them under ``no_grad()``, change a
   parameter (in place or by assigning ``.data``), put a hook on any value or
-  ``retain_grad()`` on a value it computes (:class:`TraceError`): none of these is an
-  op of the graph the replay runs. Nor may it read a value an op made before the
-  trace (``h = w * 2`` outside ``f``): the replay would compute it again, where eager
-  glassgrad reuses it.
+  ``retain_grad()`` on a value it computes, or draw random numbers outside an op
+  (:class:`TraceError`): none of these is an op of the graph the replay runs. Nor
+  may it read a value an op made before the trace (``h = w * 2`` outside ``f``): the
+  replay would compute it again, where eager glassgrad reuses it.
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
@@ -40,10 +40,14 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   them is fixed then. What ``f`` reads from outside to compute them or to choose its
   ops is checked at every call (guards.py): a global or closure value (a learning
   rate), a module's attributes (its ``training`` flag, a layer or parameter it
-  holds), the attributes a method reads of its ``self``. When one is another value
-  than when traced, the step traces ``f`` again. A change made inside a value read
-  (a NumPy array's numbers, a list's items, the attribute of another object) is not
-  checked: pass such values as inputs, or trace again.
+  holds), the attributes it reads of a method's ``self`` and of a settings object
+  a global names, the data of a constant Tensor or frozen parameter read (by its
+  version). When one is another value than
+  when traced, the step traces ``f`` again (the fifth time, it says why with a
+  :class:`TraceWarning`: a value that changes at every call is an input). A change
+  made inside a value read without the engine (a NumPy array's numbers, a list's
+  items, an attribute further down) is not checked: pass such values as inputs, or
+  trace again.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
@@ -62,6 +66,7 @@ import os
 import re
 import sys
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,7 +76,7 @@ from typing import Any
 import numpy as np
 
 from . import state
-from .errors import GlassgradError, GradError, TraceError
+from .errors import GlassgradError, GradError, TraceError, TraceWarning
 from .graph import Function, Node, RawCtx, record_sites, run_backward, run_hooks, tick, walk
 from .guards import Guard, Reads
 from .inlining import CtxView, Giveup, Known, Record, Results, Value, global_names, inline
@@ -81,7 +86,9 @@ from .ops.kernels import kernels_for
 from .scalar import Scalar
 from .tensor import Tensor
 
-__all__ = ["Compiled", "TraceError", "trace"]
+__all__ = ["Compiled", "TraceError", "TraceWarning", "trace"]
+
+_RETRACES_TOLD = 5  # traces made again after which the step says why, once
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -110,6 +117,8 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
     def profile(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call":
             reads.frame(frame)
+        elif event == "c_call":
+            reads.c_call(arg)
         elif event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
@@ -302,11 +311,18 @@ def _entry(program: _Program) -> Callable[..., Any]:
         f"def enter({', '.join(inputs)}):",
         f"    if {' and '.join(f'type({x}) is kind' for x in inputs) or 'True'}:",
         f"        {', '.join(datas)}, = {', '.join(reads)}," if datas else "        pass",
-        "        try:",
-        f"            fresh = {' and '.join(guards) or 'True'}",
-        "        except ValueError:  # a cell emptied",
-        "            return MISS",
-        f"        if fresh and {' and '.join(tests) or 'True'}:",
+        *(
+            [
+                "        try:",
+                f"            if not ({' and '.join(guards)}):",
+                "                return MISS",
+                "        except (KeyError, ValueError):  # a global or attribute deleted, a cell emptied",
+                "            return MISS",
+            ]
+            if guards
+            else []
+        ),
+        f"        if {' and '.join(tests) or 'True'}:",
         f"            return run({', '.join(datas)})",
         "    return MISS",
     ]
@@ -346,6 +362,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_no_draws(fn, reads, order)
     _check_made_inside(fn, order, start)
     _check_no_retain(order, inputs)
     _check_replayable(fn, inputs, order)
@@ -375,6 +392,29 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_no_draws(fn: Callable[..., Any], reads: Reads, order: Sequence[Node]) -> None:
+    """Refuse a function that drew random numbers outside its ops: the compiled step
+    would repeat what the draw chose (a branch, a mask made in Python) at every call.
+    An op of the user's own may draw in its forward, which the replay runs again, and
+    its draws cannot be told from the function's: with one in the graph, nothing is
+    refused here (a drawn value that reaches the graph is still refused as a constant
+    that changes, see :func:`_check_replayable`)."""
+    drawn = reads.drawn()
+    if drawn is None or any(not _engine_op(n.fn) for n in order if n.fn is not None):
+        return
+    raise TraceError(
+        f"trace: {getattr(fn, '__qualname__', 'the function')} draws random numbers ({drawn}): the compiled step "
+        "would repeat what this draw chose at every call, where eager glassgrad draws anew. Draw them outside "
+        "and pass them in as an input, or run the function eagerly."
+    )
+
+
+def _engine_op(fn: type[Function]) -> bool:
+    """Whether an op is one of glassgrad's own (none of which draws random numbers)."""
+    module = sys.modules.get(fn.__module__)
+    return os.path.abspath(getattr(module, "__file__", None) or "").startswith(_PACKAGE_DIR)
 
 
 def _check_made_inside(fn: Callable[..., Any], order: Sequence[Node], start: int) -> None:
@@ -1012,6 +1052,7 @@ class Compiled:
         self._kind: type[Node] = Scalar if all(isinstance(x, (Scalar, float, int)) for x in example_inputs) else Tensor
         self._wanted = tuple(isinstance(x, Node) and x.requires_grad for x in example_inputs)
         self._programs: dict[Any, _Program] = {}
+        self._retraced = 0  # traces made again because a read changed (see guards.py)
         self._latest = self._program(self._datas(example_inputs))
 
     def _datas(self, inputs: Sequence[Any]) -> list[Any]:
@@ -1035,6 +1076,17 @@ class Compiled:
         key = _signature(datas)
         program = self._programs.get(key)
         if program is None or program.arguments(list(datas)) is None:
+            changed = program.guard.changed() if program is not None and program.guard is not None else None
+            if changed is not None:
+                self._retraced += 1
+                if self._retraced == _RETRACES_TOLD:
+                    warnings.warn(
+                        f"trace: {getattr(self.fn, '__qualname__', 'the function')} was traced again "
+                        f"{self._retraced} times because what it reads from outside changed ({changed}); each "
+                        "trace costs as much as many calls. Pass what changes between calls as an input.",
+                        TraceWarning,
+                        stacklevel=4,
+                    )
             for i, d in enumerate(datas):
                 if isinstance(d, np.ndarray) and d.dtype.kind != "f":
                     raise TypeError(

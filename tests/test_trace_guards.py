@@ -5,8 +5,10 @@ the trace, the step traces the function again and computes what eager glassgrad
 computes; it never replays a stale number."""
 
 import numpy as np
+import pytest
 from glassgrad import Tensor, trace
 from glassgrad.nn import Module, Parameter
+from glassgrad.tracing import TraceWarning
 
 ONES = np.ones(2)
 
@@ -164,3 +166,79 @@ def test_an_equal_value_bound_again_keeps_the_program():
     Halved()  # a new module elsewhere
     assert_step_equals_eager(step, f, ONES, [model.w])
     assert step._latest is program
+
+
+MASK = Tensor([1.0, 2.0])
+
+
+def masked(x):
+    return (x * (MASK * 2.0) * W).sum()
+
+
+def test_a_constant_tensor_read_from_outside_and_changed_after_the_trace_is_seen():
+    """MASK * 2 involves no input and no parameter: the trace computed it once, and after
+    MASK.data = [5, 5] the step returned 6 where eager gives 20."""
+    saved = MASK.data.copy()
+    try:
+        step = trace(masked, Tensor(ONES))
+        MASK.data = np.array([5.0, 5.0])
+        assert_step_equals_eager(step, masked, ONES, [W])
+    finally:
+        MASK.data = saved
+
+
+def test_a_modules_frozen_parameter_changed_after_the_trace_is_seen():
+    class Scaled(Module):
+        def __init__(self):
+            self.w = Parameter(np.array([1.0, 2.0]))
+            self.scale = Parameter(np.array(2.0))
+
+        def forward(self, x):
+            return (x * self.w * (self.scale * self.scale)).sum()
+
+    model = Scaled()
+    model.scale.requires_grad = False
+    step = trace(model, Tensor(ONES))
+    model.load_state_dict({"w": np.array([1.0, 2.0]), "scale": np.array(3.0)})
+    assert_step_equals_eager(step, model, ONES, [model.w])
+
+
+def test_a_read_that_changes_at_every_call_is_traced_again_and_said_once():
+    """Labels in a global rebound for every batch: each call traces again (the step
+    replayed the first batch's labels before), and the fifth trace says why."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    labels = np.ones(2)
+
+    def f(x):
+        return ((x * w - labels) ** 2).sum()
+
+    def batches():
+        nonlocal labels
+        for k in range(8):
+            labels = np.full(2, float(k))
+            assert_step_equals_eager(step, f, ONES, [w])
+
+    step = trace(f, Tensor(ONES))
+    with pytest.warns(TraceWarning, match="labels holds another value") as told:
+        batches()
+    assert len(told) == 1
+
+
+class Settings:
+    temperature = 1.0  # the class's default, until set on the object
+
+
+SETTINGS = Settings()
+
+
+def tempered(x):
+    return (x * W / SETTINGS.temperature).sum()
+
+
+def test_an_attribute_of_a_settings_object_the_function_reads_is_seen():
+    step = trace(tempered, Tensor(ONES))
+    SETTINGS.temperature = 4.0
+    try:
+        assert_step_equals_eager(step, tempered, ONES, [W])
+    finally:
+        del SETTINGS.temperature

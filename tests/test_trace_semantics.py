@@ -5,6 +5,7 @@ whose ``.grad`` it fills, hooks, a parameter frozen or unfrozen after the trace,
 import copy
 import cProfile
 import pickle
+import random
 import sys
 import threading
 
@@ -302,3 +303,20 @@ def test_tracing_under_cprofile_gives_the_profiler_back():
     finally:
         profiler.disable()
     assert step(Tensor([1.0, 2.0]))[0] == 5.0
+
+
+@pytest.mark.parametrize("source", ["python", "numpy", "generator"])
+def test_a_traced_function_that_draws_random_numbers_is_refused(source):
+    """A branch on a random number: after random.seed(4) both runs of the trace kept the
+    output, so every call of the step returned 6, where eager glassgrad drops it half
+    the time."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    rng = np.random.default_rng(0)
+    draw = {"python": random.random, "numpy": np.random.random, "generator": rng.random}[source]
+
+    def f(x):
+        keep = draw() < 0.5
+        return (x * w * (2.0 if keep else 0.0)).sum()
+
+    with pytest.raises(TraceError, match="draws random numbers"):
+        trace(f, Tensor([1.0, 1.0]))
