@@ -33,6 +33,7 @@ import functools
 import inspect
 import os
 import random
+import sys
 from collections.abc import Callable, Iterator
 from types import CellType, CodeType, FrameType, ModuleType
 from typing import Any
@@ -158,7 +159,7 @@ class Reads:
 
     def _generator(self, value: Any) -> None:
         value = getattr(value, "__self__", value)  # a generator's method: rng.random
-        if isinstance(value, _GENERATORS) and id(value) not in self.generators:
+        if isinstance(value, _generator_types()) and id(value) not in self.generators:
             self.generators[id(value)] = value, _state(value)
 
     def drawn(self) -> str | None:
@@ -177,7 +178,13 @@ class Reads:
 
 
 _MODULE_RUN = nn.Module._run.__code__
-_GENERATORS = (np.random.Generator, np.random.RandomState)
+
+
+def _generator_types() -> tuple[type, ...]:
+    """NumPy's generator classes, once numpy.random is imported: a generator exists only
+    then, and importing it here would add its import to every program that traces."""
+    np_random = sys.modules.get("numpy.random")
+    return () if np_random is None else (np_random.Generator, np_random.RandomState)
 
 
 def _state(generator: Any) -> Any:
