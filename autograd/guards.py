@@ -48,9 +48,17 @@ _NO_DATA = property()  # stands for a class attribute that is a method or absent
 
 # Code whose globals and attributes are no user's settings: the engine, NumPy, Python's
 # own (its frozen modules too, and the code it writes: namedtuples, dataclasses), and
-# not the packages installed beside it.
-_ENGINE = tuple(os.path.join(os.path.realpath(os.path.dirname(f)), "") for f in (__file__, np.__file__))
-_STDLIB = os.path.join(os.path.realpath(os.path.dirname(os.__file__)), "")
+# not the packages installed beside it. Both the folder a package is imported from
+# (the engine's written code is named inside it) and the one its files' links lead to
+# count: an install that links every file into place is still the engine.
+_ENGINE = tuple(
+    {
+        os.path.join(os.path.dirname(path(f)), "")
+        for f in (__file__, np.__file__)
+        for path in (os.path.abspath, os.path.realpath)
+    }
+)
+_STDLIB = os.path.join(os.path.dirname(os.path.realpath(os.__file__)), "")
 
 # Values compared by value when they are another object than the one traced.
 _NUMBERS = (bool, int, float, complex, str, bytes, type(None), np.generic)
@@ -73,7 +81,7 @@ def _is_library(filename: str) -> bool:
     if filename.startswith(("<frozen ", "<string>")):
         return True
     path = os.path.realpath(filename)
-    if path.startswith(_ENGINE):
+    if filename.startswith(_ENGINE) or path.startswith(_ENGINE):
         return True
     return path.startswith(_STDLIB) and not path[len(_STDLIB) :].startswith(("site-packages", "dist-packages"))
 
