@@ -110,7 +110,7 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     fd = _finite_differences(c)
     _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
-    probes, entries = _probes(c, fd, result, s, num_dtype, rng)
+    probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
         coarser = _rounded_like(fd, c, num_dtype, probes[0].step)
@@ -119,7 +119,7 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             # central differences at this dtype's step are rounding, not slopes.
             fd.eps = float(np.finfo(coarser).eps)
             num_dtype = coarser
-            probes, entries = _probes(c, fd, result, s, num_dtype, rng)
+            probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if s.atol is None and result.mode != "fast":
         _confirm_small(probes, fd, result)
     result.evaluations = fd.evaluations
@@ -132,33 +132,167 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
         )
 
 
-def _probes(
-    c: Comparison,
-    fd: FiniteDifferences,
-    result: GradcheckResult,
-    s: GradcheckSettings,
-    num_dtype: np.dtype,
-    rng: np.random.Generator,
-) -> tuple[list[_Probe], list[Row]]:
-    """The compared rows at steps for φ computed in ``num_dtype``: elements (and the
-    Jacobian's entries) in full mode, directions in fast mode."""
-    result.step = s.describe_step(num_dtype)
-    if s.compares_elements(c.size):
-        result.mode = "full"
-        probes = _element_probes(c, fd, result, s, num_dtype)
-        entries = [] if c.jacobian is None else _entry_rows(c, fd, [p.row for p in probes], result, s, num_dtype)
-        return probes, entries
-    result.mode = "fast"
-    probes = _direction_probes(c, fd, result, s, num_dtype, rng)
-    met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
-    if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
-        # A failed direction, or one that met a kink (no verdict there): the
-        # elements, and the kinked ones moved together, judge instead.
-        result.mode = "fast, element table recomputed (a direction failed or met a kink)"
-        probes = _element_probes(c, fd, result, s, num_dtype)
-    elif met:
-        probes = _around_kinks(c, fd, result, s, num_dtype, rng, probes, met[0])
-    return probes, []
+#: Fast mode's tolerance in standard deviations of the error that full mode tolerates.
+SIGMAS = 5.0
+
+
+def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Random signs ±1."""
+    return rng.integers(0, 2, shape) * 2.0 - 1.0
+
+
+#: Tests of parts of a direction when searching for the elements at kinks (4 evaluations each).
+_SEARCHES = 256
+
+
+@dataclass
+class _Probing:
+    """One comparison at one numeric dtype: the function's values and analytic
+    gradient, φ's finite differences, the result being filled, the settings, the dtype
+    φ is computed in (its steps) and the random directions' generator. Its methods make
+    the compared rows."""
+
+    c: Comparison
+    fd: FiniteDifferences
+    result: GradcheckResult
+    s: GradcheckSettings
+    num_dtype: np.dtype
+    rng: np.random.Generator
+
+    def step(self, x: float) -> float:
+        return self.s.step(x, self.num_dtype)
+
+    def probes(self) -> tuple[list[_Probe], list[Row]]:
+        """The compared rows: elements (and the Jacobian's entries) in full mode,
+        directions in fast mode."""
+        c, result, s = self.c, self.result, self.s
+        result.step = s.describe_step(self.num_dtype)
+        if s.compares_elements(c.size):
+            result.mode = "full"
+            probes = self.elements()
+            entries = [] if c.jacobian is None else self.entry_rows([p.row for p in probes])
+            return probes, entries
+        result.mode = "fast"
+        probes = self.directions()
+        met = [p for p in probes if p.row.verdict in (KINK, DISCONTINUITY)]
+        if any(p.row.verdict != OK for p in probes) and c.size <= s.report_limit:
+            # A failed direction, or one that met a kink (no verdict there): the
+            # elements, and the kinked ones moved together, judge instead.
+            result.mode = "fast, element table recomputed (a direction failed or met a kink)"
+            probes = self.elements()
+        elif met:
+            probes = self.around_kinks(probes, met[0])
+        return probes, []
+
+    def elements(self, only: Sequence[Element] | None = None) -> list[_Probe]:
+        """One row per input element (or per element of ``only``): ∂φ/∂xᵢ against
+        (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and where several elements sit at kinks, rows for
+        them moved together (:mod:`.ties`)."""
+        c, fd, result = self.c, self.fd, self.result
+        elements = only if only is not None else [(k, i) for k, b in enumerate(c.base) for i in np.ndindex(b.shape)]
+        probes = []
+        kinked: list[Element] = []
+        for k, idx in elements:
+            b, a = c.base[k], c.analytic[k]
+            x = float(b[idx])
+            d = Direction.element(k, idx)
+            label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
+            row = fd.probe(d, self.step(x), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x)
+            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), self.step(x)))
+            if row.verdict == KINK:
+                kinked.append((k, idx))
+        if only is None:
+            result.numeric = [np.zeros(b.shape) for b in c.base]
+            for (k, idx), p in zip(elements, probes):
+                result.numeric[k][idx] = p.row.numeric
+        if len(kinked) > 1:
+            probes += self.ties(kinked)
+        return probes
+
+    def directions(self, still: Sequence[np.ndarray] | None = None) -> list[_Probe]:
+        """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
+        Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference (u is 0 where
+        ``still`` is, one mask per input).
+
+        Full mode lets element i be off by tᵢ = atol + rtol·|gᵢ|. For any error e within
+        that, ⟨e, u⟩ has a standard deviation of at most ‖t∘u‖ over either kind of u, so a
+        direction is held to ``SIGMAS``·‖t∘u‖ (a false alarm under 1e-6 even then; a right
+        gradient is off by far less). Beyond it an error is caught: a Rademacher u shows a
+        single wrong element whole, |⟨e, u⟩| = |eᵢ|, and a Gaussian u misses an error e with
+        probability at most 0.8·SIGMAS·‖t‖/‖e‖, independently for each direction. A
+        direction that meets a kink gives no verdict (along dense u the one-sided slopes
+        bound ⟨g, u⟩ only for a convex φ).
+
+        The default atol is scaled by the gradient's size S = max|gᵢ| when S < 1 (as tiny
+        derivatives are re-judged in full mode): a small upstream gradient v makes every
+        derivative small, and ‖atol·u‖ alone, √n·1e-6, would hide a wrong element."""
+        c, fd, result, s, rng = self.c, self.fd, self.result, self.s, self.rng
+        scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
+        size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
+        # Not below what φ's rounding resolves (as in _confirm_small).
+        atol = result.atol * (min(1.0, max(size, 16 * fd.eps ** (2 / 3))) if s.atol is None else 1.0)
+        probes = []
+        for j in range(s.directions):
+            kind = "±1" if j % 2 == 0 else "Gaussian"
+            us = [_rademacher(rng, b.shape) if j % 2 == 0 else rng.standard_normal(b.shape) for b in c.base]
+            if still is not None:
+                us = [u * m for u, m in zip(us, still)]
+            slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
+            spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
+            d = Direction.dense(us)
+            h = self.step(scale)
+            index = f"direction {j} ({kind})"
+            row = fd.probe(d, h, slope, SIGMAS * spread**0.5, 0.0, input="all", index=index, x=None, subgradient=False)
+            probes.append(_Probe(row, d, slope, scale, h))
+        return probes
+
+    def around_kinks(self, probes: list[_Probe], met: _Probe) -> list[_Probe]:
+        """Too many elements for the table, and a direction met a kink: find the elements
+        at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
+        together, and the rest along random directions that leave them still. Where kinks
+        are too many to find, the elements that share a value with others (a fill, ties)
+        are held still instead, and moved together."""
+        c, result, s = self.c, self.result, self.s
+        assert met.direction.arrays is not None
+        found = kinked_elements(self.fd, met.direction.arrays, met.step, met.row.tolerance, _SEARCHES)
+        alone = found is not None
+        if found is None:
+            found = _repeated(c.base)
+        if not found:
+            _note_unjudged(probes, result, s)
+            return probes
+        still = [np.ones(b.shape) for b in c.base]
+        for k, idx in found:
+            still[k][idx] = 0.0
+        around = self.directions(still)
+        _note_unjudged(around, result, s)
+        if alone:
+            result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
+            return around + self.elements(found)
+        result.mode = f"fast, around {len(found)} element(s) sharing values, held still and moved together"
+        return around + self.ties(found)
+
+    def entry_rows(self, element_rows: list[Row]) -> list[Row]:
+        """Mismatching entries of the full Jacobian (columns where the element check saw
+        a kink are left to its verdict)."""
+        c, fd, result = self.c, self.fd, self.result
+        assert c.jacobian is not None
+        steps = [np.vectorize(self.step)(b) if b.size else b for b in c.base]
+        numeric, noise = numeric_jacobian(c.outputs, c.base, steps, fd.eps)
+        fd.evaluations += 2 * numeric.shape[1]
+        result.jacobian = (c.jacobian, numeric)
+        columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
+        # Columns where the element check found a kink in or near its stencil keep its
+        # verdict: at step h the entries would straddle that kink.
+        skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
+        return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
+
+    def ties(self, elements: Sequence[Element]) -> list[_Probe]:
+        """Rows for ``elements``, all at kinks, moved together where that keeps φ smooth
+        (:mod:`.ties`)."""
+        c, result = self.c, self.result
+        found = tie_probes(self.fd, c.base, elements, c.analytic, c.names, (result.atol, result.rtol), self.step)
+        return [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in found]
 
 
 #: Coarser floats f may compute in while it returns a finer one.
@@ -303,139 +437,6 @@ def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
     return fd.at(direction, t)[0]
 
 
-def _element_probes(
-    c: Comparison,
-    fd: FiniteDifferences,
-    result: GradcheckResult,
-    s: GradcheckSettings,
-    num_dtype: np.dtype,
-    only: Sequence[Element] | None = None,
-) -> list[_Probe]:
-    """One row per input element (or per element of ``only``): ∂φ/∂xᵢ against
-    (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and where several elements sit at kinks, rows for
-    them moved together (:mod:`.ties`)."""
-    elements = only if only is not None else [(k, i) for k, b in enumerate(c.base) for i in np.ndindex(b.shape)]
-    probes = []
-    kinked: list[Element] = []
-    for k, idx in elements:
-        b, a = c.base[k], c.analytic[k]
-        x = float(b[idx])
-        d = Direction.element(k, idx)
-        label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
-        row = fd.probe(
-            d, s.step(x, num_dtype), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x
-        )
-        probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), s.step(x, num_dtype)))
-        if row.verdict == KINK:
-            kinked.append((k, idx))
-    if only is None:
-        result.numeric = [np.zeros(b.shape) for b in c.base]
-        for (k, idx), p in zip(elements, probes):
-            result.numeric[k][idx] = p.row.numeric
-    if len(kinked) > 1:
-        ties = tie_probes(
-            fd, c.base, kinked, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
-        )
-        probes += [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in ties]
-    return probes
-
-
-#: Fast mode's tolerance in standard deviations of the error that full mode tolerates.
-SIGMAS = 5.0
-
-
-def _direction_probes(
-    c: Comparison,
-    fd: FiniteDifferences,
-    result: GradcheckResult,
-    s: GradcheckSettings,
-    num_dtype: np.dtype,
-    rng: np.random.Generator,
-    still: Sequence[np.ndarray] | None = None,
-) -> list[_Probe]:
-    """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
-    Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference (u is 0 where
-    ``still`` is, one mask per input).
-
-    Full mode lets element i be off by tᵢ = atol + rtol·|gᵢ|. For any error e within
-    that, ⟨e, u⟩ has a standard deviation of at most ‖t∘u‖ over either kind of u, so a
-    direction is held to ``SIGMAS``·‖t∘u‖ (a false alarm under 1e-6 even then; a right
-    gradient is off by far less). Beyond it an error is caught: a Rademacher u shows a
-    single wrong element whole, |⟨e, u⟩| = |eᵢ|, and a Gaussian u misses an error e with
-    probability at most 0.8·SIGMAS·‖t‖/‖e‖, independently for each direction. A
-    direction that meets a kink gives no verdict (along dense u the one-sided slopes
-    bound ⟨g, u⟩ only for a convex φ).
-
-    The default atol is scaled by the gradient's size S = max|gᵢ| when S < 1 (as tiny
-    derivatives are re-judged in full mode): a small upstream gradient v makes every
-    derivative small, and ‖atol·u‖ alone, √n·1e-6, would hide a wrong element."""
-    scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
-    size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
-    # Not below what φ's rounding resolves (as in _confirm_small).
-    atol = result.atol * (min(1.0, max(size, 16 * fd.eps ** (2 / 3))) if s.atol is None else 1.0)
-    probes = []
-    for j in range(s.directions):
-        kind = "±1" if j % 2 == 0 else "Gaussian"
-        us = [_rademacher(rng, b.shape) if j % 2 == 0 else rng.standard_normal(b.shape) for b in c.base]
-        if still is not None:
-            us = [u * m for u, m in zip(us, still)]
-        slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
-        spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
-        d = Direction.dense(us)
-        h = s.step(scale, num_dtype)
-        index = f"direction {j} ({kind})"
-        row = fd.probe(d, h, slope, SIGMAS * spread**0.5, 0.0, input="all", index=index, x=None, subgradient=False)
-        probes.append(_Probe(row, d, slope, scale, h))
-    return probes
-
-
-def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Random signs ±1."""
-    return rng.integers(0, 2, shape) * 2.0 - 1.0
-
-
-#: Tests of parts of a direction when searching for the elements at kinks (4 evaluations each).
-_SEARCHES = 256
-
-
-def _around_kinks(
-    c: Comparison,
-    fd: FiniteDifferences,
-    result: GradcheckResult,
-    s: GradcheckSettings,
-    num_dtype: np.dtype,
-    rng: np.random.Generator,
-    probes: list[_Probe],
-    met: _Probe,
-) -> list[_Probe]:
-    """Too many elements for the table, and a direction met a kink: find the elements
-    at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
-    together, and the rest along random directions that leave them still. Where kinks
-    are too many to find, the elements that share a value with others (a fill, ties)
-    are held still instead, and moved together."""
-    assert met.direction.arrays is not None
-    found = kinked_elements(fd, met.direction.arrays, met.step, met.row.tolerance, _SEARCHES)
-    alone = found is not None
-    if found is None:
-        found = _repeated(c.base)
-    if not found:
-        _note_unjudged(probes, result, s)
-        return probes
-    still = [np.ones(b.shape) for b in c.base]
-    for k, idx in found:
-        still[k][idx] = 0.0
-    around = _direction_probes(c, fd, result, s, num_dtype, rng, still)
-    _note_unjudged(around, result, s)
-    if alone:
-        result.mode = f"fast, around {len(found)} element(s) at kinks, each checked alone"
-        return around + _element_probes(c, fd, result, s, num_dtype, found)
-    result.mode = f"fast, around {len(found)} element(s) sharing values, held still and moved together"
-    ties = tie_probes(
-        fd, c.base, found, c.analytic, c.names, (result.atol, result.rtol), lambda x: s.step(x, num_dtype)
-    )
-    return around + [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in ties]
-
-
 def _repeated(base: Sequence[np.ndarray]) -> list[Element]:
     """The elements whose value another element of the same input shares."""
     found: list[Element] = []
@@ -461,28 +462,6 @@ def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSe
             f"beyond report_limit={s.report_limit} elements, and no search found the elements at kinks: check a "
             "smaller input, or raise report_limit"
         )
-
-
-def _entry_rows(
-    c: Comparison,
-    fd: FiniteDifferences,
-    element_rows: list[Row],
-    result: GradcheckResult,
-    s: GradcheckSettings,
-    num_dtype: np.dtype,
-) -> list[Row]:
-    """Mismatching entries of the full Jacobian (columns where the element check saw
-    a kink are left to its verdict)."""
-    assert c.jacobian is not None
-    steps = [np.vectorize(lambda x: s.step(x, num_dtype))(b) if b.size else b for b in c.base]
-    numeric, noise = numeric_jacobian(c.outputs, c.base, steps, fd.eps)
-    fd.evaluations += 2 * numeric.shape[1]
-    result.jacobian = (c.jacobian, numeric)
-    columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
-    # Columns where the element check found a kink in or near its stencil keep its
-    # verdict: at step h the entries would straddle that kink.
-    skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
-    return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
 
 
 def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd: FiniteDifferences) -> None:
