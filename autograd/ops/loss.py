@@ -20,9 +20,9 @@ import numpy as np
 from ..errors import ShapeError
 from ..formatting import number
 from ..graph import Function, Node
-from .base import call
+from .base import as_raw, call
 from .domains import UNIT_INTERVAL
-from .elementwise import clip, log, sigmoid, softplus
+from .elementwise import cast, clip, log, sigmoid, softplus
 from .shape import broadcast_to
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -218,6 +218,20 @@ def _check_pairing(name: str, x: Any, targets: Any) -> None:
         )
 
 
+def _float_targets(x: Any, targets: Any) -> Any:
+    """Boolean or integer ``targets`` as floats of NumPy's result dtype with the
+    predictions ``x`` (float32 for a float32 model's bool labels). Left to the formulas,
+    ``1 − y`` on labels is integer arithmetic, whose int64 would promote the loss to
+    float64 where NumPy keeps float32."""
+    raw = as_raw(targets)
+    if not isinstance(raw, np.ndarray) or raw.dtype.kind not in "biu":
+        return targets
+    dtype = np.result_type(as_raw(x), raw)
+    if dtype.kind != "f":
+        return targets
+    return cast(targets, dtype) if isinstance(targets, Node) else raw.astype(dtype)
+
+
 def binary_cross_entropy_with_logits(
     logits: Any, targets: Any, pos_weight: float | None = None, reduction: str = "mean"
 ) -> Any:
@@ -231,7 +245,7 @@ def binary_cross_entropy_with_logits(
     if pos_weight is not None and not pos_weight > 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
     _check_pairing(BCEWithLogits.name, logits, targets)
-    return call(BCEWithLogits, logits, targets, pos_weight=pos_weight, reduction=reduction)
+    return call(BCEWithLogits, logits, _float_targets(logits, targets), pos_weight=pos_weight, reduction=reduction)
 
 
 def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Any:
@@ -243,4 +257,4 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> A
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     _check_pairing(BCE.name, probs, targets)
-    return call(BCE, probs, targets, reduction=reduction)
+    return call(BCE, probs, _float_targets(probs, targets), reduction=reduction)
