@@ -37,6 +37,13 @@ def test_small_integer_or_boolean_labels_keep_a_float32_loss(loss, dtype, as_ten
     np.testing.assert_allclose(x.grad, x32.grad, rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss", [bce_with_logits, bce])
+def test_one_boolean_label_keeps_a_float32_loss(loss):
+    # numpy.bool_ (a NumPy scalar, not an array) with a 0-d prediction
+    out = loss(Tensor(np.float32(0.5), requires_grad=True), np.True_)
+    assert out.dtype == np.float32
+
+
 def test_the_loss_by_hand():
     # ℓ = (1−y)·z + (1+(w−1)y)·softplus(−z) with w = 2: y = 1 gives 2·softplus(−z),
     # y = 0 gives z + softplus(−z) = softplus(z); ∂ℓ/∂z = (1+(w−1)y)·σ(z) − w·y.

@@ -224,7 +224,7 @@ def _float_targets(x: Any, targets: Any) -> Any:
     ``1 − y`` on labels is integer arithmetic, whose int64 would promote the loss to
     float64 where NumPy keeps float32."""
     raw = as_raw(targets)
-    if not isinstance(raw, np.ndarray) or raw.dtype.kind not in "biu":
+    if not isinstance(raw, (np.ndarray, np.generic)) or raw.dtype.kind not in "biu":
         return targets
     dtype = np.result_type(as_raw(x), raw)
     if dtype.kind != "f":
