@@ -199,22 +199,35 @@ def _log_clamped(x: Any) -> Any:
     return log(clip(x, _TINY, None))
 
 
-def _check_pairing(name: str, x: Any, targets: Any) -> None:
-    """Refuse predictions and targets that broadcast to a shape neither has: (N,) against
-    (N, 1) gives an (N, N) loss of every prediction against every target, a plausible
-    number where the user meant N pairs. One side may stretch to the other's shape."""
+def _loss_shape(name: str, x: Any, targets: Any) -> tuple[int, ...]:
+    """The shape of the unreduced loss, predictions and targets broadcast (x's own when
+    they do not broadcast: the op reports that). Refuses predictions and targets that
+    broadcast to a shape neither has: (N,) against (N, 1) gives an (N, N) loss of every
+    prediction against every target, a plausible number where the user meant N pairs.
+    One side may stretch to the other's shape."""
     xs, ys = _shape(x), _shape(targets)
     if xs == ys:
-        return
+        return xs
     try:
         shape = np.broadcast_shapes(xs, ys)
     except ValueError:
-        return  # the op itself reports shapes that do not broadcast
+        return xs
     if shape != xs and shape != ys:
         raise ShapeError(
             f"{name}: predictions of shape {xs} and targets of shape {ys} broadcast to {shape}, "
             "a loss of every prediction against every target; give both the same shape "
             f"(targets.reshape({xs}))"
+        )
+    return shape
+
+
+def check_mean_of_some(name: str, reduction: str, shape: tuple[int, ...]) -> None:
+    """Refuse the mean of no losses (an empty batch): it is 0/0, refused as ``mean()`` of
+    nothing is, rather than a NaN."""
+    if reduction == "mean" and 0 in shape:
+        raise ShapeError(
+            f"{name}: the mean of 0 losses (an empty batch: losses of shape {shape}) is 0/0; "
+            "use reduction='sum' or 'none', whose gradient is empty"
         )
 
 
@@ -244,7 +257,7 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if pos_weight is not None and not pos_weight > 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
-    _check_pairing(BCEWithLogits.name, logits, targets)
+    check_mean_of_some(BCEWithLogits.name, reduction, _loss_shape(BCEWithLogits.name, logits, targets))
     return call(BCEWithLogits, logits, _float_targets(logits, targets), pos_weight=pos_weight, reduction=reduction)
 
 
@@ -256,5 +269,5 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> A
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    _check_pairing(BCE.name, probs, targets)
+    check_mean_of_some(BCE.name, reduction, _loss_shape(BCE.name, probs, targets))
     return call(BCE, probs, _float_targets(probs, targets), reduction=reduction)
