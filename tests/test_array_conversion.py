@@ -98,6 +98,8 @@ def test_a_list_of_scalars_stays_in_the_graph():
     a, b = Scalar(2.0), Scalar(3.0)
     objects = np.array([a, b])
     assert objects.dtype == object and objects[0] is a
+    # Floats asked for by name come from float(a), as explicit as float(a) itself.
+    assert np.array([a, b], dtype=float).tolist() == [2.0, 3.0]
     total = np.sum([a, b]) + np.mean([a, b]) + np.tanh([a, b]).sum()
     assert isinstance(total, Scalar)
     total.backward()
