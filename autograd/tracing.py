@@ -39,15 +39,16 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   that requires grad) are computed once, at trace time, and Python control flow on
   them is fixed then. What ``f`` reads from outside to compute them or to choose its
   ops is checked at every call (guards.py): a global or closure value (a learning
-  rate), a module's attributes (its ``training`` flag, a layer or parameter it
-  holds), the attributes it reads of a method's ``self`` and of a settings object
-  a global names, the data of a constant Tensor or frozen parameter read (by its
-  version). When one is another value than
-  when traced, the step traces ``f`` again (the fifth time, it says why with a
-  :class:`TraceWarning`: a value that changes at every call is an input). A change
-  made inside a value read without the engine (a NumPy array's numbers, a list's
-  items, an attribute further down) is not checked: pass such values as inputs, or
-  trace again.
+  rate), also of the helpers it calls, a module's attributes (its ``training`` flag,
+  a layer or parameter it holds), the attributes it reads of a method's ``self`` and
+  of a settings object a global names, and further down (``config.optimizer.lr``),
+  the numbers and items of the arrays, lists and dicts it reads, also when changed in
+  place, the data of a constant Tensor or frozen parameter read. When one is another
+  value than when traced, the step traces ``f`` again (the fifth time, it says why
+  with a :class:`TraceWarning`: a value that changes at every call is an input). An
+  array of over 65,536 numbers is too large to compare at every call: the trace
+  refuses it (:class:`TraceError`) unless its ops take it as it is, reading it
+  afresh at every call; pass such an array as an input.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
@@ -743,7 +744,7 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
         program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
     program.seqs = tuple(leaf._seq for leaf in graph.captured)
     program.kind, program.wanted = kind, tuple(wanted)
-    guard = graph.reads.guard()
+    guard = graph.reads.guard({id(leaf._data) for leaf in graph.captured})
     program.guard = guard if guard.places or guard.modules else None
     program.enter = _entry(program)
     return program
