@@ -8,6 +8,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -443,3 +444,22 @@ def test_a_global_of_code_run_from_a_string_is_seen():
     exec(FROM_A_STRING.replace("print(", "result = ("), namespace)
     assert namespace["result"] == (9.0, 9.0)
 
+
+def test_flipping_between_train_and_eval_keeps_each_trace():
+    """model.train() and model.eval() in turn: each mode is traced once, and the step
+    takes the program of the mode it finds (before, every flip traced again, and the
+    fifth warned)."""
+    model = Halved()
+    step = trace(model, Tensor(ONES))
+    programs = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TraceWarning)
+        for _ in range(6):
+            model.eval()
+            assert_step_equals_eager(step, model, ONES, [model.w])
+            programs.add(id(step._latest))
+            model.train()
+            assert_step_equals_eager(step, model, ONES, [model.w])
+            programs.add(id(step._latest))
+    assert len(programs) == 2
+    assert step._retraced == 1
