@@ -217,8 +217,13 @@ class Reads:
             for item in owner.values() if type(owner) is dict else owner:
                 self._attributes(item, names, seen)
             return
-        if isinstance(owner, nn.Module):
+        if isinstance(owner, nn.Module):  # every attribute, by the modules' counter of assignments
             self.modules[id(owner)] = owner
+            held = vars(owner)
+            for name in names & held.keys():
+                if _mutable(held[name]):  # and what one the code loads holds, changed in place
+                    self._add(owner, name)
+                self._attributes(held[name], names, seen)
             return
         if isinstance(owner, (Node, type)) or not isinstance(getattr(owner, "__dict__", None), dict):
             return
@@ -250,10 +255,7 @@ class Reads:
         """The guard of what was read, holding the values read now; ``live``: the ids of
         the arrays the compiled step's ops read afresh at every call."""
         modules = {id(m): m for top in self.modules.values() for m in top.modules()}
-        places = dict(self.places)
-        for module in modules.values():  # its arrays, lists and dicts, changed in place
-            places.update(((id(module), k), (module, k)) for k, v in vars(module).items() if _mutable(v))
-        return Guard(list(places.values()), list(modules.values()), live)
+        return Guard(list(self.places.values()), list(modules.values()), live)
 
 
 _MODULE_RUN = nn.Module._run.__code__

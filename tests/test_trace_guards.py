@@ -463,3 +463,26 @@ def test_flipping_between_train_and_eval_keeps_each_trace():
             programs.add(id(step._latest))
     assert len(programs) == 2
     assert step._retraced == 1
+
+
+class Scaled(Module):
+    """Scales by the first of its scales; keeps a history its forward never reads."""
+
+    def __init__(self):
+        self.w = Parameter(np.array([1.0, 2.0]))
+        self.scales = [1.0]
+        self.history = []
+
+    def forward(self, x):
+        return (x * self.w * self.scales[0]).sum()
+
+
+def test_a_modules_list_changed_in_place_is_seen_and_one_its_forward_does_not_read_is_not():
+    model = Scaled()
+    step = trace(model, Tensor(ONES))
+    model.scales[0] = 3.0
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    program = step._latest
+    model.history.append(1.0)  # as a training loop keeps its losses
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    assert step._latest is program
