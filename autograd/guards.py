@@ -147,6 +147,8 @@ class Reads:
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
             self._attributes(_read(cell, name), attributes)
+        if code is not None:  # its cells are known: no search for its code's functions
+            self.closures.add(code)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner
