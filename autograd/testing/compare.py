@@ -122,6 +122,7 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if s.atol is None and result.mode != "fast":
         _confirm_small(probes, fd, result)
+    _resolvable(fd, num_dtype, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
     if result.mode.startswith("fast") and all(_unjudged(p.row) for p in probes):
@@ -134,6 +135,15 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
 
 #: Fast mode's tolerance in standard deviations of the error that full mode tolerates.
 SIGMAS = 5.0
+
+
+def _norm(arrays: Sequence[np.ndarray]) -> float:
+    """‖arrays‖₂, all of them as one vector, without overflow or underflow on the way
+    (the squares of derivatives of 1e200 are inf, those of 1e-200 are 0)."""
+    top = max((float(np.max(np.abs(a), initial=0.0)) for a in arrays), default=0.0)
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(sum(np.sum((a / top) ** 2) for a in arrays)))
 
 
 def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -229,8 +239,9 @@ class _Probing:
         c, fd, result, s, rng = self.c, self.fd, self.result, self.s, self.rng
         scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
         size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
-        # Not below what φ's rounding resolves (as in _confirm_small).
-        atol = result.atol * (min(1.0, max(size, 16 * fd.eps ** (2 / 3))) if s.atol is None else 1.0)
+        # Not below what φ's rounding resolves at the size of f's values (as in _confirm_small).
+        resolved = 16 * fd.eps ** (2 / 3) * min(1.0, fd.mag0)
+        atol = result.atol * (min(1.0, max(size, resolved)) if s.atol is None else 1.0)
         probes = []
         for j in range(s.directions):
             kind = "±1" if j % 2 == 0 else "Gaussian"
@@ -238,11 +249,11 @@ class _Probing:
             if still is not None:
                 us = [u * m for u, m in zip(us, still)]
             slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
-            spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
+            spread = _norm([(atol + result.rtol * np.abs(a)) * u for a, u in zip(c.analytic, us)])
             d = Direction.dense(us)
             h = self.step(scale)
             index = f"direction {j} ({kind})"
-            row = fd.probe(d, h, slope, SIGMAS * spread**0.5, 0.0, input="all", index=index, x=None, subgradient=False)
+            row = fd.probe(d, h, slope, SIGMAS * spread, 0.0, input="all", index=index, x=None, subgradient=False)
             probes.append(_Probe(row, d, slope, scale, h))
         return probes
 
@@ -379,7 +390,7 @@ def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, 
 _CONFIRMED = 4
 #: The relative error from which a tiny derivative is re-judged. Below it, φ itself can be
 #: off: a loss of 3e-8 computed as (8.25 + 3e-8) − 8.25 has a slope 5e-4 off the true one.
-_GROSS = 0.1
+_GROSS = 1e-3
 
 
 def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
@@ -397,9 +408,11 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     difference at h resolves (λ‖x‖² with λ = 1e-12)."""
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
-    # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
-    # own rounding (1 − tanh²(9) is 0 in float32, not 6e-8).
-    shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps)
+    # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic
+    # side's own rounding at the size M of f's values (1 − tanh²(9) is 0 in float32, not
+    # 6e-8), so a function scaled by 1e-200 is judged as it is at 1.
+    magnitude = min(1.0, max(fd.mag0, scale))
+    shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps) * magnitude
     if shrink <= 0:
         return
     gray = [
@@ -409,8 +422,13 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     ]
     gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
-        noise = 16 * max(_noise(partial(_phi_along, fd, p.direction), p.step), fd.eps)
-        taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
+        phi_at = partial(_phi_along, fd, p.direction)
+        # Rounding shows as scatter at the central difference's step, or, where φ moves
+        # in stairs wider than that (an intermediate far larger than φ), across the
+        # Taylor test's own steps.
+        reach = 1e-2 * p.scale
+        noise = 16 * max(_noise(phi_at, p.step), _noise(phi_at, reach / 2), fd.eps * magnitude)
+        taylor = taylor_test(phi_at, p.slope, reach, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
             p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
     if any(p.row.verdict == MISMATCH for p in gray):
@@ -418,6 +436,22 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
             f"every derivative here is far below atol={result.atol:g} (the largest is {scale:.3g}), so rows within "
             f"atol were also held to atol·{scale:.3g} + 16ε; the Taylor test finds the slope of those marked "
             "MISMATCH wrong"
+        )
+
+
+def _resolvable(fd: FiniteDifferences, num_dtype: np.dtype, result: GradcheckResult) -> None:
+    """Fail a check whose f is too small for float arithmetic to judge: where every
+    value of φ met is below tiny/∛ε of the dtype f computes in, the differences
+    φ(x + h) − φ(x − h) are subnormal, with a fixed absolute spacing instead of ε
+    relative, and no central difference resolves a wrong derivative from a right one.
+    (φ ≡ 0 is exempt: there is nothing to resolve.)"""
+    finfo = np.finfo(num_dtype)
+    least = float(finfo.tiny) / float(np.cbrt(finfo.eps))
+    if 0.0 < fd.peak < least:
+        result.failures["resolution"] = (
+            f"f is too small to judge: Σ|v·f| is at most {fd.peak:.3g} at the points the check evaluated, below "
+            f"{least:.3g}, where differences of f are subnormal in {num_dtype} and keep too few digits for any "
+            "central difference; scale f up by a constant (its gradient scales alike) and check again"
         )
 
 

@@ -90,14 +90,18 @@ class FiniteDifferences:
     base: list[np.ndarray]
     eps: float
     evaluations: int = 0
+    peak: float = 0.0  # the largest Σ|v·f| met: below float's tiny/∛ε, differences of φ are subnormal
 
     def __post_init__(self) -> None:
         self.phi0, self.mag0 = self.objective(self.base)
         self.evaluations += 1
+        self.peak = self.mag0
 
     def at(self, direction: Direction, t: float) -> tuple[float, float]:
         self.evaluations += 1
-        return self.objective(direction.moved(self.base, t))
+        phi, mag = self.objective(direction.moved(self.base, t))
+        self.peak = max(self.peak, mag)
+        return phi, mag
 
     def probe(
         self,
