@@ -1,5 +1,6 @@
-"""gradcheck's verdict does not depend on the scale of f, and where float arithmetic
-cannot resolve f (its values are subnormal) the check says so instead of passing.
+"""gradcheck's verdict does not depend on the scale of f, and where the central
+difference cannot resolve f (it varies faster than any usable step, or its values
+are subnormal) the check says so instead of passing.
 
 Central differences in float64 are the oracle; hypothesis draws the scale.
 """
@@ -71,3 +72,44 @@ def test_subnormal_values_of_f_are_named_not_passed():
     # A subnormal input whose f is not: f(x ± h) is normal, and it is judged.
     assert gradcheck(lambda x: np.sum(x), np.array([1e-310]), grad=np.ones_like)
 
+
+def _fast_sine(omega):
+    def f(x):
+        return np.sum(np.sin(omega * x))
+
+    return f
+
+
+@settings(max_examples=10, deadline=None)
+@given(arrays((2,), min_value=0.1, max_value=3.0), st.sampled_from([1.01, 0.99, -1.0]))
+def test_a_function_far_faster_than_the_step_is_judged_on_a_shorter_one(x, factor):
+    # sin(1e8·x): a period of 6e-8 against h = 6e-6. A right gradient failed; the step
+    # now shrinks (Richardson) until the central differences settle.
+    f = _fast_sine(1e8)
+    assert gradcheck(f, x, grad=lambda x: 1e8 * np.cos(1e8 * x))
+    wrong = gradcheck(f, x, grad=lambda x: factor * 1e8 * np.cos(1e8 * x), raise_exception=False)
+    assert list(wrong.failures) == ["jacobian"]
+
+
+def test_an_array_output_far_faster_than_the_step_is_judged_entry_by_entry_too():
+    x = np.array([0.3, 1.7, 2.2])
+    assert gradcheck(lambda x: np.sin(1e8 * x), x, vjp=lambda x, v: v * 1e8 * np.cos(1e8 * x))
+    wrong = gradcheck(
+        lambda x: np.sin(1e8 * x), x, vjp=lambda x, v: 1.01 * v * 1e8 * np.cos(1e8 * x), raise_exception=False
+    )
+    assert "jacobian" in wrong.failures
+
+
+def test_a_function_no_step_resolves_is_named_not_judged():
+    # sin(1e15·x) at x ~ 1: a period is 30 ulps of x, and no central difference settles.
+    f = _fast_sine(1e15)
+    for factor in (1.0, 1.01):
+        r = gradcheck(
+            f,
+            np.array([0.3, 1.7]),
+            grad=lambda x, factor=factor: factor * 1e15 * np.cos(1e15 * x),
+            raise_exception=False,
+        )
+        assert list(r.failures) == ["resolution"]
+        assert "x (0,)" in r.failures["resolution"] and "too oscillatory" in r.failures["resolution"]
+        assert {row.verdict for row in r.rows} == {"UNRESOLVED"}

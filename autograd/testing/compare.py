@@ -25,7 +25,7 @@ import numpy as np
 from .finite_differences import Direction, FiniteDifferences, lowest_precision
 from .jacobian import entry_mismatches, numeric_jacobian
 from .kink_search import kinked_elements
-from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
+from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, UNRESOLVED, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
 from .taylor import taylor_test
@@ -113,7 +113,10 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
-        coarser = _rounded_like(fd, c, num_dtype, probes[0].step)
+        # A row resolved on steps far below h (refine.py) shows φ smooth at float64's
+        # rounding: what scatters at h is f varying fast, not a coarser float inside.
+        resolved = any(p.row.refined for p in probes)
+        coarser = None if resolved else _rounded_like(fd, c, num_dtype, probes[0].step)
         if coarser is not None:
             # f rounds like a coarser float inside (it casts down and back up): its
             # central differences at this dtype's step are rounding, not slopes.
@@ -295,7 +298,10 @@ class _Probing:
         columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
         # Columns where the element check found a kink in or near its stencil keep its
         # verdict: at step h the entries would straddle that kink.
-        skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
+        # Nor do columns whose element needed a shorter step than h (refine.py).
+        skip = {
+            j for j, r in enumerate(element_rows) if r.left is not None or r.refined or r.verdict not in (OK, MISMATCH)
+        }
         return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
 
     def ties(self, elements: Sequence[Element]) -> list[_Probe]:
@@ -504,7 +510,16 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
     by_row = {id(p.row): p for p in probes}
     result.rows = worst_first([p.row for p in probes] + entries)
     result.kinks = [r for r in result.rows if r.verdict in (KINK, DISCONTINUITY)]
-    mismatches = [r for r in result.rows if r.failed and r.verdict != BAD_SUBGRADIENT]
+    mismatches = [r for r in result.rows if r.verdict == MISMATCH]
+    unresolved = [r for r in result.rows if r.verdict == UNRESOLVED]
+    if unresolved:
+        where = ", ".join(f"{r.input} {r.index}" for r in unresolved[:4])
+        more = f" and {len(unresolved) - 4} more" if len(unresolved) > 4 else ""
+        result.failures["resolution"] = (
+            f"f cannot be checked at {where}{more}: its central differences do not settle as the step shrinks "
+            "before rounding swamps them (f varies there faster than float arithmetic resolves: too oscillatory "
+            "or rough), so there is no verdict either way; check it at another point, or where it varies slower"
+        )
     bad_kinks = [r for r in result.rows if r.verdict == BAD_SUBGRADIENT]
     if mismatches:
         worst = mismatches[0]
