@@ -91,6 +91,17 @@ def test_a_function_far_faster_than_the_step_is_judged_on_a_shorter_one(x, facto
     assert list(wrong.failures) == ["jacobian"]
 
 
+def test_a_truncation_error_above_atol_is_not_a_mismatch():
+    # 1e6·x³ at x = 0: the central difference is off by 1e6·h² = 3.7e-5 > atol, while its
+    # one-sided slopes agree (φ'' = 0), and a right gradient failed.
+    def f(x):
+        return 1e6 * np.sum(x**3)
+
+    x = np.array([0.0, 1e-3])
+    assert gradcheck(f, x, grad=lambda x: 3e6 * x**2)
+    assert not gradcheck(f, x, grad=lambda x: 3e6 * x**2 + 1e-4, raise_exception=False)
+
+
 def test_an_array_output_far_faster_than_the_step_is_judged_entry_by_entry_too():
     x = np.array([0.3, 1.7, 2.2])
     assert gradcheck(lambda x: np.sin(1e8 * x), x, vjp=lambda x, v: v * 1e8 * np.cos(1e8 * x))

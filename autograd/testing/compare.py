@@ -113,9 +113,10 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
-        # A row resolved on steps far below h (refine.py) shows φ smooth at float64's
-        # rounding: what scatters at h is f varying fast, not a coarser float inside.
-        resolved = any(p.row.refined for p in probes)
+        # A row resolved to a slope on steps far below h (refine.py) shows φ smooth at
+        # this dtype's rounding: what scatters at h is f varying fast, not a coarser
+        # float inside (whose φ is flat on short steps: a slope of 0).
+        resolved = any(p.row.refined and p.row.numeric != 0 for p in probes)
         coarser = None if resolved else _rounded_like(fd, c, num_dtype, probes[0].step)
         if coarser is not None:
             # f rounds like a coarser float inside (it casts down and back up): its
@@ -403,15 +404,16 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
-    atol·S + 16ε (ε of the gradients' dtype), with a relative error above ``_GROSS``, is
-    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong. The
-    test's noise floor is φ's rounding noise measured along the row's direction
-    (:func:`_noise`), and at least 16ε as if φ were computed through intermediates of
-    size 1, so a right slope whose central difference is merely noisy (φ computed with
-    cancellation, in stairs too wide for the measurement) or inaccurate (truncation)
-    stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by more than
-    ~2000ε is found wrong even where every derivative is far below what a central
-    difference at h resolves (λ‖x‖² with λ = 1e-12)."""
+    atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S)) the size of
+    f's values), with a relative error above ``_GROSS``, is a MISMATCH (with that
+    tolerance) when the Taylor test finds the slope wrong: so λ·f is judged as f is,
+    for any λ. The test's noise floor is φ's rounding noise measured along the row's
+    direction (:func:`_noise`) at the step h and across the test's own steps (a φ
+    computed with cancellation moves in stairs too wide to show at h), and at least
+    16ε·M, so a right slope whose central difference is merely noisy or inaccurate
+    (truncation) stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by
+    more than ~2000ε is found wrong even where every derivative is far below what a
+    central difference at h resolves (λ‖x‖² with λ = 1e-12)."""
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
     # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic

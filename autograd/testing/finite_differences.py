@@ -140,6 +140,8 @@ class FiniteDifferences:
         evidence = kinks.examine(lambda t: self.at(direction, t)[0], self.phi0, h, plus, minus, tol + noise)
         if evidence is None or (matched and not evidence.confirmed):
             row.verdict = OK if matched else MISMATCH
+            if not matched:
+                self._refine(row, direction, h, atol, rtol)
             return row
         row.left, row.right = evidence.left, evidence.right
         if evidence.confirmed:

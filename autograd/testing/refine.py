@@ -13,7 +13,7 @@ the extrapolations Rₖ settle on φ′ once hₖ resolves φ. Their error is es
 ε·Σ|v·f|/hₖ; and of the step. The steps are powers of two, at least 64 ulps of x
 long, so x ± hₖ is exact along an element or a ±1 direction; along a Gaussian one
 x + hₖ·dᵢ rounds by up to ε·|xᵢ|/2, which costs |Dₖ|·ε·|x|/2hₖ. When the estimate
-falls within the row's tolerance at two steps running, the derivative is known to
+falls within the row's tolerance at two of three steps running, the derivative is known to
 that accuracy and decides; when rounding outgrows the tolerance first, φ varies faster
 than any step float arithmetic resolves there (too oscillatory, or rough), and the
 point cannot be judged.
@@ -70,7 +70,8 @@ def refine(
 
     first, first_noise = central(h)
     previous, extrapolated = first, None
-    step, settled, level = 2.0 ** math.floor(math.log2(h)), 0, 0
+    step, level = 2.0 ** math.floor(math.log2(h)), 0
+    settled: list[bool] = []
     consistent = False  # D(h) agrees with D at the first shorter step, within rounding
     while level < _MOST and step / _SHRINK >= _ULPS * eps * size:
         step /= _SHRINK
@@ -81,10 +82,11 @@ def refine(
         richardson = (16 * current - previous) / 15
         change = abs(richardson - extrapolated) if extrapolated is not None else abs(current - previous)
         error = change + noise
-        # Settled at two steps running: values that merely wander (φ sampled far too
-        # coarsely) agree once by chance, not twice.
-        settled = settled + 1 if error <= tolerance(richardson) else 0
-        if settled == 2:
+        # Settled at two of the last three steps: values that merely wander (φ sampled
+        # far too coarsely) agree once by chance, not twice; φ computed through a large
+        # intermediate (sin(1e8·x) rounds 1e8·x) may scatter once past its ε·Σ|v·f|.
+        settled.append(error <= tolerance(richardson))
+        if settled[-1] and sum(settled[-3:]) >= 2:
             return Refined(richardson, error, level)
         if noise > tolerance(richardson):
             break
