@@ -34,7 +34,7 @@ import importlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,6 +42,14 @@ from . import ops
 from .errors import ShapeError
 from .graph import Node, no_grad, scope
 from .tensor import Tensor, as_tensor, dtype_name
+
+
+class ParameterSpec(NamedTuple):
+    """What a parameter will be, said before it is allocated: its shape and dtype (see
+    :meth:`Module.parameter_specs`)."""
+
+    shape: tuple[Any, ...]
+    dtype: np.dtype[Any]
 
 
 class Parameter(Tensor):
@@ -214,20 +222,26 @@ class Module:
         return cls(**config)
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
-        """The shapes of the parameters of ``cls.from_config(config)``, by name, found
-        without building from ``config``; None when the class cannot say.
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """The shape and dtype of each parameter of ``cls.from_config(config)``, by name,
+        found without building from ``config``.
 
-        ``load`` checks a file's architecture against the arrays the file holds with it
-        before the model is built: a config that promises terabytes is refused, not
-        allocated. The default knows a class whose constructor takes no arguments (it
-        makes the same parameters whatever a file says, so one is built to look); a class
-        sized by its arguments says its shapes here, or is built from the file's config
-        as far as its constructor checks the arguments.
+        A model file's architecture is checked against the arrays the file holds before
+        the model is built from it: a config that promises terabytes, or another dtype
+        than the arrays', is refused, not allocated. The default knows a class whose
+        constructor takes no arguments (it makes the same parameters whatever a file
+        says, so one is built to look). A class sized by its arguments says its shapes
+        and dtypes here from the config alone, as :class:`Linear` does; without that the
+        default raises NotImplementedError and such a class is never built from a file's
+        config, since its constructor could allocate any amount of memory from a tiny
+        file (a model built by hand still loads a file's parameters).
         """
-        if config != {} or not _takes_no_arguments(cls):
-            return None
-        return {name: p.shape for name, p in cls.from_config(config).named_parameters()}
+        if not _takes_no_arguments(cls):
+            raise NotImplementedError(
+                f"{cls.__name__} is sized by its arguments and has no parameter_specs to say its "
+                "parameters' shapes and dtypes from its config without being built"
+            )
+        return {name: ParameterSpec(p.shape, p.dtype) for name, p in cls.from_config(config).named_parameters()}
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -302,11 +316,12 @@ def build(spec: Mapping[str, Any]) -> Module:
     return cls.from_config(config)
 
 
-def parameter_shapes(spec: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
-    """The shapes of the parameters of ``build(spec)``, by name, without building it;
-    None when a class in it cannot say (see :meth:`Module.parameter_shapes`)."""
+def parameter_specs(spec: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+    """The shape and dtype of each parameter of ``build(spec)``, by name, without
+    building it; NotImplementedError when a class in it cannot say (see
+    :meth:`Module.parameter_specs`)."""
     cls, config = _resolve(spec)
-    return cls.parameter_shapes(config)
+    return cls.parameter_specs(config)
 
 
 def _resolve(spec: Any) -> tuple[type[Module], Mapping[str, Any]]:
@@ -380,12 +395,16 @@ class Linear(Module):
         }
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
-        """W (out_features, in_features) and, with a bias, b (out_features,)."""
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """W (out_features, in_features) and, with a bias, b (out_features,), of the dtype
+        the config names."""
         if cls.__init__ is not Linear.__init__ or cls.config is not Linear.config:  # a subclass of its own kind
-            return super().parameter_shapes(config)
-        n_in, n_out = config["in_features"], config["out_features"]
-        return {"weight": (n_out, n_in), "bias": (n_out,)} if config.get("bias", True) else {"weight": (n_out, n_in)}
+            return super().parameter_specs(config)
+        n_in, n_out, dtype = config["in_features"], config["out_features"], np.dtype(config.get("dtype", np.float64))
+        specs = {"weight": ParameterSpec((n_out, n_in), dtype), "bias": ParameterSpec((n_out,), dtype)}
+        if not config.get("bias", True):
+            del specs["bias"]
+        return specs
 
     def forward(self, x: Any) -> Tensor:
         if not isinstance(x, Node):
@@ -454,17 +473,15 @@ class Sequential(Module):
         return cls(*[build(spec) for spec in _layer_specs(config)])
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]] | None:
-        """Each layer's, under its position (``0.weight``); None if a layer cannot say."""
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """Each layer's, under its position (``0.weight``)."""
         if cls.config is not Sequential.config:
-            return super().parameter_shapes(config)
-        shapes = {}
-        for i, spec in enumerate(_layer_specs(config)):
-            layer = parameter_shapes(spec)
-            if layer is None:
-                return None
-            shapes.update({f"{i}.{name}": shape for name, shape in layer.items()})
-        return shapes
+            return super().parameter_specs(config)
+        return {
+            f"{i}.{name}": param
+            for i, spec in enumerate(_layer_specs(config))
+            for name, param in parameter_specs(spec).items()
+        }
 
     def forward(self, x: Any) -> Any:
         for i, layer in enumerate(self.layers):

@@ -12,8 +12,9 @@ and drop the gradient without a word, so it raises a ``TypeError`` that names th
 glassgrad function to use, or ``.detach()`` to leave the graph on purpose.
 
 ``np.asarray(t)`` and ``np.array(t)`` are not NumPy functions in this sense: they
-convert through ``Tensor.__array__`` and give the data, outside the graph (a read-only
-view, or a copy).
+convert through ``Tensor.__array__``, which gives the data of a value that does not
+require grad (a read-only view, or a copy) and refuses one that does, since NumPy
+converts there without a word, also each Tensor in a list (``np.sum([a, b])``).
 
 The tables map NumPy's functions to the op functions in :mod:`glassgrad.ops` by name;
 only where NumPy spells an argument differently is there a small adapter.
@@ -182,5 +183,5 @@ def _refusal(name: str, kwargs: dict[str, Any]) -> str:
     detail = f" with {', '.join(sorted(kwargs))}" if kwargs else ""
     return (
         f"{name}{detail} is not recorded on a graph value and would drop its gradient: use "
-        f"{instead}, or call .detach() (or np.asarray) first to leave the graph"
+        f"{instead}, or call .detach() first to leave the graph"
     )

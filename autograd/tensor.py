@@ -231,9 +231,20 @@ class Tensor(Operators, Node):
             yield self[i]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        """``np.asarray(t)``: the data, outside the graph. Without a copy it is a
-        read-only view, so no change can bypass the version counter."""
+        """``np.asarray(t)``: the data of a value that does not require grad. Without a
+        copy it is a read-only view, so no change can bypass the version counter.
+
+        A value that requires grad refuses (as PyTorch's does): NumPy converts through
+        here without a word, also each element of a list (``np.sum([a, b])``,
+        ``np.array([a, b])``), and the array would carry no gradient."""
         self._read("np.asarray() or another conversion to an array")
+        if self.requires_grad:
+            raise TypeError(
+                f"converting {self._describe()}, which requires grad, to a NumPy array (np.asarray, np.array, "
+                "or a NumPy call on a list holding it) would leave the graph and drop its gradient: use "
+                ".detach(), .numpy() or .data to look at the numbers, glassgrad.stack to combine a list of "
+                "values in the graph"
+            )
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         data = self._data if dtype is None else np.array(self._data, dtype=dtype, copy=copy)

@@ -11,11 +11,12 @@ is newer than ``seq``. Views of one block that do not overlap share its version 
 so a change to one half flags a graph that saved the other half (as in PyTorch).
 
 Only changes made through Tensors are seen. The NumPy arrays glassgrad hands out are
-read-only views (``.numpy()``, ``np.asarray(t)``, and ``.data`` of a value made by an
-op), except ``.data`` of a leaf, which is the leaf's own array so that
-``w.data -= lr * w.grad`` keeps working (that statement assigns ``.data`` and is
-recorded; a write into ``w.data[...]`` is not). An array the user keeps and wrapped
-with ``as_tensor`` is the user's: writes to it directly are not detected either.
+read-only views (``.numpy()``, ``np.asarray(t)`` of a value that does not require grad,
+and ``.data`` of a value made by an op), except ``.data`` of a leaf, which is the
+leaf's own array so that ``w.data -= lr * w.grad`` keeps working (that statement
+assigns ``.data`` and is recorded; a write into ``w.data[...]`` is not). An array the
+user keeps and wrapped with ``as_tensor`` is the user's: writes to it directly are not
+detected either.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from glassgrad import Tensor, as_tensor, binary_cross_entropy_with_logits, no_grad, sigmoid
 from glassgrad.errors import ShapeError
-from glassgrad.nn import Module, Parameter
+from glassgrad.nn import Module, Parameter, ParameterSpec
 
 from .metrics import BinaryMetrics, binary_metrics
 
@@ -94,9 +94,10 @@ class LogisticModel(Detector):
         return {"n_features": self.n_features, "dtype": str(self.dtype)}
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-        """w (n_features,) and b (1,)."""
-        return {"w": (config["n_features"],), "b": (1,)}
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """w (n_features,) and b (1,), of the dtype the config names."""
+        dtype = np.dtype(config.get("dtype", np.float64))
+        return {"w": ParameterSpec((config["n_features"],), dtype), "b": ParameterSpec((1,), dtype)}
 
     @property
     def n_features(self) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from glassgrad import Tensor, cross_entropy, no_grad, softmax
-from glassgrad.nn import Linear, Module, ReLU, Sequential
+from glassgrad.nn import Linear, Module, ParameterSpec, ReLU, Sequential
 
 from .logistic import N_PIXELS, Detector, as_inputs
 from .metrics import ClassMetrics, class_labels, class_metrics
@@ -41,15 +41,16 @@ def _layers(n_features: int, hidden: int, n_out: int, dtype: Any, seed: int) -> 
     return [Linear(n_features, hidden, dtype=dtype, rng=rng), ReLU(), Linear(hidden, n_out, dtype=dtype, rng=rng)]
 
 
-def layer_shapes(n_features: Any, hidden: Any, n_out: Any) -> dict[str, tuple[Any, ...]]:
-    """The shapes of the parameters of the layers :func:`_layers` builds, by name, found
-    without building them (a model file's architecture is checked against its arrays
-    before it may claim gigabytes)."""
+def layer_specs(config: Mapping[str, Any], n_out: Any) -> dict[str, ParameterSpec]:
+    """The shapes and dtype of the parameters of the layers :func:`_layers` builds from a
+    network's ``config``, by name, found without building them (a model file's
+    architecture is checked against its arrays before it may claim gigabytes)."""
+    n_features, hidden, dtype = config["n_features"], config["hidden"], np.dtype(config.get("dtype", np.float64))
     first = hidden or n_out
-    shapes = {"0.weight": (first, n_features), "0.bias": (first,)}
+    specs = {"0.weight": ParameterSpec((first, n_features), dtype), "0.bias": ParameterSpec((first,), dtype)}
     if hidden:
-        shapes.update({"2.weight": (n_out, hidden), "2.bias": (n_out,)})
-    return shapes
+        specs.update({"2.weight": ParameterSpec((n_out, hidden), dtype), "2.bias": ParameterSpec((n_out,), dtype)})
+    return specs
 
 
 class _PixelNetwork(Sequential):
@@ -90,9 +91,9 @@ class HiddenLayerDetector(_PixelNetwork, Detector):
         return {"hidden": self.hidden, "n_features": self.n_features, "dtype": str(self.dtype)}
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-        """The shapes of the parameters of ``cls.from_config(config)``, by name."""
-        return layer_shapes(config["n_features"], config["hidden"], 1)
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """The shapes and dtype of the parameters of ``cls.from_config(config)``, by name."""
+        return layer_specs(config, 1)
 
     def forward(self, X: Any) -> Tensor:
         """The logits z, shape (N,)."""
@@ -121,9 +122,9 @@ class DigitClassifier(_PixelNetwork):
         }
 
     @classmethod
-    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-        """The shapes of the parameters of ``cls.from_config(config)``, by name."""
-        return layer_shapes(config["n_features"], config["hidden"], config["n_classes"])
+    def parameter_specs(cls, config: Mapping[str, Any]) -> dict[str, ParameterSpec]:
+        """The shapes and dtype of the parameters of ``cls.from_config(config)``, by name."""
+        return layer_specs(config, config["n_classes"])
 
     @property
     def n_classes(self) -> int:

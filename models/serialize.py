@@ -18,8 +18,14 @@ A file is checked before the model is built, so a small hostile file cannot make
 :func:`load` claim gigabytes: its arrays are counted and sized from the zip's directory
 and their own headers before they are read (:mod:`.npzfile`), the JSON header is
 bounded in size and nesting, every parameter must be floating point and finite, and the
-architecture's parameter shapes (:meth:`~glassgrad.nn.Module.parameter_shapes`) must be
-those of the arrays the file holds. Every problem is a one-line :class:`ModuleFileError`.
+shape and dtype the architecture gives each parameter
+(:meth:`~glassgrad.nn.Module.parameter_specs`) must be those of the array the file
+holds. A class of your own that is sized by its arguments is rebuilt from a file only
+when it says its parameters' shapes and dtypes from its config (its own
+``parameter_specs``): running its constructor on a file's numbers could allocate any
+amount of memory from a tiny file. Without it, build the model and ``load(path,
+into=model)``, which checks the file's arrays against the model's parameters. Every
+problem is a one-line :class:`ModuleFileError`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 import glassgrad
 import numpy as np
 from glassgrad.errors import GlassgradError
-from glassgrad.nn import Module, architecture, build, parameter_shapes
+from glassgrad.nn import Module, ParameterSpec, architecture, build, parameter_specs
 
 from .atomic import write_atomic
 from .npzfile import read_npz
@@ -150,18 +156,23 @@ def restore(header: dict[str, Any], state: dict[str, np.ndarray], where: str, in
 
 
 def _rebuilt(spec: Any, state: dict[str, np.ndarray], where: str) -> Module:
-    """The module ``spec`` describes, built only when its parameter shapes (where its
-    classes can say them) are those of the arrays in ``state``."""
+    """The module ``spec`` describes, built only when the shapes and dtypes its classes
+    give its parameters are those of the arrays in ``state``."""
     if not isinstance(spec, dict) or "config" not in spec:
         cls = spec.get("class") if isinstance(spec, dict) else "module"
         raise ModuleFileError(
             f"{where} holds a {_shown(cls)}, which has no config() to rebuild it: build the model and "
             "call load(path, into=model)"
         )
-    with _config_errors(where):
-        shapes = parameter_shapes(spec)
-    if shapes is not None:
-        _check_shapes(shapes, {name: a.shape for name, a in state.items()}, where)
+    try:
+        with _config_errors(where):
+            specs = parameter_specs(spec)
+    except NotImplementedError as exc:
+        raise ModuleFileError(
+            f"{where}: {_one_line(exc)}, so it is not built from a file's numbers: define that classmethod, "
+            "or build the model and call load(path, into=model)"
+        ) from None
+    _check_specs(specs, state, where)
     with _config_errors(where):
         return build(spec)
 
@@ -170,25 +181,25 @@ def _rebuilt(spec: Any, state: dict[str, np.ndarray], where: str) -> Module:
 def _config_errors(where: str) -> Iterator[None]:
     """A config that does not fit its class as a ModuleFileError: wrong names or types
     (KeyError, TypeError, AttributeError, ValueError), a module of glassgrad's that is
-    not there (ImportError), or memory a class of the user's takes from the config
-    without saying its shapes first (MemoryError)."""
+    not there (ImportError), or a model, of the size the file's arrays are, too large for
+    the memory left (MemoryError)."""
     try:
         yield
     except (KeyError, TypeError, ValueError, AttributeError, ImportError, MemoryError) as exc:
         raise ModuleFileError(f"{where}: cannot rebuild the architecture ({_one_line(exc)})") from None
 
 
-def _check_shapes(expected: dict[str, Any], held: dict[str, tuple[int, ...]], where: str) -> None:
+def _check_specs(expected: dict[str, ParameterSpec], held: dict[str, np.ndarray], where: str) -> None:
     if set(expected) != set(held):
         raise ModuleFileError(
             f"{where} is damaged: its architecture has the parameters {_shown(sorted(expected))} "
             f"but the file holds {_shown(sorted(held))}"
         )
-    for name, shape in expected.items():
-        if tuple(shape) != held[name]:
+    for name, (shape, dtype) in expected.items():
+        if tuple(shape) != held[name].shape or dtype != held[name].dtype:
             raise ModuleFileError(
-                f"{where} is damaged: its architecture makes parameter {name!r} of shape {_shown(list(shape))} "
-                f"but the file holds {list(held[name])}"
+                f"{where} is damaged: its architecture makes parameter {name!r} {dtype}{_shown(list(shape))} "
+                f"but the file holds {held[name].dtype}{list(held[name].shape)}"
             )
 
 

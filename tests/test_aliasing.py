@@ -65,11 +65,17 @@ def test_replacing_data_of_a_saved_value_is_seen():
     [
         lambda s: s.data,
         lambda s: s.numpy(),
-        lambda s: np.asarray(s),
-        lambda s: np.asarray(s, dtype=np.float64),  # the data's own dtype: no copy either
-        lambda s: np.array(s, dtype="f8", copy=None),
+        lambda s: np.asarray(s.detach()),
+        lambda s: np.asarray(s.detach(), dtype=np.float64),  # the data's own dtype: no copy either
+        lambda s: np.array(s.detach(), dtype="f8", copy=None),
     ],
-    ids=[".data of an op's value", ".numpy()", "np.asarray", "np.asarray with its dtype", "np.array copy=None"],
+    ids=[
+        ".data of an op's value",
+        ".numpy()",
+        "np.asarray of .detach()",
+        "np.asarray with its dtype",
+        "np.array copy=None",
+    ],
 )
 def test_numpy_arrays_handed_out_are_read_only_views(hand_out):
     z, s, loss = _sigmoid_loss()
@@ -96,7 +102,7 @@ def test_augmenting_the_data_of_a_leaf_is_recorded():
 
 def test_a_copy_is_free_to_change():
     z, s, loss = _sigmoid_loss()
-    mine = np.array(s)  # a copy (np.array copies by default)
+    mine = np.array(s.detach())  # a copy (np.array copies by default)
     mine[0] = 100.0
     p = Tensor(s)  # Tensor() copies too
     p *= 100

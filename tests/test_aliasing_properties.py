@@ -42,7 +42,7 @@ def _change(v, how, c):
         alias = ag.as_tensor(v.data)
         alias += c
     elif how == "look":  # reading changes nothing
-        float(np.asarray(v).sum() + v.numpy().sum())
+        float(np.asarray(v.detach()).sum() + v.numpy().sum())
 
 
 ROUTES = ["detach []=", "view *=", "slice +=", "itself +=", ".data =", ".data -=", "as_tensor +=", "look"]

@@ -317,6 +317,49 @@ def test_8_an_interrupt_before_training_prints_one_line(data, tmp_path, monkeypa
     assert os.listdir(tmp_path) == ["data"]
 
 
+# The installed command, started with an import hook that stops at the first import of
+# one module, says so on stdout and waits there for the signal: Ctrl-C lands inside that
+# import whatever the machine's load, with no timer to race.
+STALLED_COMMAND = """\
+import runpy, signal, sys, time
+
+module, command = sys.argv[1:]
+
+class Stall:
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            sys.meta_path.remove(self)
+            print("importing", name, flush=True)
+            time.sleep(120)  # the test's SIGINT ends this sleep
+        return None
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, whatever the parent ignores
+sys.meta_path.insert(0, Stall())
+sys.argv = [command, "demo"]
+runpy.run_path(command, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("module", ["glassgrad", "numpy", "glassgrad.models.cli", "glassgrad.models.commands.demo"])
+def test_8_ctrl_c_while_the_command_starts_prints_one_line(module, signum):
+    # numpy, the engine and the command line take a noticeable part of a second to import,
+    # before the command's own code runs: Ctrl-C then was Python's KeyboardInterrupt
+    # traceback, and SIGTERM ended the command with status 143 where its help says 130.
+    if not EXE.exists():
+        pytest.skip("the glassgrad command is not installed beside this Python")
+    assert "_glassgrad_cli" in EXE.read_text(), "the installed command predates its entry point: pip install -e . again"
+    argv = [sys.executable, "-c", STALLED_COMMAND, module, str(EXE)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == f"importing {module}\n", proc.communicate(timeout=60)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a command that ignored the signal would wait two minutes
+    assert (proc.returncode, out, err) == (130, "", "glassgrad: interrupted\n")
+
+
 # -- 10. a gzip bomb stops at the header's size ------------------------------------------------------
 PEAK_RSS = (
     "import resource, sys\n"
@@ -612,8 +655,9 @@ def test_16_a_run_too_large_for_the_memory_is_one_line(tmp_path):
 
 
 def test_8_the_commands_load_only_inside_main_where_ctrl_c_is_one_line():
-    # Ctrl-C while a module loads outside main() is Python's KeyboardInterrupt traceback:
-    # importing the command line must not load the commands (the drawing library, ...).
+    # Ctrl-C while a module loads outside main()'s handler is Python's KeyboardInterrupt traceback
+    # when the command line is run as `python -m glassgrad.models.cli`, which the installed
+    # command's entry point does not wrap: importing it must not load the commands (the drawing library, ...).
     check = (
         "import sys, glassgrad.models.cli\n"
         "names = ('demo', 'train', 'predict', 'export', 'descent', 'graph')\n"

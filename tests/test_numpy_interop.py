@@ -105,11 +105,3 @@ def test_the_issue_examples_keep_their_gradient():
     assert isinstance(y, Tensor) and isinstance(z, Tensor)
     (y + np.exp(x).sum() + np.sum(z)).backward()
     np.testing.assert_allclose(x.grad, 1 + np.exp([1.0, 2.0]) + 2)
-
-
-def test_np_asarray_gives_the_data_outside_the_graph():
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    a = np.asarray(x)
-    assert type(a) is np.ndarray and a.tolist() == [1.0, 2.0] and not a.flags.writeable
-    assert np.array(x).flags.writeable  # np.array copies
-    assert np.shape(x) == (2,) and np.ndim(x) == 1 and np.size(x) == 2

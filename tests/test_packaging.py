@@ -70,7 +70,13 @@ def wheel(tmp_path_factory):
 def test_the_wheel_carries_the_data_licence_and_types_under_one_name(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-    assert {n.split("/")[0] for n in names} == {"glassgrad", wheel.name.split("-py3")[0] + ".dist-info"}
+    # beside the package, only the command's entry point, which must import before the package does
+    assert {n.split("/")[0] for n in names} == {
+        "glassgrad",
+        "_glassgrad_cli",
+        wheel.name.split("-py3")[0] + ".dist-info",
+    }
+    assert names.count("_glassgrad_cli/__init__.py") == 1 and not [n for n in names if "glassgrad/models/entry" in n]
     for member in (
         "glassgrad/py.typed",
         "glassgrad/models/data/sample/mnist_sample.npz",
@@ -97,7 +103,7 @@ def test_the_installed_wheel_trains_predicts_and_draws(wheel, tmp_path):
     assert Path(where.stdout.strip()).is_relative_to(target), where.stdout + where.stderr
 
     def glassgrad(*argv, block=""):
-        code = f"import sys{block}\nfrom glassgrad.models.cli import main\nsys.exit(main({list(argv)!r}))"
+        code = f"import sys{block}\nsys.argv[1:] = {list(argv)!r}\nfrom _glassgrad_cli import main\nsys.exit(main())"
         return python(code, tmp_path, env)
 
     train = glassgrad("train", "--quiet", "--epochs", "2", "--out", "run")

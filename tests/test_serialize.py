@@ -10,7 +10,7 @@ import pytest
 from glassgrad.models import serialize
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.serialize import ModuleFileError, load, save
-from glassgrad.nn import Linear, Module, Parameter, ReLU, Sequential, Tanh, architecture
+from glassgrad.nn import Linear, Module, Parameter, ParameterSpec, ReLU, Sequential, Tanh, architecture
 
 
 def mlp(seed=0):
@@ -52,6 +52,12 @@ class Scaled(Module):
     def config(self):
         return {"n": self.inner.in_features, "scale": self.scale}
 
+    @classmethod
+    def parameter_specs(cls, config):
+        n = config["n"]
+        inner = Linear.parameter_specs({"in_features": n, "out_features": n})
+        return {**{f"inner.{name}": spec for name, spec in inner.items()}, "gain": ParameterSpec((n,), np.dtype("f8"))}
+
     def forward(self, x):
         return self.inner(x) * self.gain * self.scale
 
@@ -61,7 +67,7 @@ class NoConfig(Module):
         self.w = Parameter(np.zeros(n))
 
 
-def test_a_user_module_with_a_config_is_rebuilt(tmp_path):
+def test_a_user_module_with_a_config_and_its_parameter_specs_is_rebuilt(tmp_path):
     m = Scaled(3, scale=0.5)
     with glassgrad.no_grad():
         m.gain[:] = [1.0, 2.0, 3.0]
