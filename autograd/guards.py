@@ -11,36 +11,48 @@ When a check fails, the values are compared: an equal number (a float made again
 passes, and the guard takes the new object; anything else traces the function again.
 
 Guarded, for the function and for every function of the user's it calls (not the
-engine's, NumPy's or the standard library's):
+engine's, NumPy's or the standard library's; code run from a string, ``python -c`` or
+``exec``, is the user's when it runs in the user's module or in a namespace of its own):
 
-- the globals its code loads by name, and the values of the function's own closure;
+- the globals its code loads by name, and the values of its closure, of the
+  function's own and of every helper's it calls;
 - the attributes its code loads of a method's ``self`` and of the objects those
   globals and closure values name (a settings object, a module of settings), where
-  the object holds them or its class has them as data;
+  the object holds them or its class has them as data, and so on down the objects
+  they hold (``config.optimizer.lr``);
 - every attribute of every module whose forward runs, and of the modules inside it;
+- what the arrays, lists and dicts read hold (a copy, compared at every call), so that
+  a number or item changed in place is seen. An array of over 65,536 numbers is too
+  large to compare at every call: one that the compiled step's ops take as an operand
+  (and so read afresh at every call) is guarded by identity, any other is refused
+  (:class:`TraceError`);
 - the version of each graph value read that requires no grad (a constant Tensor, a
-  frozen parameter): what the trace computed from it alone, it computed once.
+  frozen parameter), and its numbers when it holds at most 65,536: what the trace
+  computed from it alone, it computed once.
 
-Not guarded: what changes in place inside a value read without the engine (a NumPy
-array's numbers, also through a Tensor's ``.data``; a list's or a dict's items; an
-attribute further down, ``settings.optimizer.lr``; a class attribute changed).
+Not guarded: what the function computes in Python or NumPy from a large array (over
+65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
+changed through ``.data[...]``; the attributes of an object it reaches otherwise than
+by names its code loads; a class attribute changed.
 """
 
 from __future__ import annotations
 
 import dis
 import functools
+import gc
 import inspect
 import os
 import random
 import sys
 from collections.abc import Callable, Iterator
-from types import CellType, CodeType, FrameType, ModuleType
+from types import CellType, CodeType, FrameType, FunctionType, ModuleType
 from typing import Any
 
 import numpy as np
 
 from . import nn
+from .errors import TraceError
 from .graph import Node
 
 _MISS = object()  # an absent global or attribute, an empty cell
@@ -62,6 +74,11 @@ _STDLIB = os.path.join(os.path.dirname(os.path.realpath(os.__file__)), "")
 
 # Values compared by value when they are another object than the one traced.
 _NUMBERS = (bool, int, float, complex, str, bytes, type(None), np.generic)
+
+# The numbers (an array's, or a list's or dict's items) a value read may hold for its
+# copy to be compared with it at every call (a pass over 512 KiB of float64: see
+# docs/benchmarks.md); a larger array is checked only where the ops read it afresh.
+_COMPARED = 65_536
 
 
 @functools.cache
@@ -86,6 +103,24 @@ def _is_library(filename: str) -> bool:
     return path.startswith(_STDLIB) and not path[len(_STDLIB) :].startswith(("site-packages", "dist-packages"))
 
 
+def _library_frame(frame: FrameType) -> bool:
+    """Whether a frame runs the library's code, not the user's. Code run from a string
+    (``python -c``, ``exec``) belongs to the module whose globals it runs in: the
+    user's unless a library's (dataclasses write a class's methods into its module);
+    in a namespace of no module, it is the user's, but for the constructors the
+    standard library writes for named tuples."""
+    filename = frame.f_code.co_filename
+    if filename != "<string>":
+        return _is_library(filename)
+    space = frame.f_globals
+    name = space.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    if module is not None and vars(module) is space:  # no file: __main__ under python -c
+        file = getattr(module, "__file__", None)
+        return file is not None and _is_library(file)
+    return isinstance(name, str) and name.startswith("namedtuple_")
+
+
 def _worth(value: Any) -> bool:
     """Whether a value read may change what the trace records (modules and classes are
     taken as fixed: guarding them costs at every call and catches no real change)."""
@@ -104,12 +139,16 @@ class Reads:
         # a draw from Python's is seen as it is made (see :meth:`c_call`).
         self.generators: dict[int, tuple[Any, Any]] = {}
         self.python_draw = False
+        self.closures: set[CodeType] = set()  # the codes whose functions' cells are noted
+        self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
         attributes = _loads(code)[1] if code else frozenset()
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
             self._attributes(_read(cell, name), attributes)
+        if code is not None:  # its cells are known: no search for its code's functions
+            self.closures.add(code)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner
@@ -130,7 +169,7 @@ class Reads:
             module = frame.f_locals["self"]
             self.modules[id(module)] = module
             return
-        if _is_library(code.co_filename):
+        if _library_frame(frame):
             return
         global_names, attributes = _loads(code)
         space = frame.f_globals
@@ -138,22 +177,55 @@ class Reads:
             if name in space:
                 self._add(space, name)
                 self._attributes(space[name], attributes)
+        if code.co_freevars and code not in self.closures:
+            self._closures(code)
         if code.co_argcount and code.co_varnames[0] == "self":
             self._attributes(frame.f_locals.get("self"), attributes)
         if "random" in attributes:  # np.random.normal(...): the global generator
             self._generator(np.random.mtrand._rand)
+
+    def _closures(self, code: CodeType) -> None:
+        """Note the cells of the functions that run ``code`` (a helper's closure): a frame
+        does not name its function, the garbage collector's referrers of its code do,
+        and every one of them is noted, since which one runs cannot be told apart."""
+        self.closures.add(code)
+        attributes = _loads(code)[1]
+        for function in gc.get_referrers(code):
+            if type(function) is FunctionType and function.__code__ is code:
+                for name, cell in zip(code.co_freevars, function.__closure__ or ()):
+                    self._add(cell, name)
+                    self._attributes(_read(cell, name), attributes)
 
     def c_call(self, function: Any) -> None:
         """Note a call of a function written in C: a draw from Python's random numbers."""
         if isinstance(getattr(function, "__self__", None), random.Random):
             self.python_draw = True
 
-    def _attributes(self, owner: Any, names: frozenset[str]) -> None:
+    def _attributes(self, owner: Any, names: frozenset[str], seen: set[int] | None = None) -> None:
         """Note the attributes among ``names`` that ``owner`` holds in its ``__dict__``
         (a method's ``self``, a settings object or module of the user's), or all of
-        them for a module of glassgrad's."""
-        if isinstance(owner, nn.Module):
+        them for a module of glassgrad's; and so on down the objects they hold, and the
+        objects in the lists, tuples and dicts they hold (``config.optimizer.lr``: the
+        code loads both names)."""
+        if seen is None:  # a frame's read: the same object and names are walked once
+            if (id(owner), names) in self.walked:
+                return
+            self.walked.add((id(owner), names))
+            seen = set()
+        if id(owner) in seen:
+            return
+        seen.add(id(owner))
+        if isinstance(owner, (list, tuple)) or type(owner) is dict:
+            for item in owner.values() if type(owner) is dict else owner:
+                self._attributes(item, names, seen)
+            return
+        if isinstance(owner, nn.Module):  # every attribute, by the modules' counter of assignments
             self.modules[id(owner)] = owner
+            held = vars(owner)
+            for name in names & held.keys():
+                if _mutable(held[name]):  # and what one the code loads holds, changed in place
+                    self._add(owner, name)
+                self._attributes(held[name], names, seen)
             return
         if isinstance(owner, (Node, type)) or not isinstance(getattr(owner, "__dict__", None), dict):
             return
@@ -164,6 +236,8 @@ class Reads:
             # an attribute of the object's, or a class default it may get (not a method)
             if name in held or not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
                 self._add(owner, name)
+                if name in held:
+                    self._attributes(held[name], names, seen)
 
     def _generator(self, value: Any) -> None:
         value = getattr(value, "__self__", value)  # a generator's method: rng.random
@@ -179,10 +253,11 @@ class Reads:
                 return f"{type(generator).__module__}.{type(generator).__name__}"
         return None
 
-    def guard(self) -> Guard:
-        """The guard of what was read, holding the values read now."""
+    def guard(self, live: set[int]) -> Guard:
+        """The guard of what was read, holding the values read now; ``live``: the ids of
+        the arrays the compiled step's ops read afresh at every call."""
         modules = {id(m): m for top in self.modules.values() for m in top.modules()}
-        return Guard(list(self.places.values()), list(modules.values()))
+        return Guard(list(self.places.values()), list(modules.values()), live)
 
 
 _MODULE_RUN = nn.Module._run.__code__
@@ -255,14 +330,95 @@ def _same(now: Any, then: Any) -> bool:
     return isinstance(then, _NUMBERS) and bool(now == then)
 
 
+def _mutable(value: Any) -> bool:
+    """Whether a value holds numbers or items that may change in place (an array, a
+    list, a dict, or a tuple of them)."""
+    if isinstance(value, (np.ndarray, list, dict)):
+        return True
+    return type(value) is tuple and any(map(_mutable, value))
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of what a value holds now: its arrays, lists and dicts copied all the way
+    down, any other object itself."""
+    if isinstance(value, np.ndarray):
+        return np.array(value)
+    if type(value) in (list, tuple):
+        return type(value)(map(_snapshot, value))
+    if type(value) is dict:
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
+
+
+def _numbers(value: Any) -> int:
+    """How many numbers and other items a value holds, its arrays' numbers counted."""
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if type(value) in (list, tuple):
+        return sum(map(_numbers, value))
+    if type(value) is dict:
+        return sum(map(_numbers, value.values()))
+    return 1
+
+
+def _same_content(now: Any, then: Any) -> bool:
+    """Whether a value holds what its snapshot ``then`` holds: arrays of the same shape
+    and dtype and equal numbers (or the same bytes: a NaN equals itself), lists, tuples
+    and dicts of such items, the same objects or equal numbers."""
+    if isinstance(then, np.ndarray):
+        if not isinstance(now, np.ndarray) or now.shape != then.shape or now.dtype != then.dtype:
+            return False
+        # == first: a pass in C without copies, ten times faster than the bytes
+        return bool((now == then).all()) or now.tobytes() == then.tobytes()
+    if type(then) in (list, tuple):
+        return type(now) is type(then) and len(now) == len(then) and all(map(_same_content, now, then))
+    if type(then) is dict:
+        return type(now) is dict and now.keys() == then.keys() and all(_same_content(now[k], then[k]) for k in then)
+    return now is then or (isinstance(then, _NUMBERS) and type(now) is type(then) and bool(now == then))
+
+
+def _snapshot_of(key: str, value: Any, live: set[int]) -> Any:
+    """The snapshot a guard compares a value read with at every call: MISS for a value
+    that holds nothing that changes in place, and for an array too large to compare
+    that the compiled step's ops read afresh at every call (``live``: their ids); any
+    other value too large to compare is refused."""
+    if not _mutable(value):
+        return _MISS
+    if _numbers(value) <= _COMPARED:
+        return _snapshot(value)
+    if id(value) in live:
+        return _MISS
+    raise _unchecked(key, value)
+
+
+def _holds(now: Any, snapshot: Any) -> bool:
+    """Whether a value holds what its snapshot holds (MISS: not compared)."""
+    return snapshot is _MISS or _same_content(now, snapshot)
+
+
+def _unchecked(key: str, value: Any) -> TraceError:
+    """The refusal of a value too large to compare at every call."""
+    n = _numbers(value)
+    held = f"an array of {n:,} numbers" if isinstance(value, np.ndarray) else f"a {type(value).__name__} of {n:,} items"
+    return TraceError(
+        f"trace: the function reads {key}, {held}, from outside its inputs and computes with it outside the ops "
+        f"that read it afresh at every call: over {_COMPARED:,} numbers, it is too large to compare at every call "
+        "for changes made in place, and the compiled step would reuse what it computed. Pass it as an input of "
+        "the compiled step, or hand it to the ops as it is."
+    )
+
+
 class Guard:
     """The values a trace read and where: :meth:`tests` writes the compiled step's test
     of them (identity: a few attribute reads per call), :meth:`holds` compares them by
     value when that test fails."""
 
-    def __init__(self, places: list[tuple[Any, str]], modules: list[nn.Module]) -> None:
+    def __init__(self, places: list[tuple[Any, str]], modules: list[nn.Module], live: set[int]) -> None:
         self.places = places
         self.values = [_read(h, k) for h, k in places]
+        # What the arrays, lists and dicts read hold now, to compare at every call (MISS:
+        # nothing that changes in place, or a large array the ops read afresh).
+        self.snapshots = [_snapshot_of(k, v, live) for (_, k), v in zip(places, self.values)]
         self.modules = modules
         self.members = [{k: _held(v) for k, v in vars(m).items()} for m in modules]
         self.assignments = nn._assignments  # the modules' attributes as of now
@@ -273,6 +429,8 @@ class Guard:
         constants = {id(c): c for c in _nodes(held) if not c.requires_grad}
         self.constants = list(constants.values())
         self.versions = [c._version() for c in self.constants]
+        # and their numbers, changed in place through .data (a large one: by version only)
+        self.datas = [_snapshot(c._data) if np.size(c._data) <= _COMPARED else _MISS for c in self.constants]
         self.namespaces: list[dict[str, Any]] = []  # of the entries testing it
 
     def tests(self, namespace: dict[str, Any]) -> list[str]:
@@ -292,9 +450,17 @@ class Guard:
                 tests.append(f"{key!r} not in holder{i}.__dict__")
             else:
                 tests.append(f"holder{i}.__dict__[{key!r}] is read{i}")
-        for i, (constant, version) in enumerate(zip(self.constants, self.versions)):
+        namespace["same"] = _same_content
+        for i, snapshot in enumerate(self.snapshots):
+            if snapshot is not _MISS:
+                namespace[f"snapshot{i}"] = snapshot
+                tests.append(f"same(read{i}, snapshot{i})")
+        for i, (constant, version, data) in enumerate(zip(self.constants, self.versions, self.datas)):
             namespace[f"constant{i}"] = constant
             tests.append(f"constant{i}._version() == {version}")
+            if data is not _MISS:
+                namespace[f"data{i}"] = data
+                tests.append(f"same(constant{i}._data, data{i})")
         return tests
 
     def _values(self) -> dict[str, Any]:
@@ -304,9 +470,11 @@ class Guard:
         """Whether every read would give what it gave when traced; when it would, the
         entries' tests take the values of now."""
         values = [_read(h, k) for h, k in self.places]
-        if not all(map(_same, values, self.values)):
+        if not all(map(_same, values, self.values)) or not all(map(_holds, values, self.snapshots)):
             return False
         if [c._version() for c in self.constants] != self.versions:
+            return False
+        if not all(_holds(c._data, data) for c, data in zip(self.constants, self.datas)):
             return False
         assigned = nn._assignments
         if assigned != self.assignments and not all(map(_same_members, self.modules, self.members)):
@@ -318,11 +486,14 @@ class Guard:
 
     def changed(self) -> str | None:
         """What reads otherwise than when traced, in words (None: nothing)."""
-        for (holder, key), then in zip(self.places, self.values):
-            if not _same(_read(holder, key), then):
+        for (holder, key), then, snapshot in zip(self.places, self.values, self.snapshots):
+            now = _read(holder, key)
+            if not _same(now, then):
                 return f"{key} holds another value"
-        for constant, version in zip(self.constants, self.versions):
-            if constant._version() != version:
+            if not _holds(now, snapshot):
+                return f"{key} holds other {'numbers' if isinstance(now, np.ndarray) else 'items'}"
+        for constant, version, data in zip(self.constants, self.versions, self.datas):
+            if constant._version() != version or not _holds(constant._data, data):
                 return f"the data of {constant._describe()} changed"
         if nn._assignments != self.assignments:
             for module, members in zip(self.modules, self.members):
@@ -339,6 +510,8 @@ class Guard:
         twin.values = [_copied(v, memo) for v in self.values]
         twin.modules = [_copied(m, memo) for m in self.modules]
         twin.members = [_copied(ms, memo) for ms in self.members]
+        twin.snapshots = [_copied(s, memo) for s in self.snapshots]
+        twin.datas = self.datas  # copies of arrays: the twin compares its constants with them
         twin.constants, twin.versions = _copied(self.constants, memo), self.versions
         twin.assignments, twin.namespaces = self.assignments, []
         return twin

@@ -39,15 +39,18 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   that requires grad) are computed once, at trace time, and Python control flow on
   them is fixed then. What ``f`` reads from outside to compute them or to choose its
   ops is checked at every call (guards.py): a global or closure value (a learning
-  rate), a module's attributes (its ``training`` flag, a layer or parameter it
-  holds), the attributes it reads of a method's ``self`` and of a settings object
-  a global names, the data of a constant Tensor or frozen parameter read (by its
-  version). When one is another value than
-  when traced, the step traces ``f`` again (the fifth time, it says why with a
-  :class:`TraceWarning`: a value that changes at every call is an input). A change
-  made inside a value read without the engine (a NumPy array's numbers, a list's
-  items, an attribute further down) is not checked: pass such values as inputs, or
-  trace again.
+  rate), also of the helpers it calls, a module's attributes (its ``training`` flag,
+  a layer or parameter it holds), the attributes it reads of a method's ``self`` and
+  of a settings object a global names, and further down (``config.optimizer.lr``),
+  the numbers and items of the arrays, lists and dicts it reads, also when changed in
+  place, the data of a constant Tensor or frozen parameter read. When one is another
+  value than when traced, the step takes the program it traced for that value, if it
+  kept one (the last four per signature: ``model.train()`` and ``model.eval()`` in
+  turn are traced once each), or traces ``f`` again (the fifth time, it says why with
+  a :class:`TraceWarning`: a value that changes at every call is an input). An array
+  of over 65,536 numbers is too large to compare at every call: the trace refuses it
+  (:class:`TraceError`) unless its ops take it as it is, reading it afresh at every
+  call; pass such an array as an input.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
@@ -89,6 +92,7 @@ from .tensor import Tensor
 __all__ = ["Compiled", "TraceError", "TraceWarning", "trace"]
 
 _RETRACES_TOLD = 5  # traces made again after which the step says why, once
+_VARIANTS = 4  # programs kept per signature, each for other values read from outside
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -743,7 +747,7 @@ def _compile(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[bo
         program.shapes, program.dtypes = tuple(d.shape for d in datas), tuple(d.dtype for d in datas)
     program.seqs = tuple(leaf._seq for leaf in graph.captured)
     program.kind, program.wanted = kind, tuple(wanted)
-    guard = graph.reads.guard()
+    guard = graph.reads.guard({id(leaf._data) for leaf in graph.captured})
     program.guard = guard if guard.places or guard.modules else None
     program.enter = _entry(program)
     return program
@@ -1051,7 +1055,8 @@ class Compiled:
         self.fn = fn
         self._kind: type[Node] = Scalar if all(isinstance(x, (Scalar, float, int)) for x in example_inputs) else Tensor
         self._wanted = tuple(isinstance(x, Node) and x.requires_grad for x in example_inputs)
-        self._programs: dict[Any, _Program] = {}
+        # per signature, its programs for the values read from outside, newest first
+        self._programs: dict[Any, list[_Program]] = {}
         self._retraced = 0  # traces made again because a read changed (see guards.py)
         self._latest = self._program(self._datas(example_inputs))
 
@@ -1073,10 +1078,17 @@ class Compiled:
         return datas
 
     def _program(self, datas: Sequence[Any]) -> _Program:
+        """The program for inputs with these data: one traced for their signature whose
+        reads from outside hold (``model.train()`` and ``model.eval()`` in turn take
+        their two programs), else a new trace, kept with the last few."""
         key = _signature(datas)
-        program = self._programs.get(key)
-        if program is None or program.arguments(list(datas)) is None:
-            changed = program.guard.changed() if program is not None and program.guard is not None else None
+        variants = self._programs.setdefault(key, [])
+        for program in variants:
+            if program.arguments(list(datas)) is not None:
+                return program
+        if variants:
+            guard = variants[0].guard
+            changed = guard.changed() if guard is not None else None
             if changed is not None:
                 self._retraced += 1
                 if self._retraced == _RETRACES_TOLD:
@@ -1087,14 +1099,15 @@ class Compiled:
                         TraceWarning,
                         stacklevel=4,
                     )
-            for i, d in enumerate(datas):
-                if isinstance(d, np.ndarray) and d.dtype.kind != "f":
-                    raise TypeError(
-                        f"trace: input {i} has dtype {d.dtype}; the trace records the ops on each input as on a "
-                        "value that requires grad, which holds floats: pass float data (x.astype(np.float64))"
-                    )
-            leaves = [_leaf(self._kind, d) for d in datas]
-            program = self._programs[key] = _compile(self.fn, leaves, self._wanted)
+        for i, d in enumerate(datas):
+            if isinstance(d, np.ndarray) and d.dtype.kind != "f":
+                raise TypeError(
+                    f"trace: input {i} has dtype {d.dtype}; the trace records the ops on each input as on a "
+                    "value that requires grad, which holds floats: pass float data (x.astype(np.float64))"
+                )
+        program = _compile(self.fn, [_leaf(self._kind, d) for d in datas], self._wanted)
+        variants.insert(0, program)
+        del variants[_VARIANTS:]
         return program
 
     @property

@@ -8,12 +8,13 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from glassgrad import Tensor, trace
 from glassgrad.nn import Module, Parameter
-from glassgrad.tracing import TraceWarning
+from glassgrad.tracing import TraceError, TraceWarning
 
 ONES = np.ones(2)
 
@@ -276,3 +277,212 @@ def test_an_engine_installed_file_by_file_as_links_guards_only_the_user_s_reads(
     out = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[0] == "['binary_cross_entropy_with_logits', 'w']", out.stdout
+
+
+SHIFT = np.array([1.0, 2.0])
+FACTORS = [1.0, 2.0]
+
+
+def shifted(x):
+    return (x * W * (SHIFT * 2.0) * FACTORS[1]).sum()
+
+
+def test_numbers_changed_in_place_in_a_global_array_and_list_are_seen():
+    """SHIFT * 2 and FACTORS[1] involve no input: the trace computed with them once, and
+    after SHIFT[1] = 7 the step returned 20 where eager gives 60 (after FACTORS[1] = 9
+    alone, 20 where eager gives 90)."""
+    saved = SHIFT.copy(), [*FACTORS]
+    try:
+        step = trace(shifted, Tensor(ONES))
+        SHIFT[1] = 7.0
+        assert_step_equals_eager(step, shifted, ONES, [W])
+        FACTORS[1] = 9.0
+        assert_step_equals_eager(step, shifted, ONES, [W])
+        SHIFT.shape = (2, 1)  # the same array and numbers, another shape
+        assert_step_equals_eager(step, shifted, ONES, [W])
+    finally:
+        SHIFT.shape = (2,)
+        SHIFT[:], FACTORS[:] = saved
+
+
+def test_an_item_changed_in_a_closure_dict_and_a_constants_data_are_seen():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    settings = {"scale": 1.0, "shifts": [0.5]}
+    offset = Tensor([1.0, 1.0])
+
+    def f(x):
+        return (x * w * settings["scale"] + settings["shifts"][0] + offset * 2.0).sum()
+
+    step = trace(f, Tensor(ONES))
+    settings["scale"] = 3.0
+    assert_step_equals_eager(step, f, ONES, [w])
+    settings["shifts"][0] = -2.0  # a list inside the dict
+    assert_step_equals_eager(step, f, ONES, [w])
+    offset.data[0] = 5.0  # through .data: no version moves
+    assert_step_equals_eager(step, f, ONES, [w])
+
+
+def test_an_array_that_changes_in_place_at_every_call_is_traced_again_and_said_once():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    labels = np.ones(2)
+
+    def f(x):
+        return ((x * w - labels * 1.0) ** 2).sum()
+
+    def batches():
+        for k in range(8):
+            labels[:] = float(k)
+            assert_step_equals_eager(step, f, ONES, [w])
+
+    step = trace(f, Tensor(ONES))
+    with pytest.warns(TraceWarning, match="labels holds other numbers") as told:
+        batches()
+    assert len(told) == 1
+
+
+def test_a_large_array_the_ops_read_directly_is_read_afresh_and_one_computed_from_is_refused():
+    """An array of over 65,536 numbers is too large to compare at every call: the ops
+    that take it as an operand read it at every call, so its changes are seen; one the
+    function computes with outside the graph (BIG.sum()) is refused, naming it."""
+    w = Tensor(np.ones(70_000), requires_grad=True)
+    big = np.ones(70_000)
+
+    def direct(x):
+        return (x * w * big).sum()
+
+    step = trace(direct, Tensor(big))
+    big[0] = 5.0
+    assert_step_equals_eager(step, direct, big, [w])
+
+    def computed(x):
+        return (x * w * (big * 2.0)).sum()
+
+    with pytest.raises(TraceError, match=r"big, an array of 70,000 numbers.*Pass it as an input"):
+        trace(computed, Tensor(big))
+
+
+class Optimizer:
+    def __init__(self):
+        self.scale = 1.0
+
+
+class Config:
+    def __init__(self):
+        self.optimizer = Optimizer()
+
+
+CONFIG = Config()
+
+
+def configured(x):
+    return (x * W * CONFIG.optimizer.scale).sum()
+
+
+def test_an_attribute_further_down_is_seen():
+    """CONFIG.optimizer.scale = 4 after the trace: the step returned 3 where eager gives 12."""
+    step = trace(configured, Tensor(ONES))
+    CONFIG.optimizer.scale = 4.0
+    try:
+        assert_step_equals_eager(step, configured, ONES, [W])
+    finally:
+        CONFIG.optimizer.scale = 1.0
+
+
+def scaler(scale):
+    """A helper with a closure, and the function that changes it."""
+
+    def scaled(x):
+        return x * scale
+
+    def set_scale(value):
+        nonlocal scale
+        scale = value
+
+    return scaled, set_scale
+
+
+SCALED, SET_SCALE = scaler(1.0)
+
+
+def test_a_closure_value_of_a_helper_the_function_calls_is_seen():
+    """The helper's closure changed after the trace: the step returned 5 where eager gives 8."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    double, set_double = scaler(1.0)
+
+    def f(x):
+        return (double(x) * w + SCALED(x)).sum()
+
+    step = trace(f, Tensor(ONES))
+    set_double(2.0)
+    assert_step_equals_eager(step, f, ONES, [w])
+    SET_SCALE(5.0)
+    try:
+        assert_step_equals_eager(step, f, ONES, [w])
+    finally:
+        SET_SCALE(1.0)
+
+
+FROM_A_STRING = """
+import numpy as np
+from glassgrad import Tensor, trace
+
+w = Tensor([1.0, 2.0], requires_grad=True)
+lr = 1.0
+step = trace(lambda x: (x * w * lr).sum(), Tensor(np.ones(2)))
+lr = 3.0
+print(float(step(Tensor(np.ones(2)))[0]), float((Tensor(np.ones(2)) * w * lr).sum().data))
+"""
+
+
+def test_a_global_of_code_run_from_a_string_is_seen():
+    """Under python -c, the code's globals are the user's: the step returned 3 where
+    eager gives 9, taking the code for Python's own."""
+    out = subprocess.run([sys.executable, "-c", FROM_A_STRING], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["9.0", "9.0"]
+    namespace: dict = {}
+    exec(FROM_A_STRING.replace("print(", "result = ("), namespace)
+    assert namespace["result"] == (9.0, 9.0)
+
+
+def test_flipping_between_train_and_eval_keeps_each_trace():
+    """model.train() and model.eval() in turn: each mode is traced once, and the step
+    takes the program of the mode it finds (before, every flip traced again, and the
+    fifth warned)."""
+    model = Halved()
+    step = trace(model, Tensor(ONES))
+    programs = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TraceWarning)
+        for _ in range(6):
+            model.eval()
+            assert_step_equals_eager(step, model, ONES, [model.w])
+            programs.add(id(step._latest))
+            model.train()
+            assert_step_equals_eager(step, model, ONES, [model.w])
+            programs.add(id(step._latest))
+    assert len(programs) == 2
+    assert step._retraced == 1
+
+
+class Scaled(Module):
+    """Scales by the first of its scales; keeps a history its forward never reads."""
+
+    def __init__(self):
+        self.w = Parameter(np.array([1.0, 2.0]))
+        self.scales = [1.0]
+        self.history = []
+
+    def forward(self, x):
+        return (x * self.w * self.scales[0]).sum()
+
+
+def test_a_modules_list_changed_in_place_is_seen_and_one_its_forward_does_not_read_is_not():
+    model = Scaled()
+    step = trace(model, Tensor(ONES))
+    model.scales[0] = 3.0
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    program = step._latest
+    model.history.append(1.0)  # as a training loop keeps its losses
+    assert_step_equals_eager(step, model, ONES, [model.w])
+    assert step._latest is program
