@@ -84,11 +84,15 @@ def _fast_sine(omega):
 @given(arrays((2,), min_value=0.1, max_value=3.0), st.sampled_from([1.01, 0.99, -1.0]))
 def test_a_function_far_faster_than_the_step_is_judged_on_a_shorter_one(x, factor):
     # sin(1e8·x): a period of 6e-8 against h = 6e-6. A right gradient failed; the step
-    # now shrinks (Richardson) until the central differences settle.
+    # now shrinks (Richardson) until the central differences settle. Near a zero of
+    # cos(1e8·x) the derivative is far below the 1e8·ε·|x| that rounding 1e8·x adds to
+    # each difference, and the check may say it cannot judge: never a verdict either way.
     f = _fast_sine(1e8)
-    assert gradcheck(f, x, grad=lambda x: 1e8 * np.cos(1e8 * x))
+    judged = bool(np.all(np.abs(np.cos(1e8 * x)) > 0.1))
+    right = gradcheck(f, x, grad=lambda x: 1e8 * np.cos(1e8 * x), raise_exception=False)
+    assert right or (not judged and list(right.failures) == ["resolution"])
     wrong = gradcheck(f, x, grad=lambda x: factor * 1e8 * np.cos(1e8 * x), raise_exception=False)
-    assert list(wrong.failures) == ["jacobian"]
+    assert list(wrong.failures) == ["jacobian"] or (not judged and list(wrong.failures) == ["resolution"])
 
 
 def test_a_truncation_error_above_atol_is_not_a_mismatch():
