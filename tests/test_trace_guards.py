@@ -486,3 +486,20 @@ def test_a_modules_list_changed_in_place_is_seen_and_one_its_forward_does_not_re
     model.history.append(1.0)  # as a training loop keeps its losses
     assert_step_equals_eager(step, model, ONES, [model.w])
     assert step._latest is program
+
+
+def test_an_array_holding_nan_read_unchanged_keeps_the_program():
+    """A NaN is not == itself: compared by ==, the array would read as changed at every call."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    def weighted_by(gaps):
+        return lambda x: (x * w * float(np.nansum(gaps))).sum()
+
+    for size in (2, 5000):  # compared by their bytes, and by == first
+        gaps = np.ones(size)
+        gaps[-1] = np.nan
+        f = weighted_by(gaps)
+        step = trace(f, Tensor(ONES))
+        program = step._latest
+        assert_step_equals_eager(step, f, ONES, [w])
+        assert step._latest is program
