@@ -128,3 +128,13 @@ def test_a_function_no_step_resolves_is_named_not_judged():
         assert list(r.failures) == ["resolution"]
         assert "x (0,)" in r.failures["resolution"] and "too oscillatory" in r.failures["resolution"]
         assert {row.verdict for row in r.rows} == {"UNRESOLVED"}
+
+
+def test_float32_rounding_of_a_zero_gradient_is_not_called_wrong():
+    # var of a constant float32 matrix: its true gradient is 0, backward gives x − mean(x)
+    # rounded in float32 (3e-9), and var is 0. Judged at the size of f's values alone
+    # (0), that rounding was a MISMATCH; it is judged at |x|·|φ''| too.
+    from glassgrad import Tensor, var
+
+    x = Tensor(np.full((3, 3), 1.9, dtype=np.float32), requires_grad=True)
+    assert gradcheck(var, x)

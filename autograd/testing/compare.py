@@ -404,8 +404,8 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
-    atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S)) the size of
-    f's values), with a relative error above ``_GROSS``, is a MISMATCH (with that
+    atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S, |x|·|φ''|)) the
+    size of what the gradient is computed from), with a relative error above ``_GROSS``, is a MISMATCH (with that
     tolerance) when the Taylor test finds the slope wrong: so λ·f is judged as f is,
     for any λ. The test's noise floor is φ's rounding noise measured along the row's
     direction (:func:`_noise`) at the step h and across the test's own steps (a φ
@@ -417,32 +417,39 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
     # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic
-    # side's own rounding at the size M of f's values (1 − tanh²(9) is 0 in float32, not
-    # 6e-8), so a function scaled by 1e-200 is judged as it is at 1.
-    magnitude = min(1.0, max(fd.mag0, scale))
-    shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps) * magnitude
-    if shrink <= 0:
-        return
+    # side's own rounding at the size M of what it computes from: f's values
+    # (1 − tanh²(9) is 0 in float32, not 6e-8) and |x|·|φ''| (x − mean(x) for var's
+    # gradient at a constant x is rounding of x), so λ·f is judged as f is, for any λ.
+    eps = float(np.finfo(result.dtype).eps)
+
+    def shrink(p: _Probe) -> float:
+        magnitude = min(1.0, max(fd.mag0, scale, abs(p.row.x or 0.0) * p.row.curvature))
+        return result.atol * (1.0 - scale) - 16 * eps * magnitude
+
     gray = [
         p
         for p in probes
-        if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink and p.row.rel_error > _GROSS
+        if p.row.verdict == OK
+        and shrink(p) > 0
+        and p.row.abs_error > p.row.tolerance - shrink(p)
+        and p.row.rel_error > _GROSS
     ]
-    gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
+    gray.sort(key=lambda p: p.row.tolerance - shrink(p) - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
         phi_at = partial(_phi_along, fd, p.direction)
         # Rounding shows as scatter at the central difference's step, or, where φ moves
         # in stairs wider than that (an intermediate far larger than φ), across the
         # Taylor test's own steps.
         reach = 1e-2 * p.scale
-        noise = 16 * max(_noise(phi_at, p.step), _noise(phi_at, reach / 2), fd.eps * magnitude)
+        noise = 16 * max(_noise(phi_at, p.step), _noise(phi_at, reach / 2), fd.eps * min(1.0, max(fd.mag0, scale)))
         taylor = taylor_test(phi_at, p.slope, reach, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
-            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
+            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink(p)
     if any(p.row.verdict == MISMATCH for p in gray):
         result.notes.append(
             f"every derivative here is far below atol={result.atol:g} (the largest is {scale:.3g}), so rows within "
-            f"atol were also held to atol·{scale:.3g} + 16ε; the Taylor test finds the slope of those marked "
+            f"atol were also held to atol·{scale:.3g} + 16ε·M (M the size of f's values, of |x|·|φ''|, at most 1); "
+            "the Taylor test finds the slope of those marked "
             "MISMATCH wrong"
         )
 

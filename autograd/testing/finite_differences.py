@@ -131,6 +131,7 @@ class FiniteDifferences:
         noise = self.eps * (mag_p + mag_m + 2 * self.mag0) / h
         tol = atol + rtol * abs(numeric) + noise
         row = Row(input, index, x, float(analytic), float(numeric), float(tol))
+        row.curvature = abs(plus - 2 * self.phi0 + minus) / h**2
         matched = abs(analytic - numeric) <= tol
         jump = abs((plus - self.phi0) - (self.phi0 - minus)) / h
         if matched and jump <= tol + 0.1 * abs(numeric):

@@ -44,6 +44,7 @@ class Row:
     right: float | None = None
     moves: tuple[tuple[str, str], ...] = ()  # (input, index) of elements moved together (ties)
     refined: bool = False  # numeric is Richardson's on a shorter step than h (refine.py)
+    curvature: float = 0.0  # |φ''| at x along the row's direction, by the second difference at h
 
     @property
     def abs_error(self) -> float:
