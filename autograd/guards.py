@@ -19,7 +19,8 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 - the attributes its code loads of a method's ``self`` and of the objects those
   globals and closure values name (a settings object, a module of settings), where
   the object holds them or its class has them as data, and so on down the objects
-  they hold (``config.optimizer.lr``);
+  they hold (``config.optimizer.lr``) and the objects in their lists, tuples and
+  dicts (at most 256 in one: each costs a test at every call, so more are refused);
 - every attribute of every module whose forward runs, and of the modules inside it;
 - what the arrays, lists and dicts read hold (a copy, compared at every call), so that
   a number or item changed in place is seen. An array of over 65,536 numbers is too
@@ -79,6 +80,9 @@ _NUMBERS = (bool, int, float, complex, str, bytes, type(None), np.generic)
 # copy to be compared with it at every call (a pass over 512 KiB of float64: see
 # docs/benchmarks.md); a larger array is checked only where the ops read it afresh.
 _COMPARED = 65_536
+# The objects in a list, tuple or dict read whose attributes are guarded, one test each
+# at every call; more are refused (see Reads.unwalked).
+_WALKED = 256
 _BYTES_COPIED = 4096  # an array compared by its bytes up to this size, else by ==
 
 
@@ -142,6 +146,7 @@ class Reads:
         self.python_draw = False
         self.closures: set[CodeType] = set()  # the codes whose functions' cells are noted
         self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
+        self.unwalked = 0  # the most objects in a container read, when over _WALKED
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
         attributes = _loads(code)[1] if code else frozenset()
@@ -217,8 +222,16 @@ class Reads:
             return
         seen.add(id(owner))
         if isinstance(owner, (list, tuple)) or type(owner) is dict:
-            for item in owner.values() if type(owner) is dict else owner:
-                self._attributes(item, names, seen)
+            items = list(owner.values()) if type(owner) is dict else owner
+            if len(items) <= _WALKED:
+                for item in items:
+                    self._attributes(item, names, seen)
+                return
+            for item in items:  # modules cost nothing at every call (their counter)
+                if isinstance(item, nn.Module):
+                    self.modules[id(item)] = item
+                elif names & getattr(item, "__dict__", {}).keys():
+                    self.unwalked = max(self.unwalked, len(items))  # refused after the run
             return
         if isinstance(owner, nn.Module):  # every attribute, by the modules' counter of assignments
             self.modules[id(owner)] = owner
@@ -244,6 +257,12 @@ class Reads:
         value = getattr(value, "__self__", value)  # a generator's method: rng.random
         if isinstance(value, _generator_types()) and id(value) not in self.generators:
             self.generators[id(value)] = value, _state(value)
+
+    def unchecked(self) -> str | None:
+        """What the function read that is too large to guard at every call, in words."""
+        if self.unwalked:
+            return f"the attributes of the objects in a container of {self.unwalked:,} items (over {_WALKED:,})"
+        return None
 
     def drawn(self) -> str | None:
         """The random number generator the function drew from, if any (its type)."""

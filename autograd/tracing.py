@@ -41,7 +41,8 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   ops is checked at every call (guards.py): a global or closure value (a learning
   rate), also of the helpers it calls, a module's attributes (its ``training`` flag,
   a layer or parameter it holds), the attributes it reads of a method's ``self`` and
-  of a settings object a global names, and further down (``config.optimizer.lr``),
+  of a settings object a global names, and further down (``config.optimizer.lr``,
+  the objects of a list: over 256 in one, :class:`TraceError`),
   the numbers and items of the arrays, lists and dicts it reads, also when changed in
   place, the data of a constant Tensor or frozen parameter read. When one is another
   value than when traced, the step takes the program it traced for that value, if it
@@ -366,6 +367,7 @@ def _record(fn: Callable[..., Any], inputs: Sequence[Node], wanted: Sequence[boo
             "Reduce it inside the function (e.g. .sum() or .mean())."
         )
     order = walk(out)
+    _check_guardable(fn, reads)
     _check_no_draws(fn, reads, order)
     _check_made_inside(fn, order, start)
     _check_no_retain(order, inputs)
@@ -396,6 +398,18 @@ def _tracing() -> Iterator[None]:
         yield
     finally:
         state.restore_mode("tracing", saved)
+
+
+def _check_guardable(fn: Callable[..., Any], reads: Reads) -> None:
+    """Refuse a function that read more from outside than its guard can test at every
+    call: the compiled step would replay what it read when traced."""
+    unchecked = reads.unchecked()
+    if unchecked is not None:
+        raise TraceError(
+            f"trace: {getattr(fn, '__qualname__', 'the function')} reads {unchecked}: too many to check at every "
+            "call for changes, and the compiled step would replay what it read when traced. Pass the values it "
+            "reads as inputs, or run the function eagerly."
+        )
 
 
 def _check_no_draws(fn: Callable[..., Any], reads: Reads, order: Sequence[Node]) -> None:

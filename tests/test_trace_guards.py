@@ -503,3 +503,25 @@ def test_an_array_holding_nan_read_unchanged_keeps_the_program():
         program = step._latest
         assert_step_equals_eager(step, f, ONES, [w])
         assert step._latest is program
+
+
+class Block:
+    def __init__(self):
+        self.scale = 1.0
+
+
+def test_an_attribute_of_an_object_in_a_list_is_seen_and_too_many_objects_are_refused():
+    """blocks[1].scale = 3 after the trace is seen. Over 256 objects, guarding each one's
+    attributes is refused: 60,000 objects made 60,002 tests, and a call took 48 ms."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    blocks = [Block() for _ in range(3)]
+
+    def f(x):
+        return (x * w * blocks[1].scale).sum()
+
+    step = trace(f, Tensor(ONES))
+    blocks[1].scale = 3.0
+    assert_step_equals_eager(step, f, ONES, [w])
+    blocks = [Block() for _ in range(257)]
+    with pytest.raises(TraceError, match=r"objects in a container of 257 items \(over 256\).*Pass the values"):
+        trace(f, Tensor(ONES))
