@@ -245,16 +245,14 @@ def test_a_function_computed_in_float32_inside_is_checked_with_float32_steps():
 def test_a_step_far_above_the_scale_of_f_is_not_reported_as_a_kink():
     # sin(1e8·x) at x = 1e-8: h = 6e-6 spans a hundred periods, the one-sided slopes grew
     # like 1/h and their gap persisted, and a right gradient was a BAD SUBGRADIENT. The
-    # slopes never settle there, so it is no kink: a mismatch, which the Taylor test
-    # blames on the step, and which a smaller eps= resolves.
+    # slopes never settle there, so it is no kink: the step shrinks until they do.
     def f(x):
         return np.sum(np.sin(1e8 * x))
 
     def df(x):
         return 1e8 * np.cos(1e8 * x)
 
-    r = gradcheck(f, np.array([1e-8, 2e-8]), grad=df, raise_exception=False)
-    assert list(r.failures) == ["jacobian"] and r.taylor.gradient_ok and "step" in r.taylor.summary()
+    assert gradcheck(f, np.array([1e-8, 2e-8]), grad=df)
     assert gradcheck(f, np.array([1e-8, 2e-8]), grad=df, eps=1e-12)
     wrong = gradcheck(f, np.array([1e-8, 2e-8]), grad=lambda x: 1.1 * df(x), raise_exception=False)
     assert "jacobian" in wrong.failures and not wrong.taylor.gradient_ok

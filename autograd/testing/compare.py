@@ -25,7 +25,7 @@ import numpy as np
 from .finite_differences import Direction, FiniteDifferences, lowest_precision
 from .jacobian import entry_mismatches, numeric_jacobian
 from .kink_search import kinked_elements
-from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, Row, worst_first
+from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, UNRESOLVED, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
 from .taylor import taylor_test
@@ -113,7 +113,11 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
     probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if any(p.row.verdict != OK for p in probes) or entries:
         _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
-        coarser = _rounded_like(fd, c, num_dtype, probes[0].step)
+        # A row resolved to a slope on steps far below h (refine.py) shows φ smooth at
+        # this dtype's rounding: what scatters at h is f varying fast, not a coarser
+        # float inside (whose φ is flat on short steps: a slope of 0).
+        resolved = any(p.row.refined and p.row.numeric != 0 for p in probes)
+        coarser = None if resolved else _rounded_like(fd, c, num_dtype, probes[0].step)
         if coarser is not None:
             # f rounds like a coarser float inside (it casts down and back up): its
             # central differences at this dtype's step are rounding, not slopes.
@@ -122,6 +126,7 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if s.atol is None and result.mode != "fast":
         _confirm_small(probes, fd, result)
+    _resolvable(fd, num_dtype, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
     if result.mode.startswith("fast") and all(_unjudged(p.row) for p in probes):
@@ -134,6 +139,15 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
 
 #: Fast mode's tolerance in standard deviations of the error that full mode tolerates.
 SIGMAS = 5.0
+
+
+def _norm(arrays: Sequence[np.ndarray]) -> float:
+    """‖arrays‖₂, all of them as one vector, without overflow or underflow on the way
+    (the squares of derivatives of 1e200 are inf, those of 1e-200 are 0)."""
+    top = max((float(np.max(np.abs(a), initial=0.0)) for a in arrays), default=0.0)
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(sum(np.sum((a / top) ** 2) for a in arrays)))
 
 
 def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -229,8 +243,9 @@ class _Probing:
         c, fd, result, s, rng = self.c, self.fd, self.result, self.s, self.rng
         scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
         size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
-        # Not below what φ's rounding resolves (as in _confirm_small).
-        atol = result.atol * (min(1.0, max(size, 16 * fd.eps ** (2 / 3))) if s.atol is None else 1.0)
+        # Not below what φ's rounding resolves at the size of f's values (as in _confirm_small).
+        resolved = 16 * fd.eps ** (2 / 3) * min(1.0, fd.mag0)
+        atol = result.atol * (min(1.0, max(size, resolved)) if s.atol is None else 1.0)
         probes = []
         for j in range(s.directions):
             kind = "±1" if j % 2 == 0 else "Gaussian"
@@ -238,11 +253,11 @@ class _Probing:
             if still is not None:
                 us = [u * m for u, m in zip(us, still)]
             slope = float(sum(np.sum(a * u) for a, u in zip(c.analytic, us)))
-            spread = sum(float(np.sum(((atol + result.rtol * np.abs(a)) * u) ** 2)) for a, u in zip(c.analytic, us))
+            spread = _norm([(atol + result.rtol * np.abs(a)) * u for a, u in zip(c.analytic, us)])
             d = Direction.dense(us)
             h = self.step(scale)
             index = f"direction {j} ({kind})"
-            row = fd.probe(d, h, slope, SIGMAS * spread**0.5, 0.0, input="all", index=index, x=None, subgradient=False)
+            row = fd.probe(d, h, slope, SIGMAS * spread, 0.0, input="all", index=index, x=None, subgradient=False)
             probes.append(_Probe(row, d, slope, scale, h))
         return probes
 
@@ -284,7 +299,10 @@ class _Probing:
         columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
         # Columns where the element check found a kink in or near its stencil keep its
         # verdict: at step h the entries would straddle that kink.
-        skip = {j for j, r in enumerate(element_rows) if r.left is not None or r.verdict not in (OK, MISMATCH)}
+        # Nor do columns whose element needed a shorter step than h (refine.py).
+        skip = {
+            j for j, r in enumerate(element_rows) if r.left is not None or r.refined or r.verdict not in (OK, MISMATCH)
+        }
         return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
 
     def ties(self, elements: Sequence[Element]) -> list[_Probe]:
@@ -379,45 +397,76 @@ def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, 
 _CONFIRMED = 4
 #: The relative error from which a tiny derivative is re-judged. Below it, φ itself can be
 #: off: a loss of 3e-8 computed as (8.25 + 3e-8) − 8.25 has a slope 5e-4 off the true one.
-_GROSS = 0.1
+_GROSS = 1e-3
 
 
 def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
-    atol·S + 16ε (ε of the gradients' dtype), with a relative error above ``_GROSS``, is
-    a MISMATCH (with that tolerance) when the Taylor test finds the slope wrong. The
-    test's noise floor is φ's rounding noise measured along the row's direction
-    (:func:`_noise`), and at least 16ε as if φ were computed through intermediates of
-    size 1, so a right slope whose central difference is merely noisy (φ computed with
-    cancellation, in stairs too wide for the measurement) or inaccurate (truncation)
-    stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by more than
-    ~2000ε is found wrong even where every derivative is far below what a central
-    difference at h resolves (λ‖x‖² with λ = 1e-12)."""
+    atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S, |x|·|φ''|)) the
+    size of what the gradient is computed from), with a relative error above ``_GROSS``, is a MISMATCH (with that
+    tolerance) when the Taylor test finds the slope wrong: so λ·f is judged as f is,
+    for any λ. The test's noise floor is φ's rounding noise measured along the row's
+    direction (:func:`_noise`) at the step h and across the test's own steps (a φ
+    computed with cancellation moves in stairs too wide to show at h), and at least
+    16ε·M, so a right slope whose central difference is merely noisy or inaccurate
+    (truncation) stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by
+    more than ~2000ε is found wrong even where every derivative is far below what a
+    central difference at h resolves (λ‖x‖² with λ = 1e-12)."""
     sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
     scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
-    # tolerance − shrink: atol·S + 16ε in place of atol. The 16ε is the analytic side's
-    # own rounding (1 − tanh²(9) is 0 in float32, not 6e-8).
-    shrink = result.atol * (1.0 - scale) - 16 * float(np.finfo(result.dtype).eps)
-    if shrink <= 0:
-        return
+    # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic
+    # side's own rounding at the size M of what it computes from: f's values
+    # (1 − tanh²(9) is 0 in float32, not 6e-8) and |x|·|φ''| (x − mean(x) for var's
+    # gradient at a constant x is rounding of x), so λ·f is judged as f is, for any λ.
+    eps = float(np.finfo(result.dtype).eps)
+
+    def shrink(p: _Probe) -> float:
+        magnitude = min(1.0, max(fd.mag0, scale, abs(p.row.x or 0.0) * p.row.curvature))
+        return result.atol * (1.0 - scale) - 16 * eps * magnitude
+
     gray = [
         p
         for p in probes
-        if p.row.verdict == OK and p.row.abs_error > p.row.tolerance - shrink and p.row.rel_error > _GROSS
+        if p.row.verdict == OK
+        and shrink(p) > 0
+        and p.row.abs_error > p.row.tolerance - shrink(p)
+        and p.row.rel_error > _GROSS
     ]
-    gray.sort(key=lambda p: p.row.tolerance - shrink - p.row.abs_error)
+    gray.sort(key=lambda p: p.row.tolerance - shrink(p) - p.row.abs_error)
     for p in gray[:_CONFIRMED]:
-        noise = 16 * max(_noise(partial(_phi_along, fd, p.direction), p.step), fd.eps)
-        taylor = taylor_test(partial(_phi_along, fd, p.direction), p.slope, 1e-2 * p.scale, eps=fd.eps, noise=noise)
+        phi_at = partial(_phi_along, fd, p.direction)
+        # Rounding shows as scatter at the central difference's step, or, where φ moves
+        # in stairs wider than that (an intermediate far larger than φ), across the
+        # Taylor test's own steps.
+        reach = 1e-2 * p.scale
+        noise = 16 * max(_noise(phi_at, p.step), _noise(phi_at, reach / 2), fd.eps * min(1.0, max(fd.mag0, scale)))
+        taylor = taylor_test(phi_at, p.slope, reach, eps=fd.eps, noise=noise)
         if not taylor.gradient_ok:
-            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink
+            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink(p)
     if any(p.row.verdict == MISMATCH for p in gray):
         result.notes.append(
             f"every derivative here is far below atol={result.atol:g} (the largest is {scale:.3g}), so rows within "
-            f"atol were also held to atol·{scale:.3g} + 16ε; the Taylor test finds the slope of those marked "
+            f"atol were also held to atol·{scale:.3g} + 16ε·M (M the size of f's values, of |x|·|φ''|, at most 1); "
+            "the Taylor test finds the slope of those marked "
             "MISMATCH wrong"
+        )
+
+
+def _resolvable(fd: FiniteDifferences, num_dtype: np.dtype, result: GradcheckResult) -> None:
+    """Fail a check whose f is too small for float arithmetic to judge: where every
+    value of φ met is below tiny/∛ε of the dtype f computes in, the differences
+    φ(x + h) − φ(x − h) are subnormal, with a fixed absolute spacing instead of ε
+    relative, and no central difference resolves a wrong derivative from a right one.
+    (φ ≡ 0 is exempt: there is nothing to resolve.)"""
+    finfo = np.finfo(num_dtype)
+    least = float(finfo.tiny) / float(np.cbrt(finfo.eps))
+    if 0.0 < fd.peak < least:
+        result.failures["resolution"] = (
+            f"f is too small to judge: Σ|v·f| is at most {fd.peak:.3g} at the points the check evaluated, below "
+            f"{least:.3g}, where differences of f are subnormal in {num_dtype} and keep too few digits for any "
+            "central difference; scale f up by a constant (its gradient scales alike) and check again"
         )
 
 
@@ -470,7 +519,16 @@ def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd
     by_row = {id(p.row): p for p in probes}
     result.rows = worst_first([p.row for p in probes] + entries)
     result.kinks = [r for r in result.rows if r.verdict in (KINK, DISCONTINUITY)]
-    mismatches = [r for r in result.rows if r.failed and r.verdict != BAD_SUBGRADIENT]
+    mismatches = [r for r in result.rows if r.verdict == MISMATCH]
+    unresolved = [r for r in result.rows if r.verdict == UNRESOLVED]
+    if unresolved:
+        where = ", ".join(f"{r.input} {r.index}" for r in unresolved[:4])
+        more = f" and {len(unresolved) - 4} more" if len(unresolved) > 4 else ""
+        result.failures["resolution"] = (
+            f"f cannot be checked at {where}{more}: its central differences do not settle as the step shrinks "
+            "before rounding swamps them (f varies there faster than float arithmetic resolves: too oscillatory "
+            "or rough), so there is no verdict either way; check it at another point, or where it varies slower"
+        )
     bad_kinks = [r for r in result.rows if r.verdict == BAD_SUBGRADIENT]
     if mismatches:
         worst = mismatches[0]

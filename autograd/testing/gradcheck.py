@@ -69,7 +69,12 @@ def gradcheck(
 
     The check passes when, for every compared derivative,
     ``|analytic − numeric| ≤ atol + rtol·|numeric|`` plus the rounding noise of the
-    finite difference, and every sub-check holds. At a kink (relu at 0, max at a tie)
+    finite difference, and every sub-check holds. Where a row disagrees, the step
+    shrinks until the central differences settle (:mod:`~glassgrad.testing.refine`),
+    and the settled value decides; where none settles (f varies faster than float
+    arithmetic resolves), or f's values are subnormal, the check fails as
+    ``resolution``. Derivatives far below atol are also judged on their own scale
+    (:mod:`~glassgrad.testing.compare`). At a kink (relu at 0, max at a tie)
     the analytic value must lie between the one-sided slopes, and elements at kinks
     moved together (a tie kept) must match the slope along that direction.
 

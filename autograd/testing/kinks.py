@@ -19,6 +19,7 @@ central difference at that smaller step decides.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,18 @@ class KinkEvidence:
         return KINK if self.low - tol <= analytic <= self.high + tol else BAD_SUBGRADIENT
 
 
+def _jumps(phi_at: Callable[[float], float], phi0: float, h: float) -> bool:
+    """Whether φ jumps at x: its one-sided differences φ(x ± t) − φ(x) settle on the
+    jump's heights as t halves from h five times, each pair within 1 − ``_PERSISTS``
+    of the larger one's size (where φ merely varies faster than the step, sin(1e15·x),
+    they wander)."""
+    sides = [(phi_at(h / 2**j) - phi0, phi0 - phi_at(-h / 2**j)) for j in range(6)]
+    return all(
+        max(abs(b[0] - a[0]), abs(b[1] - a[1])) <= (1 - _PERSISTS) * max(map(abs, a))
+        for a, b in itertools.pairwise(sides)
+    )
+
+
 def examine(
     phi_at: Callable[[float], float], phi0: float, h: float, plus: float, minus: float, tol: float
 ) -> KinkEvidence | None:
@@ -94,7 +107,11 @@ def examine(
         left, right = (phi0 - phi_at(-step)) / step, (phi_at(step) - phi0) / step
         slopes.append((left, right))
         gap, previous = abs(right - left), abs(slopes[-2][1] - slopes[-2][0])
-        if k == 1 and max(abs(left), abs(right)) >= _GROWS * max(map(abs, slopes[0])) > tol:
+        if (
+            k == 1
+            and max(abs(left), abs(right)) >= _GROWS * max(map(abs, slopes[0])) > tol
+            and _jumps(phi_at, phi0, step)
+        ):
             return KinkEvidence(tuple(slopes), True, discontinuous=True)
         if gap0 <= tol:  # the slopes agreed at h: a smooth point, the mismatch is real
             return None

@@ -24,6 +24,9 @@ BAD_SUBGRADIENT = "BAD SUBGRADIENT"  # non-differentiable point, analytic value 
 # compositions of kinks (relu(x) − relu(−x) = x with relu′(0) = 0) legitimately do this.
 COMPOSITE_KINK = "kink (composite)"
 DISCONTINUITY = "discontinuity"  # φ itself jumps here: no derivative exists
+# No step resolves φ here: its central differences never settle before rounding swamps
+# them (sin(1e15·x)). No verdict either way, and the check fails saying so.
+UNRESOLVED = "UNRESOLVED"
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Row:
     left: float | None = None  # one-sided slopes, filled in where a kink was examined
     right: float | None = None
     moves: tuple[tuple[str, str], ...] = ()  # (input, index) of elements moved together (ties)
+    refined: bool = False  # numeric is Richardson's on a shorter step than h (refine.py)
+    curvature: float = 0.0  # |φ''| at x along the row's direction, by the second difference at h
 
     @property
     def abs_error(self) -> float:
@@ -51,7 +56,7 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        return self.verdict in (MISMATCH, BAD_SUBGRADIENT)
+        return self.verdict in (MISMATCH, BAD_SUBGRADIENT, UNRESOLVED)
 
     @property
     def excess(self) -> float:
