@@ -250,13 +250,14 @@ class Torch:
             x, p = _promoted(x, torch.softmax(y, dim=-1))
             w = None if weight is None else torch.tensor(weight, dtype=x.dtype)
             return f.cross_entropy(x, p, weight=w, reduction=reduction)
-        x, t = _promoted(x, torch.tensor(target))
         if name == "bce_logits":
+            x, t = _promoted(x, torch.tensor(target))
             w = None if weight is None else torch.tensor(weight, dtype=x.dtype)
             return f.binary_cross_entropy_with_logits(x, t, pos_weight=w, reduction=reduction)
         # PyTorch's fused binary_cross_entropy adds 1e-12 to p(1−p) in its second
-        # derivative (10⁻¹⁰ off here); its formula, spelled out, is exact.
-        p = torch.sigmoid(x) * 0.98 + 0.01
+        # derivative (10⁻¹⁰ off here); its formula, spelled out, is exact. The
+        # probabilities are computed in the logits' dtype, as glassgrad's are.
+        p, t = _promoted(torch.sigmoid(x) * 0.98 + 0.01, torch.tensor(target))
         loss = -(t * torch.log(p) + (1 - t) * torch.log(1 - p))
         return loss if reduction == "none" else getattr(loss, reduction)()
 
