@@ -15,7 +15,8 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 ``exec``, is the user's when it runs in the user's module or in a namespace of its own):
 
 - the globals its code loads by name, and the values of its closure, of the
-  function's own and of every helper's it calls;
+  function's own and of every helper's it calls, and the values a
+  ``functools.partial`` or a default argument binds to the function's parameters;
 - the attributes its code loads of a method's ``self`` and of the objects those
   globals and closure values name (a settings object, a module of settings), where
   the object holds them or its class has them as data, and so on down the objects
@@ -147,6 +148,11 @@ class Reads:
         self.closures: set[CodeType] = set()  # the codes whose functions' cells are noted
         self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
         self.unwalked = 0  # the most objects in a container read, when over _WALKED
+        bound: list[tuple[dict[str, Any], str]] = []  # (namespace, name) of the values bound
+        while isinstance(fn, functools.partial):
+            args = {f"argument {i}": v for i, v in enumerate(fn.args)}
+            bound += [(args, k) for k in args] + [(fn.keywords, k) for k in fn.keywords]
+            fn = fn.func
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
         attributes = _loads(code)[1] if code else frozenset()
@@ -155,6 +161,14 @@ class Reads:
             self._attributes(_read(cell, name), attributes)
         if code is not None:  # its cells are known: no search for its code's functions
             self.closures.add(code)
+            defaults = getattr(func, "__defaults__", None) or ()
+            named = dict(zip(code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount], defaults))
+            bound += [(named, k) for k in named]
+            kwdefaults = getattr(func, "__kwdefaults__", None) or {}
+            bound += [(kwdefaults, k) for k in kwdefaults]
+        for space, name in bound:  # read like a closure's values
+            self._add(space, name)
+            self._attributes(space[name], attributes)
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner

@@ -35,23 +35,23 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
 - Calling the compiled step with inputs of another shape or dtype traces ``f``
   again for them (each signature is traced once and kept), and so does a parameter
   frozen or unfrozen (``requires_grad``) after the trace.
-- Values computed inside ``f`` from nothing but constants (no input, no parameter
-  that requires grad) are computed once, at trace time, and Python control flow on
-  them is fixed then. What ``f`` reads from outside to compute them or to choose its
-  ops is checked at every call (guards.py): a global or closure value (a learning
-  rate), also of the helpers it calls, a module's attributes (its ``training`` flag,
-  a layer or parameter it holds), the attributes it reads of a method's ``self`` and
-  of a settings object a global names, and further down (``config.optimizer.lr``,
-  the objects of a list: over 256 in one, :class:`TraceError`),
-  the numbers and items of the arrays, lists and dicts it reads, also when changed in
-  place, the data of a constant Tensor or frozen parameter read. When one is another
-  value than when traced, the step takes the program it traced for that value, if it
-  kept one (the last four per signature: ``model.train()`` and ``model.eval()`` in
-  turn are traced once each), or traces ``f`` again (the fifth time, it says why with
-  a :class:`TraceWarning`: a value that changes at every call is an input). An array
-  of over 65,536 numbers is too large to compare at every call: the trace refuses it
-  (:class:`TraceError`) unless its ops take it as it is, reading it afresh at every
-  call; pass such an array as an input.
+- Values computed inside ``f`` from nothing but constants (no input, no parameter that
+  requires grad) are computed once, at trace time, and Python control flow on them is
+  fixed then. What ``f`` reads from outside to compute them or to choose its ops is
+  checked at every call (guards.py): a global or closure value (a learning rate), also
+  of the helpers it calls, or one a ``functools.partial`` or a default argument binds,
+  a module's attributes (its ``training`` flag, a layer or parameter it holds), the
+  attributes it reads of a method's ``self`` and of a settings object a global names,
+  and further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
+  :class:`TraceError`), the numbers and items of the arrays, lists and dicts it reads,
+  also when changed in place, the data of a constant Tensor or frozen parameter read.
+  When one is another value than when traced, the step takes the program it traced for
+  that value, if it kept one (the last four per signature: ``model.train()`` and
+  ``model.eval()`` in turn are traced once each), or traces ``f`` again (the fifth
+  time, it says why with a :class:`TraceWarning`: a value that changes at every call
+  is an input). An array of over 65,536 numbers is too large to compare at every call:
+  the trace refuses it (:class:`TraceError`) unless its ops take it as it is, reading
+  it afresh at every call; pass such an array as an input.
 - Parameters ``f`` reads from outside (a model's weights) are read afresh at every
   call, so an optimizer's updates between calls are seen, and so are their hooks.
 - Under ``detect_anomaly()``, a call whose value or gradient is NaN or inf runs ``f``
