@@ -934,12 +934,15 @@ def _run_hooks(node: Node, meta: dict[str, Any], g: Any, graph: int) -> Any:
 
 def run_hooks(node: Node, g: Any, graph: int = 0) -> Any:
     """``g`` = ∂L/∂node passed through the hooks registered on ``node``, in their order:
-    each may return a replacement. What backward() passes on from ``node``; the
-    drawings' replay of backward calls it too."""
+    each sees it as ``.grad`` would hold it (the value's dtype, an array) and may return
+    a replacement. What backward() passes on from ``node``; the drawings' replay of
+    backward calls it too."""
     # A hook records what it computes only in a pass that is recorded (create_graph).
     with GradMode(bool(graph)):
         for hook in list(node._get_meta("hooks", ())):
-            replaced = hook(g)
+            # A hook that returns None passes g on as it came: a float64 gradient
+            # through a float32 value is not rounded because someone looked at it.
+            replaced = hook(node._as_grad(g))
             if replaced is not None:
                 g = _hook_result(node, replaced, graph)
     return g

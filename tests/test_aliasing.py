@@ -156,3 +156,33 @@ def test_a_view_numpy_makes_through_another_object_shares_the_version():
     ag.as_tensor(a)[1] = 10.0
     with pytest.raises(InPlaceError, match="an input of mul"):
         loss.backward()
+
+
+@pytest.mark.parametrize(
+    ("op", "derivative"),
+    [
+        (ag.exp, lambda y: y),  # d/dx eˣ = eˣ = y
+        (sigmoid, lambda s: s * (1 - s)),  # dσ/dx = σ(1−σ)
+        (ag.tanh, lambda y: 1 - y * y),  # d/dx tanh x = 1 − y²
+        (ag.sqrt, lambda y: 1 / (2 * y)),  # d/dx √x = 1/(2y)
+        (ag.softmax, None),
+    ],
+    ids=["exp", "sigmoid", "tanh", "sqrt", "softmax"],
+)
+def test_an_input_whose_op_reads_only_its_output_may_change_after_the_op(op, derivative):
+    # These backwards read the output alone (as PyTorch's, which saves only the output):
+    # a change of the input after the op, under no_grad, leaves the gradient of the
+    # values the forward pass used, as in PyTorch.
+    x = Tensor([0.25, 1.0, 2.0], requires_grad=True)
+    y = op(x)
+    weights = np.array([1.0, -2.0, 0.5])
+    (y * weights).sum().backward(retain_graph=True)
+    expected = x.grad.copy()
+    x.grad = None
+    with ag.no_grad():
+        x.detach()[0] = 9.0
+        x += 1.0
+    (y * weights).sum().backward()
+    np.testing.assert_allclose(x.grad, expected)
+    if derivative is not None:
+        np.testing.assert_allclose(expected, weights * derivative(y.data))

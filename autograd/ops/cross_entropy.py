@@ -23,7 +23,7 @@ from ..formatting import number
 from ..graph import Function, Node
 from .base import as_raw, call, read_values
 from .domains import UNIT_INTERVAL
-from .loss import REDUCTIONS
+from .loss import REDUCTIONS, check_mean_of_some
 from .softmax import log_softmax, logsumexp_kept, softmax
 
 
@@ -157,6 +157,7 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, reduction: str =
     if len(shape) not in (1, 2) or shape[-1] == 0:
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,) with C ≥ 1 classes, got {shape}")
     n_classes = shape[-1]
+    check_mean_of_some("cross_entropy", reduction, shape[:-1])
     if weight is not None:
         weight = np.asarray(read_values(weight, "cross_entropy's weight"), dtype=np.float64)
         if weight.shape != (n_classes,) or not np.all(weight >= 0):

@@ -24,6 +24,7 @@ class Exp(Function, register=True):
     category = "elementwise"
     onnx_op = "Exp"
     elementwise = scalar = True
+    reads_inputs = False  # the derivative is a function of the output
     reference = np.exp
 
     @staticmethod
@@ -91,6 +92,7 @@ class Sigmoid(Function, register=True):
     category = "activation"
     onnx_op = "Sigmoid"
     elementwise = scalar = True
+    reads_inputs = False  # the derivative is a function of the output
 
     @staticmethod
     def reference(x):
@@ -115,6 +117,7 @@ class Tanh(Function, register=True):
     category = "activation"
     onnx_op = "Tanh"
     elementwise = scalar = True
+    reads_inputs = False  # the derivative is a function of the output
     reference = np.tanh
 
     @staticmethod

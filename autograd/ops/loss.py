@@ -20,9 +20,9 @@ import numpy as np
 from ..errors import ShapeError
 from ..formatting import number
 from ..graph import Function, Node
-from .base import call
+from .base import as_raw, call
 from .domains import UNIT_INTERVAL
-from .elementwise import clip, log, sigmoid, softplus
+from .elementwise import cast, clip, log, sigmoid, softplus
 from .shape import broadcast_to
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -199,23 +199,50 @@ def _log_clamped(x: Any) -> Any:
     return log(clip(x, _TINY, None))
 
 
-def _check_pairing(name: str, x: Any, targets: Any) -> None:
-    """Refuse predictions and targets that broadcast to a shape neither has: (N,) against
-    (N, 1) gives an (N, N) loss of every prediction against every target, a plausible
-    number where the user meant N pairs. One side may stretch to the other's shape."""
+def _loss_shape(name: str, x: Any, targets: Any) -> tuple[int, ...]:
+    """The shape of the unreduced loss, predictions and targets broadcast (x's own when
+    they do not broadcast: the op reports that). Refuses predictions and targets that
+    broadcast to a shape neither has: (N,) against (N, 1) gives an (N, N) loss of every
+    prediction against every target, a plausible number where the user meant N pairs.
+    One side may stretch to the other's shape."""
     xs, ys = _shape(x), _shape(targets)
     if xs == ys:
-        return
+        return xs
     try:
         shape = np.broadcast_shapes(xs, ys)
     except ValueError:
-        return  # the op itself reports shapes that do not broadcast
+        return xs
     if shape != xs and shape != ys:
         raise ShapeError(
             f"{name}: predictions of shape {xs} and targets of shape {ys} broadcast to {shape}, "
             "a loss of every prediction against every target; give both the same shape "
             f"(targets.reshape({xs}))"
         )
+    return shape
+
+
+def check_mean_of_some(name: str, reduction: str, shape: tuple[int, ...]) -> None:
+    """Refuse the mean of no losses (an empty batch): it is 0/0, refused as ``mean()`` of
+    nothing is, rather than a NaN."""
+    if reduction == "mean" and 0 in shape:
+        raise ShapeError(
+            f"{name}: the mean of 0 losses (an empty batch: losses of shape {shape}) is 0/0; "
+            "use reduction='sum' or 'none', whose gradient is empty"
+        )
+
+
+def _float_targets(x: Any, targets: Any) -> Any:
+    """Boolean or integer ``targets`` as floats of NumPy's result dtype with the
+    predictions ``x`` (float32 for a float32 model's bool labels). Left to the formulas,
+    ``1 − y`` on labels is integer arithmetic, whose int64 would promote the loss to
+    float64 where NumPy keeps float32."""
+    raw = as_raw(targets)
+    if not isinstance(raw, (np.ndarray, np.generic)) or raw.dtype.kind not in "biu":
+        return targets
+    dtype = np.result_type(as_raw(x), raw)
+    if dtype.kind != "f":
+        return targets
+    return cast(targets, dtype) if isinstance(targets, Node) else raw.astype(dtype)
 
 
 def binary_cross_entropy_with_logits(
@@ -230,8 +257,8 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if pos_weight is not None and not pos_weight > 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
-    _check_pairing(BCEWithLogits.name, logits, targets)
-    return call(BCEWithLogits, logits, targets, pos_weight=pos_weight, reduction=reduction)
+    check_mean_of_some(BCEWithLogits.name, reduction, _loss_shape(BCEWithLogits.name, logits, targets))
+    return call(BCEWithLogits, logits, _float_targets(logits, targets), pos_weight=pos_weight, reduction=reduction)
 
 
 def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Any:
@@ -242,5 +269,5 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> A
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    _check_pairing(BCE.name, probs, targets)
-    return call(BCE, probs, targets, reduction=reduction)
+    check_mean_of_some(BCE.name, reduction, _loss_shape(BCE.name, probs, targets))
+    return call(BCE, probs, _float_targets(probs, targets), reduction=reduction)
