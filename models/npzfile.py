@@ -50,7 +50,8 @@ def read_npz(
             return {member.filename.removesuffix(".npy"): _array(archive, member, where, error) for member in members}
     except FileNotFoundError:
         raise error(f"{where} does not exist") from None
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+    # UnicodeDecodeError: a member's name flagged as UTF-8 is not (zipfile decodes it as it opens the member).
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise error(f"{where} is not a readable .npz file ({_detail(exc)})") from None
     except NotImplementedError as exc:  # a compression method this Python does not have
         raise error(f"{where} is not a readable .npz file ({_detail(exc)}); save it with numpy.savez") from None

@@ -117,3 +117,28 @@ def test_built_in_ops_are_right_at_ties(name, data):
     few = st.sampled_from([0.0, 1.0, 2.0])
     case = OpCase(info, tuple(data.draw(hnp.arrays(np.float64, s, elements=few)) for s in shapes), params)
     gradcheck(case, *case.tensors())
+
+
+def _scaled_max(a):
+    def f(x):
+        return max(a * x[0], x[1])
+
+    return f
+
+
+def _greedy_scaled_max_grad(a):
+    def grad(x):
+        top = max(a * x[0], x[1])
+        return np.array([a * (a * x[0] == top), 1.0 * (x[1] == top)])
+
+    return grad
+
+
+@given(st.sampled_from([0.25, 0.5, 2.0, 3.0, -2.0]), st.floats(0.0, 1.0))
+def test_a_tie_along_a_scaled_direction_is_found_in_a_hand_written_max(a, share):
+    # max(a·x₀, x₁) at x₁ = a·x₀: the tie holds along d = (1/|a|·sign, 1), not along e₀ + e₁
+    # (its values differ, so no group of equal values moves together either), and the
+    # greedy gradient, the whole of it to both branches, passed as two kinks.
+    f, x = _scaled_max(a), np.array([1.0, a])
+    assert not gradcheck(f, x, grad=_greedy_scaled_max_grad(a), raise_exception=False)
+    assert gradcheck(f, x, grad=lambda x: np.array([share * a, 1.0 - share]))  # any share is right

@@ -218,6 +218,18 @@ def test_a_member_packed_by_an_unknown_method_is_one_line(good, tmp_path):
     refused(central_directory_field(path, tmp_path / "packed.npz", 10, 99), "compression")
 
 
+def test_a_member_name_that_is_not_the_utf8_its_flag_says_is_one_line(good, tmp_path):
+    # One flipped bit marks the first member's local name as UTF-8, another makes a byte
+    # of it invalid: zipfile's UnicodeDecodeError went through as a traceback.
+    path, _, _ = good
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"PK\x03\x04"
+    data[7] |= 0x08  # general-purpose flag bit 11: the name is UTF-8
+    data[30] |= 0x80  # the name's first byte, now no UTF-8 character starts with it
+    (tmp_path / "name.npz").write_bytes(bytes(data))
+    refused(tmp_path / "name.npz", "not a readable .npz file")
+
+
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "model.npz"
     os.mkfifo(fifo)

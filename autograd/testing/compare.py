@@ -206,6 +206,7 @@ class _Probing:
         elements = only if only is not None else [(k, i) for k, b in enumerate(c.base) for i in np.ndindex(b.shape)]
         probes = []
         kinked: list[Element] = []
+        jumps: dict[Element, float] = {}  # each kinked element's jump in slope
         for k, idx in elements:
             b, a = c.base[k], c.analytic[k]
             x = float(b[idx])
@@ -215,12 +216,13 @@ class _Probing:
             probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), self.step(x)))
             if row.verdict == KINK:
                 kinked.append((k, idx))
+                jumps[(k, idx)] = abs((row.right or 0.0) - (row.left or 0.0))
         if only is None:
             result.numeric = [np.zeros(b.shape) for b in c.base]
             for (k, idx), p in zip(elements, probes):
                 result.numeric[k][idx] = p.row.numeric
         if len(kinked) > 1:
-            probes += self.ties(kinked)
+            probes += self.ties(kinked, jumps)
         return probes
 
     def directions(self, still: Sequence[np.ndarray] | None = None) -> list[_Probe]:
@@ -305,11 +307,12 @@ class _Probing:
         }
         return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
 
-    def ties(self, elements: Sequence[Element]) -> list[_Probe]:
-        """Rows for ``elements``, all at kinks, moved together where that keeps φ smooth
-        (:mod:`.ties`)."""
+    def ties(self, elements: Sequence[Element], jumps: dict[Element, float] | None = None) -> list[_Probe]:
+        """Rows for ``elements``, all at kinks (with their jumps in slope, where known),
+        moved together where that keeps φ smooth (:mod:`.ties`)."""
         c, result = self.c, self.result
-        found = tie_probes(self.fd, c.base, elements, c.analytic, c.names, (result.atol, result.rtol), self.step)
+        tolerances = (result.atol, result.rtol)
+        found = tie_probes(self.fd, c.base, elements, c.analytic, c.names, tolerances, self.step, jumps)
         return [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in found]
 
 
