@@ -311,17 +311,8 @@ def apply_step(step: Step, vals: list[Any], lib: Any, widen: bool = False) -> An
     if kind == "where":
         return lib.where(a[0], vals[a[1]], vals[a[2]])
     if kind == "loss":
-        name, x, y, reduction, weighted, seed, tdtype = a
-        shape = lib.data(vals[x]).shape
-        r = np.random.default_rng(seed)
-        if name == "ce_labels":
-            target = r.integers(0, shape[-1], shape[:-1]) if shape else np.zeros(0, int)
-        else:
-            target = r.uniform(0, 1, shape)
-            target = (target < 0.5).astype(tdtype) if tdtype.kind in "bu" else target.astype(F64 if widen else tdtype)
-        weight = None
-        if weighted:
-            weight = float(r.uniform(0.5, 2)) if name == "bce_logits" else r.uniform(0.5, 2, shape[-1:])
+        name, x, y, reduction = a[:4]
+        target, weight = loss_constants(step, lib.data(vals[x]).shape, widen)
         return lib.loss(name, vals[x], None if y is None else vals[y], reduction, weight, target)
     if kind == "hook":  # the value itself, with a hook: None, or a replacement gradient
         vals[a[0]].register_hook(HOOKS[a[1]])
@@ -330,6 +321,37 @@ def apply_step(step: Step, vals: list[Any], lib: Any, widen: bool = False) -> An
         vals[a[0]].retain_grad()
         return vals[a[0]]
     return getattr(lib, kind)(vals[a[0]], a[1])  # reshape, transpose, getitem, broadcast, (un)squeeze
+
+
+def loss_constants(step: Step, shape: tuple[int, ...], widen: bool = False) -> tuple[Any, Any]:
+    """The targets and the weight (class weights, or pos_weight) of a loss step on
+    predictions of ``shape``, drawn from the step's seed."""
+    _, name, _, _, _, weighted, seed, tdtype = step
+    r = np.random.default_rng(seed)
+    if name == "ce_labels":
+        target = r.integers(0, shape[-1], shape[:-1]) if shape else np.zeros(0, int)
+    else:
+        target = r.uniform(0, 1, shape)
+        target = (target < 0.5).astype(tdtype) if tdtype.kind in "bu" else target.astype(F64 if widen else tdtype)
+    weight = None
+    if weighted:
+        weight = float(r.uniform(0.5, 2)) if name == "bce_logits" else r.uniform(0.5, 2, shape[-1:])
+    return target, weight
+
+
+LOSS_CODE = {
+    "ce_labels": "gg.cross_entropy({x}, {target}, weight={weight}, reduction={reduction!r})",
+    "ce_probs": "gg.cross_entropy({x}, gg.softmax({y}, axis=-1), weight={weight}, reduction={reduction!r})",
+    "bce_logits": "gg.binary_cross_entropy_with_logits({x}, {target}, pos_weight={weight}, reduction={reduction!r})",
+    "bce": "gg.binary_cross_entropy(gg.sigmoid({x}) * 0.98 + 0.01, {target}, reduction={reduction!r})",
+}
+
+
+def _array_code(a: Any) -> str:
+    """An array (or None, or a number) as code that makes it, empty ones with their shape."""
+    if a is None or isinstance(a, float):
+        return repr(a)
+    return f"np.array({a.tolist()!r}, np.{a.dtype})" if a.size else f"np.zeros({a.shape}, np.{a.dtype})"
 
 
 def execute(program: Program, lib: Any, widen: bool = False) -> list[Any]:
@@ -759,11 +781,12 @@ def shrink(program: Program, family: str, found: str, budget: int = 300) -> tupl
 
 def render(program: Program) -> str:
     """The program as glassgrad code (the loss reads the last three op outputs)."""
-    lines = []
+    shapes = [np.shape(v.data) for v in execute(program, Glass)] if any(s[0] == "loss" for s in program) else []
+    lines = ["import glassgrad as gg, numpy as np", "from glassgrad import Tensor, ops"]
     for i, (kind, *a) in enumerate(program):
         if kind == "leaf":
             data = np.random.default_rng(a[3]).uniform(-2, 2, a[0]).astype(a[1])
-            code = f"Tensor(np.array({data.tolist()!r}, np.{a[1]}), requires_grad={a[2]})"
+            code = f"Tensor({_array_code(data)}, requires_grad={a[2]})"
         elif kind == "number":
             code = f"{a[2]!r} {a[0]} v{a[1]}" if a[3] else f"v{a[1]} {a[0]} {a[2]!r}"
         elif kind in ("unary", "binary"):
@@ -779,20 +802,22 @@ def render(program: Program) -> str:
         elif kind == "cast":
             code = f"v{a[0]}.astype(np.{a[1]})"
         elif kind == "where":
-            code = f"gg.where(np.array({a[0].tolist()!r}), v{a[1]}, v{a[2]})"
+            code = f"gg.where({_array_code(np.asarray(a[0]))}, v{a[1]}, v{a[2]})"
         elif kind in ("concat", "stack"):
             code = f"gg.{'concatenate' if kind == 'concat' else kind}([v{a[0]}, v{a[1]}], axis={a[2]})"
         elif kind == "matmul":
             code = f"v{a[0]} @ v{a[1]}"
         elif kind == "loss":
-            code = f"{a[0]}(v{a[1]}, target of seed {a[5]} as {a[6]}, reduction={a[3]!r}, weighted={a[4]})"
-            code += "" if a[2] is None else f"  # probabilities softmax(v{a[2]})"
+            target, weight = loss_constants(program[i], shapes[a[1]])
+            code = LOSS_CODE[a[0]].format(
+                x=f"v{a[1]}", y=f"v{a[2]}", target=_array_code(target), weight=_array_code(weight), reduction=a[3]
+            )
         elif kind == "hook":
             code = f"v{a[0]}; v{i}.register_hook({HOOK_SOURCE[a[1]]})"
         elif kind == "retain":
             code = f"v{a[0]}; v{i}.retain_grad()"
         elif kind == "getitem":
-            code = f"v{a[0]}[{a[1]!r}]"
+            code = f"v{a[0]}[{a[1]!r}]".replace("array(", "np.array(")
         else:
             code = f"gg.{'broadcast_to' if kind == 'broadcast' else kind}(v{a[0]}, {a[1]!r})"
         lines.append(f"v{i} = {code}")
