@@ -125,7 +125,7 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             num_dtype = coarser
             probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if s.atol is None and result.mode != "fast":
-        _confirm_small(probes, fd, result)
+        _confirm_small(probes, fd, result, max(float(np.max(np.abs(v), initial=0.0)) for v in c.v))
     _resolvable(fd, num_dtype, result)
     result.evaluations = fd.evaluations
     _judge(result, probes, entries, fd)
@@ -403,12 +403,14 @@ _CONFIRMED = 4
 _GROSS = 1e-3
 
 
-def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult) -> None:
+def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult, upstream: float) -> None:
     """Re-judge rows that pass only thanks to the default atol although every
     derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
     would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
     atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S, |x|·|φ''|)) the
-    size of what the gradient is computed from), with a relative error above ``_GROSS``, is a MISMATCH (with that
+    size of what the gradient is computed from, and for gradients coarser than float64
+    at least the size of the upstream gradient v, ``upstream``), with a relative error
+    above ``_GROSS``, is a MISMATCH (with that
     tolerance) when the Taylor test finds the slope wrong: so λ·f is judged as f is,
     for any λ. The test's noise floor is φ's rounding noise measured along the row's
     direction (:func:`_noise`) at the step h and across the test's own steps (a φ
@@ -424,9 +426,15 @@ def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: Gradchec
     # (1 − tanh²(9) is 0 in float32, not 6e-8) and |x|·|φ''| (x − mean(x) for var's
     # gradient at a constant x is rounding of x), so λ·f is judged as f is, for any λ.
     eps = float(np.finfo(result.dtype).eps)
+    # A float32 gradient is computed from intermediates as large as v times numbers of
+    # order 1 whatever f's scale: cross-entropy's softmax(x) − onehot at x = [9, −6]
+    # holds p₀ = 1 − 3e-7, which float32 rounds by up to 6e-8. So in float32 a
+    # derivative below 16ε·|v| (2e-6·|v|) is judged to that floor, not for any λ as in
+    # float64, whose gradients leave that rounding far below what a check resolves.
+    least = upstream if eps > float(np.finfo(np.float64).eps) else 0.0
 
     def shrink(p: _Probe) -> float:
-        magnitude = min(1.0, max(fd.mag0, scale, abs(p.row.x or 0.0) * p.row.curvature))
+        magnitude = min(1.0, max(fd.mag0, scale, abs(p.row.x or 0.0) * p.row.curvature, least))
         return result.atol * (1.0 - scale) - 16 * eps * magnitude
 
     gray = [
