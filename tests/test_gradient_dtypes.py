@@ -47,3 +47,15 @@ def test_a_float32_gradient_recorded_by_create_graph_stays_differentiable():
     (h,) = ag.grad(g.sum(), [x])  # ∂/∂x Σ 2·w·x = 2·w
     assert h.dtype == np.float32
     np.testing.assert_allclose(h, [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("number", [0.5, np.float64(0.5), np.float32(0.5)], ids=["python", "np.float64", "np.float32"])
+def test_a_number_beside_a_float32_tensor_takes_its_dtype_an_array_promotes(number):
+    # docs/guides/scalar-vs-tensor.md: a NumPy scalar is a number as a Python float is
+    # (as in PyTorch), where NumPy's own rule would make np.float64(0.5) * x float64.
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    y = x * number
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    assert (x * np.full(3, 0.5)).dtype == np.float64
