@@ -196,7 +196,7 @@ class Optimizer:
         lr = group["lr"]
         if isinstance(lr, Schedule):
             return lr.lr_at(step)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+        if isinstance(lr, bool) or not isinstance(lr, _NUMBERS) or not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"{self._name}: lr must be a finite number > 0 or a Schedule, got {lr!r}")
         return float(lr)
 

@@ -67,3 +67,14 @@ def test_numpy_float32_numbers_are_numbers_too():
     assert opt.param_groups[0]["momentum"] == 0.5 and type(opt.lr) is float
     schedule = StepDecay(np.float32(0.5), step_size=2, gamma=np.float32(0.5))
     assert schedule.lr_at(2) == 0.25 and type(schedule.lr_at(2)) is float
+
+
+def test_a_numpy_number_set_as_a_groups_lr_is_used():
+    # The PyTorch way of changing the rate by hand, with a rate NumPy computed.
+    p = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    opt.param_groups[0]["lr"] = np.float32(0.25)
+    assert opt.lr == 0.25 and type(opt.lr) is float
+    p.grad = np.array([1.0, -2.0], np.float32)
+    opt.step()
+    np.testing.assert_array_equal(p.data, np.array([-0.25, 0.5], np.float32))
