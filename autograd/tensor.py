@@ -166,7 +166,13 @@ class Tensor(Operators, Node):
             self._grad = np.array(g)
 
     def _checked_grad(self, value: Any) -> Any:
-        g = value if isinstance(value, Tensor) else np.asarray(value, dtype=self._data.dtype)
+        # Cast to the data's dtype, a Tensor as an array: a float64 gradient on float32
+        # data would make an optimizer's buffers float64.
+        g: Tensor | np.ndarray
+        if not isinstance(value, Tensor):
+            g = np.asarray(value, dtype=self._data.dtype)
+        else:
+            g = value if value.dtype == self._data.dtype else value.astype(self._data.dtype)
         if g.shape != self._data.shape:
             raise GradError(f"the grad of {self._describe()} must have its shape {self.shape}, got {tuple(g.shape)}")
         return g

@@ -78,3 +78,15 @@ def test_a_numpy_number_set_as_a_groups_lr_is_used():
     p.grad = np.array([1.0, -2.0], np.float32)
     opt.step()
     np.testing.assert_array_equal(p.data, np.array([-0.25, 0.5], np.float32))
+
+
+def test_a_tensor_of_another_dtype_assigned_as_grad_is_cast_as_an_array_is():
+    p = Tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = Adam([p], lr=0.1)
+    p.grad = Tensor(np.array([1.0, -2.0, 0.5]))  # float64
+    assert p.grad.dtype == np.float32
+    opt.step()
+    state = opt.state[id(p)]
+    assert state["exp_avg"].dtype == state["exp_avg_sq"].dtype == np.float32
+    np.testing.assert_allclose(p.data, [0.9, 1.1, 0.9], rtol=1e-6)  # the first step moves by lr·sign(g)
+    Adam([p], lr=0.1).load_state_dict(opt.state_dict())
