@@ -19,7 +19,17 @@ Adam (``torch.optim.Adam``, Kingma & Ba 2015), betas (β₁, β₂), eps ε, wei
     v ← β₂·v + (1 − β₂)·g²                     (second moment, from v = 0)
     θ ← θ − η/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε)
 
-A schedule gives η from the number of steps the optimizer has taken.
+A schedule gives η from the number of steps the optimizer has taken: PyTorch's
+StepLR, ExponentialLR, LambdaLR of 1/(1 + k·t) and CosineAnnealingLR, stepped once
+per optimizer step.
+
+Where glassgrad differs from PyTorch, on purpose: :class:`Cosine` stays at 0 from
+``total_steps`` on (half a cosine over a run of T steps), where CosineAnnealingLR
+rises again after T_max (its period is 2·T_max); a parameter listed twice is
+refused, in one group as in two (PyTorch refuses two groups; in one group it warns
+and updates the parameter twice). Hyperparameters are kept as Python floats, NumPy
+numbers included, so that a float32 parameter's buffers and update stay float32.
+PyTorch's amsgrad, maximize, foreach and fused options are not offered.
 """
 
 from __future__ import annotations
