@@ -389,10 +389,8 @@ _KINKS = (KINK, DISCONTINUITY, BAD_SUBGRADIENT)
 def _confirm_small_entries(entries: Entries, result: GradcheckResult) -> None:
     """Judge each output's tiny derivatives on their own scale, as φ's are (:mod:`.small`;
     its upstream gradient is one-hot, of size 1)."""
-    for i in range(len(entries.rows)):
-        probes, scale = entries.doubtful(i)
-        if probes:
-            confirm_small(probes, entries.output(i), result, 1.0, where=f"of {entries.rows[i]}", scale=scale)
+    for i, probes, scale in entries.doubtful():
+        confirm_small(probes, entries.output(i), result, 1.0, where=f"of {entries.rows[i]}", scale=scale)
         entries.failed += [p.row for p in probes if p.row.verdict == MISMATCH]
 
 

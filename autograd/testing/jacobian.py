@@ -18,7 +18,7 @@ h are the element rows' points, and the entries of one column share the shorter 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,27 +115,24 @@ class Entries:
             if row.verdict != OK:
                 self.failed.append(row)
 
-    def doubtful(self, i: int) -> tuple[list[Probe], float]:
-        """Output i's passed entries that may need judging on the scale S of its
-        derivatives (:func:`.small.may_confirm`), as probes along their columns, and S."""
+    def doubtful(self) -> Iterator[tuple[int, list[Probe], float]]:
+        """Each output i with passed entries that may need judging on the scale S of its
+        derivatives (:func:`.small.may_confirm`): i, those entries as probes along their
+        columns, and S."""
         atol, rtol = self.tolerances
-        judged = np.array([j not in self.skip for j in range(len(self.columns))], dtype=bool)
-        analytic, numeric = self.analytic[i], self.numeric[i]
-        scale = gradient_scale(analytic[judged], numeric[judged])
-        if scale >= 1.0:
-            return [], scale
-        error, tolerance = np.abs(analytic - numeric), atol + rtol * np.abs(numeric) + self.noise[i]
-        maybe = judged & (may_confirm(error, tolerance, numeric, atol, scale) | self._rejudged_in(i))
-        found = []
-        for j in map(int, np.flatnonzero(maybe)):
-            row = self.rejudged.get((i, j)) or self.row(i, j, atol, rtol)
-            if row.verdict == OK:
-                c = self.columns[j]
-                found.append(Probe(row, Direction.element(*c.element), row.analytic, max(1.0, abs(c.x)), c.h))
-        return found, scale
-
-    def _rejudged_in(self, i: int) -> np.ndarray:
-        """The columns of output i's entries judged on shorter steps (their tolerance is the refined one)."""
-        mask = np.zeros(len(self.columns), dtype=bool)
-        mask[[j for (k, j) in self.rejudged if k == i]] = True
-        return mask
+        judged = np.ones(self.analytic.shape, dtype=bool)
+        judged[:, sorted(self.skip)] = False
+        scales = gradient_scale(np.where(judged, self.analytic, 0.0), np.where(judged, self.numeric, 0.0))
+        error, tolerance = np.abs(self.analytic - self.numeric), atol + rtol * np.abs(self.numeric) + self.noise
+        maybe = may_confirm(error, tolerance, self.numeric, atol, scales[:, None])
+        for i, j in self.rejudged:  # their tolerance is the refined one
+            maybe[i, j] = True
+        maybe &= judged & (scales < 1.0)[:, None]
+        for i in map(int, np.flatnonzero(np.any(maybe, axis=1))):
+            found = []
+            for j in map(int, np.flatnonzero(maybe[i])):
+                row = self.rejudged.get((i, j)) or self.row(i, j, atol, rtol)
+                if row.verdict == OK:
+                    c = self.columns[j]
+                    found.append(Probe(row, Direction.element(*c.element), row.analytic, max(1.0, abs(c.x)), c.h))
+            yield i, found, float(scales[i])

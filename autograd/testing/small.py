@@ -40,16 +40,16 @@ _CONFIRMED = 4
 _GROSS = 1e-3
 
 
-def gradient_scale(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """The gradient's scale S = max(|analytic|, |numeric|) over the finite derivatives,
-    at most 1 (1 when none is finite)."""
+def gradient_scale(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    """The gradient's scale S = max(|analytic|, |numeric|) over the finite derivatives
+    (along the last axis: one gradient per row), at most 1 (1 where none is finite)."""
     sizes = np.maximum(np.abs(analytic), np.abs(numeric))
-    finite = sizes[np.isfinite(sizes)]
-    return min(1.0, float(np.max(finite))) if finite.size else 1.0
+    top = np.max(np.where(np.isfinite(sizes), sizes, -np.inf), axis=-1, initial=-np.inf)
+    return np.where(np.isfinite(top), np.minimum(top, 1.0), 1.0)
 
 
 def may_confirm(
-    abs_error: np.ndarray, tolerance: np.ndarray, numeric: np.ndarray, atol: float, scale: float
+    abs_error: np.ndarray, tolerance: np.ndarray, numeric: np.ndarray, atol: float, scale: float | np.ndarray
 ) -> np.ndarray:
     """Which rows (by their errors, tolerances and numeric values) :func:`confirm_small`
     may re-judge at the gradient's scale S: a superset, since what it takes off the
@@ -85,7 +85,8 @@ def confirm_small(
     central difference at h resolves (λ‖x‖² with λ = 1e-12). ``scale`` is S where the
     probes are not all of the gradient's derivatives (default: S of the probes)."""
     if scale is None:
-        scale = gradient_scale(np.array([p.row.analytic for p in probes]), np.array([p.row.numeric for p in probes]))
+        sides = np.array([(p.row.analytic, p.row.numeric) for p in probes]).reshape(-1, 2)
+        scale = float(gradient_scale(sides[:, 0], sides[:, 1]))
     # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic
     # side's own rounding at the size M of what it computes from: f's values
     # (1 − tanh²(9) is 0 in float32, not 6e-8) and |x|·|φ''| (x − mean(x) for var's
