@@ -175,7 +175,7 @@ class Optimizer:
             if id(p) in taken:
                 raise ValueError(f"{self._name}: a parameter appears twice ({p!r}); give each one group")
             taken.add(id(p))
-        full = {**self.defaults, **group, "params": params}
+        full = _python_numbers({**self.defaults, **group, "params": params})
         self._check_hyperparameters(full)
         self.param_groups.append(full)
 
@@ -257,7 +257,8 @@ class Optimizer:
                 "build it over the same parameters"
             )
         groups = [
-            {**group, **saved, "params": group["params"]} for group, saved in zip(self.param_groups, saved_groups)
+            _python_numbers({**group, **saved, "params": group["params"]})
+            for group, saved in zip(self.param_groups, saved_groups)
         ]
         for group in groups:
             self._check_hyperparameters(group)
@@ -375,6 +376,23 @@ class AdamW(Adam):
     default_weight_decay = 1e-2
 
 
+_NUMBERS = (int, float, np.integer, np.floating)
+
+
+def _python_numbers(group: Group) -> Group:
+    """``group`` with its hyperparameters' numbers as Python floats. NumPy's scalars are
+    strong types beside an array (NEP 50): ``np.float64(0.9) * buffer`` would make a
+    float32 parameter's buffers and update float64, where a Python number keeps them
+    float32, as PyTorch does."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):  # betas
+            return tuple(plain(v) for v in value)
+        return float(value) if isinstance(value, _NUMBERS) and not isinstance(value, bool) else value
+
+    return {k: v if k == "params" else plain(v) for k, v in group.items()}
+
+
 def _copy(g: Any) -> Any:
     return g.copy() if isinstance(g, np.ndarray) else g
 
@@ -415,5 +433,5 @@ def _count(schedule: str, name: str, value: int) -> int:
 
 
 def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS) or not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

@@ -50,6 +50,11 @@ class Tensor(Operators, Node):
     Python numbers and lists become float64, numpy arrays keep their dtype (float32
     stays float32 through every op and gradient). Only floating-point tensors can
     require grad. Use :func:`as_tensor` to wrap an array without copying.
+
+    A graph value that requires grad is refused (``TypeError``): its copy would be a new
+    leaf cut from the graph, through which no gradient reaches the value. Use the value
+    itself (``.astype(dtype)`` to convert it in the graph), ``.detach()`` for a leaf
+    over the same numbers, or ``Tensor(value.detach())`` for a copy.
     """
 
     __slots__ = ()
@@ -67,7 +72,7 @@ class Tensor(Operators, Node):
         return numpy_interop.array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
-        arr = _to_array(data, dtype, copy=True)
+        arr = _to_array(_leaf_data(data, "Tensor()"), dtype, copy=True)
         _check_requires_grad(arr, requires_grad)
         self._init_leaf(arr, bool(requires_grad), name)
 
@@ -458,6 +463,26 @@ def _raw_key(key: Any) -> Any:
     return as_raw(key)
 
 
+def _leaf_data(data: Any, what: str) -> Any:
+    """``data`` for a new leaf made by ``what``. A graph value that requires grad refuses:
+    the leaf would hold its numbers cut from the graph, and a loss built on it would give
+    the value no gradient, without a word (NumPy's conversions refuse the same way)."""
+    if isinstance(data, Node):
+        data._read(what)
+        if data.requires_grad:
+            instead = (
+                "use the value itself to stay in the graph (.astype(dtype) to convert it), .detach() for a "
+                "leaf over the same numbers, or Tensor(value.detach()) for a copy"
+                if isinstance(data, Tensor)
+                else "a Scalar's graph and a Tensor's do not mix; use Tensor(value.detach()) for its number"
+            )
+            raise TypeError(
+                f"{what} of {data._describe()}, which requires grad, would make a new leaf cut from the graph, "
+                f"and no gradient would reach the value: {instead}"
+            )
+    return data
+
+
 def _check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(
@@ -475,8 +500,10 @@ def as_tensor(data: Any, dtype: Any = None, requires_grad: bool = False, name: s
     saved changed. A write into ``data`` itself, the array you keep, is not seen: the
     array is yours. Use ``Tensor(data)``, which copies, when it may change before
     ``backward()`` (see the guide "Rules of the engine").
+
+    A graph value that requires grad is refused, as by :class:`Tensor`.
     """
-    arr = _to_array(data, dtype, copy=False)
+    arr = _to_array(_leaf_data(data, "as_tensor()"), dtype, copy=False)
     _check_requires_grad(arr, requires_grad)
     t = Tensor.__new__(Tensor)
     t._init_leaf(arr, bool(requires_grad), name)

@@ -104,7 +104,7 @@ def test_a_copy_is_free_to_change():
     z, s, loss = _sigmoid_loss()
     mine = np.array(s.detach())  # a copy (np.array copies by default)
     mine[0] = 100.0
-    p = Tensor(s)  # Tensor() copies too
+    p = Tensor(s.detach())  # Tensor() copies too
     p *= 100
     loss.backward()
     np.testing.assert_allclose(z.grad, [0.25, 0.19661193324148185])

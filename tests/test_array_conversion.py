@@ -1,6 +1,7 @@
-"""Converting a graph value to a NumPy array: refused while it requires grad (the
-array would leave the graph and drop the gradient), allowed for constants; explicit
-ways out (.detach(), .numpy(), .data, float(), .item()) stay open."""
+"""Converting a graph value to a NumPy array, or copying it into a new Tensor: refused
+while it requires grad (the array or the new leaf would leave the graph and drop the
+gradient), allowed for constants; explicit ways out (.detach(), .numpy(), .data,
+float(), .item()) stay open."""
 
 import glassgrad as ag
 import numpy as np
@@ -119,6 +120,48 @@ def test_while_tracing_the_trace_guard_still_refuses_first():
     for requires_grad in (False, True):
         with pytest.raises(TraceError, match=r"np\.asarray\(\) .* reads the values"):
             trace(peek, Tensor([1.0, -2.0, 3.0], requires_grad=requires_grad))
+        with pytest.raises(TraceError, match=r"Tensor\(\) reads the values"):  # a copy would be a constant
+            trace(lambda x: (x * Tensor(x)).sum(), Tensor([1.0, -2.0, 3.0], requires_grad=requires_grad))
     step = trace(lambda x: (x * np.asarray(c)).sum(), Tensor([1.0, 1.0, 1.0], requires_grad=True))
     value, (grad,) = step(Tensor([2.0, 0.0, 1.0]))
     assert value == 5.0 and grad.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "construct",
+    [
+        lambda v: Tensor(v),
+        lambda v: Tensor(v, requires_grad=True),
+        lambda v: Tensor(v, dtype=np.float32),
+        lambda v: ag.as_tensor(v),
+        lambda v: ag.as_tensor(v, dtype=np.float32),
+    ],
+    ids=["Tensor", "Tensor requires_grad", "Tensor dtype", "as_tensor", "as_tensor dtype"],
+)
+def test_a_value_that_requires_grad_is_not_copied_into_a_new_leaf(construct):
+    """Tensor(w) copied w's numbers into a new leaf cut from the graph: a loss built on the
+    copy gave w no gradient, without a word."""
+    w, l1, _, _ = _losses()
+    for v in (w, l1, Scalar(3.0)):  # a leaf, a value made by an op, a Scalar (which requires grad)
+        with pytest.raises(TypeError, match=r"requires grad, .* new leaf cut from the graph") as info:
+            construct(v)
+        message = str(info.value)
+        assert "\n" not in message and "Tensor(value.detach())" in message
+        if isinstance(v, Tensor):
+            assert ".astype(dtype)" in message and ".detach() for a leaf over the same numbers" in message
+
+
+def test_a_tensor_that_does_not_require_grad_converts_as_before():
+    w, *_ = _losses()
+    for kind, c in _constants().items():
+        copy = Tensor(c)
+        assert copy.tolist() == [1.0, 2.0] and not copy.requires_grad, kind
+        assert not np.shares_memory(copy.numpy(), c.numpy())
+        assert np.shares_memory(ag.as_tensor(c).numpy(), c.numpy())
+        assert Tensor(c, dtype=np.float32).dtype == ag.as_tensor(c, dtype=np.float32).dtype == np.float32
+        assert Tensor(c, requires_grad=True).requires_grad  # a constant may start a new parameter
+    assert Tensor(Scalar(2.0, requires_grad=False)).item() == 2.0
+    # The ways the message names: the value itself keeps the gradient, a copy on purpose is a new leaf.
+    fresh = Tensor(w.detach(), requires_grad=True)
+    (w * w + fresh).backward()
+    assert (w.grad, fresh.grad) == (6.0, 1.0)
