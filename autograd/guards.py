@@ -351,24 +351,24 @@ class Reads:
 
     def c_call(self, frame: FrameType, function: Any) -> None:
         """Note a call of a function written in C from a frame: a draw from Python's
-        random numbers, a ``getattr`` of the user's code."""
-        if function is getattr:
+        random numbers, a ``getattr`` or ``hasattr`` of the user's code."""
+        if function is getattr or function is hasattr:
             if not _library_code(frame.f_code, frame.f_globals):
-                self._getattr(frame)
+                self._getattr(frame, function.__name__)
         elif isinstance(getattr(function, "__self__", None), random.Random):
             self.python_draw = True
 
-    def _getattr(self, frame: FrameType) -> None:
-        """Note the attribute a frame's ``getattr`` call reads, as if its code loaded
-        it by name (a string constant's is: see :func:`_loads`): where the name is a
-        variable, of the objects the frame's code reaches by the names it loads (its
-        globals, its closure's values, its ``self``, the values bound to the traced
-        function's parameters). A name an expression computes is noted, and refused
-        after the run."""
+    def _getattr(self, frame: FrameType, looks: str) -> None:
+        """Note the attribute a frame's ``getattr`` (or ``hasattr``: ``looks``) call
+        reads, as if its code loaded it by name (a string constant's is: see
+        :func:`_loads`): where the name is a variable, of the objects the frame's code
+        reaches by the names it loads (its globals, its closure's values, its
+        ``self``, the values bound to the traced function's parameters). A name an
+        expression computes is noted, and refused after the run."""
         name = _getattr_name(frame)
         code = frame.f_code
         if name is _MISS:
-            self.computed = self.computed or f"getattr at line {frame.f_lineno} of {code.co_name}"
+            self.computed = self.computed or f"{looks} at line {frame.f_lineno} of {code.co_name}"
             return
         attributes = self._names(code)
         if not isinstance(name, str) or name in attributes:  # not a name: getattr raises
