@@ -30,7 +30,8 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
   computes is refused, :class:`TraceError`);
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
-  class before it in the method resolution order, which may come to hold its own;
+  class before it in the method resolution order, which may come to hold its own
+  (and a global or closure value naming a class of the user's, as any other value);
 - every attribute of every module whose forward runs, and of the modules inside it;
 - what the arrays, lists and dicts read hold (a copy, compared at every call), so that
   a number or item changed in place is seen. An array of over 65,536 numbers is too
@@ -216,9 +217,11 @@ def _library_class(kind: type) -> bool:
 
 
 def _worth(value: Any) -> bool:
-    """Whether a value read may change what the trace records (modules and classes are
-    taken as fixed: guarding them costs at every call and catches no real change)."""
-    return not isinstance(value, (ModuleType, type))
+    """Whether a value read may change what the trace records (modules and the
+    library's classes are taken as fixed: guarding them costs at every call and
+    catches no real change; a name bound to another class of the user's reads that
+    class's attributes)."""
+    return not isinstance(value, ModuleType) and not (isinstance(value, type) and _library_class(value))
 
 
 class Reads:

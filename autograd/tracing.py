@@ -46,9 +46,9 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   by name or by ``getattr`` (a name an expression computes: :class:`TraceError`), and
   further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
   :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
-  ``self.scale`` held by the class, a method), the numbers and items of the arrays,
-  lists and dicts it reads, also when changed in place, the data of a constant Tensor
-  or frozen parameter read.
+  ``self.scale`` held by the class, a method; ``Cfg`` rebound), the numbers and items
+  of the arrays, lists and dicts it reads, also when changed in place, the data of a
+  constant Tensor or frozen parameter read.
   When one is another value than when traced, the step takes the program it traced for
   that value, if it kept one (the last four per signature: ``model.train()`` and
   ``model.eval()`` in turn are traced once each), or traces ``f`` again (the fifth

@@ -57,6 +57,18 @@ def test_a_class_attribute_read_on_the_class_is_seen(monkeypatch):
     assert_step_equals_eager(step, configured, [W])
 
 
+class Tuned:
+    scale = 5.0
+
+
+def test_a_global_naming_a_class_rebound_is_seen(monkeypatch):
+    """Cfg bound to another class of the user's after the trace: the step kept reading
+    the first class's scale, 3 where eager gives 15."""
+    step = trace(configured, Tensor(ONES))
+    monkeypatch.setitem(globals(), "Cfg", Tuned)
+    assert_step_equals_eager(step, configured, [W])
+
+
 class Base:
     scale = 1.0
 
