@@ -27,7 +27,8 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
   dicts (at most 256 in one: each costs a test at every call, so more are refused);
   the attributes it reads with ``getattr`` likewise, by a string or a name its code
   loads (``getattr(obj, "lr")``, ``getattr(obj, field)``; a name an expression
-  computes is refused, :class:`TraceError`);
+  computes is refused, :class:`TraceError`), and those it looks up with ``getattr``
+  or ``hasattr`` that are absent (``getattr(obj, "lr", 0.1)``), which may come to be;
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
   class before it in the method resolution order, which may come to hold its own
@@ -101,18 +102,29 @@ _BYTES_COPIED = 4096  # an array compared by its bytes up to this size, else by 
 
 @functools.cache
 def _loads(code: CodeType) -> tuple[frozenset[str], frozenset[str]]:
-    """The names ``code`` loads as globals, and as attributes: those it names, and the
-    strings among its constants when it calls ``getattr`` (``getattr(obj, "lr")``, or
-    a name from a tuple of them)."""
+    """The names ``code`` loads as globals, and as attributes: those it names, and
+    those ``getattr`` and ``hasattr`` may look up (see :func:`_probed`)."""
     names: dict[bool, set[str]] = {True: set(), False: set()}
     for ins in dis.get_instructions(code):
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
             names[True].add(ins.argval)
         elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
             names[False].add(ins.argval)
-    if "getattr" in names[True]:
+    if names[True] & _PROBES:
         names[False].update(_strings(code.co_consts))
     return frozenset(names[True]), frozenset(names[False])
+
+
+_PROBES = frozenset({"getattr", "hasattr"})
+
+
+@functools.cache
+def _probed(code: CodeType) -> frozenset[str]:
+    """The names ``getattr`` and ``hasattr`` may look up in ``code``: the strings among
+    its constants when it calls either (``getattr(obj, "lr", 0.1)``, or a name from a
+    tuple of them). Such an attribute may be absent, and read so (a default taken,
+    False): its coming to be changes what the code reads."""
+    return frozenset(_strings(code.co_consts)) if _loads(code)[0] & _PROBES else frozenset()
 
 
 def _strings(constants: Any) -> Iterator[str]:
@@ -240,6 +252,7 @@ class Reads:
         self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
         self.unwalked = 0  # the most objects in a container read, when over _WALKED
         self.computed: str | None = None  # where getattr reads a name an expression makes
+        self.probed: set[str] = set()  # the names getattr and hasattr look up (see _names)
         bound: list[tuple[dict[str, Any], str]] = []  # (namespace, name) of the values bound
         while isinstance(fn, functools.partial):
             args = {f"argument {i}": v for i, v in enumerate(fn.args)}
@@ -247,7 +260,7 @@ class Reads:
             fn = fn.func
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
-        attributes = _loads(code)[1] if code else frozenset()
+        attributes = self._names(code) if code else frozenset()
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
             self._attributes(_read(cell, name), attributes)
@@ -281,7 +294,7 @@ class Reads:
         function = getattr(function, "__func__", function)
         if type(function) is not FunctionType or _library_code(function.__code__, function.__globals__):
             return
-        attributes = _loads(function.__code__)[1]
+        attributes = self._names(function.__code__)
         for key in ("__defaults__", "__kwdefaults__"):
             values = getattr(function, key)
             if values is not None:
@@ -300,7 +313,7 @@ class Reads:
             return
         if _library_code(code, frame.f_globals):
             return
-        attributes = _loads(code)[1]
+        attributes = self._names(code)
         self._walk(frame, attributes)
         if code.co_freevars and code not in self.closures:
             self._closures(code)
@@ -319,6 +332,11 @@ class Reads:
         if code.co_argcount and code.co_varnames[0] == "self":
             self._attributes(frame.f_locals.get("self"), attributes)
 
+    def _names(self, code: CodeType) -> frozenset[str]:
+        """The attributes ``code`` loads, its probed names noted (see :func:`_probed`)."""
+        self.probed |= _probed(code)
+        return _loads(code)[1]
+
     def _closures(self, code: CodeType) -> None:
         """Note the cells of the functions that run ``code`` (a helper's closure): a frame
         does not name its function, the garbage collector's referrers of its code do,
@@ -333,28 +351,29 @@ class Reads:
 
     def c_call(self, frame: FrameType, function: Any) -> None:
         """Note a call of a function written in C from a frame: a draw from Python's
-        random numbers, a ``getattr`` of the user's code."""
-        if function is getattr:
+        random numbers, a ``getattr`` or ``hasattr`` of the user's code."""
+        if function is getattr or function is hasattr:
             if not _library_code(frame.f_code, frame.f_globals):
-                self._getattr(frame)
+                self._getattr(frame, function.__name__)
         elif isinstance(getattr(function, "__self__", None), random.Random):
             self.python_draw = True
 
-    def _getattr(self, frame: FrameType) -> None:
-        """Note the attribute a frame's ``getattr`` call reads, as if its code loaded
-        it by name (a string constant's is: see :func:`_loads`): where the name is a
-        variable, of the objects the frame's code reaches by the names it loads (its
-        globals, its closure's values, its ``self``, the values bound to the traced
-        function's parameters). A name an expression computes is noted, and refused
-        after the run."""
+    def _getattr(self, frame: FrameType, looks: str) -> None:
+        """Note the attribute a frame's ``getattr`` (or ``hasattr``: ``looks``) call
+        reads, as if its code loaded it by name (a string constant's is: see
+        :func:`_loads`): where the name is a variable, of the objects the frame's code
+        reaches by the names it loads (its globals, its closure's values, its
+        ``self``, the values bound to the traced function's parameters). A name an
+        expression computes is noted, and refused after the run."""
         name = _getattr_name(frame)
         code = frame.f_code
         if name is _MISS:
-            self.computed = self.computed or f"getattr at line {frame.f_lineno} of {code.co_name}"
+            self.computed = self.computed or f"{looks} at line {frame.f_lineno} of {code.co_name}"
             return
-        attributes = _loads(code)[1]
+        attributes = self._names(code)
         if not isinstance(name, str) or name in attributes:  # not a name: getattr raises
             return
+        self.probed.add(name)
         attributes |= {name}
         self._walk(frame, attributes)
         roots = [frame.f_locals.get(free) for free in code.co_freevars]
@@ -410,8 +429,8 @@ class Reads:
             if name in held:
                 self._add(owner, name)
                 self._attributes(held[name], names, seen)
-            # a user's class's attribute, or a library class's default it may get (not a
-            # method): the object may come to hold its own
+            # a user's class's attribute (or one probed), or a library class's default it
+            # may get (not a method): the object may come to hold its own
             elif self._class_attribute(kind, name, names, seen) or not hasattr(
                 inspect.getattr_static(kind, name, _NO_DATA), "__get__"
             ):
@@ -420,21 +439,26 @@ class Reads:
     def _class_attribute(self, kind: type, name: str, names: frozenset[str], seen: set[int]) -> bool:
         """Note where a class of the user's gets an attribute ``name`` (its methods too):
         the class of its method resolution order that holds it, and those before it,
-        which may come to hold their own; and so on down what it holds. Returns whether
-        the user's class gives it (a library's class is taken as fixed)."""
+        which may come to hold their own; and so on down what it holds. A name probed
+        (see :func:`_probed`) that no class holds: where each of the user's classes may
+        come to hold it. Returns whether the user's class gives it, or may (a library's
+        class is taken as fixed)."""
         mro = kind.__mro__
-        for i, holder in enumerate(mro):
-            if name in vars(holder):
-                if _library_class(holder):
-                    return False
-                for before in mro[: i + 1]:
-                    if not _library_class(before):
-                        self._add(before, name)
-                value = vars(holder)[name]
-                if not hasattr(value, "__get__"):  # data, not a method
-                    self._attributes(value, names, seen)
-                return True
-        return False
+        holder = next((k for k in mro if name in vars(k)), None)
+        if holder is None:
+            if name not in self.probed:
+                return False
+            upto = mro
+        elif _library_class(holder):
+            return False
+        else:
+            upto = mro[: mro.index(holder) + 1]
+        for before in upto:
+            if not _library_class(before):
+                self._add(before, name)
+        if holder is not None and not hasattr(vars(holder)[name], "__get__"):  # data, not a method
+            self._attributes(vars(holder)[name], names, seen)
+        return True
 
     def _generator(self, value: Any) -> None:
         value = getattr(value, "__self__", value)  # a generator's method: rng.random

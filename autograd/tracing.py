@@ -43,7 +43,8 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   (``__defaults__`` and ``__kwdefaults__`` rebound too, of the helpers as well), a
   module's attributes (its ``training`` flag, a layer or parameter it holds), the
   attributes it reads of a method's ``self`` and of a settings object a global names,
-  by name or by ``getattr`` (a name an expression computes: :class:`TraceError`), and
+  by name or by ``getattr`` (a name an expression computes: :class:`TraceError`; one
+  absent when traced, read by ``getattr`` with a default or ``hasattr``, set later), and
   further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
   :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
   ``self.scale`` held by the class, a method; ``Cfg`` rebound), the numbers and items

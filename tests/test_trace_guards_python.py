@@ -154,6 +154,42 @@ def test_an_attribute_read_by_getattr_is_seen(fn, monkeypatch):
     assert_step_equals_eager(step, fn, [W])
 
 
+class Options:
+    """Holds no scale, on the object or its class, until one is set."""
+
+
+OPTIONS = Options()
+
+
+def by_default(x):
+    return (x * W * getattr(OPTIONS, "scale", 1.0)).sum()
+
+
+def by_presence(x):
+    return (x * W * (2.0 if hasattr(OPTIONS, "scale") else 1.0)).sum()
+
+
+SCALE = "scale"
+
+
+def by_presence_of_name(x):
+    return (x * W * (2.0 if hasattr(OPTIONS, SCALE) else 1.0)).sum()
+
+
+@pytest.mark.parametrize("fn", [by_default, by_presence, by_presence_of_name])
+def test_an_attribute_absent_when_traced_and_set_later_is_seen(fn, monkeypatch):
+    """getattr(OPTIONS, "scale", 1.0), hasattr(OPTIONS, "scale") and by a variable's
+    name, with no scale when traced: one set on the object, then on its class, left
+    the step at 3 (at 1 for hasattr, where eager gives 2)."""
+    step = trace(fn, Tensor(ONES))
+    monkeypatch.setattr(OPTIONS, "scale", 3.0, raising=False)
+    assert_step_equals_eager(step, fn, [W])
+    monkeypatch.undo()
+    assert_step_equals_eager(step, fn, [W])
+    monkeypatch.setattr(Options, "scale", 5.0, raising=False)
+    assert_step_equals_eager(step, fn, [W])
+
+
 def test_an_attribute_of_a_module_read_by_getattr_is_seen(tmp_path):
     settings = types.ModuleType("settings")
     settings.__file__ = str(tmp_path / "settings.py")
