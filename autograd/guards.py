@@ -16,12 +16,23 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 
 - the globals its code loads by name, and the values of its closure, of the
   function's own and of every helper's it calls, and the values a
-  ``functools.partial`` or a default argument binds to the function's parameters;
+  ``functools.partial`` binds to the function's parameters;
+- the default arguments (``__defaults__``, ``__kwdefaults__``) of the function and of
+  every function of the user's it reaches by those names (a helper, a method): a
+  function called with a default reads it as a parameter's value;
 - the attributes its code loads of a method's ``self`` and of the objects those
   globals and closure values name (a settings object, a module of settings), where
   the object holds them or its class has them as data, and so on down the objects
   they hold (``config.optimizer.lr``) and the objects in their lists, tuples and
   dicts (at most 256 in one: each costs a test at every call, so more are refused);
+  the attributes it reads with ``getattr`` likewise, by a string or a name its code
+  loads (``getattr(obj, "lr")``, ``getattr(obj, field)``; a name an expression
+  computes is refused, :class:`TraceError`), and those it looks up with ``getattr``
+  or ``hasattr`` that are absent (``getattr(obj, "lr", 0.1)``), which may come to be;
+- the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
+  where the class holds ``scale``, a method): the class that holds one, and each
+  class before it in the method resolution order, which may come to hold its own
+  (and a global or closure value naming a class of the user's, as any other value);
 - every attribute of every module whose forward runs, and of the modules inside it;
 - what the arrays, lists and dicts read hold (a copy, compared at every call), so that
   a number or item changed in place is seen. An array of over 65,536 numbers is too
@@ -35,7 +46,9 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 Not guarded: what the function computes in Python or NumPy from a large array (over
 65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
 changed through ``.data[...]``; the attributes of an object it reaches otherwise than
-by names its code loads; a class attribute changed.
+by names its code loads, or reads otherwise than by name or ``getattr`` (``vars(obj)``,
+``operator.attrgetter``); the attributes of the library's classes (glassgrad's,
+NumPy's, Python's), of a metaclass, and those ``__getattr__`` makes.
 """
 
 from __future__ import annotations
@@ -89,14 +102,88 @@ _BYTES_COPIED = 4096  # an array compared by its bytes up to this size, else by 
 
 @functools.cache
 def _loads(code: CodeType) -> tuple[frozenset[str], frozenset[str]]:
-    """The names ``code`` loads as globals, and as attributes."""
+    """The names ``code`` loads as globals, and as attributes: those it names, and
+    those ``getattr`` and ``hasattr`` may look up (see :func:`_probed`)."""
     names: dict[bool, set[str]] = {True: set(), False: set()}
     for ins in dis.get_instructions(code):
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
             names[True].add(ins.argval)
         elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
             names[False].add(ins.argval)
+    if names[True] & _PROBES:
+        names[False].update(_strings(code.co_consts))
     return frozenset(names[True]), frozenset(names[False])
+
+
+_PROBES = frozenset({"getattr", "hasattr"})
+
+
+@functools.cache
+def _probed(code: CodeType) -> frozenset[str]:
+    """The names ``getattr`` and ``hasattr`` may look up in ``code``: the strings among
+    its constants when it calls either (``getattr(obj, "lr", 0.1)``, or a name from a
+    tuple of them). Such an attribute may be absent, and read so (a default taken,
+    False): its coming to be changes what the code reads."""
+    return frozenset(_strings(code.co_consts)) if _loads(code)[0] & _PROBES else frozenset()
+
+
+def _strings(constants: Any) -> Iterator[str]:
+    """The identifiers among constants and the tuples and frozensets of them."""
+    for c in constants:
+        if isinstance(c, str) and c.isidentifier():
+            yield c
+        elif isinstance(c, (tuple, frozenset)):
+            yield from _strings(c)
+
+
+# Instructions between a call's last argument and the call, those that load a value by
+# name (a local, a closure's cell, a global, a constant), and those that load two locals.
+_CALLING = frozenset({"PRECALL", "KW_NAMES", "CACHE", "EXTENDED_ARG", "PUSH_NULL"})
+_NAMED = frozenset(
+    {"LOAD_CONST", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_BORROW", "LOAD_DEREF", "LOAD_GLOBAL", "LOAD_NAME"}
+)
+_PAIRED = frozenset({"LOAD_FAST_LOAD_FAST", "LOAD_FAST_BORROW_LOAD_FAST_BORROW"})
+
+
+@functools.cache
+def _instructions(code: CodeType) -> tuple[list[dis.Instruction], dict[int, int]]:
+    """The instructions of ``code``, and their indices by offset."""
+    instructions = list(dis.get_instructions(code))
+    return instructions, {ins.offset: i for i, ins in enumerate(instructions)}
+
+
+def _getattr_name(frame: FrameType) -> Any:
+    """The name a frame's ``getattr`` call about to run reads, when the code loads it
+    by name (``getattr(obj, name)``: the value of ``name`` now); MISS when an
+    expression computes it (``getattr(obj, prefix + "lr")``), which only running it
+    tells. The arguments are found by the values each instruction before the call
+    pushes; a jump into them (a conditional expression) leaves the name unknown."""
+    instructions, index = _instructions(frame.f_code)
+    at = index.get(frame.f_lasti)
+    argc = None if at is None else instructions[at].arg
+    if at is None or argc is None or argc not in (2, 3):
+        return _MISS
+    below = argc - 2  # the default getattr may take, above the name
+    i = at - 1
+    while i >= 0 and instructions[i].opname in _CALLING:
+        i -= 1
+    pushed = 0
+    while pushed < below and i >= 0:
+        pushed += dis.stack_effect(instructions[i].opcode, instructions[i].arg, jump=False)
+        i -= 1
+    if pushed != below or i < 0 or any(ins.is_jump_target for ins in instructions[i + 1 : at + 1]):
+        return _MISS
+    ins = instructions[i]
+    if ins.opname in _PAIRED:  # getattr(obj, name), both locals: the second is the name
+        return frame.f_locals.get(ins.argval[1], _MISS)
+    if ins.opname not in _NAMED or dis.stack_effect(ins.opcode, ins.arg, jump=False) != 1:
+        return _MISS
+    if ins.opname == "LOAD_CONST":
+        return ins.argval
+    if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+        builtins = frame.f_builtins
+        return frame.f_globals.get(ins.argval, builtins.get(ins.argval, _MISS))
+    return frame.f_locals.get(ins.argval, _MISS)
 
 
 @functools.cache
@@ -109,16 +196,16 @@ def _is_library(filename: str) -> bool:
     return path.startswith(_STDLIB) and not path[len(_STDLIB) :].startswith(("site-packages", "dist-packages"))
 
 
-def _library_frame(frame: FrameType) -> bool:
-    """Whether a frame runs the library's code, not the user's. Code run from a string
-    (``python -c``, ``exec``) belongs to the module whose globals it runs in: the
-    user's unless a library's (dataclasses write a class's methods into its module);
-    in a namespace of no module, it is the user's, but for the constructors the
-    standard library writes for named tuples."""
-    filename = frame.f_code.co_filename
+def _library_code(code: CodeType, space: dict[str, Any]) -> bool:
+    """Whether code run in the globals ``space`` (a frame's, a function's) is the
+    library's, not the user's. Code run from a string (``python -c``, ``exec``)
+    belongs to the module whose globals it runs in: the user's unless a library's
+    (dataclasses write a class's methods into its module); in a namespace of no
+    module, it is the user's, but for the constructors the standard library writes
+    for named tuples."""
+    filename = code.co_filename
     if filename != "<string>":
         return _is_library(filename)
-    space = frame.f_globals
     name = space.get("__name__")
     module = sys.modules.get(name) if isinstance(name, str) else None
     if module is not None and vars(module) is space:  # no file: __main__ under python -c
@@ -127,10 +214,26 @@ def _library_frame(frame: FrameType) -> bool:
     return isinstance(name, str) and name.startswith("namedtuple_")
 
 
+def _library_module(module: ModuleType) -> bool:
+    """Whether a module is the library's: one of no file is, but ``__main__`` (under
+    ``python -c``)."""
+    file = getattr(module, "__file__", None)
+    return module.__name__ != "__main__" if file is None else _is_library(file)
+
+
+def _library_class(kind: type) -> bool:
+    """Whether a class is the library's (its module's; a class of no module known is
+    the user's)."""
+    module = sys.modules.get(kind.__module__)
+    return module is not None and _library_module(module)
+
+
 def _worth(value: Any) -> bool:
-    """Whether a value read may change what the trace records (modules and classes are
-    taken as fixed: guarding them costs at every call and catches no real change)."""
-    return not isinstance(value, (ModuleType, type))
+    """Whether a value read may change what the trace records (modules and the
+    library's classes are taken as fixed: guarding them costs at every call and
+    catches no real change; a name bound to another class of the user's reads that
+    class's attributes)."""
+    return not isinstance(value, ModuleType) and not (isinstance(value, type) and _library_class(value))
 
 
 class Reads:
@@ -148,6 +251,8 @@ class Reads:
         self.closures: set[CodeType] = set()  # the codes whose functions' cells are noted
         self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
         self.unwalked = 0  # the most objects in a container read, when over _WALKED
+        self.computed: str | None = None  # where getattr reads a name an expression makes
+        self.probed: set[str] = set()  # the names getattr and hasattr look up (see _names)
         bound: list[tuple[dict[str, Any], str]] = []  # (namespace, name) of the values bound
         while isinstance(fn, functools.partial):
             args = {f"argument {i}": v for i, v in enumerate(fn.args)}
@@ -155,20 +260,18 @@ class Reads:
             fn = fn.func
         func = getattr(fn, "__func__", fn)
         code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None) or ()
-        attributes = _loads(code)[1] if code else frozenset()
+        attributes = self._names(code) if code else frozenset()
         for name, cell in zip(code.co_freevars if code else (), cells):
             self._add(cell, name)
             self._attributes(_read(cell, name), attributes)
         if code is not None:  # its cells are known: no search for its code's functions
             self.closures.add(code)
-            defaults = getattr(func, "__defaults__", None) or ()
-            named = dict(zip(code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount], defaults))
-            bound += [(named, k) for k in named]
-            kwdefaults = getattr(func, "__kwdefaults__", None) or {}
-            bound += [(kwdefaults, k) for k in kwdefaults]
+        self._defaults(func)
         for space, name in bound:  # read like a closure's values
             self._add(space, name)
             self._attributes(space[name], attributes)
+        # the traced function's code, and the values bound to its parameters (see _getattr)
+        self.code, self.bound = code, [space[name] for space, name in bound]
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, nn.Module):
             self.modules[id(owner)] = owner
@@ -180,6 +283,25 @@ class Reads:
         self._generator(value)
         if _worth(value):
             self.places[id(holder), key] = holder, key
+        self._defaults(value)
+
+    def _defaults(self, function: Any) -> None:
+        """Note the default arguments of a function of the user's (or a method's), which
+        its code reads as its parameters' values, and what they hold: a function traced
+        or called with a default keeps it until ``__defaults__`` or ``__kwdefaults__``
+        is rebound. None binds nothing, and stays unguarded: defaults set later only
+        fill parameters that every call passes."""
+        function = getattr(function, "__func__", function)
+        if type(function) is not FunctionType or _library_code(function.__code__, function.__globals__):
+            return
+        attributes = self._names(function.__code__)
+        for key in ("__defaults__", "__kwdefaults__"):
+            values = getattr(function, key)
+            if values is not None:
+                self._add(function, key)
+                for value in values.values() if type(values) is dict else values:
+                    self._generator(value)
+                self._attributes(values, attributes)
 
     def frame(self, frame: FrameType) -> None:
         """Note what the code of a frame that starts may read: its globals, and its
@@ -189,20 +311,31 @@ class Reads:
             module = frame.f_locals["self"]
             self.modules[id(module)] = module
             return
-        if _library_frame(frame):
+        if _library_code(code, frame.f_globals):
             return
-        global_names, attributes = _loads(code)
+        attributes = self._names(code)
+        self._walk(frame, attributes)
+        if code.co_freevars and code not in self.closures:
+            self._closures(code)
+        if "random" in attributes:  # np.random.normal(...): the global generator
+            self._generator(np.random.mtrand._rand)
+
+    def _walk(self, frame: FrameType, attributes: frozenset[str]) -> None:
+        """Note the globals a frame's code loads, and the ``attributes`` of those and of
+        its ``self``."""
         space = frame.f_globals
-        for name in global_names:
+        for name in _loads(frame.f_code)[0]:
             if name in space:
                 self._add(space, name)
                 self._attributes(space[name], attributes)
-        if code.co_freevars and code not in self.closures:
-            self._closures(code)
+        code = frame.f_code
         if code.co_argcount and code.co_varnames[0] == "self":
             self._attributes(frame.f_locals.get("self"), attributes)
-        if "random" in attributes:  # np.random.normal(...): the global generator
-            self._generator(np.random.mtrand._rand)
+
+    def _names(self, code: CodeType) -> frozenset[str]:
+        """The attributes ``code`` loads, its probed names noted (see :func:`_probed`)."""
+        self.probed |= _probed(code)
+        return _loads(code)[1]
 
     def _closures(self, code: CodeType) -> None:
         """Note the cells of the functions that run ``code`` (a helper's closure): a frame
@@ -216,10 +349,36 @@ class Reads:
                     self._add(cell, name)
                     self._attributes(_read(cell, name), attributes)
 
-    def c_call(self, function: Any) -> None:
-        """Note a call of a function written in C: a draw from Python's random numbers."""
-        if isinstance(getattr(function, "__self__", None), random.Random):
+    def c_call(self, frame: FrameType, function: Any) -> None:
+        """Note a call of a function written in C from a frame: a draw from Python's
+        random numbers, a ``getattr`` or ``hasattr`` of the user's code."""
+        if function is getattr or function is hasattr:
+            if not _library_code(frame.f_code, frame.f_globals):
+                self._getattr(frame, function.__name__)
+        elif isinstance(getattr(function, "__self__", None), random.Random):
             self.python_draw = True
+
+    def _getattr(self, frame: FrameType, looks: str) -> None:
+        """Note the attribute a frame's ``getattr`` (or ``hasattr``: ``looks``) call
+        reads, as if its code loaded it by name (a string constant's is: see
+        :func:`_loads`): where the name is a variable, of the objects the frame's code
+        reaches by the names it loads (its globals, its closure's values, its
+        ``self``, the values bound to the traced function's parameters). A name an
+        expression computes is noted, and refused after the run."""
+        name = _getattr_name(frame)
+        code = frame.f_code
+        if name is _MISS:
+            self.computed = self.computed or f"{looks} at line {frame.f_lineno} of {code.co_name}"
+            return
+        attributes = self._names(code)
+        if not isinstance(name, str) or name in attributes:  # not a name: getattr raises
+            return
+        self.probed.add(name)
+        attributes |= {name}
+        self._walk(frame, attributes)
+        roots = [frame.f_locals.get(free) for free in code.co_freevars]
+        for root in [*roots, *(self.bound if code is self.code else ())]:
+            self._attributes(root, attributes)
 
     def _attributes(self, owner: Any, names: frozenset[str], seen: set[int] | None = None) -> None:
         """Note the attributes among ``names`` that ``owner`` holds in its ``__dict__``
@@ -254,28 +413,73 @@ class Reads:
                 if _mutable(held[name]):  # and what one the code loads holds, changed in place
                     self._add(owner, name)
                 self._attributes(held[name], names, seen)
+            for name in names - held.keys():  # a class's: no assignment to the module
+                self._class_attribute(type(owner), name, names, seen)
             return
-        if isinstance(owner, (Node, type)) or not isinstance(getattr(owner, "__dict__", None), dict):
+        if isinstance(owner, type):
+            for name in names:
+                self._class_attribute(owner, name, names, seen)
             return
-        if isinstance(owner, ModuleType) and _is_library(getattr(owner, "__file__", None) or "<frozen >"):
+        if isinstance(owner, Node) or not isinstance(getattr(owner, "__dict__", None), dict):
+            return
+        if isinstance(owner, ModuleType) and _library_module(owner):
             return
         held, kind = vars(owner), type(owner)
         for name in names:
-            # an attribute of the object's, or a class default it may get (not a method)
-            if name in held or not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
+            if name in held:
                 self._add(owner, name)
-                if name in held:
-                    self._attributes(held[name], names, seen)
+                self._attributes(held[name], names, seen)
+            # a user's class's attribute (or one probed), or a library class's default it
+            # may get (not a method): the object may come to hold its own
+            elif self._class_attribute(kind, name, names, seen) or not hasattr(
+                inspect.getattr_static(kind, name, _NO_DATA), "__get__"
+            ):
+                self._add(owner, name)
+
+    def _class_attribute(self, kind: type, name: str, names: frozenset[str], seen: set[int]) -> bool:
+        """Note where a class of the user's gets an attribute ``name`` (its methods too):
+        the class of its method resolution order that holds it, and those before it,
+        which may come to hold their own; and so on down what it holds. A name probed
+        (see :func:`_probed`) that no class holds: where each of the user's classes may
+        come to hold it. Returns whether the user's class gives it, or may (a library's
+        class is taken as fixed)."""
+        mro = kind.__mro__
+        holder = next((k for k in mro if name in vars(k)), None)
+        if holder is None:
+            if name not in self.probed:
+                return False
+            upto = mro
+        elif _library_class(holder):
+            return False
+        else:
+            upto = mro[: mro.index(holder) + 1]
+        for before in upto:
+            if not _library_class(before):
+                self._add(before, name)
+        if holder is not None and not hasattr(vars(holder)[name], "__get__"):  # data, not a method
+            self._attributes(vars(holder)[name], names, seen)
+        return True
 
     def _generator(self, value: Any) -> None:
         value = getattr(value, "__self__", value)  # a generator's method: rng.random
         if isinstance(value, _generator_types()) and id(value) not in self.generators:
             self.generators[id(value)] = value, _state(value)
 
-    def unchecked(self) -> str | None:
-        """What the function read that is too large to guard at every call, in words."""
+    def unchecked(self) -> tuple[str, str] | None:
+        """What the function read that no guard can test at every call, and what to do
+        instead, in words."""
+        if self.computed is not None:
+            return (
+                f"reads an attribute by a name it computes ({self.computed}): which attribute that is only running "
+                "the function tells, so no test at every call can check it for changes",
+                'Name it with a string or a variable (getattr(obj, "name"))',
+            )
         if self.unwalked:
-            return f"the attributes of the objects in a container of {self.unwalked:,} items (over {_WALKED:,})"
+            return (
+                f"reads the attributes of the objects in a container of {self.unwalked:,} items (over {_WALKED:,}): "
+                "too many to check at every call for changes",
+                "Pass the values it reads as inputs",
+            )
         return None
 
     def drawn(self) -> str | None:
@@ -319,7 +523,8 @@ def _same_state(a: Any, b: Any) -> bool:
 
 
 def _read(holder: Any, key: str) -> Any:
-    """The value at a place: a global (holder: the globals), a cell, an attribute."""
+    """The value at a place: a global (holder: the globals), a cell, a function's
+    defaults, an attribute (of an object or a class)."""
     if type(holder) is dict:
         return holder.get(key, _MISS)
     if type(holder) is CellType:
@@ -327,7 +532,17 @@ def _read(holder: Any, key: str) -> Any:
             return holder.cell_contents
         except ValueError:  # empty
             return _MISS
+    if type(holder) is FunctionType:
+        return getattr(holder, key)
     return vars(holder).get(key, _MISS)
+
+
+def _named(holder: Any, key: str) -> str:
+    """A place in words: a class's attribute and a function's defaults by the name of
+    their holder (``Cfg.scale``, ``loss.__defaults__``), others by their own."""
+    if isinstance(holder, (type, FunctionType)):
+        return f"{holder.__qualname__}.{key}"
+    return key
 
 
 def _held(value: Any) -> Any:
@@ -482,6 +697,8 @@ class Guard:
                 tests.append(f"holder{i}[{key!r}] is read{i}")
             elif type(holder) is CellType:
                 tests.append(f"holder{i}.cell_contents is read{i}")
+            elif type(holder) is FunctionType:
+                tests.append(f"holder{i}.{key} is read{i}")
             elif self.values[i] is _MISS:  # the class's default was read
                 tests.append(f"{key!r} not in holder{i}.__dict__")
             else:
@@ -525,9 +742,9 @@ class Guard:
         for (holder, key), then, snapshot in zip(self.places, self.values, self.snapshots):
             now = _read(holder, key)
             if not _same(now, then):
-                return f"{key} holds another value"
+                return f"{_named(holder, key)} holds another value"
             if not _holds(now, snapshot):
-                return f"{key} holds other {'numbers' if isinstance(now, np.ndarray) else 'items'}"
+                return f"{_named(holder, key)} holds other {'numbers' if isinstance(now, np.ndarray) else 'items'}"
         for constant, version, data in zip(self.constants, self.versions, self.datas):
             if constant._version() != version or not _holds(constant._data, data):
                 return f"the data of {constant._describe()} changed"

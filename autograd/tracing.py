@@ -39,12 +39,17 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   requires grad) are computed once, at trace time, and Python control flow on them is
   fixed then. What ``f`` reads from outside to compute them or to choose its ops is
   checked at every call (guards.py): a global or closure value (a learning rate), also
-  of the helpers it calls, or one a ``functools.partial`` or a default argument binds,
-  a module's attributes (its ``training`` flag, a layer or parameter it holds), the
+  of the helpers it calls, or one a ``functools.partial`` or a default argument binds
+  (``__defaults__`` and ``__kwdefaults__`` rebound too, of the helpers as well), a
+  module's attributes (its ``training`` flag, a layer or parameter it holds), the
   attributes it reads of a method's ``self`` and of a settings object a global names,
-  and further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
-  :class:`TraceError`), the numbers and items of the arrays, lists and dicts it reads,
-  also when changed in place, the data of a constant Tensor or frozen parameter read.
+  by name or by ``getattr`` (a name an expression computes: :class:`TraceError`; one
+  absent when traced, read by ``getattr`` with a default or ``hasattr``, set later), and
+  further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
+  :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
+  ``self.scale`` held by the class, a method; ``Cfg`` rebound), the numbers and items
+  of the arrays, lists and dicts it reads, also when changed in place, the data of a
+  constant Tensor or frozen parameter read.
   When one is another value than when traced, the step takes the program it traced for
   that value, if it kept one (the last four per signature: ``model.train()`` and
   ``model.eval()`` in turn are traced once each), or traces ``f`` again (the fifth
@@ -123,7 +128,7 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
         if event == "call":
             reads.frame(frame)
         elif event == "c_call":
-            reads.c_call(arg)
+            reads.c_call(frame, arg)
         elif event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
@@ -405,10 +410,10 @@ def _check_guardable(fn: Callable[..., Any], reads: Reads) -> None:
     call: the compiled step would replay what it read when traced."""
     unchecked = reads.unchecked()
     if unchecked is not None:
+        what, instead = unchecked
         raise TraceError(
-            f"trace: {getattr(fn, '__qualname__', 'the function')} reads {unchecked}: too many to check at every "
-            "call for changes, and the compiled step would replay what it read when traced. Pass the values it "
-            "reads as inputs, or run the function eagerly."
+            f"trace: {getattr(fn, '__qualname__', 'the function')} {what}, and the compiled step would replay what "
+            f"it read when traced. {instead}, or run the function eagerly."
         )
 
 

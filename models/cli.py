@@ -13,11 +13,21 @@ status 130 (train first writes the run so far); a reader that leaves (| head) wi
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":
+    # python -m glassgrad.models.cli: Python has imported glassgrad and glassgrad.models
+    # (NumPy, the engine) before this line, out of any handler of ours. From here on it
+    # is the installed command: its entry point imports this module (again, under its
+    # own name) inside its handler of Ctrl-C and SIGTERM, then runs main.
+    import _glassgrad_cli
+
+    sys.exit(_glassgrad_cli.main())
+
 import argparse
 import io
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +121,3 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def _one_line(exc: BaseException) -> str:
     text = str(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
     return " ".join(text.split()) or type(exc).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +37,9 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     Transparent pixels count as white paper (a dark digit drawn on a transparent
     background is common); a missing or damaged file, a picture with no visible ink, or
-    one larger than 4096×4096 pixels raises DataError. Damage Pillow decodes around (it
-    warns) is not reported: the picture it gives is used.
+    one larger than 4096×4096 pixels raises DataError, which says what the decoder logged
+    or printed of the damage. Damage Pillow decodes around (it warns, or libtiff prints)
+    is not reported: the picture it gives is used.
     """
     Image = require("PIL.Image", "train", "reading a picture")
     logged: list[str] = []
@@ -54,6 +57,8 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
                 width, height = im.size
                 if width * height > MAX_PIXELS:
                     raise DataError(f"image {path} is {width}×{height} pixels, {TOO_LARGE}; scale it down")
+                with _native_stderr(logged):
+                    im.load()
                 grey = _grey_levels(_on_white(im), path)
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
@@ -96,6 +101,42 @@ def _pillow_log(messages: list[str]) -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+
+
+# A process has one descriptor 2: two threads decoding at once would each put back the other's file.
+_NATIVE_STDERR = threading.Lock()
+
+
+@contextmanager
+def _native_stderr(messages: list[str]) -> Iterator[None]:
+    """Keep in ``messages`` what a decoder's C library writes on the process's stderr
+    while a picture decodes. libtiff (Pillow's decoder of compressed TIFFs) prints each
+    damage it meets (``ZIPDecode: Decoding error at scanline 0, incorrect header check``)
+    on file descriptor 2, past Python: the DataError says it, where it would be a second
+    line beside the command's, or a line of its own when Pillow decodes around the damage.
+
+    Descriptor 2 points at a temporary file for the decode only and is put back in
+    ``finally``; whatever another thread writes on stderr meanwhile lands there too. A
+    process without a descriptor 2 (a windowed program) decodes as it is."""
+    with _NATIVE_STDERR, tempfile.TemporaryFile() as sink:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            saved = -1
+        try:
+            if saved >= 0:
+                os.dup2(sink.fileno(), 2)
+            yield
+        finally:
+            if saved >= 0:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                # Pillow hands libtiff the file under the name tempfile.tif, which would only confuse.
+                lines = sink.read().decode(errors="replace").splitlines()
+                messages.extend(
+                    " ".join(line.removeprefix("tempfile.tif: ").split()).rstrip(".") for line in lines if line.strip()
+                )
 
 
 def _grey_levels(im: Any, path: str | os.PathLike[str]) -> np.ndarray:

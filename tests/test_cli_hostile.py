@@ -317,11 +317,11 @@ def test_8_an_interrupt_before_training_prints_one_line(data, tmp_path, monkeypa
     assert os.listdir(tmp_path) == ["data"]
 
 
-# The installed command, started with an import hook that stops at the first import of
-# one module, says so on stdout and waits there for the signal: Ctrl-C lands inside that
-# import whatever the machine's load, with no timer to race.
+# The installed command (or the module python -m runs), started with an import hook that
+# stops at the first import of one module, says so on stdout and waits there for the
+# signal: Ctrl-C lands inside that import whatever the machine's load, with no timer to race.
 STALLED_COMMAND = """\
-import runpy, signal, sys, time
+import os, runpy, signal, sys, time
 
 module, command = sys.argv[1:]
 
@@ -336,8 +336,24 @@ class Stall:
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, whatever the parent ignores
 sys.meta_path.insert(0, Stall())
 sys.argv = [command, "demo"]
-runpy.run_path(command, run_name="__main__")
+if os.path.exists(command):
+    runpy.run_path(command, run_name="__main__")
+else:  # as python -m command demo
+    runpy.run_module(command, run_name="__main__", alter_sys=True)
 """
+
+
+def interrupted_while_importing(module, command, signum):
+    """(exit status, stdout, stderr) of ``command demo`` sent ``signum`` inside the import of ``module``."""
+    argv = [sys.executable, "-c", STALLED_COMMAND, module, command]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == f"importing {module}\n", proc.communicate(timeout=60)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a command that ignored the signal would wait two minutes
+    return proc.returncode, out, err
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -349,15 +365,17 @@ def test_8_ctrl_c_while_the_command_starts_prints_one_line(module, signum):
     if not EXE.exists():
         pytest.skip("the glassgrad command is not installed beside this Python")
     assert "_glassgrad_cli" in EXE.read_text(), "the installed command predates its entry point: pip install -e . again"
-    argv = [sys.executable, "-c", STALLED_COMMAND, module, str(EXE)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline() == f"importing {module}\n", proc.communicate(timeout=60)
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()  # a command that ignored the signal would wait two minutes
-    assert (proc.returncode, out, err) == (130, "", "glassgrad: interrupted\n")
+    assert interrupted_while_importing(module, str(EXE), signum) == (130, "", "glassgrad: interrupted\n")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("module", ["argparse", "glassgrad.models.commands", "glassgrad.models.commands.demo"])
+def test_8_ctrl_c_while_python_m_starts_the_command_line_prints_one_line(module, signum):
+    # python -m glassgrad.models.cli runs the module after Python imported the packages
+    # glassgrad and glassgrad.models (NumPy, the engine): an interrupt there is Python's
+    # (docs/guides/training.md). The module's own imports (argparse, the commands' package)
+    # were a traceback for Ctrl-C and death by the signal for SIGTERM.
+    assert interrupted_while_importing(module, "glassgrad.models.cli", signum) == (130, "", "glassgrad: interrupted\n")
 
 
 # -- 10. a gzip bomb stops at the header's size ------------------------------------------------------
@@ -656,8 +674,8 @@ def test_16_a_run_too_large_for_the_memory_is_one_line(tmp_path):
 
 def test_8_the_commands_load_only_inside_main_where_ctrl_c_is_one_line():
     # Ctrl-C while a module loads outside main()'s handler is Python's KeyboardInterrupt traceback
-    # when the command line is run as `python -m glassgrad.models.cli`, which the installed
-    # command's entry point does not wrap: importing it must not load the commands (the drawing library, ...).
+    # when a program imports the command line and calls main(), which no entry point wraps:
+    # importing it must not load the commands (the drawing library, ...).
     check = (
         "import sys, glassgrad.models.cli\n"
         "names = ('demo', 'train', 'predict', 'export', 'descent', 'graph')\n"

@@ -9,8 +9,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import os
 import struct
+import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +214,73 @@ def test_what_pillow_logs_of_a_damaged_picture_is_in_the_one_line_not_a_second(t
     model.write_bytes(VALID["model"])
     code, out, err = command("predict", model, picture)
     assert code == 2 and out == "" and err.count("\n") == 1, err
+
+
+def _damaged_tiff(path: Path, compression: str, flipped: int) -> Path:
+    """A digit saved as a TIFF compressed with ``compression`` (decoded by libtiff), with
+    the ``flipped``-th byte of its picture data inverted."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[5:23, 12:16] = 255
+    picture = Image.fromarray(digit)
+    if compression == "group4":  # a fax code: black and white
+        picture = picture.convert("1")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="TIFF", compression=compression)
+    data = bytearray(buffer.getvalue())
+    with Image.open(io.BytesIO(data)) as saved:
+        data[saved.tag_v2[273][0] + flipped] ^= 0xFF  # tag 273: where the picture's data starts
+    path.write_bytes(bytes(data))
+    return path
+
+
+EXE = Path(sys.executable).with_name("glassgrad")
+
+
+@pytest.mark.parametrize(
+    ("compression", "flipped", "status"),
+    [("tiff_deflate", 1, 2), ("tiff_lzw", 0, 2), ("packbits", 0, 2), ("group4", 2, 0)],
+    ids=["deflate", "lzw", "packbits", "group4 decoded around"],
+)
+def test_what_libtiff_prints_of_a_damaged_tiff_is_not_a_second_line(compression, flipped, status, tmp_path):
+    """libtiff, which Pillow decodes compressed TIFFs with, printed its own line on the
+    process's stderr ("ZIPDecode: Decoding error at scanline 0, incorrect header check.")
+    beside glassgrad's, or alone where Pillow decodes around the damage."""
+    picture = _damaged_tiff(tmp_path / "digit.tif", compression, flipped)
+    model = tmp_path / "model.npz"
+    model.write_bytes(VALID["model"])
+    command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "glassgrad.models.cli"]
+    proc = subprocess.run([*command, "predict", model, picture], capture_output=True, text=True, timeout=60)
+    if status == 0:  # the picture Pillow gives is used, as for its other damage it works around
+        assert (proc.returncode, proc.stderr) == (0, ""), proc.stderr
+        assert proc.stdout.startswith(f"{picture}  p(9) = ")
+    else:
+        assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+        assert proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith(f"glassgrad predict: error: image {picture} cannot be read as a picture (")
+
+
+def test_pictures_decoded_in_threads_each_keep_their_libtiff_line_and_stderr_stays(tmp_path):
+    """libtiff's lines are caught by pointing descriptor 2 elsewhere while a picture
+    decodes: two threads at once would each put back the other's file, leaving stderr
+    pointed at a deleted file, and take each other's lines."""
+    picture = _damaged_tiff(tmp_path / "digit.tif", "tiff_deflate", 1)
+    before = os.fstat(2)
+    said = []
+
+    def decode():
+        for _ in range(25):
+            with pytest.raises(mnist.DataError) as caught:
+                load_digit_image(picture)
+            said.append("ZIPDecode: Decoding error at scanline 0, incorrect header check;" in str(caught.value))
+
+    threads = [threading.Thread(target=decode) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    assert said == [True] * 100
 
 
 def test_a_picture_whose_decoding_runs_out_of_memory_is_one_line(tmp_path, monkeypatch):

@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from .finite_differences import Direction, FiniteDifferences, lowest_precision
-from .jacobian import entry_mismatches, numeric_jacobian
+from .jacobian import Column, Entries
 from .kink_search import kinked_elements
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, UNRESOLVED, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
+from .small import Probe, confirm_small, phi_along, rounding_noise
 from .taylor import taylor_test
 from .ties import Element, tie_probes
 
@@ -35,14 +36,28 @@ from .ties import Element, tie_probes
 class Outputs:
     """f (called ``name``) at float64 inputs as one flat float64 vector of all its
     outputs; ``dtype`` is the lowest precision f computed them in (known after the
-    first call, which is at the base point)."""
+    first call, which is at the base point). Counts its ``evaluations``; where the
+    Jacobian is compared, ``kept`` holds the outputs by point, and f runs once at each
+    (its columns and their shorter steps are the element rows' points: x ± hₖ·eⱼ)."""
 
     def __init__(self, run: Callable[[Sequence[np.ndarray]], Sequence[Any]], name: str = "f") -> None:
         self.run, self.name = run, name
         self.dtype: np.dtype | None = None
         self.first: np.ndarray | None = None  # the outputs of the first call (at the base point)
+        self.evaluations = 0
+        self.kept: dict[bytes, np.ndarray] | None = None
 
     def __call__(self, values: Sequence[np.ndarray]) -> np.ndarray:
+        if self.kept is None:
+            return self.fresh(values)
+        key = b"".join(np.ascontiguousarray(v).tobytes() for v in values)
+        if key not in self.kept:
+            self.kept[key] = self.fresh(values)
+        return self.kept[key]
+
+    def fresh(self, values: Sequence[np.ndarray]) -> np.ndarray:
+        """f's outputs at ``values``, evaluated now."""
+        self.evaluations += 1
         try:
             outs = self.run(values)
         except Exception as exc:
@@ -92,27 +107,18 @@ class Comparison:
         ]
 
 
-@dataclass
-class _Probe:
-    """A compared row with the direction it was probed along (for the Taylor test)."""
-
-    row: Row
-    direction: Direction
-    slope: float
-    scale: float
-    step: float
-
-
 def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: np.random.Generator) -> None:
     """Fill ``result`` (mode, rows, kinks, evaluations, step, numeric, jacobian) and its
     ``jacobian``/``subgradient`` failures and Taylor diagnosis."""
     _finite_inputs(c, result.fn_name)
+    if c.jacobian is not None:
+        c.outputs.kept = {}
     fd = _finite_differences(c)
     _finite_outputs(c, result.fn_name)
     num_dtype = c.outputs.dtype or np.dtype(np.float64)
     probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
-    if any(p.row.verdict != OK for p in probes) or entries:
-        _same_twice(c, fd, probes[0], result.fn_name, s.nondet_tol)
+    if any(p.row.verdict != OK for p in probes) or (entries is not None and entries.failed):
+        _same_twice(c, probes[0], result.fn_name, s.nondet_tol)
         # A row resolved to a slope on steps far below h (refine.py) shows φ smooth at
         # this dtype's rounding: what scatters at h is f varying fast, not a coarser
         # float inside (whose φ is flat on short steps: a slope of 0).
@@ -125,10 +131,12 @@ def compare(c: Comparison, result: GradcheckResult, s: GradcheckSettings, rng: n
             num_dtype = coarser
             probes, entries = _Probing(c, fd, result, s, num_dtype, rng).probes()
     if s.atol is None and result.mode != "fast":
-        _confirm_small(probes, fd, result, max(float(np.max(np.abs(v), initial=0.0)) for v in c.v))
+        confirm_small(probes, fd, result, max(float(np.max(np.abs(v), initial=0.0)) for v in c.v))
+        if entries is not None:
+            _confirm_small_entries(entries, result)
     _resolvable(fd, num_dtype, result)
-    result.evaluations = fd.evaluations
-    _judge(result, probes, entries, fd)
+    result.evaluations = c.outputs.evaluations
+    _judge(result, probes, [] if entries is None else entries.failed, fd)
     if result.mode.startswith("fast") and all(_unjudged(p.row) for p in probes):
         result.failures["jacobian"] = (
             f"none of the {len(probes)} directions could be judged: each met a kink, and the elements at kinks "
@@ -176,7 +184,7 @@ class _Probing:
     def step(self, x: float) -> float:
         return self.s.step(x, self.num_dtype)
 
-    def probes(self) -> tuple[list[_Probe], list[Row]]:
+    def probes(self) -> tuple[list[Probe], Entries | None]:
         """The compared rows: elements (and the Jacobian's entries) in full mode,
         directions in fast mode."""
         c, result, s = self.c, self.result, self.s
@@ -184,7 +192,7 @@ class _Probing:
         if s.compares_elements(c.size):
             result.mode = "full"
             probes = self.elements()
-            entries = [] if c.jacobian is None else self.entry_rows([p.row for p in probes])
+            entries = None if c.jacobian is None else self.entries([p.row for p in probes])
             return probes, entries
         result.mode = "fast"
         probes = self.directions()
@@ -196,9 +204,9 @@ class _Probing:
             probes = self.elements()
         elif met:
             probes = self.around_kinks(probes, met[0])
-        return probes, []
+        return probes, None
 
-    def elements(self, only: Sequence[Element] | None = None) -> list[_Probe]:
+    def elements(self, only: Sequence[Element] | None = None) -> list[Probe]:
         """One row per input element (or per element of ``only``): ∂φ/∂xᵢ against
         (φ(x + h·eᵢ) − φ(x − h·eᵢ)) / 2h; and where several elements sit at kinks, rows for
         them moved together (:mod:`.ties`)."""
@@ -213,7 +221,7 @@ class _Probing:
             d = Direction.element(k, idx)
             label = "—" if b.ndim == 0 else str(tuple(int(t) for t in idx))
             row = fd.probe(d, self.step(x), float(a[idx]), result.atol, result.rtol, input=c.names[k], index=label, x=x)
-            probes.append(_Probe(row, d, float(a[idx]), max(1.0, abs(x)), self.step(x)))
+            probes.append(Probe(row, d, float(a[idx]), max(1.0, abs(x)), self.step(x)))
             if row.verdict == KINK:
                 kinked.append((k, idx))
                 jumps[(k, idx)] = abs((row.right or 0.0) - (row.left or 0.0))
@@ -225,7 +233,7 @@ class _Probing:
             probes += self.ties(kinked, jumps)
         return probes
 
-    def directions(self, still: Sequence[np.ndarray] | None = None) -> list[_Probe]:
+    def directions(self, still: Sequence[np.ndarray] | None = None) -> list[Probe]:
         """``s.directions`` rows along random directions u, Rademacher (every uᵢ = ±1) and
         Gaussian in turn: ⟨vᵀJ, u⟩ against the directional difference (u is 0 where
         ``still`` is, one mask per input).
@@ -245,7 +253,7 @@ class _Probing:
         c, fd, result, s, rng = self.c, self.fd, self.result, self.s, self.rng
         scale = max(1.0, max((float(np.max(np.abs(b), initial=0.0)) for b in c.base), default=0.0))
         size = max((float(np.max(np.abs(a), initial=0.0)) for a in c.analytic), default=0.0)
-        # Not below what φ's rounding resolves at the size of f's values (as in _confirm_small).
+        # Not below what φ's rounding resolves at the size of f's values (as in confirm_small).
         resolved = 16 * fd.eps ** (2 / 3) * min(1.0, fd.mag0)
         atol = result.atol * (min(1.0, max(size, resolved)) if s.atol is None else 1.0)
         probes = []
@@ -260,10 +268,10 @@ class _Probing:
             h = self.step(scale)
             index = f"direction {j} ({kind})"
             row = fd.probe(d, h, slope, SIGMAS * spread, 0.0, input="all", index=index, x=None, subgradient=False)
-            probes.append(_Probe(row, d, slope, scale, h))
+            probes.append(Probe(row, d, slope, scale, h))
         return probes
 
-    def around_kinks(self, probes: list[_Probe], met: _Probe) -> list[_Probe]:
+    def around_kinks(self, probes: list[Probe], met: Probe) -> list[Probe]:
         """Too many elements for the table, and a direction met a kink: find the elements
         at kinks along it (:mod:`.kink_search`), judge each alone and the tied ones moved
         together, and the rest along random directions that leave them still. Where kinks
@@ -289,31 +297,31 @@ class _Probing:
         result.mode = f"fast, around {len(found)} element(s) sharing values, held still and moved together"
         return around + self.ties(found)
 
-    def entry_rows(self, element_rows: list[Row]) -> list[Row]:
-        """Mismatching entries of the full Jacobian (columns where the element check saw
-        a kink are left to its verdict)."""
-        c, fd, result = self.c, self.fd, self.result
+    def entries(self, element_rows: list[Row]) -> Entries:
+        """The full Jacobian judged entry by entry (:mod:`.jacobian`); columns whose element
+        is at a kink keep the element's verdict: the entries would straddle that kink at
+        any step. (Near a kink, the entries that disagree at h are judged on steps that
+        no longer straddle it.)"""
+        c, result = self.c, self.result
         assert c.jacobian is not None
-        steps = [np.vectorize(self.step)(b) if b.size else b for b in c.base]
-        numeric, noise = numeric_jacobian(c.outputs, c.base, steps, fd.eps)
-        fd.evaluations += 2 * numeric.shape[1]
-        result.jacobian = (c.jacobian, numeric)
-        columns = [(r.input, r.index, r.x if r.x is not None else 0.0) for r in element_rows]
-        # Columns where the element check found a kink in or near its stencil keep its
-        # verdict: at step h the entries would straddle that kink.
-        # Nor do columns whose element needed a shorter step than h (refine.py).
-        skip = {
-            j for j, r in enumerate(element_rows) if r.left is not None or r.refined or r.verdict not in (OK, MISMATCH)
-        }
-        return entry_mismatches(c.jacobian, numeric, noise, result.atol, result.rtol, columns, c.output_labels(), skip)
+        elements = [(k, idx) for k, b in enumerate(c.base) for idx in np.ndindex(b.shape)]
+        columns = [
+            Column(r.input, r.index, (k, idx), float(c.base[k][idx]), self.step(float(c.base[k][idx])))
+            for r, (k, idx) in zip(element_rows, elements)
+        ]
+        entries = Entries(c.jacobian, c.outputs, c.base, columns, c.output_labels(), self.fd.eps)
+        skip = {j for j, r in enumerate(element_rows[: len(columns)]) if r.verdict in _KINKS}
+        entries.judge(result.atol, result.rtol, skip)
+        result.jacobian = (c.jacobian, entries.numeric)
+        return entries
 
-    def ties(self, elements: Sequence[Element], jumps: dict[Element, float] | None = None) -> list[_Probe]:
+    def ties(self, elements: Sequence[Element], jumps: dict[Element, float] | None = None) -> list[Probe]:
         """Rows for ``elements``, all at kinks (with their jumps in slope, where known),
         moved together where that keeps φ smooth (:mod:`.ties`)."""
         c, result = self.c, self.result
         tolerances = (result.atol, result.rtol)
         found = tie_probes(self.fd, c.base, elements, c.analytic, c.names, tolerances, self.step, jumps)
-        return [_Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in found]
+        return [Probe(t.row, t.direction, t.slope, t.scale, t.step) for t in found]
 
 
 #: Coarser floats f may compute in while it returns a finer one.
@@ -327,11 +335,11 @@ def _rounded_like(fd: FiniteDifferences, c: Comparison, num_dtype: np.dtype, h: 
     times that), yet within 16ε·Σ|v·f| of a coarser dtype. Rounding scatters as much at
     h/16; the misfit of a kink shrinks with the step, and is no rounding."""
     ones = Direction.dense([np.ones(b.shape) for b in c.base])
-    noise = _noise(partial(_phi_along, fd, ones), h)
+    noise = rounding_noise(partial(phi_along, fd, ones), h)
     scale = max(fd.mag0, 1e-300)
     if noise < 1e4 * float(np.finfo(num_dtype).eps) * scale:
         return None
-    if _noise(partial(_phi_along, fd, ones), h / 16) < noise / 4:
+    if rounding_noise(partial(phi_along, fd, ones), h / 16) < noise / 4:
         return None
     coarser = [d for d in _COARSER if np.finfo(d).eps > np.finfo(num_dtype).eps]
     return next((d for d in coarser if noise <= 16 * float(np.finfo(d).eps) * scale), None)
@@ -374,14 +382,25 @@ def _finite_outputs(c: Comparison, name: str) -> None:
         )
 
 
-def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, nondet_tol: float) -> None:
+#: Verdicts of a row at a non-differentiable point.
+_KINKS = (KINK, DISCONTINUITY, BAD_SUBGRADIENT)
+
+
+def _confirm_small_entries(entries: Entries, result: GradcheckResult) -> None:
+    """Judge each output's tiny derivatives on their own scale, as φ's are (:mod:`.small`;
+    its upstream gradient is one-hot, of size 1)."""
+    for i, probes, scale in entries.doubtful():
+        confirm_small(probes, entries.output(i), result, 1.0, where=f"of {entries.rows[i]}", scale=scale)
+        entries.failed += [p.row for p in probes if p.row.verdict == MISMATCH]
+
+
+def _same_twice(c: Comparison, probe: Probe, name: str, nondet_tol: float) -> None:
     """Raise unless f gives the same outputs twice at the first probe's point x + h·d
     (up to ``nondet_tol`` and a few ulps). Central differences of a random function
     measure its noise, which looks like kinks and jumps at every element: refused, not
     excused. A moved point, not x: noise that scales with x vanishes at x = 0."""
     point = probe.direction.moved(c.base, probe.step)
-    first, again = c.outputs(point), c.outputs(point)
-    fd.evaluations += 2
+    first, again = c.outputs.fresh(point), c.outputs.fresh(point)
     eps = float(np.finfo(c.outputs.dtype or np.float64).eps)
     with np.errstate(invalid="ignore"):  # inf − inf: the same inf is caught by ==
         close = np.abs(first - again) <= nondet_tol + 4 * eps * np.maximum(np.abs(first), np.abs(again))
@@ -393,75 +412,6 @@ def _same_twice(c: Comparison, fd: FiniteDifferences, probe: _Probe, name: str, 
             f"{first[i]:.17g}, then {again[i]:.17g}); central differences of a random function measure its "
             "noise, not a derivative: draw its random numbers from a generator seeded inside it, or pass "
             "them in as a constant input"
-        )
-
-
-#: Rows re-judged by the Taylor test at most, worst first (each costs up to 36 evaluations).
-_CONFIRMED = 4
-#: The relative error from which a tiny derivative is re-judged. Below it, φ itself can be
-#: off: a loss of 3e-8 computed as (8.25 + 3e-8) − 8.25 has a slope 5e-4 off the true one.
-_GROSS = 1e-3
-
-
-def _confirm_small(probes: list[_Probe], fd: FiniteDifferences, result: GradcheckResult, upstream: float) -> None:
-    """Re-judge rows that pass only thanks to the default atol although every
-    derivative is far smaller: at the gradient's scale S = max|∂φ/∂xᵢ| < 1, atol = 1e-6
-    would pass a wrong sign on a gradient of 1e-9. A row within atol but outside
-    atol·S + 16ε·M (ε of the gradients' dtype, M = min(1, max(Σ|v·f|, S, |x|·|φ''|)) the
-    size of what the gradient is computed from, and for gradients coarser than float64
-    at least the size of the upstream gradient v, ``upstream``), with a relative error
-    above ``_GROSS``, is a MISMATCH (with that
-    tolerance) when the Taylor test finds the slope wrong: so λ·f is judged as f is,
-    for any λ. The test's noise floor is φ's rounding noise measured along the row's
-    direction (:func:`_noise`) at the step h and across the test's own steps (a φ
-    computed with cancellation moves in stairs too wide to show at h), and at least
-    16ε·M, so a right slope whose central difference is merely noisy or inaccurate
-    (truncation) stays ok. The test's steps reach 1e-2·max(1, |x|), so a slope off by
-    more than ~2000ε is found wrong even where every derivative is far below what a
-    central difference at h resolves (λ‖x‖² with λ = 1e-12)."""
-    sizes = [max(abs(p.row.analytic), abs(p.row.numeric)) for p in probes]
-    scale = min(1.0, max((v for v in sizes if np.isfinite(v)), default=1.0))
-    # tolerance − shrink: atol·S + 16ε·M in place of atol. The 16ε·M is the analytic
-    # side's own rounding at the size M of what it computes from: f's values
-    # (1 − tanh²(9) is 0 in float32, not 6e-8) and |x|·|φ''| (x − mean(x) for var's
-    # gradient at a constant x is rounding of x), so λ·f is judged as f is, for any λ.
-    eps = float(np.finfo(result.dtype).eps)
-    # A float32 gradient is computed from intermediates as large as v times numbers of
-    # order 1 whatever f's scale: cross-entropy's softmax(x) − onehot at x = [9, −6]
-    # holds p₀ = 1 − 3e-7, which float32 rounds by up to 6e-8. So in float32 a
-    # derivative below 16ε·|v| (2e-6·|v|) is judged to that floor, not for any λ as in
-    # float64, whose gradients leave that rounding far below what a check resolves.
-    least = upstream if eps > float(np.finfo(np.float64).eps) else 0.0
-
-    def shrink(p: _Probe) -> float:
-        magnitude = min(1.0, max(fd.mag0, scale, abs(p.row.x or 0.0) * p.row.curvature, least))
-        return result.atol * (1.0 - scale) - 16 * eps * magnitude
-
-    gray = [
-        p
-        for p in probes
-        if p.row.verdict == OK
-        and shrink(p) > 0
-        and p.row.abs_error > p.row.tolerance - shrink(p)
-        and p.row.rel_error > _GROSS
-    ]
-    gray.sort(key=lambda p: p.row.tolerance - shrink(p) - p.row.abs_error)
-    for p in gray[:_CONFIRMED]:
-        phi_at = partial(_phi_along, fd, p.direction)
-        # Rounding shows as scatter at the central difference's step, or, where φ moves
-        # in stairs wider than that (an intermediate far larger than φ), across the
-        # Taylor test's own steps.
-        reach = 1e-2 * p.scale
-        noise = 16 * max(_noise(phi_at, p.step), _noise(phi_at, reach / 2), fd.eps * min(1.0, max(fd.mag0, scale)))
-        taylor = taylor_test(phi_at, p.slope, reach, eps=fd.eps, noise=noise)
-        if not taylor.gradient_ok:
-            p.row.verdict, p.row.tolerance = MISMATCH, p.row.tolerance - shrink(p)
-    if any(p.row.verdict == MISMATCH for p in gray):
-        result.notes.append(
-            f"every derivative here is far below atol={result.atol:g} (the largest is {scale:.3g}), so rows within "
-            f"atol were also held to atol·{scale:.3g} + 16ε·M (M the size of f's values, of |x|·|φ''|, at most 1); "
-            "the Taylor test finds the slope of those marked "
-            "MISMATCH wrong"
         )
 
 
@@ -481,22 +431,6 @@ def _resolvable(fd: FiniteDifferences, num_dtype: np.dtype, result: GradcheckRes
         )
 
 
-def _noise(phi_at: Callable[[float], float], h: float) -> float:
-    """The rounding noise of φ along a direction, at the step h of its central
-    difference: how far φ(x + j·h), j = −2…2, scatter about the parabola through them
-    (over ±2h the parabola is φ up to its tiny cubic term; a φ computed through a large
-    intermediate, 8.25 + 3e-8 − 8.25, moves in stairs of that intermediate's ulp)."""
-    js = np.arange(-2.0, 3.0)
-    values = np.array([phi_at(j * h) for j in js])
-    parabola = np.polyval(np.polyfit(js, values, 2), js)
-    return float(np.max(np.abs(values - parabola)))
-
-
-def _phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
-    """φ(x + t·d)."""
-    return fd.at(direction, t)[0]
-
-
 def _repeated(base: Sequence[np.ndarray]) -> list[Element]:
     """The elements whose value another element of the same input shares."""
     found: list[Element] = []
@@ -512,7 +446,7 @@ def _unjudged(row: Row) -> bool:
     return row.input == "all" and row.index.startswith("direction") and row.verdict in (KINK, DISCONTINUITY)
 
 
-def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
+def _note_unjudged(probes: list[Probe], result: GradcheckResult, s: GradcheckSettings) -> None:
     """Say how many directions met a kink, where no element table is recomputed."""
     met = sum(_unjudged(p.row) for p in probes)
     if met:
@@ -524,7 +458,7 @@ def _note_unjudged(probes: list[_Probe], result: GradcheckResult, s: GradcheckSe
         )
 
 
-def _judge(result: GradcheckResult, probes: list[_Probe], entries: list[Row], fd: FiniteDifferences) -> None:
+def _judge(result: GradcheckResult, probes: list[Probe], entries: list[Row], fd: FiniteDifferences) -> None:
     """Rows worst first, kinks set aside, failures named; the Taylor test along the
     worst mismatching element (entry rows have no direction of their own)."""
     by_row = {id(p.row): p for p in probes}

@@ -85,22 +85,19 @@ class Direction:
 
 @dataclass
 class FiniteDifferences:
-    """φ around a base point, counting evaluations. ``eps`` is the machine epsilon of
-    the dtype φ is computed in (for the rounding-noise estimate)."""
+    """φ around a base point. ``eps`` is the machine epsilon of the dtype φ is computed
+    in (for the rounding-noise estimate)."""
 
     objective: Objective
     base: list[np.ndarray]
     eps: float
-    evaluations: int = 0
     peak: float = 0.0  # the largest Σ|v·f| met: below float's tiny/∛ε, differences of φ are subnormal
 
     def __post_init__(self) -> None:
         self.phi0, self.mag0 = self.objective(self.base)
-        self.evaluations += 1
         self.peak = self.mag0
 
     def at(self, direction: Direction, t: float) -> tuple[float, float]:
-        self.evaluations += 1
         phi, mag = self.objective(direction.moved(self.base, t))
         self.peak = max(self.peak, mag)
         return phi, mag
@@ -142,7 +139,7 @@ class FiniteDifferences:
         if evidence is None or (matched and not evidence.confirmed):
             row.verdict = OK if matched else MISMATCH
             if not matched:
-                self._refine(row, direction, h, atol, rtol)
+                self.rejudge(row, direction, h, atol, rtol)
             return row
         row.left, row.right = evidence.left, evidence.right
         if evidence.confirmed:
@@ -155,10 +152,10 @@ class FiniteDifferences:
         else:
             row.verdict = MISMATCH
         if row.verdict == MISMATCH:
-            self._refine(row, direction, h, atol, rtol)
+            self.rejudge(row, direction, h, atol, rtol)
         return row
 
-    def _refine(self, row: Row, direction: Direction, h: float, atol: float, rtol: float) -> None:
+    def rejudge(self, row: Row, direction: Direction, h: float, atol: float, rtol: float) -> None:
         """Re-judge a mismatch with an adaptive step (:mod:`.refine`): the step may be far
         too long for f. The refined central difference decides, within the row's
         tolerance plus its own error estimate; where none settles, the row is UNRESOLVED."""

@@ -5,6 +5,9 @@ noticeable part of a second in which Ctrl-C raises KeyboardInterrupt inside an i
 Every module of ``glassgrad`` imports the engine first (it is the package's
 ``__init__``), so the code that catches it lives outside the package: this module
 installs as ``_glassgrad_cli`` and imports nothing of glassgrad's before its handler.
+``python -m glassgrad.models.cli`` hands over to :func:`main` at the module's first
+line, after Python imported the packages glassgrad and glassgrad.models, which no code
+of glassgrad's can wrap.
 """
 
 from __future__ import annotations
