@@ -323,12 +323,14 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
 
     def _update(self, p: Node, g: Any, state: dict[str, Any], group: Group, lr: float) -> None:
-        mu = group["momentum"]
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        # float(): a number set by hand in param_groups between steps may be NumPy's
+        # (see _python_numbers).
+        mu, decay = float(group["momentum"]), float(group["weight_decay"])
+        if decay:
+            g = g + decay * p.data
         if mu:
             b = state.get("momentum_buffer")
-            b = _copy(g) if b is None else mu * b + (1.0 - group["dampening"]) * g
+            b = _copy(g) if b is None else mu * b + (1.0 - float(group["dampening"])) * g
             state["momentum_buffer"] = b
             g = g + mu * b if group["nesterov"] else b
         _subtract(p, lr * g)
@@ -364,7 +366,9 @@ class Adam(Optimizer):
         _check_nonnegative(self._name, "weight_decay", group["weight_decay"])
 
     def _update(self, p: Node, g: Any, state: dict[str, Any], group: Group, lr: float) -> None:
-        (beta1, beta2), eps, decay = group["betas"], group["eps"], group["weight_decay"]
+        # float(): a number set by hand in param_groups between steps may be NumPy's
+        # (see _python_numbers).
+        (beta1, beta2), eps, decay = map(float, group["betas"]), float(group["eps"]), float(group["weight_decay"])
         if decay and self.decoupled_weight_decay:
             _subtract(p, lr * decay * p.data)
         elif decay:

@@ -1,6 +1,8 @@
 """Hyperparameters given as NumPy numbers: the buffers and the update keep the
 parameter's dtype, as with Python numbers (and as in PyTorch)."""
 
+import math
+
 import numpy as np
 import pytest
 from glassgrad import Tensor
@@ -90,3 +92,44 @@ def test_a_tensor_of_another_dtype_assigned_as_grad_is_cast_as_an_array_is():
     assert state["exp_avg"].dtype == state["exp_avg_sq"].dtype == np.float32
     np.testing.assert_allclose(p.data, [0.9, 1.1, 0.9], rtol=1e-6)  # the first step moves by lr·sign(g)
     Adam([p], lr=0.1).load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "value"),
+    [
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9), "momentum", np.float64(0.8)),
+        (lambda ps: Adam(ps, lr=0.1), "betas", (np.float64(0.85), np.float64(0.99))),
+    ],
+    ids=["sgd-momentum", "adam-betas"],
+)
+def test_numpy_numbers_set_by_hand_keep_float32_buffers(make, name, value):
+    # As PyTorch's OneCycleLR cycles the momentum: set in param_groups between steps.
+    p = Tensor(np.ones(4, np.float32), requires_grad=True)
+    opt = make([p])
+    p.grad = GRADS[0]
+    opt.step()
+    opt.param_groups[0][name] = value
+    p.grad = GRADS[1]
+    opt.step()
+    assert p.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[id(p)].values() if isinstance(v, np.ndarray))
+
+
+def test_numpy_float32_betas_set_by_hand_are_not_float32_arithmetic():
+    # β₁ᵗ of a NumPy float32 β₁ is a float32: the bias corrections of a float64
+    # parameter lost half their digits. The hand formula uses the same β as Python floats.
+    beta1, beta2 = np.float32(0.8), np.float32(0.99)
+    p = Tensor(np.ones(4), requires_grad=True)
+    opt = Adam([p], lr=0.1, betas=(0.5, 0.9))
+    opt.param_groups[0]["betas"] = (beta1, beta2)
+    grads = GRADS.astype(np.float64)
+    for g in grads:
+        p.grad = g
+        opt.step()
+    b1, b2 = float(beta1), float(beta2)
+    theta, m, v = np.ones(4), np.zeros(4), np.zeros(4)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - (0.1 / (1 - b1**t)) * (m / (np.sqrt(v) / math.sqrt(1 - b2**t) + 1e-8))
+    np.testing.assert_allclose(p.data, theta, rtol=1e-13)
