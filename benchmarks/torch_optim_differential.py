@@ -144,13 +144,18 @@ def random_setting(r: np.random.Generator) -> Setting:
         missing = [i for i in range(n_params) if r.random() < 0.15]
         new_lr = None  # a number set as a group's lr by hand, where no scheduler sets it
         if schedule[0] in ("number", "constant") and r.random() < 0.15:
-            new_lr = (int(r.integers(n_groups)), _log_uniform(r, 1e-3, 1.0))
+            new_lr = (int(r.integers(n_groups)), "lr", _log_uniform(r, 1e-3, 1.0))
+        new_hyper = None  # momentum or betas set by hand, as PyTorch's OneCycleLR cycles them
+        if r.random() < 0.1:
+            value = float(r.uniform(0.5, 0.99)) if kind == "sgd" else (float(r.uniform(0.5, 0.95)), 0.999)
+            new_hyper = (int(r.integers(n_groups)), "momentum" if kind == "sgd" else "betas", value)
         events.append(
             {
                 "zero_grad": bool(r.random() < 0.8),
                 "missing": missing,
                 "reload": str(r.choice(["state_dict", "deepcopy"])) if r.random() < 0.12 else None,
                 "new_lr": new_lr,
+                "new_hyper": new_hyper,
             }
         )
     return {
@@ -251,8 +256,8 @@ class Glass:
         groups = param_groups(s, params, lambda lr: glass_schedule(s["schedule"], lr), python=False)
         return kind(groups, lr=groups[0]["lr"], **defaults(s, python=False))
 
-    def set_lr(self, group: int, lr: float) -> None:
-        self.opt.param_groups[group]["lr"] = number(self.setting, lr, python=False)
+    def set(self, group: int, name: str, value: Any) -> None:
+        self.opt.param_groups[group][name] = number(self.setting, value, python=False)
 
     def lrs(self) -> list[float]:
         t = self.opt.steps
@@ -372,8 +377,8 @@ class Torch:
         opt = kind(groups, lr=groups[0]["lr"], foreach=False, **defaults(s, python=True))
         return opt, torch_scheduler(s["schedule"], opt)
 
-    def set_lr(self, group: int, lr: float) -> None:
-        self.opt.param_groups[group]["lr"] = number(self.setting, lr, python=True)
+    def set(self, group: int, name: str, value: Any) -> None:
+        self.opt.param_groups[group][name] = number(self.setting, value, python=True)
 
     def lrs(self) -> list[float]:
         return [float(g["lr"]) for g in self.opt.param_groups]
@@ -497,9 +502,10 @@ def run_setting(setting: Setting, deliberate: dict[str, int]) -> str | None:
     for step, event in enumerate(setting["events"]):
         where = f"step {step + 1}"
         present = [i not in event["missing"] for i in range(n)]
-        if event["new_lr"]:
-            for side in sides:
-                side.set_lr(*event["new_lr"])
+        for change in ("new_lr", "new_hyper"):
+            if event[change]:
+                for side in sides:
+                    side.set(*event[change])
         lrs = [side.lrs() for side in sides]
         for k, (gl, tl) in enumerate(zip(lrs[0], lrs[1])):
             if not math.isclose(gl, tl, rel_tol=1e-12, abs_tol=1e-15):
@@ -639,7 +645,7 @@ def describe(setting: Setting) -> str:
     lines += [
         f"  step {i + 1}: {e!r}"
         for i, e in enumerate(setting["events"])
-        if e["missing"] or e["reload"] or e["new_lr"] or not e["zero_grad"]
+        if e["missing"] or e["reload"] or e["new_lr"] or e["new_hyper"] or not e["zero_grad"]
     ]
     return "\n".join(lines)
 
@@ -659,6 +665,7 @@ def features(setting: Setting) -> list[str]:
         "state_dict reloaded": any(e["reload"] == "state_dict" for e in events),
         "deep-copied": any(e["reload"] == "deepcopy" for e in events),
         "lr set by hand": any(e["new_lr"] for e in events),
+        "momentum or betas set by hand": any(e["new_hyper"] for e in events),
     }
     kinds = [setting["optimizer"], f"schedule {setting['schedule'][0]}", f"gradients {setting['gradients']}"]
     return [*kinds, f"numbers {setting['numbers']}", *(name for name, on in found.items() if on)]
