@@ -75,7 +75,7 @@ class StepDecay(Schedule):
         self.gamma = float(gamma)
 
     def lr_at(self, step: int) -> float:
-        return self.lr * self.gamma ** (step // self.step_size)
+        return _geometric(self.lr, self.gamma, step // self.step_size)
 
 
 class Exponential(Schedule):
@@ -87,7 +87,16 @@ class Exponential(Schedule):
         self.gamma = float(gamma)
 
     def lr_at(self, step: int) -> float:
-        return self.lr * self.gamma**step
+        return _geometric(self.lr, self.gamma, step)
+
+
+def _geometric(lr: float, gamma: float, k: int) -> float:
+    """η₀·γᵏ; inf where it passes the largest float, as PyTorch's rate does (Python's
+    float power raises OverflowError there)."""
+    try:
+        return lr * gamma**k
+    except OverflowError:
+        return math.inf
 
 
 class InverseTime(Schedule):
@@ -205,7 +214,14 @@ class Optimizer:
         """The learning rate of ``group`` at ``step``: its schedule's, or the number."""
         lr = group["lr"]
         if isinstance(lr, Schedule):
-            return lr.lr_at(step)
+            rate = lr.lr_at(step)
+            if not math.isfinite(rate):  # a growing schedule past the largest float, or a user's
+                raise ValueError(
+                    f"{self._name}: the learning rate of {lr!r} at step {step} is {rate}, not a finite number: "
+                    "a schedule that grows must end before it passes the largest float (fewer steps, or a "
+                    "smaller gamma)"
+                )
+            return rate
         if isinstance(lr, bool) or not isinstance(lr, _NUMBERS) or not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"{self._name}: lr must be a finite number > 0 or a Schedule, got {lr!r}")
         return float(lr)

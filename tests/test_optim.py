@@ -167,6 +167,30 @@ def test_bad_schedules_are_refused():
     assert math.isfinite(InverseTime(0.1, decay=0.0).lr_at(10**9))
 
 
+@pytest.mark.parametrize("schedule", [Exponential(0.1, gamma=1.1), StepDecay(0.1, step_size=1, gamma=10.0)])
+def test_a_growing_schedule_past_the_largest_float_is_refused_by_name(schedule):
+    # γ^t past 1.8e308: the rate is infinite, as in PyTorch, and no step is taken with it.
+    assert schedule.lr_at(8_000) == math.inf
+    w = Tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=schedule)
+    opt.steps = 8_000
+    w.grad = np.array([1.0])
+    with pytest.raises(ValueError, match=r"SGD: the learning rate of .* at step 8000 is inf"):
+        opt.step()
+    assert w.data[0] == 1.0
+
+
+def test_a_finite_schedule_times_a_large_lr_that_overflows_is_refused():
+    w = Tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=Exponential(1e308, gamma=1.5))
+    opt.steps = 2
+    w.grad = np.array([1.0])
+    with pytest.raises(ValueError, match="is inf"):
+        opt.step()
+    with pytest.raises(ValueError, match="is inf"):
+        opt.lr
+
+
 def test_named_schedules_scale_to_the_run_length():
     total = 400
     assert schedule_for("constant", 0.3, total).lr_at(total) == 0.3
