@@ -43,13 +43,16 @@ class KinkEvidence:
     ``discontinuous``: the slopes grew like 1/h (φ jumps there, as the derivative
     sign x of |x| does at 0: no derivative exists); ``settled``: the central
     difference at the first step whose stencil was clear of a nearby kink, with that
-    step's rounding-noise factor (None when the gap never closed).
+    step's rounding-noise factor, or where the gap never closed, at the smallest step
+    (``cleared`` False: strong curvature, or kinks on both sides of x closer than the
+    smallest step, which it still straddles).
     """
 
     slopes: tuple[tuple[float, float], ...]
     confirmed: bool
     discontinuous: bool = False
     settled: tuple[float, float] | None = None
+    cleared: bool = False
 
     @property
     def left(self) -> float:
@@ -100,7 +103,6 @@ def examine(
     """
     slopes = [((phi0 - minus) / h, (plus - phi0) / h)]
     gap0 = abs(slopes[0][1] - slopes[0][0])
-    settled = None
     step, streak = h, 0
     for k in range(1, _HALVINGS + 1):
         step /= 2
@@ -116,15 +118,12 @@ def examine(
         if gap0 <= tol:  # the slopes agreed at h: a smooth point, the mismatch is real
             return None
         if gap <= tol * 2**k:  # the stencil is clear: rounding-level gap at this step
-            settled = ((left + right) / 2, float(2**k))
-            break
+            return KinkEvidence(tuple(slopes), False, settled=((left + right) / 2, float(2**k)), cleared=True)
         # A kink's jump keeps its size; a gap that grows (a step far above the scale
         # on which f varies: sin(1e8·x) at h = 6e-6) is no kink.
         streak = streak + 1 if _PERSISTS * previous <= gap <= previous / _PERSISTS else 0
         if streak >= 2:  # the gap held over two halvings: a kink at x
             return KinkEvidence(tuple(slopes), True)
-    if settled is None:
-        # Curvature too strong for the gap to close: the smallest central difference
-        # is the most accurate one there.
-        settled = ((slopes[-1][0] + slopes[-1][1]) / 2, float(2**_HALVINGS))
-    return KinkEvidence(tuple(slopes), False, settled=settled)
+    # Curvature too strong for the gap to close: the smallest central difference is the
+    # most accurate one there.
+    return KinkEvidence(tuple(slopes), False, settled=((slopes[-1][0] + slopes[-1][1]) / 2, float(2**_HALVINGS)))
