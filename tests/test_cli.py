@@ -345,6 +345,15 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     assert_one_line_error(code, err, "not a folder")
 
 
+@pytest.mark.parametrize("command", ["train", "descent", "graph"])
+def test_out_under_a_file_names_the_file(tmp_path, capsys, command):
+    # The system's own words named the path asked for ("File exists", "Not a directory").
+    (tmp_path / "file").write_text("x")
+    code, _, err = run([command, "--out", tmp_path / "file" / "sub"], capsys)
+    assert_one_line_error(code, err, f"{tmp_path / 'file'} is a file, not a folder")
+    assert (tmp_path / "file").read_text() == "x"
+
+
 @pytest.fixture
 def model_path(tmp_path):
     return save_model(tmp_path / "m.npz", LogisticModel(), digit=9)

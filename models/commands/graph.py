@@ -17,7 +17,7 @@ from ..graphs import (
     logistic_unit,
     write_logistic_figures,
 )
-from .options import UsageError, number
+from .options import UsageError, number, output_dir
 from .vizwarnings import viz_warnings
 
 HELP = "draw the logistic unit's forward and backward graphs and explain ∂L/∂w"
@@ -25,7 +25,7 @@ FINITE = number(float)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("graphs"), help="folder for the files (default: graphs)")
+    p.add_argument("--out", type=output_dir, default=Path("graphs"), help="folder for the files (default: graphs)")
     p.add_argument(
         "--format", action="append", choices=FORMATS, help="picture format; repeat for several (default: svg)"
     )

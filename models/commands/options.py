@@ -96,6 +96,7 @@ def output_dir(text: str) -> Path:
     path = Path(text)
     if _is(path, Path.exists) and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+    _check_parents(path)
     return path
 
 
@@ -105,7 +106,19 @@ def output_file(text: str) -> Path:
     path = Path(text)
     if _is(path, Path.is_dir):
         raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    _check_parents(path)
     return path
+
+
+def _check_parents(path: Path) -> None:
+    """Refuse a path whose nearest existing parent is a file: nothing can be made under
+    it, and the system's words for that ("File exists", "Not a directory") name the
+    path asked for, not the file in the way."""
+    for parent in path.parents:
+        if _is(parent, Path.exists):
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(f"{path}: {parent} is a file, not a folder")
+            return
 
 
 def _is(path: Path, test: Any) -> bool:
