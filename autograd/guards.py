@@ -439,14 +439,13 @@ class Reads:
             for name in names:
                 self._class_attribute(owner, name, names, seen)
             return
-        kind = type(owner)
-        held = getattr(owner, "__dict__", None)
-        if isinstance(owner, Node) or (not isinstance(held, dict) and _library_class(kind)):
+        kind, space = type(owner), getattr(owner, "__dict__", None)
+        own = isinstance(space, dict)  # whether it may come to hold an attribute of its own
+        if isinstance(owner, Node) or (not own and _library_class(kind)):
             return  # a library's object without attributes of its own (a number, an array)
         if isinstance(owner, ModuleType) and _library_module(owner):
             return
-        own = isinstance(held, dict)  # whether it may come to hold an attribute of its own
-        held = held if own else {}
+        held = space if isinstance(space, dict) else {}  # else an object with __slots__
         classed = False  # whether its class gives an attribute read: the class may be swapped
         for name in names:
             if name in held:

@@ -326,9 +326,6 @@ def _counting(*args: Any, **kwargs: Any) -> Any:
     return _compile(*args, **kwargs)
 
 
-tracing._compile = _counting  # counts the traces made, again ones too
-
-
 def eager(space: dict[str, Any], x: np.ndarray, params: tuple[Any, ...]) -> tuple[float, list[np.ndarray]]:
     for p in params:
         p.grad = None
@@ -436,6 +433,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget of the whole run")
     args = parser.parse_args()
+    tracing._compile = _counting  # counts the traces made, again ones too
     rng = random.Random(args.seed)
     outcomes = ("equal", "retraced", "refused", "documented", "eager fails", "unclear refusal", "mismatch")
     counts = dict.fromkeys(
