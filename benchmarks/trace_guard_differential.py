@@ -418,7 +418,10 @@ def run_case(case: Case, rng: random.Random, counts: dict[str, int], reported: s
                 reported.add(key)
                 print(f"\nSILENT MISMATCH [{kind}] after `{change}`" + (" (alone, on a fresh trace)" if alone else ""))
                 print(f"  {alone or detail}\n" + "\n".join("    " + line for line in case.source.splitlines()[4:]))
-            step = gg.trace(space["f"], gg.Tensor(x, requires_grad=True))  # start afresh
+            try:  # start afresh
+                step = gg.trace(space["f"], gg.Tensor(x, requires_grad=True))
+            except Exception:  # the trace fails as it did at first: counted there
+                break
             documented_since = False
         elif outcome == "unclear refusal" and detail not in reported:
             reported.add(detail)
