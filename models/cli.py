@@ -3,6 +3,7 @@
     glassgrad demo                       differentiate a tiny expression
     glassgrad train [options]            train the 9-detector (embedded MNIST sample by default)
     glassgrad predict MODEL IMAGE...     probability that each picture is the digit
+    glassgrad export MODEL --to onnx     write the model as an ONNX file
     glassgrad descent [options]          gradient descent on x², step by step, with a plot
     glassgrad graph [options]            draw the logistic unit's forward and backward graphs
 

@@ -100,6 +100,15 @@ def test_augmenting_the_data_of_a_leaf_is_recorded():
     np.testing.assert_array_equal(w.grad, [0.0, 2.0])
 
 
+def test_a_value_computed_from_data_alone_is_a_leaf_with_its_own_array():
+    # No op is recorded without a value that requires grad: X * 2 is a leaf, and its
+    # .data is its own array, as the rules of the engine say.
+    z = Tensor([1.0, 2.0]) * 2
+    assert z.is_leaf and z.op is None
+    z.data[0] = 5.0
+    assert z.tolist() == [5.0, 4.0]
+
+
 def test_a_copy_is_free_to_change():
     z, s, loss = _sigmoid_loss()
     mine = np.array(s.detach())  # a copy (np.array copies by default)

@@ -11,7 +11,7 @@ from pathlib import Path
 import glassgrad
 import numpy as np
 import pytest
-from glassgrad.models.cli import main
+from glassgrad.models.cli import build_parser, main
 from glassgrad.models.commands.train import metrics_table
 from glassgrad.models.logistic import LogisticModel
 from glassgrad.models.metrics import binary_metrics, class_metrics
@@ -80,6 +80,13 @@ def check_artifacts(out):
     model, meta = load_model(out / "model.npz")
     assert model.n_features == 784 and meta["digit"] == summary["digit"]
     return summary
+
+
+def test_the_overview_in_help_lists_every_command():
+    from glassgrad.models import commands
+
+    overview = build_parser().description
+    assert [name for name in commands.load() if f"    glassgrad {name} " not in overview] == []
 
 
 def test_train_on_idx_files_writes_every_artifact_and_reports(idx_dir, tmp_path, capsys):

@@ -80,6 +80,17 @@ def test_empty_missing_or_not_a_folder(tmp_path):
         load_dir(tmp_path, "validation")
 
 
+def test_the_error_names_every_file_it_looked_for(tmp_path):
+    # The names load_dir accepts for a split, each once: both CSV names, each with [.gz].
+    expected = (
+        "expected train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz]"
+        " or mnist_train.csv[.gz] or train.csv[.gz])"
+    )
+    with pytest.raises(DataError) as caught:
+        load_dir(tmp_path)
+    assert expected in str(caught.value)
+
+
 def test_errors_inside_a_file_pass_through(tmp_path):
     images, labels = random_digits(3)
     labels[1] = 12

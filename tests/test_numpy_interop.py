@@ -105,3 +105,43 @@ def test_the_issue_examples_keep_their_gradient():
     assert isinstance(y, Tensor) and isinstance(z, Tensor)
     (y + np.exp(x).sum() + np.sum(z)).backward()
     np.testing.assert_allclose(x.grad, 1 + np.exp([1.0, 2.0]) + 2)
+
+
+class _RootByNumPy(ag.Function):
+    """y = √x, its backward written with NumPy calls: 1/(2√x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g / (2 * np.sqrt(x)),)
+
+
+class _Log1pByNumPy(_RootByNumPy):
+    """y = log(1 + x), its backward through np.log1p, which glassgrad does not record."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g, y, x):
+        return (g / np.exp(np.log1p(x)),)
+
+
+def test_a_custom_backward_through_recorded_numpy_calls_differentiates_twice():
+    # d²√x/dx² = −x^(−3/2)/4: the backward's np.sqrt is recorded under create_graph=True.
+    x = Tensor([4.0, 9.0], requires_grad=True)
+    (g,) = ag.grad(_RootByNumPy.apply(x).sum(), x, create_graph=True)
+    (h,) = ag.grad(g.sum(), x)
+    np.testing.assert_allclose(h, -0.25 * x.data**-1.5, rtol=1e-12)
+
+
+def test_a_custom_backward_through_an_unrecorded_numpy_call_refuses_a_second_pass():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (g,) = ag.grad(_Log1pByNumPy.apply(x).sum(), x)  # raw data: an ordinary pass works
+    np.testing.assert_allclose(g, 1 / (1 + x.data))
+    with pytest.raises(TypeError, match=r"numpy\.log1p is not recorded on a graph value"):
+        ag.grad(_Log1pByNumPy.apply(x).sum(), x, create_graph=True)

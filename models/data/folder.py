@@ -84,5 +84,6 @@ def _find_csv(folder: Path, split: str, idx_names: str) -> Path:
         found = f"; its CSV files {', '.join(candidates)} are ambiguous"
     elif split == "train" and csvs:
         found = f"; {', '.join(csvs)} {'is' if len(csvs) == 1 else 'are'} test data, never trained on"
-    expected = f"{idx_names} or {' or '.join(names[:2])}[.gz]"
+    # csv_names gives each name and then the name with .gz: name each once, as name[.gz].
+    expected = " or ".join([idx_names, *(f"{name}[.gz]" for name in names[::2])])
     raise DataError(f"{folder}: no MNIST {split} set (expected {expected}){found}")
