@@ -32,13 +32,16 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
   class before it in the method resolution order, which may come to hold its own
-  (and a global or closure value naming a class of the user's, as any other value);
+  (and a global or closure value naming a class of the user's, as any other value),
+  with the object's ``__class__`` and the class's ``__mro__``, which assigning
+  ``__class__`` or ``__bases__`` changes; and an object's ``__slots__``;
 - every attribute of every module whose forward runs, and of the modules inside it;
-- what the arrays, lists and dicts read hold (a copy, compared at every call), so that
-  a number or item changed in place is seen. An array of over 65,536 numbers is too
-  large to compare at every call: one that the compiled step's ops take as an operand
-  (and so read afresh at every call) is guarded by identity, any other is refused
-  (:class:`TraceError`);
+- what the arrays, lists, dicts, sets, deques and ``array.array``s read hold (their
+  subclasses' too: an OrderedDict; a copy, compared at every call), and the values a
+  ``functools.partial`` read binds, so that a number or item changed in place is seen.
+  An array of over 65,536 numbers is too large to compare at every call: one that the
+  compiled step's ops take as an operand (and so read afresh at every call) is guarded
+  by identity, any other is refused (:class:`TraceError`);
 - the version of each graph value read that requires no grad (a constant Tensor, a
   frozen parameter), and its numbers when it holds at most 65,536: what the trace
   computed from it alone, it computed once.
@@ -53,6 +56,8 @@ NumPy's, Python's), of a metaclass, and those ``__getattr__`` makes.
 
 from __future__ import annotations
 
+import array
+import collections
 import dis
 import functools
 import gc
@@ -61,7 +66,7 @@ import os
 import random
 import sys
 from collections.abc import Callable, Iterator
-from types import CellType, CodeType, FrameType, FunctionType, ModuleType
+from types import CellType, CodeType, FrameType, FunctionType, MemberDescriptorType, ModuleType
 from typing import Any
 
 import numpy as np
@@ -98,6 +103,10 @@ _COMPARED = 65_536
 # at every call; more are refused (see Reads.unwalked).
 _WALKED = 256
 _BYTES_COPIED = 4096  # an array compared by its bytes up to this size, else by ==
+# The collections whose items may change in place: besides lists and dicts (and their
+# subclasses: an OrderedDict, a defaultdict), sets, deques and the standard library's
+# arrays, compared by their items (see _Items).
+_COLLECTIONS = (list, dict, set, collections.deque, array.array, bytearray)
 
 
 @functools.cache
@@ -253,6 +262,7 @@ class Reads:
         self.unwalked = 0  # the most objects in a container read, when over _WALKED
         self.computed: str | None = None  # where getattr reads a name an expression makes
         self.probed: set[str] = set()  # the names getattr and hasattr look up (see _names)
+        self.got: dict[int, _Got] = {}  # the objects read by getattr, one place each
         bound: list[tuple[dict[str, Any], str]] = []  # (namespace, name) of the values bound
         while isinstance(fn, functools.partial):
             args = {f"argument {i}": v for i, v in enumerate(fn.args)}
@@ -291,6 +301,15 @@ class Reads:
         or called with a default keeps it until ``__defaults__`` or ``__kwdefaults__``
         is rebound. None binds nothing, and stays unguarded: defaults set later only
         fill parameters that every call passes."""
+        if isinstance(function, functools.partial):  # its bound values fill parameters
+            name = getattr(function.func, "__qualname__", "a partial")
+            bound = {
+                f"the keywords bound to {name}": function.keywords,
+                f"the arguments bound to {name}": function.args,
+            }
+            for key in bound:  # the keywords dict may change in place (partial.keywords[k] = v)
+                self._add(bound, key)
+            function = function.func
         function = getattr(function, "__func__", function)
         if type(function) is not FunctionType or _library_code(function.__code__, function.__globals__):
             return
@@ -420,21 +439,39 @@ class Reads:
             for name in names:
                 self._class_attribute(owner, name, names, seen)
             return
-        if isinstance(owner, Node) or not isinstance(getattr(owner, "__dict__", None), dict):
-            return
+        kind, space = type(owner), getattr(owner, "__dict__", None)
+        own = isinstance(space, dict)  # whether it may come to hold an attribute of its own
+        if isinstance(owner, Node) or (not own and _library_class(kind)):
+            return  # a library's object without attributes of its own (a number, an array)
         if isinstance(owner, ModuleType) and _library_module(owner):
             return
-        held, kind = vars(owner), type(owner)
+        held = space if isinstance(space, dict) else {}  # else an object with __slots__
+        classed = False  # whether its class gives an attribute read: the class may be swapped
         for name in names:
             if name in held:
                 self._add(owner, name)
                 self._attributes(held[name], names, seen)
+            elif type(inspect.getattr_static(kind, name, None)) is MemberDescriptorType:  # a slot
+                self._add(self._got_from(owner), name)
+                self._attributes(getattr(owner, name, None), names, seen)
+                classed = True
             # a user's class's attribute (or one probed), or a library class's default it
             # may get (not a method): the object may come to hold its own
-            elif self._class_attribute(kind, name, names, seen) or not hasattr(
-                inspect.getattr_static(kind, name, _NO_DATA), "__get__"
-            ):
+            elif self._class_attribute(kind, name, names, seen):
+                if own:
+                    self._add(owner, name)
+                classed = True
+            elif own and not hasattr(inspect.getattr_static(kind, name, _NO_DATA), "__get__"):
                 self._add(owner, name)
+        if classed and not _library_class(kind):  # obj.__class__ = Other
+            self._add(self._got_from(owner), "__class__")
+
+    def _got_from(self, owner: Any) -> _Got:
+        """The place of ``owner``'s attributes read by getattr at every call."""
+        got = self.got.get(id(owner))
+        if got is None:
+            got = self.got[id(owner)] = _Got(owner)
+        return got
 
     def _class_attribute(self, kind: type, name: str, names: frozenset[str], seen: set[int]) -> bool:
         """Note where a class of the user's gets an attribute ``name`` (its methods too):
@@ -446,13 +483,14 @@ class Reads:
         mro = kind.__mro__
         holder = next((k for k in mro if name in vars(k)), None)
         if holder is None:
-            if name not in self.probed:
+            if name not in self.probed or all(map(_library_class, mro)):
                 return False
             upto = mro
         elif _library_class(holder):
             return False
         else:
             upto = mro[: mro.index(holder) + 1]
+        self._add(self._got_from(kind), "__mro__")  # a base swapped: Cls.__bases__ = (Other,)
         for before in upto:
             if not _library_class(before):
                 self._add(before, name)
@@ -522,9 +560,21 @@ def _same_state(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+class _Got:
+    """The place of an object's attributes that its ``__dict__`` does not hold, read by
+    getattr: a slot's value, an object's ``__class__``, a class's ``__mro__``."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+
+
 def _read(holder: Any, key: str) -> Any:
     """The value at a place: a global (holder: the globals), a cell, a function's
-    defaults, an attribute (of an object or a class)."""
+    defaults, an attribute (of an object or a class; of its slots, its class)."""
+    if type(holder) is _Got:
+        return getattr(holder.owner, key, _MISS)
     if type(holder) is dict:
         return holder.get(key, _MISS)
     if type(holder) is CellType:
@@ -540,6 +590,7 @@ def _read(holder: Any, key: str) -> Any:
 def _named(holder: Any, key: str) -> str:
     """A place in words: a class's attribute and a function's defaults by the name of
     their holder (``Cfg.scale``, ``loss.__defaults__``), others by their own."""
+    holder = holder.owner if type(holder) is _Got else holder
     if isinstance(holder, (type, FunctionType)):
         return f"{holder.__qualname__}.{key}"
     return key
@@ -581,8 +632,8 @@ def _same(now: Any, then: Any) -> bool:
 
 def _mutable(value: Any) -> bool:
     """Whether a value holds numbers or items that may change in place (an array, a
-    list, a dict, or a tuple of them)."""
-    if isinstance(value, (np.ndarray, list, dict)):
+    list, a dict, another collection of _COLLECTIONS, or a tuple of them)."""
+    if isinstance(value, (np.ndarray, _COLLECTIONS)):
         return True
     return type(value) is tuple and any(map(_mutable, value))
 
@@ -596,7 +647,25 @@ def _snapshot(value: Any) -> Any:
         return type(value)(map(_snapshot, value))
     if type(value) is dict:
         return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, _COLLECTIONS):
+        return _Items(value)
     return value
+
+
+def _items(collection: Any) -> list[Any]:
+    """A collection's items in order, a mapping's as (key, value) pairs."""
+    return list(collection.items()) if isinstance(collection, dict) else list(collection)
+
+
+class _Items:
+    """The snapshot of a collection of another type than list, tuple and dict (a set, a
+    deque, a subclass of dict): its type, and a snapshot of its items in order."""
+
+    __slots__ = ("items", "kind")
+
+    def __init__(self, collection: Any) -> None:
+        self.kind = type(collection)
+        self.items = _snapshot(_items(collection))
 
 
 def _numbers(value: Any) -> int:
@@ -607,6 +676,8 @@ def _numbers(value: Any) -> int:
         return sum(map(_numbers, value))
     if type(value) is dict:
         return sum(map(_numbers, value.values()))
+    if isinstance(value, _COLLECTIONS):
+        return sum(map(_numbers, _items(value)))
     return 1
 
 
@@ -625,6 +696,8 @@ def _same_content(now: Any, then: Any) -> bool:
         return type(now) is type(then) and len(now) == len(then) and all(map(_same_content, now, then))
     if type(then) is dict:
         return type(now) is dict and now.keys() == then.keys() and all(_same_content(now[k], then[k]) for k in then)
+    if type(then) is _Items:
+        return type(now) is then.kind and _same_content(_items(now), then.items)
     return now is then or (isinstance(then, _NUMBERS) and type(now) is type(then) and bool(now == then))
 
 
@@ -693,7 +766,10 @@ class Guard:
         tests = ["nn._assignments == assigned"] if self.modules else []
         for i, (holder, key) in enumerate(self.places):
             namespace[f"holder{i}"] = holder
-            if type(holder) is dict:
+            if type(holder) is _Got:  # an empty slot raises AttributeError: the entry's MISS
+                namespace[f"holder{i}"] = holder.owner
+                tests.append(f"holder{i}.{key} is read{i}")
+            elif type(holder) is dict:
                 tests.append(f"holder{i}[{key!r}] is read{i}")
             elif type(holder) is CellType:
                 tests.append(f"holder{i}.cell_contents is read{i}")
@@ -783,6 +859,8 @@ def _nodes(values: list[Any]) -> Iterator[Node]:
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:
     """``value`` as in a deep copy that has copied what ``memo`` holds, and nothing else."""
+    if type(value) is _Got:
+        return _Got(_copied(value.owner, memo))
     if type(value) is list:
         return [_copied(v, memo) for v in value]
     if type(value) is dict:

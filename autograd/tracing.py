@@ -326,7 +326,7 @@ def _entry(program: _Program) -> Callable[..., Any]:
                 "        try:",
                 f"            if not ({' and '.join(guards)}):",
                 "                return MISS",
-                "        except (KeyError, ValueError):  # a global or attribute deleted, a cell emptied",
+                "        except (KeyError, ValueError, AttributeError):  # deleted, a cell or slot emptied",
                 "            return MISS",
             ]
             if guards
