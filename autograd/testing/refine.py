@@ -66,7 +66,7 @@ def refine(
     def central(step: float) -> tuple[float, float]:
         (plus, mag_p), (minus, mag_m) = phi_at(step), phi_at(-step)
         slope = (plus - minus) / (2 * step)
-        return slope, eps * (mag_p + mag_m) / step + (0.0 if exact else eps * size * abs(slope) / (2 * step))
+        return slope, (eps * mag_p + eps * mag_m) / step + (0.0 if exact else eps * size * abs(slope) / (2 * step))
 
     first, first_noise = central(h)
     previous, extrapolated = first, None
