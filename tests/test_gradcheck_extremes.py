@@ -84,3 +84,26 @@ def test_a_masked_array_is_refused(argnums):
     x = np.ma.array([1.0, 2.0], mask=[False, True])
     with pytest.raises(TypeError, match=r"masked array.*x\.filled"):
         gradcheck(lambda x: np.sum(x**2), x, grad=lambda x: 2 * x, argnums=argnums)
+
+
+def _sin(x):
+    return np.sum(np.sin(x))
+
+
+# sin far beyond where steps of whole ulps resolve it: at 1e100 an ulp spans 1e84
+# periods; at -2.7e231 its samples along steps of 2ᵏ ulps line up into a slope of
+# 3e-223 for six k in a row; at 1.4e191 they scatter like float16's rounding.
+@pytest.mark.parametrize("x", [1e20, 1e100, -2.7369270522606114e231, 1.4255634409044034e191])
+@pytest.mark.parametrize("factor", [1.0, 2.0])
+def test_a_function_no_step_resolves_gets_no_verdict(x, factor):
+    result = gradcheck(_sin, np.array([x]), grad=lambda x: factor * np.cos(x), raise_exception=False)
+    assert list(result.failures) == ["resolution"]
+    assert [row.verdict for row in result.rows] == ["UNRESOLVED"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(1.0, 1e10), st.sampled_from([-1.0, 1.0]))
+def test_sin_is_judged_wherever_the_steps_resolve_it(x, sign):
+    x = np.array([sign * x])
+    assert gradcheck(_sin, x, grad=np.cos).ok
+    assert "jacobian" in gradcheck(_sin, x, grad=lambda x: 1.5 * np.cos(x), raise_exception=False).failures

@@ -53,7 +53,7 @@ def tolerances_for(dtype: np.dtype) -> tuple[float, float]:
 def step_size(x: float, dtype: np.dtype) -> float:
     """Central-difference step for a coordinate of size |x| evaluated in ``dtype``:
     ∛ε·max(1, |x|) (≈ 6e-6 for float64, 5e-3 for float32)."""
-    return float(np.cbrt(np.finfo(dtype).eps) * max(1.0, abs(x)))
+    return float(np.cbrt(np.finfo(dtype).eps)) * max(1.0, abs(x))  # in float64: float16's ∛ε·1e5 is inf
 
 
 def lowest_precision(dtypes: Sequence[np.dtype]) -> np.dtype:
