@@ -326,11 +326,11 @@ def selected(g: Any, mask: Any) -> Any:
     (relu, abs, clip, where, maximum, minimum). Selected, not multiplied by the mask: an
     infinite or NaN g (a log of 1e-320 after it) stays where the mask holds, where
     g·0 would be NaN, as PyTorch's masks select."""
+    if type(g) is float:  # a Scalar's backward: one test
+        return g if mask else 0.0
     if isinstance(g, Node):  # create_graph: recorded
         return where(mask, g, 0.0)
-    if isinstance(g, (np.ndarray, np.generic)):
-        return np.where(mask, g, 0.0)
-    return g if mask else 0.0
+    return np.where(mask, g, 0.0)
 
 
 def _to_taken(g: Any, take_a: Any) -> tuple[Any, Any]:
