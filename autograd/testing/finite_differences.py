@@ -156,6 +156,8 @@ class FiniteDifferences:
             if not matched:
                 self.rejudge(row, direction, h, atol, rtol)
             return row
+        if evidence.confirmed and self.smooth_closer(row, direction, h, atol, rtol):
+            return row  # a kink or jump only at steps far longer than x itself
         row.left, row.right = evidence.left, evidence.right
         if evidence.confirmed:
             row.verdict = evidence.verdict(analytic, tol + noise) if subgradient else KINK
@@ -173,21 +175,61 @@ class FiniteDifferences:
             self.rejudge(row, direction, h, atol, rtol)
         return row
 
+    def own_step(self, row: Row, h: float) -> float | None:
+        """∛ε·|x| for an element far below h in size (None otherwise, or where such a
+        step would be subnormal)."""
+        own = float(np.cbrt(self.eps)) * abs(row.x) if row.x is not None else 0.0
+        return own if _SMALLEST_STEP < own < h / 16 else None
+
+    def smooth_closer(self, row: Row, direction: Direction, h: float, atol: float, rtol: float) -> bool:
+        """Whether φ, kinked or jumping at the step h, is smooth on the element's own
+        scale ∛ε·|x| (a bump 1e-20 wide at x = 3e-17 looks like a jump from h = 6e-6):
+        then the central differences refined from that step judge the row."""
+        own = self.own_step(row, h)
+        if own is None:
+            return False
+        plus, mag_p = self.at(direction, own)
+        minus, mag_m = self.at(direction, -own)
+        numeric = (plus - minus) / (2 * own)
+        noise = self.eps * (mag_p + mag_m + 2 * self.mag0) / own
+        phi_at = partial(phi_along, self, direction)
+        closer = kinks.examine(phi_at, self.phi0, own, plus, minus, _tolerance(atol, rtol, numeric) + 2 * noise)
+        if closer is not None and closer.confirmed:
+            return False
+        row.numeric = numeric
+        self._refined(row, direction, own, abs(row.x or 0.0), atol, rtol, trusted=False)
+        return True
+
     def rejudge(self, row: Row, direction: Direction, h: float, atol: float, rtol: float) -> None:
         """Re-judge a mismatch with an adaptive step (:mod:`.refine`): the step may be far
         too long for f. The refined central difference decides, within the row's
-        tolerance plus its own error estimate; where none settles, the row is UNRESOLVED."""
+        tolerance plus its own error estimate; where none settles, the row is UNRESOLVED.
+
+        An element far below 1 in size is moved by h = ∛ε, far more than itself, and f
+        may vary on the element's own scale (|x|·c with c = 1e20 at x = 2e-17): where
+        the steps from h still disagree, those from ∛ε·|x| decide (the derivative is their
+        limit), and where they do not settle, the row is UNRESOLVED."""
         if not (np.isfinite(row.analytic) and np.isfinite(row.numeric)):
             return  # f is not finite past an edge, or the derivative is not: no step helps
         # x + t·d rounds at the scale of |x|: of the moved element, or of the largest for a dense d.
         size = abs(row.x) if row.x is not None else max(float(np.max(np.abs(b), initial=0.0)) for b in self.base)
+        self._refined(row, direction, h, size, atol, rtol)
+        own = self.own_step(row, h)
+        if row.verdict == MISMATCH and own is not None:
+            self._refined(row, direction, own, size, atol, rtol, trusted=False)
+
+    def _refined(
+        self, row: Row, direction: Direction, h: float, size: float, atol: float, rtol: float, trusted: bool = True
+    ) -> None:
+        """The row judged by the central differences refined from the step h; unless
+        ``trusted``, D(h) itself is no verdict, however well it agrees with the next step."""
         exact = direction.arrays is None or all(np.all(np.isin(d, (-1.0, 0.0, 1.0))) for d in direction.arrays)
         refined = refine(partial(self.at, direction), h, self.eps, size, partial(_tolerance, atol, rtol), exact=exact)
         if refined is None:
             row.verdict = UNRESOLVED
             return
         tolerance = _tolerance(atol, rtol, refined.estimate) + refined.error
-        if abs(row.analytic - refined.estimate) > tolerance and refined.level <= 2:
+        if trusted and abs(row.analytic - refined.estimate) > tolerance and refined.level <= 2:
             return  # D(h) agreed with the shorter steps: it was accurate, and the mismatch is real
         # The fixed step was the problem (truncation, or f varies faster than h): the
         # refined central difference and its error decide, and the row shows them.
@@ -195,5 +237,14 @@ class FiniteDifferences:
         row.verdict = OK if abs(row.analytic - refined.estimate) <= tolerance else MISMATCH
 
 
+#: Steps below this lose digits to subnormal arithmetic: no element is moved less.
+_SMALLEST_STEP = 1e-290
+
+
 def _tolerance(atol: float, rtol: float, numeric: float) -> float:
     return atol + rtol * abs(numeric)
+
+
+def phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
+    """φ(x + t·d)."""
+    return fd.at(direction, t)[0]

@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from .finite_differences import Direction, FiniteDifferences
+from .finite_differences import Direction, FiniteDifferences, phi_along
 from .report import MISMATCH, OK, Row
 from .result import GradcheckResult
 from .taylor import taylor_test
@@ -142,8 +142,3 @@ def rounding_noise(phi_at: Callable[[float], float], h: float) -> float:
     values = np.array([phi_at(j * h) for j in js])
     parabola = np.polyval(np.polyfit(js, values, 2), js)
     return float(np.max(np.abs(values - parabola)))
-
-
-def phi_along(fd: FiniteDifferences, direction: Direction, t: float) -> float:
-    """φ(x + t·d)."""
-    return fd.at(direction, t)[0]
