@@ -32,10 +32,10 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
   :class:`TraceError`), and those it looks up with ``getattr`` or ``hasattr`` that
   are absent (``getattr(obj, "lr", 0.1)``), which may come to be; the attributes an
   ``operator.attrgetter`` or ``methodcaller`` names (one the code reads, or makes of
-  strings: ``attrgetter("opt.lr")``) and those ``object.__getattribute__`` or
-  ``inspect.getattr_static`` read by a string; the whole ``__dict__`` of an object
-  read through ``vars(obj)`` or ``obj.__dict__`` (compared as a dict read), every
-  attribute of a class read so;
+  strings: ``attrgetter("opt.lr")``; one it makes of anything else is refused) and
+  those ``object.__getattribute__`` or ``inspect.getattr_static`` read by a string;
+  the whole ``__dict__`` of an object read through ``vars(obj)`` or ``obj.__dict__``
+  (compared as a dict read), every attribute of a class read so;
 - the attribute a ``__getattr__`` (or ``__getattribute__``) of the user's computes,
   an object's or a module's: that neither the object nor its classes come to hold it
   and that the method stays, besides what the method's code reads;
@@ -62,10 +62,8 @@ Not guarded: what the function computes in Python or NumPy from a large array (o
 65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
 changed through ``.data[...]``; the attributes of an object it reaches otherwise than
 through the places above, as from C code that hands out an object it holds (``ref()``
-of a ``weakref.ref``, a ``functools.cache`` answering from its cache); those that an
-``attrgetter`` or ``methodcaller`` the function makes of a name it computes reads
-(``attrgetter(prefix + "lr")``); the attributes of the library's classes (glassgrad's,
-NumPy's, Python's) and of a metaclass.
+of a ``weakref.ref``, a ``functools.cache`` answering from its cache); the attributes
+of the library's classes (glassgrad's, NumPy's, Python's) and of a metaclass.
 """
 
 from __future__ import annotations
@@ -191,6 +189,29 @@ def _called(caller: Any) -> frozenset[str]:
         args = factory.args
     names = args if type(caller) is operator.attrgetter else args[:1]
     return frozenset(part for name in names for part in name.split("."))
+
+
+@functools.cache
+def _made_of_computed_names(code: CodeType) -> str | None:
+    """Where ``code`` makes an ``attrgetter`` or ``methodcaller`` of anything but
+    constants (``attrgetter(prefix + "lr")``, or of a variable): which attributes it
+    reads only running it tells (no call of either is seen as it runs). None: nowhere."""
+    instructions = _instructions(code)[0]
+    for i, ins in enumerate(instructions):
+        if ins.argval not in ("attrgetter", "methodcaller") or ins.opname not in _LOADING:
+            continue
+        after = next((later for later in instructions[i + 1 :] if later.opname not in _CONSTANT), ins)
+        if after.opname not in _CALLS:
+            line = max((n for start, n in dis.findlinestarts(code) if start <= ins.offset and n), default=0)
+            return f"{ins.argval} at line {line or code.co_firstlineno} of {code.co_name}"
+    return None
+
+
+# The instructions that load a callable by name, those that may stand between it and
+# its call when the call passes only constants, and the calls (Python 3.10 to 3.14).
+_LOADING = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD", "LOAD_DEREF"})
+_CONSTANT = frozenset({"LOAD_CONST", "LOAD_SMALL_INT", "PUSH_NULL", "KW_NAMES", "CACHE", "EXTENDED_ARG"})
+_CALLS = frozenset({"PRECALL", "CALL", "CALL_KW", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW"})
 
 
 def _computing(frame: FrameType) -> tuple[Any, Any] | None:
@@ -412,6 +433,8 @@ class Reads:
         if code.co_freevars and code not in self.closures:
             self._closures(code)
         attributes = self._names(code)
+        if attributes & {"attrgetter", "methodcaller"} or _loads(code)[0] & {"attrgetter", "methodcaller"}:
+            self.computed = self.computed or _made_of_computed_names(code)
         called = self.called
         self._walk(frame, attributes | called)
         if self.called != called:  # an attrgetter or methodcaller among them: what it reads too
@@ -651,7 +674,8 @@ class Reads:
             return (
                 f"reads an attribute by a name it computes ({self.computed}): which attribute that is only running "
                 "the function tells, so no test at every call can check it for changes",
-                'Name it with a string or a variable (getattr(obj, "name"))',
+                'Name it with a string (getattr(obj, "lr"), attrgetter("lr")) or, in getattr, a variable '
+                "(getattr(obj, name))",
             )
         if self.unwalked:
             return (

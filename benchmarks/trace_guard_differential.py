@@ -242,6 +242,11 @@ def pieces() -> dict[str, Piece]:
             "operator.attrgetter('c.s')(o{i})",
             ["o{i}.c.s = {v}", "o{i}.c = types.SimpleNamespace(s={v})"],
         ),
+        "attrgetter_computed": Piece(  # refused: which attribute it reads only running it tells
+            "class K{i}:\n    pass\no{i} = K{i}()\no{i}.s = {v}\nname{i} = 's'\n",
+            "operator.attrgetter(name{i})(o{i})",
+            ["o{i}.s = {v}"],
+        ),
         "itemgetter": Piece(
             "class K{i}:\n    pass\no{i} = K{i}()\no{i}.s = {v}\nD{i} = {{'a': {v}}}\n"
             "item{i} = operator.itemgetter('a')\n",

@@ -232,3 +232,12 @@ def test_a_dict_read_whole_too_large_to_compare_is_refused():
     s = settings(X=np.ones(70_000), scale=1.0)
     with pytest.raises(TraceError, match=r"reads vars\(\) of a Settings object, a dict of 70,001 numbers and items"):
         trace(lambda x: (x * W * vars(s)["scale"]).sum(), Tensor(ONES))
+
+
+def test_an_attrgetter_made_of_a_computed_name_is_refused():
+    """attrgetter(prefix + "r"): which attribute it reads only running it tells, and
+    no call of it is seen as it runs; the step replayed 1 after s.lr = 3."""
+    s, prefix = settings(lr=1.0), "l"
+    with pytest.raises(TraceError, match=r"by a name it computes \(attrgetter at line \d+ of <lambda>\)"):
+        trace(lambda x: (x * W * operator.attrgetter(prefix + "r")(s)).sum(), Tensor(ONES))
+    trace(lambda x: (x * W * operator.attrgetter("lr")(s)).sum(), Tensor(ONES))  # a string is followed
