@@ -674,7 +674,7 @@ class Reads:
             return (
                 f"reads an attribute by a name it computes ({self.computed}): which attribute that is only running "
                 "the function tells, so no test at every call can check it for changes",
-                'Name it with a string (getattr(obj, "lr"), attrgetter("lr")) or, in getattr, a variable '
+                'Name it with a string (getattr(obj, "name"), attrgetter("name")) or, in getattr, a variable '
                 "(getattr(obj, name))",
             )
         if self.unwalked:
