@@ -41,6 +41,9 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
   and that the method stays, besides what the method's code reads;
 - for a method that calls ``super()``, the attributes its code loads in every class
   of the user's in its object's method resolution order, where ``super()`` looks;
+- the whole ``__dict__`` of an object of the user's classes that its code hands to
+  the library's (``dataclasses.asdict(config)``), as ``vars(obj)``; and the object
+  of a ``weakref.ref`` read, as the ref itself;
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
   class before it in the method resolution order, which may come to hold its own
@@ -61,9 +64,10 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 Not guarded: what the function computes in Python or NumPy from a large array (over
 65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
 changed through ``.data[...]``; the attributes of an object it reaches otherwise than
-through the places above, as from C code that hands out an object it holds (``ref()``
-of a ``weakref.ref``, a ``functools.cache`` answering from its cache); the attributes
-of the library's classes (glassgrad's, NumPy's, Python's) and of a metaclass.
+through the places above, as one only C code or the library's modules hand out (a
+``functools.cache`` answering from its cache, ``sys.modules["config"]``); the
+attributes of the library's classes (glassgrad's, NumPy's, Python's) and of a
+metaclass.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ import operator
 import os
 import random
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from types import (
     BuiltinMethodType,
@@ -175,6 +180,8 @@ def _strings(constants: Any) -> Iterator[str]:
         elif isinstance(c, (tuple, frozenset)):
             yield from _strings(c)
 
+
+_WHOLE = frozenset({"__dict__"})  # the names of an object read whole: vars(obj)
 
 # The callables of the operator module that read attributes by name (their reduction
 # names them; see _called).
@@ -429,6 +436,7 @@ class Reads:
             self.modules[id(module)] = module
             return
         if _library_code(code, frame.f_globals):
+            self._handed(frame)
             return
         if code.co_freevars and code not in self.closures:
             self._closures(code)
@@ -446,6 +454,22 @@ class Reads:
             self._super(frame.f_locals.get(code.co_varnames[0]), attributes)
         if "random" in attributes:  # np.random.normal(...): the global generator
             self._generator(np.random.mtrand._rand)
+
+    def _handed(self, frame: FrameType) -> None:
+        """Note the whole ``__dict__`` of the objects of the user's classes that the
+        user's code hands to the library's (``dataclasses.asdict(config)``,
+        ``copy.deepcopy``), which may read any of their attributes, and any of those
+        (a weakref's object too) held by them, as ``vars(obj)`` reads them. A module is
+        read as any module is (every attribute, by the counter of assignments)."""
+        caller = frame.f_back
+        if caller is None or _library_code(caller.f_code, caller.f_globals):
+            return
+        code = frame.f_code
+        for name in code.co_varnames[: _arguments(code)]:
+            value = frame.f_locals.get(name)
+            kind = type(value)
+            if not isinstance(value, (type, nn.Module, Node)) and not _library_class(kind):
+                self._attributes(value, _WHOLE)
 
     def _walk(self, frame: FrameType, attributes: frozenset[str]) -> None:
         """Note the globals a frame's code loads, and the ``attributes`` of those, of
@@ -559,6 +583,9 @@ class Reads:
         seen.add(id(owner))
         if type(owner) in _CALLERS:  # the attributes it reads, of the objects it is called with
             self.called |= _called(owner)
+            return
+        if type(owner) is weakref.ref:  # its object, which it holds for good or drops
+            self._attributes(owner(), names, seen)
             return
         if isinstance(owner, (list, tuple)) or type(owner) is dict:
             items = list(owner.values()) if type(owner) is dict else owner

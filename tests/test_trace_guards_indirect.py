@@ -5,9 +5,11 @@ property's or descriptor's getter, a helper's argument, and ``super()``. When wh
 read has changed since the trace, the step traces the function again and computes
 what eager glassgrad computes; it never replays a stale number."""
 
+import dataclasses
 import operator
 import sys
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -241,3 +243,18 @@ def test_an_attrgetter_made_of_a_computed_name_is_refused():
     with pytest.raises(TraceError, match=r"by a name it computes \(attrgetter at line \d+ of <lambda>\)"):
         trace(lambda x: (x * W * operator.attrgetter(prefix + "r")(s)).sum(), Tensor(ONES))
     trace(lambda x: (x * W * operator.attrgetter("lr")(s)).sum(), Tensor(ONES))  # a string is followed
+
+
+@dataclasses.dataclass
+class Hyper:
+    lr: float = 1.0
+
+
+def test_what_the_librarys_code_reads_of_an_object_handed_to_it_is_seen():
+    """dataclasses.asdict(hyper)["lr"] and a weakref's object: the step kept 1 after
+    hyper.lr = 3 (asdict's reads are the standard library's, which the walk skips)."""
+    hyper = Hyper()
+    changed_after_trace(lambda x: (x * W * dataclasses.asdict(hyper)["lr"]).sum(), lambda: setattr(hyper, "lr", 3.0))
+    config = settings(lr=1.0)
+    ref = weakref.ref(config)
+    changed_after_trace(lambda x: (x * W * ref().lr).sum(), lambda: setattr(config, "lr", 3.0))
