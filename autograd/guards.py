@@ -783,8 +783,8 @@ def _named(holder: Any, key: str) -> str:
     """A place in words: a class's attribute and a function's defaults by the name of
     their holder (``Cfg.scale``, ``loss.__defaults__``), others by their own."""
     holder = holder.owner if type(holder) is _Got else holder
-    if key == "__dict__":  # vars(obj), read whole
-        return f"vars() of a {type(holder).__name__} object"
+    if key == "__dict__":  # vars(obj), or an object handed to the library's code: read whole
+        return f"every attribute of a {type(holder).__name__} object"
     if isinstance(holder, (type, FunctionType)):
         return f"{holder.__qualname__}.{key}"
     return key

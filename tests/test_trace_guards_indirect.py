@@ -232,7 +232,7 @@ def test_what_a_modules_getattr_computes_is_seen(monkeypatch):
 def test_a_dict_read_whole_too_large_to_compare_is_refused():
     """vars(s) holding an array of 70,000 numbers: the trace refuses it, naming it."""
     s = settings(X=np.ones(70_000), scale=1.0)
-    with pytest.raises(TraceError, match=r"reads vars\(\) of a Settings object, a dict of 70,001 numbers and items"):
+    with pytest.raises(TraceError, match=r"reads every attribute of a Settings object, a dict of 70,001 numbers"):
         trace(lambda x: (x * W * vars(s)["scale"]).sum(), Tensor(ONES))
 
 
