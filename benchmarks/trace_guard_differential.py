@@ -16,7 +16,8 @@ constant Tensor, a module of glassgrad.nn; and reads by other means than a name 
 function's code loads: ``vars(obj)`` and ``obj.__dict__``, ``operator.attrgetter``,
 ``itemgetter`` and ``methodcaller``, ``object.__getattribute__``, a ``__getattr__``, a
 descriptor and a property's getter, a helper's argument, an object a helper returns,
-``super()``, ``dataclasses.asdict``, a ``weakref.ref``) with the changes it may undergo. After each change, a call is one of:
+``super()``, ``dataclasses.asdict``, a ``weakref.ref``) with the changes it may
+undergo. After each change, a call is one of:
 
 - ``equal``: the compiled step gives what eager glassgrad gives;
 - ``retraced``: it traced the function again (what it read changed), and agrees;
