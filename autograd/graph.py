@@ -387,8 +387,10 @@ class Node:
     def data(self, value: Any) -> None:
         if state.switched:  # a mode is on somewhere: maybe a trace in this thread
             self._refuse_change_while_tracing("assigning .data")
-        self._data = self._check_new_data(value)
-        self._bump_version()
+        new = self._check_new_data(value)
+        with state.backward_lock:  # see _bump_version
+            self._data = new
+            self._bump_version()
 
     def _refuse_change_while_tracing(self, what: str, traced: bool = False) -> None:
         """Refuse, while a function is being traced, a change of a parameter (a value
@@ -417,7 +419,14 @@ class Node:
 
     def _bump_version(self) -> int:
         """Record a change of this value; graphs that saved it will refuse backward.
-        Returns the clock reading of the change."""
+        Returns the clock reading of the change.
+
+        The caller holds ``state.backward_lock`` from its write of the data to its
+        record of the memory's version (``versions.mark``): a backward pass reads an
+        op's inputs after checking them, so a change waits for the pass to end; and a
+        clock reading is stored before another thread takes a newer one, where the
+        older reading, stored last, would hide the newer change from every graph made
+        between the two."""
         global _last_inplace
         if self._meta is None:
             self._meta = {}
@@ -912,7 +921,12 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         if _last_inplace > node._seq:  # something changed in place since node was made
             _check_versions(node, fn)
-        fn._chains[graph](node, g, broadcasting, anomaly)
+        try:
+            fn._chains[graph](node, g, broadcasting, anomaly)
+        except (OverflowError, ZeroDivisionError) as exc:
+            # Python's float arithmetic raises where IEEE gives inf (x ** y, math.exp):
+            # say whose backward it was.
+            raise type(exc)(f"backward of {fn.name}, whose output is {node._describe()}: {exc}") from None
         if not retain_graph:  # release the inputs and saved constants once its backward ran
             node._p0 = node._p1 = None
             node.saved = None

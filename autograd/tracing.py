@@ -1148,12 +1148,20 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
-        if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
-            result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
-            if result is not _MISS:
-                return result
-        value, grads, leaves = self._run(inputs)
-        return value, _hooked(leaves, grads)
+        # The step reads the parameters in its forward and again in its backward: an
+        # in-place change (which holds the lock, see Node._bump_version) waits for it.
+        # Not ``with``: the usual call costs a few microseconds, ``with`` a tenth of it.
+        lock = state.backward_lock
+        lock.acquire()
+        try:
+            if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
+                result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
+                if result is not _MISS:
+                    return result
+            value, grads, leaves = self._run(inputs)
+            return value, _hooked(leaves, grads)
+        finally:
+            lock.release()
 
     def _run(self, inputs: Sequence[Any]) -> tuple[Any, tuple[Any, ...], list[Node | None]]:
         """The general path: the program for these inputs (traced now if there is none),
@@ -1191,10 +1199,10 @@ class Compiled:
                     f"trace: input {i} requires grad, but the step was traced on an example input that does not, "
                     "so it computes no gradient for it; trace it with an input that requires grad"
                 )
-        value, grads, leaves = self._run(inputs)
         roots, seeds = [], []  # where the engine's backward pass goes on
-        # Stores into .grad one thread at a time, as backward passes make them.
+        # Runs, and stores into .grad, one thread at a time, as backward passes do.
         with state.backward_lock:
+            value, grads, leaves = self._run(inputs)
             for leaf, g in zip(leaves, grads):
                 if leaf is None or not leaf.requires_grad:
                     continue
