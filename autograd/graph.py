@@ -471,7 +471,7 @@ class Node:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
-        self._grad = None
+        self.grad = None
 
     @property
     def requires_grad(self) -> bool:
@@ -520,7 +520,16 @@ class Node:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        self._grad = None if value is None else self._checked_grad(value)
+        value = None if value is None else self._checked_grad(value)
+        # A backward pass in another thread reads the old gradient, then stores the sum:
+        # a change waits for it (not ``with``: an optimizer's zero_grad pays this per
+        # parameter).
+        lock = state.backward_lock
+        lock.acquire()
+        try:
+            self._grad = value
+        finally:
+            lock.release()
 
     def _checked_grad(self, value: Any) -> Any:
         """A gradient assigned to ``.grad``, as this kind of value keeps it."""

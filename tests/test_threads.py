@@ -422,10 +422,11 @@ def test_an_inplace_update_waits_for_a_running_compiled_step(fast_switching):
     assert all(v in (n, 4.0 * n) and lo == hi == 2.0 * (v / n) ** 0.5 for v, lo, hi in seen), seen
 
 
-def _stall_before_storing(code, name, arrived, go):
+def _stall_before(code, store, name, arrived, go):
     """A tracer (``sys.settrace``) that holds the thread once, where ``code`` is about to
-    store the global ``name``: the switch between reading a count and storing it."""
-    stores = {i.offset for i in dis.get_instructions(code) if i.opname == "STORE_GLOBAL" and i.argval == name}
+    store ``name`` (``store``: STORE_GLOBAL, STORE_ATTR), until ``go``: a switch between
+    reading a value and storing what was computed from it."""
+    stores = {i.offset for i in dis.get_instructions(code) if i.opname == store and i.argval == name}
 
     def local(frame, event, arg):
         if event == "opcode" and frame.f_lasti in stores and not arrived.is_set():
@@ -460,7 +461,7 @@ def test_a_module_attribute_set_while_another_thread_assigns_one_reaches_the_com
     model = Scaled()
     step = ag.trace(model, Tensor([1.0, 1.0], requires_grad=True))
     arrived, go = threading.Event(), threading.Event()
-    tracer = _stall_before_storing(nn.Module.__setattr__.__code__, "_assignments", arrived, go)
+    tracer = _stall_before(nn.Module.__setattr__.__code__, "STORE_GLOBAL", "_assignments", arrived, go)
 
     def assign():
         sys.settrace(tracer)
@@ -482,3 +483,34 @@ def test_a_module_attribute_set_while_another_thread_assigns_one_reaches_the_com
     model.scale = 7.0
     seen.append(float(step(Tensor([1.0, 1.0]))[0]))
     assert seen == [10.0, 14.0]
+
+
+def test_zero_grad_waits_for_a_backward_pass_adding_to_the_gradient():
+    """A backward pass in one thread adds to w.grad while another thread zeroes it: the
+    zeroing waits for the pass, so the gradient is None, never the old gradient plus
+    the pass's (the zeroing lost between the pass's read of the old gradient and its
+    store of the sum)."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    (w * 3.0).sum().backward()
+    arrived, go, zeroed = threading.Event(), threading.Event(), threading.Event()
+    tracer = _stall_before(type(w)._grad_store.__code__, "STORE_ATTR", "_grad", arrived, go)
+
+    def accumulate():
+        sys.settrace(tracer)
+        try:
+            (w * 3.0).sum().backward()
+        finally:
+            sys.settrace(None)
+
+    a = threading.Thread(target=accumulate)
+    b = threading.Thread(target=lambda: (w.zero_grad(), zeroed.set()))
+    a.start()
+    try:
+        assert arrived.wait(10)
+        b.start()
+        zeroed.wait(0.3)  # zeroes at once, unless it waits for the pass
+    finally:
+        go.set()
+        a.join()
+    b.join()
+    assert w.grad is None
