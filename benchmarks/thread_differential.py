@@ -30,7 +30,9 @@ The oracle: every noted value of a thread, and every exception, equals bit for b
 what the same program gives run alone (one thread after another); each shared
 parameter's ``.grad``, the sum over the threads, equals the serial sum within float
 rounding. ``H`` changes while other threads read it, so its steps are judged on their
-own: the thread copies ``H`` before the step and after its forward pass (after the
+own (their loss reads ``H`` once, by an op that saves it: an eager forward pass that
+reads it in several ops may compute with two values of it, as each op reads it when
+it runs): the thread copies ``H`` before the step and after its forward pass (after the
 whole compiled step); the gradient must be, bit for bit, the one computed alone from
 one of the two copies (the step saw ``H`` whole, before or after an update), or the
 backward must refuse with ``InPlaceError`` (another thread changed ``H`` after the
@@ -216,9 +218,12 @@ def optim_step(rng: random.Random, ops: Ops) -> list[str]:
 
 
 def hog_function(rng: random.Random, name: str, ops: Ops) -> str:
-    """A loss of ``h`` (the shared parameter H) and a constant, and its compiled step."""
+    """A loss of ``h`` (the shared parameter H) and a constant, and its compiled step.
+    H is read once, by an op that saves it: an eager forward pass that read H several
+    times, while another thread updated it, computed from two values of H (each op
+    with the value it read), which no copy of H reproduces."""
     body, last = graph_lines(rng, ["h", "c"], ops, rng.randint(1, 4))
-    fn = f"def {name}(h):\n    c = {value(rng, 'Tensor', False)}\n"
+    fn = f"def {name}(h):\n    h = h * 1.0\n    c = {value(rng, 'Tensor', False)}\n"
     fn += "".join(f"    {line}\n" for line in body) + f"    return {reduce('Tensor', last)}\n"
     return fn + f"HOG_STEPS[{name!r}] = gg.trace({name}, Tensor(H.data.copy(), requires_grad=True))\n"
 
@@ -345,7 +350,8 @@ class Run:
 
     def run(self, program: Any, ready: Any) -> None:
         try:
-            program(self.note, ready, self.next_step, self.error, self.hog_step, self.updates.append)
+            with np.errstate(all="ignore"):  # per thread; an overflow to inf is the same alone
+                program(self.note, ready, self.next_step, self.error, self.hog_step, self.updates.append)
         except Exception as exc:  # outside the steps: the first calls of the new ops
             self.error(exc)
 
