@@ -385,7 +385,7 @@ def judge_hogwild(space: dict[str, Any], t: int, run: Run, counts: dict[str, int
             counts["H refused"] += 1
             continue
         alone = [gg.grad(space[name](h), [h])[0] for h in (Tensor(s.copy(), requires_grad=True) for s in (s1, s2))]
-        if any(np.array_equal(a, g) for a in alone):
+        if any(np.array_equal(a, g, equal_nan=True) for a in alone):  # an update may overflow H
             counts["H equal"] += 1
         elif overlapping > 1 and not np.array_equal(s1, s2):
             counts["H not judged"] += 1
@@ -409,11 +409,13 @@ def compare(source: str, tag: str, threads: int, counts: dict[str, int], reporte
             problems.append((f"thread {t}: notes", f"{len(got.notes)} in threads, {len(want.notes)} alone"))
         problems += judge_hogwild(space, t, got, counts)
     made = space["H_START"] - sum((u for r in runs for u in r.updates), np.zeros(SHAPE))
-    if not np.allclose(space["H"].data, made, rtol=1e-12, atol=1e-15):
+    if not np.allclose(space["H"].data, made, rtol=1e-12, atol=1e-15, equal_nan=True):
         problems.append(("H", f"{space['H'].data!r}, its start minus every update made is {made!r}"))
     for p, q in zip(space["PT"] + space["PS"], alone_space["PT"] + alone_space["PS"]):
         both = p.grad is not None and q.grad is not None
-        if (p.grad is None) != (q.grad is None) or (both and not np.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-15)):
+        if (p.grad is None) != (q.grad is None) or (
+            both and not np.allclose(p.grad, q.grad, rtol=1e-12, atol=1e-15, equal_nan=True)
+        ):
             problems.append(("shared .grad", f"threads: {p.grad!r}, alone: {q.grad!r}"))
     counts["rounds"] += 1
     counts["notes"] += sum(len(r.notes) for r in runs)
