@@ -933,7 +933,12 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
             continue
         if _last_inplace > node._seq:  # something changed in place since node was made
             _check_versions(node, fn)
-        fn._chains[graph](node, g, broadcasting, anomaly)
+        try:
+            fn._chains[graph](node, g, broadcasting, anomaly)
+        except (OverflowError, ZeroDivisionError) as exc:
+            # Python's float arithmetic raises where IEEE gives inf (x ** y, math.exp):
+            # say whose backward it was.
+            raise type(exc)(f"backward of {fn.name}, whose output is {node._describe()}: {exc}") from None
         if not retain_graph:  # release the inputs and saved constants once its backward ran
             node._p0 = node._p1 = None
             node.saved = None
