@@ -2,7 +2,8 @@
 scale (a bump 1/((c·x)² + 1) with c·x ≈ 1e3 at x ≈ 1e-17), the step h = ∛ε moves x by
 10¹¹ times itself, and φ looks flat (a right gradient failed as a MISMATCH) or jumping
 (a DISCONTINUITY, which passed a wrong gradient). Steps on the element's own scale,
-∛ε·|x|, judge it instead.
+∛ε·|x|, judge it instead. And in fast mode, elements of sizes far apart (1e200
+beside 1) share no step: the element table judges them.
 
 Central differences in float64 are the oracle; hypothesis draws the scale and the point.
 """
@@ -58,3 +59,31 @@ def test_a_right_jvp_at_a_tiny_element_of_a_steep_softmax_passes():
 
     with np.errstate(all="ignore"):
         assert gradcheck(f, x0, x1, jvp=jvp).ok
+
+
+def _lifted(x):
+    """Σ exp(tanh(log(x² + 1))): smooth, and flat beyond |x| of a few."""
+    with np.errstate(over="ignore"):
+        return np.sum(np.exp(np.tanh(np.log(x * x + 1.0))))
+
+
+def _lifted_grad(x):
+    with np.errstate(over="ignore"):
+        t = np.tanh(np.log(x * x + 1.0))
+        return np.exp(t) * (1 - t * t) * 2 * x / (x * x + 1.0)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.floats(4, 300), st.sampled_from([0.0, 2.0, -1.0]))
+def test_fast_mode_compares_small_elements_beside_huge_ones(log_top, factor):
+    # One direction's step, sized for 1e200, moved the elements of size 1 out of sight:
+    # a gradient wrong on all of them passed.
+    x = np.where(np.arange(300) % 2 == 0, 10.0**log_top, np.linspace(-2, 2, 300))
+    assert gradcheck(_lifted, x, grad=_lifted_grad).ok
+    wrong = gradcheck(
+        _lifted,
+        x,
+        grad=lambda x: np.where(np.abs(x) > 3, _lifted_grad(x), factor * _lifted_grad(x)),
+        raise_exception=False,
+    )
+    assert "jacobian" in wrong.failures
