@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 
 from . import kinks
-from .refine import refine
+from .refine import Refined, refine
 from .report import KINK, MISMATCH, OK, UNRESOLVED, Row
 
 #: φ(values) -> (φ, Σ|v·f|): the objective and the magnitude its rounding scales with.
@@ -196,9 +196,7 @@ class FiniteDifferences:
         closer = kinks.examine(phi_at, self.phi0, own, plus, minus, _tolerance(atol, rtol, numeric) + 2 * noise)
         if closer is not None and closer.confirmed:
             return False
-        row.numeric = numeric
-        self._refined(row, direction, own, abs(row.x or 0.0), atol, rtol, trusted=False)
-        return True
+        return self._decides(row, self._refine(direction, own, abs(row.x or 0.0), atol, rtol), atol, rtol)
 
     def rejudge(self, row: Row, direction: Direction, h: float, atol: float, rtol: float) -> None:
         """Re-judge a mismatch with an adaptive step (:mod:`.refine`): the step may be far
@@ -207,34 +205,44 @@ class FiniteDifferences:
 
         An element far below 1 in size is moved by h = ∛ε, far more than itself, and f
         may vary on the element's own scale (|x|·c with c = 1e20 at x = 2e-17): where
-        the steps from h still disagree, those from ∛ε·|x| decide (the derivative is their
-        limit), and where they do not settle, the row is UNRESOLVED."""
+        the steps from h still disagree or do not settle, those from ∛ε·|x| decide (the
+        derivative is their limit) where they settle within the row's tolerance."""
         if not (np.isfinite(row.analytic) and np.isfinite(row.numeric)):
             return  # f is not finite past an edge, or the derivative is not: no step helps
         # x + t·d rounds at the scale of |x|: of the moved element, or of the largest for a dense d.
         size = abs(row.x) if row.x is not None else max(float(np.max(np.abs(b), initial=0.0)) for b in self.base)
-        self._refined(row, direction, h, size, atol, rtol)
-        own = self.own_step(row, h)
-        if row.verdict == MISMATCH and own is not None:
-            self._refined(row, direction, own, size, atol, rtol, trusted=False)
-
-    def _refined(
-        self, row: Row, direction: Direction, h: float, size: float, atol: float, rtol: float, trusted: bool = True
-    ) -> None:
-        """The row judged by the central differences refined from the step h; unless
-        ``trusted``, D(h) itself is no verdict, however well it agrees with the next step."""
-        exact = direction.arrays is None or all(np.all(np.isin(d, (-1.0, 0.0, 1.0))) for d in direction.arrays)
-        refined = refine(partial(self.at, direction), h, self.eps, size, partial(_tolerance, atol, rtol), exact=exact)
+        refined = self._refine(direction, h, size, atol, rtol)
         if refined is None:
             row.verdict = UNRESOLVED
-            return
-        tolerance = _tolerance(atol, rtol, refined.estimate) + refined.error
-        if trusted and abs(row.analytic - refined.estimate) > tolerance and refined.level <= 2:
-            return  # D(h) agreed with the shorter steps: it was accurate, and the mismatch is real
-        # The fixed step was the problem (truncation, or f varies faster than h): the
-        # refined central difference and its error decide, and the row shows them.
-        row.numeric, row.tolerance, row.refined = refined.estimate, tolerance, True
-        row.verdict = OK if abs(row.analytic - refined.estimate) <= tolerance else MISMATCH
+        else:
+            tolerance = _tolerance(atol, rtol, refined.estimate) + refined.error
+            if abs(row.analytic - refined.estimate) > tolerance and refined.level <= 2:
+                pass  # D(h) agreed with the shorter steps: it was accurate, and the mismatch is real
+            else:
+                # The fixed step was the problem (truncation, or f varies faster than h): the
+                # refined central difference and its error decide, and the row shows them.
+                row.numeric, row.tolerance, row.refined = refined.estimate, tolerance, True
+                row.verdict = OK if abs(row.analytic - refined.estimate) <= tolerance else MISMATCH
+        own = self.own_step(row, h)
+        if row.verdict != OK and own is not None:
+            self._decides(row, self._refine(direction, own, size, atol, rtol), atol, rtol)
+
+    def _refine(self, direction: Direction, h: float, size: float, atol: float, rtol: float) -> Refined | None:
+        """The central differences along ``direction`` refined from the step h (:mod:`.refine`)."""
+        exact = direction.arrays is None or all(np.all(np.isin(d, (-1.0, 0.0, 1.0))) for d in direction.arrays)
+        return refine(partial(self.at, direction), h, self.eps, size, partial(_tolerance, atol, rtol), exact=exact)
+
+    @staticmethod
+    def _decides(row: Row, refined: Refined | None, atol: float, rtol: float) -> bool:
+        """Judge the row by the refined central difference from the element's own step
+        where it settled within the row's tolerance (its rounding may be far larger: φ's
+        other terms are moved by a step 1e-100 long); say whether it did."""
+        if refined is None or refined.error > _tolerance(atol, rtol, refined.estimate):
+            return False
+        row.numeric, row.tolerance, row.refined = refined.estimate, _tolerance(atol, rtol, refined.estimate), True
+        row.tolerance += refined.error
+        row.verdict = OK if abs(row.analytic - refined.estimate) <= row.tolerance else MISMATCH
+        return True
 
 
 #: Steps below this lose digits to subnormal arithmetic: no element is moved less.
