@@ -135,11 +135,11 @@ def confirm_small(
 
 def _stairs(phi_at: Callable[[float], float], h: float) -> float:
     """φ's scatter about a parabola at the step h where it is rounding (stairs of a
-    large intermediate, as wide at h/8 as at h), 0 where it is φ's own higher terms: those
-    shrink with the step (x¹² at 0.12 leaves 1e-13 over ±1e-2, which as a noise floor
-    hid a slope 10 % off)."""
+    large intermediate, as wide at h/8 as at h) or a kink within reach (|t| shrinks as
+    t does), 0 where it is φ's own higher terms: those shrink as t³ or faster (x¹² at
+    0.12 leaves 1e-13 over ±1e-2, which as a noise floor hid a slope 10 % off)."""
     wide = rounding_noise(phi_at, h)
-    return wide if rounding_noise(phi_at, h / 8) >= wide / 4 else 0.0
+    return wide if rounding_noise(phi_at, h / 8) >= wide / 32 else 0.0
 
 
 def rounding_noise(phi_at: Callable[[float], float], h: float) -> float:
