@@ -20,15 +20,27 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 - the default arguments (``__defaults__``, ``__kwdefaults__``) of the function and of
   every function of the user's it reaches by those names (a helper, a method): a
   function called with a default reads it as a parameter's value;
-- the attributes its code loads of a method's ``self`` and of the objects those
-  globals and closure values name (a settings object, a module of settings), where
-  the object holds them or its class has them as data, and so on down the objects
-  they hold (``config.optimizer.lr``) and the objects in their lists, tuples and
-  dicts (at most 256 in one: each costs a test at every call, so more are refused);
-  the attributes it reads with ``getattr`` likewise, by a string or a name its code
-  loads (``getattr(obj, "lr")``, ``getattr(obj, field)``; a name an expression
-  computes is refused, :class:`TraceError`), and those it looks up with ``getattr``
-  or ``hasattr`` that are absent (``getattr(obj, "lr", 0.1)``), which may come to be;
+- the attributes its code loads of the objects its globals and closure values name
+  (a settings object, a module of settings), of its arguments (a method's ``self``,
+  a helper's settings object, a property's or descriptor's object) and of the values
+  the functions it calls return to it, where the object holds them or its class has
+  them as data, and so on down the objects they hold (``config.optimizer.lr``) and
+  the objects in their lists, tuples and dicts (at most 256 in one: each costs a
+  test at every call, so more are refused); the attributes it reads with ``getattr``
+  likewise, by a string or a name its code loads (``getattr(obj, "lr")``,
+  ``getattr(obj, field)``; a name an expression computes is refused,
+  :class:`TraceError`), and those it looks up with ``getattr`` or ``hasattr`` that
+  are absent (``getattr(obj, "lr", 0.1)``), which may come to be; the attributes an
+  ``operator.attrgetter`` or ``methodcaller`` names (one the code reads, or makes of
+  strings: ``attrgetter("opt.lr")``) and those ``object.__getattribute__`` or
+  ``inspect.getattr_static`` read by a string; the whole ``__dict__`` of an object
+  read through ``vars(obj)`` or ``obj.__dict__`` (compared as a dict read), every
+  attribute of a class read so;
+- the attribute a ``__getattr__`` (or ``__getattribute__``) of the user's computes,
+  an object's or a module's: that neither the object nor its classes come to hold it
+  and that the method stays, besides what the method's code reads;
+- for a method that calls ``super()``, the attributes its code loads in every class
+  of the user's in its object's method resolution order, where ``super()`` looks;
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
   class before it in the method resolution order, which may come to hold its own
@@ -49,9 +61,11 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 Not guarded: what the function computes in Python or NumPy from a large array (over
 65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
 changed through ``.data[...]``; the attributes of an object it reaches otherwise than
-by names its code loads, or reads otherwise than by name or ``getattr`` (``vars(obj)``,
-``operator.attrgetter``); the attributes of the library's classes (glassgrad's,
-NumPy's, Python's), of a metaclass, and those ``__getattr__`` makes.
+through the places above, as from C code that hands out an object it holds (``ref()``
+of a ``weakref.ref``, a ``functools.cache`` answering from its cache); those that an
+``attrgetter`` or ``methodcaller`` the function makes of a name it computes reads
+(``attrgetter(prefix + "lr")``); the attributes of the library's classes (glassgrad's,
+NumPy's, Python's) and of a metaclass.
 """
 
 from __future__ import annotations
@@ -62,11 +76,21 @@ import dis
 import functools
 import gc
 import inspect
+import operator
 import os
 import random
 import sys
 from collections.abc import Callable, Iterator
-from types import CellType, CodeType, FrameType, FunctionType, MemberDescriptorType, ModuleType
+from types import (
+    BuiltinMethodType,
+    CellType,
+    CodeType,
+    FrameType,
+    FunctionType,
+    MemberDescriptorType,
+    MethodType,
+    ModuleType,
+)
 from typing import Any
 
 import numpy as np
@@ -111,38 +135,86 @@ _COLLECTIONS = (list, dict, set, collections.deque, array.array, bytearray)
 
 @functools.cache
 def _loads(code: CodeType) -> tuple[frozenset[str], frozenset[str]]:
-    """The names ``code`` loads as globals, and as attributes: those it names, and
-    those ``getattr`` and ``hasattr`` may look up (see :func:`_probed`)."""
+    """The names ``code`` loads as globals, and as attributes: those it names, those
+    ``vars(obj)`` reads (``__dict__``), and those it may read by a string (see
+    :func:`_probed`)."""
     names: dict[bool, set[str]] = {True: set(), False: set()}
     for ins in dis.get_instructions(code):
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
             names[True].add(ins.argval)
         elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
             names[False].add(ins.argval)
-    if names[True] & _PROBES:
+    if "vars" in names[True]:
+        names[False].add("__dict__")
+    if (names[True] | names[False]) & _BY_STRING:
         names[False].update(_strings(code.co_consts))
     return frozenset(names[True]), frozenset(names[False])
 
 
-_PROBES = frozenset({"getattr", "hasattr"})
+# The functions and attributes that read an attribute named by a string: getattr and
+# hasattr, operator's attrgetter and methodcaller, an object's __dict__ (vars(obj)),
+# object.__getattribute__ and inspect.getattr_static.
+_BY_STRING = frozenset(
+    {"getattr", "hasattr", "attrgetter", "methodcaller", "__dict__", "vars", "__getattribute__", "getattr_static"}
+)
 
 
 @functools.cache
 def _probed(code: CodeType) -> frozenset[str]:
-    """The names ``getattr`` and ``hasattr`` may look up in ``code``: the strings among
-    its constants when it calls either (``getattr(obj, "lr", 0.1)``, or a name from a
-    tuple of them). Such an attribute may be absent, and read so (a default taken,
-    False): its coming to be changes what the code reads."""
-    return frozenset(_strings(code.co_consts)) if _loads(code)[0] & _PROBES else frozenset()
+    """The names ``code`` may look up by a string: the strings among its constants when
+    it loads one of :data:`_BY_STRING` (``getattr(obj, "lr", 0.1)``,
+    ``vars(obj).get("lr")``, or a name from a tuple of them). Such an attribute may be absent, and read so (a default
+    taken, False): its coming to be changes what the code reads."""
+    return frozenset(_strings(code.co_consts)) if (_loads(code)[0] | _loads(code)[1]) & _BY_STRING else frozenset()
 
 
 def _strings(constants: Any) -> Iterator[str]:
-    """The identifiers among constants and the tuples and frozensets of them."""
+    """The identifiers among constants and the tuples and frozensets of them, a dotted
+    name's parts (``attrgetter("opt.lr")``) too."""
     for c in constants:
-        if isinstance(c, str) and c.isidentifier():
-            yield c
+        if isinstance(c, str) and all(part.isidentifier() for part in c.split(".")):
+            yield from c.split(".")
         elif isinstance(c, (tuple, frozenset)):
             yield from _strings(c)
+
+
+# The callables of the operator module that read attributes by name (their reduction
+# names them; see _called).
+_CALLERS = (operator.attrgetter, operator.methodcaller)
+
+
+def _called(caller: Any) -> frozenset[str]:
+    """The attributes an ``operator.attrgetter`` or ``methodcaller`` reads of the object
+    it is called with: the dotted names it was made with, the method's name."""
+    factory, args = caller.__reduce__()
+    if isinstance(factory, functools.partial):  # a methodcaller with keywords
+        args = factory.args
+    names = args if type(caller) is operator.attrgetter else args[:1]
+    return frozenset(part for name in names for part in name.split("."))
+
+
+def _computing(frame: FrameType) -> tuple[Any, Any] | None:
+    """The object and the attribute's name, when ``frame`` runs the ``__getattr__`` or
+    ``__getattribute__`` of the object's class (a lambda assigned as one too), or the
+    ``__getattr__`` of a module (its globals')."""
+    code, local = frame.f_code, frame.f_locals
+    if code.co_argcount == 2:
+        owner = local.get(code.co_varnames[0])
+        for hook in ("__getattr__", "__getattribute__"):
+            if getattr(inspect.getattr_static(type(owner), hook, None), "__code__", None) is code:
+                return owner, local.get(code.co_varnames[1])
+    elif code.co_argcount == 1 and getattr(frame.f_globals.get("__getattr__"), "__code__", None) is code:
+        module = sys.modules.get(frame.f_globals.get("__name__"))  # type: ignore[arg-type]
+        if module is not None and vars(module) is frame.f_globals:
+            return module, local.get(code.co_varnames[0])
+    return None
+
+
+def _arguments(code: CodeType) -> int:
+    """How many of ``code``'s local variables are its arguments (``*args`` and
+    ``**kwargs`` too)."""
+    varargs = code.co_flags & inspect.CO_VARARGS, code.co_flags & inspect.CO_VARKEYWORDS
+    return code.co_argcount + code.co_kwonlyargcount + sum(map(bool, varargs))
 
 
 # Instructions between a call's last argument and the call, those that load a value by
@@ -258,11 +330,15 @@ class Reads:
         self.generators: dict[int, tuple[Any, Any]] = {}
         self.python_draw = False
         self.closures: set[CodeType] = set()  # the codes whose functions' cells are noted
-        self.walked: set[tuple[int, frozenset[str]]] = set()  # see _attributes
+        # the objects walked, by id and names (see _attributes), each kept: a temporary's
+        # id freed may be another's later
+        self.walked: dict[tuple[int, frozenset[str]], Any] = {}
         self.unwalked = 0  # the most objects in a container read, when over _WALKED
         self.computed: str | None = None  # where getattr reads a name an expression makes
         self.probed: set[str] = set()  # the names getattr and hasattr look up (see _names)
         self.got: dict[int, _Got] = {}  # the objects read by getattr, one place each
+        # the attributes that the attrgetters and methodcallers among the values read read
+        self.called: frozenset[str] = frozenset()
         bound: list[tuple[dict[str, Any], str]] = []  # (namespace, name) of the values bound
         while isinstance(fn, functools.partial):
             args = {f"argument {i}": v for i, v in enumerate(fn.args)}
@@ -310,7 +386,8 @@ class Reads:
             for key in bound:  # the keywords dict may change in place (partial.keywords[k] = v)
                 self._add(bound, key)
             function = function.func
-        function = getattr(function, "__func__", function)
+        if isinstance(function, MethodType):  # not getattr: it would run a __getattr__ of the user's
+            function = function.__func__
         if type(function) is not FunctionType or _library_code(function.__code__, function.__globals__):
             return
         attributes = self._names(function.__code__)
@@ -332,24 +409,69 @@ class Reads:
             return
         if _library_code(code, frame.f_globals):
             return
-        attributes = self._names(code)
-        self._walk(frame, attributes)
         if code.co_freevars and code not in self.closures:
             self._closures(code)
+        attributes = self._names(code)
+        called = self.called
+        self._walk(frame, attributes | called)
+        if self.called != called:  # an attrgetter or methodcaller among them: what it reads too
+            self._walk(frame, attributes | self.called)
+        computing = _computing(frame)
+        if computing is not None:
+            self._dunder_getattr(*computing)
+        if "super" in _loads(code)[0] and code.co_argcount:
+            self._super(frame.f_locals.get(code.co_varnames[0]), attributes)
         if "random" in attributes:  # np.random.normal(...): the global generator
             self._generator(np.random.mtrand._rand)
 
     def _walk(self, frame: FrameType, attributes: frozenset[str]) -> None:
-        """Note the globals a frame's code loads, and the ``attributes`` of those and of
-        its ``self``."""
+        """Note the globals a frame's code loads, and the ``attributes`` of those, of
+        its closure's values and of its arguments (a method's ``self``, a helper's
+        settings object, a property's or a descriptor's object)."""
         space = frame.f_globals
-        for name in _loads(frame.f_code)[0]:
+        code = frame.f_code
+        for name in _loads(code)[0]:
             if name in space:
                 self._add(space, name)
                 self._attributes(space[name], attributes)
-        code = frame.f_code
-        if code.co_argcount and code.co_varnames[0] == "self":
-            self._attributes(frame.f_locals.get("self"), attributes)
+        for name in (*code.co_varnames[: _arguments(code)], *code.co_freevars):
+            self._attributes(frame.f_locals.get(name), attributes)
+
+    def _dunder_getattr(self, owner: Any, name: Any) -> None:
+        """Note what an object's ``__getattr__`` (or ``__getattribute__``, or a
+        module's ``__getattr__``) computing the attribute ``name`` depends on besides
+        what its code reads: that neither the object nor a class of its class's method
+        resolution order comes to hold ``name`` (which the lookup would find first), and
+        which method computes it."""
+        if not isinstance(name, str):
+            return
+        self.probed.add(name)
+        if isinstance(owner, ModuleType):
+            self._add(owner, name)
+        else:
+            self._attributes(owner, frozenset({name, "__getattr__", "__getattribute__"}))
+
+    def returned(self, frame: FrameType, value: Any) -> None:
+        """Note the attributes that the code a frame returns to loads of the value it
+        returns (``settings().lr``), as of the values that code reads by name."""
+        caller = frame.f_back
+        if isinstance(value, Node) or value is None or caller is None:  # an op's result: nothing to note
+            return
+        if not _library_code(caller.f_code, caller.f_globals):
+            self._attributes(value, self._names(caller.f_code) | self.called)
+
+    def _super(self, owner: Any, names: frozenset[str]) -> None:
+        """Note the ``names`` of the user's classes that ``super()`` in a method of
+        ``owner`` (its ``self`` or ``cls``) may get: every class of its method
+        resolution order that holds one, and the others, which may come to hold it
+        (``super()`` looks past the classes the object's own lookup stops at)."""
+        kind = owner if isinstance(owner, type) else type(owner)
+        mine = [k for k in kind.__mro__ if not _library_class(k)]
+        for name in names:
+            if any(name in vars(k) for k in mine):
+                self._add(self._got_from(kind), "__mro__")
+                for k in mine:
+                    self._add(k, name)
 
     def _names(self, code: CodeType) -> frozenset[str]:
         """The attributes ``code`` loads, its probed names noted (see :func:`_probed`)."""
@@ -389,14 +511,13 @@ class Reads:
         if name is _MISS:
             self.computed = self.computed or f"{looks} at line {frame.f_lineno} of {code.co_name}"
             return
-        attributes = self._names(code)
+        attributes = self._names(code) | self.called
         if not isinstance(name, str) or name in attributes:  # not a name: getattr raises
             return
         self.probed.add(name)
         attributes |= {name}
         self._walk(frame, attributes)
-        roots = [frame.f_locals.get(free) for free in code.co_freevars]
-        for root in [*roots, *(self.bound if code is self.code else ())]:
+        for root in self.bound if code is self.code else ():
             self._attributes(root, attributes)
 
     def _attributes(self, owner: Any, names: frozenset[str], seen: set[int] | None = None) -> None:
@@ -408,11 +529,14 @@ class Reads:
         if seen is None:  # a frame's read: the same object and names are walked once
             if (id(owner), names) in self.walked:
                 return
-            self.walked.add((id(owner), names))
+            self.walked[id(owner), names] = owner
             seen = set()
         if id(owner) in seen:
             return
         seen.add(id(owner))
+        if type(owner) in _CALLERS:  # the attributes it reads, of the objects it is called with
+            self.called |= _called(owner)
+            return
         if isinstance(owner, (list, tuple)) or type(owner) is dict:
             items = list(owner.values()) if type(owner) is dict else owner
             if len(items) <= _WALKED:
@@ -428,6 +552,7 @@ class Reads:
         if isinstance(owner, nn.Module):  # every attribute, by the modules' counter of assignments
             self.modules[id(owner)] = owner
             held = vars(owner)
+            names = self._whole(owner, names, seen)
             for name in names & held.keys():
                 if _mutable(held[name]):  # and what one the code loads holds, changed in place
                     self._add(owner, name)
@@ -436,6 +561,9 @@ class Reads:
                 self._class_attribute(type(owner), name, names, seen)
             return
         if isinstance(owner, type):
+            if "__dict__" in names and not _library_class(owner):  # vars(Cls): every attribute it holds
+                for name in vars(owner):
+                    self._add(owner, name)
             for name in names:
                 self._class_attribute(owner, name, names, seen)
             return
@@ -446,6 +574,8 @@ class Reads:
         if isinstance(owner, ModuleType) and _library_module(owner):
             return
         held = space if isinstance(space, dict) else {}  # else an object with __slots__
+        if own:
+            names = self._whole(owner, names, seen)
         classed = False  # whether its class gives an attribute read: the class may be swapped
         for name in names:
             if name in held:
@@ -465,6 +595,16 @@ class Reads:
                 self._add(owner, name)
         if classed and not _library_class(kind):  # obj.__class__ = Other
             self._add(self._got_from(owner), "__class__")
+
+    def _whole(self, owner: Any, names: frozenset[str], seen: set[int]) -> frozenset[str]:
+        """Note the whole ``__dict__`` of an object whose ``__dict__`` the code reads
+        (``vars(obj)``): every attribute it holds, compared at every call as a dict
+        read, and what they hold; returns the other names."""
+        if "__dict__" not in names:
+            return names
+        self._add(self._got_from(owner), "__dict__")
+        self._attributes(vars(owner), names, seen)
+        return names - {"__dict__"}
 
     def _got_from(self, owner: Any) -> _Got:
         """The place of ``owner``'s attributes read by getattr at every call."""
@@ -499,7 +639,8 @@ class Reads:
         return True
 
     def _generator(self, value: Any) -> None:
-        value = getattr(value, "__self__", value)  # a generator's method: rng.random
+        if isinstance(value, (MethodType, BuiltinMethodType)):  # a generator's method: rng.random
+            value = value.__self__
         if isinstance(value, _generator_types()) and id(value) not in self.generators:
             self.generators[id(value)] = value, _state(value)
 
@@ -591,6 +732,8 @@ def _named(holder: Any, key: str) -> str:
     """A place in words: a class's attribute and a function's defaults by the name of
     their holder (``Cfg.scale``, ``loss.__defaults__``), others by their own."""
     holder = holder.owner if type(holder) is _Got else holder
+    if key == "__dict__":  # vars(obj), read whole
+        return f"vars() of a {type(holder).__name__} object"
     if isinstance(holder, (type, FunctionType)):
         return f"{holder.__qualname__}.{key}"
     return key
@@ -723,7 +866,11 @@ def _holds(now: Any, snapshot: Any) -> bool:
 def _unchecked(key: str, value: Any) -> TraceError:
     """The refusal of a value too large to compare at every call."""
     n = _numbers(value)
-    held = f"an array of {n:,} numbers" if isinstance(value, np.ndarray) else f"a {type(value).__name__} of {n:,} items"
+    held = (
+        f"an array of {n:,} numbers"
+        if isinstance(value, np.ndarray)
+        else f"a {type(value).__name__} of {n:,} numbers and items"
+    )
     return TraceError(
         f"trace: the function reads {key}, {held}, from outside its inputs and computes with it outside the ops "
         f"that read it afresh at every call: over {_COMPARED:,} numbers, it is too large to compare at every call "
@@ -742,7 +889,7 @@ class Guard:
         self.values = [_read(h, k) for h, k in places]
         # What the arrays, lists and dicts read hold now, to compare at every call (MISS:
         # nothing that changes in place, or a large array the ops read afresh).
-        self.snapshots = [_snapshot_of(k, v, live) for (_, k), v in zip(places, self.values)]
+        self.snapshots = [_snapshot_of(_named(h, k), v, live) for (h, k), v in zip(places, self.values)]
         self.modules = modules
         self.members = [{k: _held(v) for k, v in vars(m).items()} for m in modules]
         self.assignments = nn._assignments  # the modules' attributes as of now

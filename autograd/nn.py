@@ -31,6 +31,7 @@ Sequential(  # 50,890 parameters
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
@@ -65,9 +66,13 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, name=name)
 
 
-#: How many times an attribute of a module was set or deleted: a compiled step that
+#: Moves at every assignment or deletion of a module's attribute: a compiled step that
 #: read modules compares them with what it traced only when this moved (guards.py).
+#: Each change stores a new reading of :data:`_counts`, never an increment: two threads
+#: incrementing at once would store one count for two changes, and a thread that stores
+#: an older count back lets a later change store a count a step has already seen.
 _assignments = 0
+_counts = itertools.count(1)
 
 
 class Module:
@@ -90,12 +95,12 @@ class Module:
         if isinstance(value, Parameter) and value.name is None:
             value.name = key  # the drawing and error messages say "w", not "Tensor"
         object.__setattr__(self, key, value)
-        _assignments += 1
+        _assignments = next(_counts)
 
     def __delattr__(self, key: str) -> None:
         global _assignments
         object.__delattr__(self, key)
-        _assignments += 1
+        _assignments = next(_counts)
 
     @property
     def scope_name(self) -> str:

@@ -147,7 +147,8 @@ def rebuild(flat: FlatGraph) -> Node:
                 node.saved, node._meta = flat.extras[i]
             node._seq = next(clock)  # oldest first: consumers stay newer than inputs
             if stale and i in stale:  # changed after its op, before the consumers were made
-                node._bump_version()
+                with state.backward_lock:
+                    node._bump_version()
                 if stale[i] >= 0:
                     node._meta["changed_input"] = stale[i]
             nodes.append(node)

@@ -24,6 +24,7 @@ import ast
 import builtins
 import copy
 import inspect
+import itertools
 import linecache
 import os
 import textwrap
@@ -234,13 +235,18 @@ def _function(source: str, name: str, scope: dict[str, Any]) -> Any:
     return func
 
 
+#: Numbers the texts :func:`_code` compiles: one each, also for two compiled at once in
+#: two threads (the first calls of two ops), whose lines the line cache keeps apart.
+_texts = itertools.count()
+
+
 @cache
 def _code(source: str) -> CodeType:
     """``source`` compiled once for all the ops it serves (many ops that are called,
     not inlined, share their text). Its file name is inside the package, so error
     sites skip it as they skip the engine's other frames."""
     head = source.split(":", 1)[0].removeprefix("def ")
-    filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<{head} #{_code.cache_info().currsize}>")
+    filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<{head} #{next(_texts)}>")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = compile(source, filename, "exec")
     return next(c for c in module.co_consts if isinstance(c, CodeType))

@@ -7,6 +7,7 @@ the ``math`` module, which is fast on single numbers.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,15 +18,28 @@ from .ops.kernels import FloatKernels
 
 
 def _to_float(x: Any) -> float:
+    """The float a number stands for, as Python's ``float()`` converts it: an int, a
+    float, a ``Fraction`` (any ``numbers.Real``), a NumPy real scalar, a one-element real
+    array. Bools are not numbers here (an operand may be one: see ``Scalar._wrap``)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         import numpy as np
 
         if isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "fiu":
             return float(x.item())
-        if isinstance(x, (np.floating, np.integer)):
-            return float(x)
-        raise TypeError(f"a Scalar holds one real number, got {type(x).__name__} {x!r}")
-    return float(x)
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (np.floating, np.integer, numbers.Real)):
+            raise TypeError(f"a Scalar holds one real number, got {type(x).__name__} {x!r}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(
+            f"a Scalar holds one float, and {_short(x)} is beyond the largest float (about 1.8e308)"
+        ) from None
+
+
+def _short(x: Any) -> str:
+    """A number for an error message: a huge int by its size, not its thousand digits."""
+    text = repr(x)
+    return text if len(text) <= 24 else f"{type(x).__name__} {text[:12]}… ({len(text)} characters)"
 
 
 def _one_number(gradient: Any, what: str) -> Any:
@@ -62,14 +76,13 @@ class Scalar(Operators, Node):
         try:
             value = _to_float(x)
         except TypeError:
-            # An operand may be a bool, as in Python (2.0 * True): the comparisons in the
-            # backward of relu, abs and clip are bools on a Scalar, and create_graph
-            # records their products.
+            # An operand may be a bool, as in Python (2.0 * True), NumPy's (a comparison
+            # with a NumPy number), or a one-element bool array (a where's condition).
             import numpy as np
 
-            if not isinstance(x, (bool, np.bool_)):
+            if np.asarray(x).dtype != bool or np.size(x) != 1:
                 raise
-            value = float(x)
+            value = float(np.asarray(x).item())
         s = cls.__new__(cls)
         s._init_leaf(value, False, None)
         return s

@@ -16,7 +16,8 @@ should not span an ``await``.
 
 Backward passes run one at a time (:data:`backward_lock`): they accumulate into the
 nodes they reach and into the ``.grad`` of leaves, and a parameter shared by threads
-is reached by each of them.
+is reached by each of them. An in-place change and a call of a compiled step hold the
+same lock: a pass or a step never reads a value while another thread changes it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class Modes(threading.local):
     #: annotate or check about a new op node.
     plain: bool = True
 
+    def __init__(self) -> None:  # run in each thread, at its first use of the modes
+        #: The grad modes the open ``GradMode`` blocks of this thread replaced,
+        #: innermost last (one object may be entered by several threads).
+        self.replaced: list[bool] = []
+
     def update_plain(self) -> None:
         self.plain = not (self.scope or self.record_sites or self.anomaly or self.tracing)
 
@@ -56,7 +62,9 @@ modes = Modes()
 #: count needs no lock.
 switched: list[None] = []
 
-#: Held by a backward pass from start to end (reentrant: a hook may run backward).
+#: Held by a backward pass from start to end (reentrant: a hook may run backward), by a
+#: call of a compiled step, and by an in-place change from its write to its record (see
+#: ``Node._bump_version``).
 backward_lock = threading.RLock()
 
 
@@ -109,29 +117,31 @@ def grad_enabled() -> bool:
 class GradMode:
     """Context manager and decorator that sets whether this thread records operations.
 
-    A new object per ``no_grad()`` call; nested ``with`` of one object works, since it
-    keeps a stack of the modes it replaced.
+    A new object per ``no_grad()`` call; one object may be entered again, nested or in
+    several threads at once: the modes it replaced are kept per thread
+    (``modes.replaced``), and ``with`` blocks end in the reverse order of their start.
     """
 
-    __slots__ = ("_saved", "enabled")
+    __slots__ = ("enabled",)
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._saved: list[bool] = []
 
     # An optimizer step enters one per step: a switch to the mode in force costs only
     # the read, and grad mode leaves ``plain`` alone.
     def __enter__(self) -> None:
-        old = modes.grad_enabled
-        self._saved.append(old)
+        here = modes
+        old = here.grad_enabled
+        here.replaced.append(old)
         if old is not self.enabled:
             switched.append(None)
-            modes.grad_enabled = self.enabled
+            here.grad_enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        old = self._saved.pop()
+        here = modes
+        old = here.replaced.pop()
         if old is not self.enabled:
-            modes.grad_enabled = old
+            here.grad_enabled = old
             switched.pop()
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:

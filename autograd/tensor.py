@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -298,11 +299,12 @@ class Tensor(Operators, Node):
     def data(self, value: Any) -> None:
         if state.switched:  # a mode is on somewhere: maybe a trace in this thread
             self._refuse_change_while_tracing("assigning .data")
-        old = self._data
-        self._data = self._check_new_data(value)
-        stamp = self._bump_version()
-        if self._data is old:  # ``t.data -= x``: changed in place, then assigned back
-            versions.mark(old, stamp)
+        new = self._check_new_data(value)
+        with state.backward_lock:  # see Node._bump_version
+            old, self._data = self._data, new
+            stamp = self._bump_version()
+            if new is old:  # ``t.data -= x``: changed in place, then assigned back
+                versions.mark(old, stamp)
 
     def _version(self) -> int:
         """The newest change of this value (``.data =``) or of its memory (in place,
@@ -404,8 +406,7 @@ class Tensor(Operators, Node):
 
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
     def _inplace(self, what: str, value: Any) -> Any:
-        """Check an in-place change by ``value``; returns its raw data. The caller
-        writes it, then calls :meth:`_changed`: a write that fails changes nothing."""
+        """Check an in-place change by ``value``; returns its raw data (see :meth:`_write`)."""
         # The grad mode is read from the state module, not through is_grad_enabled():
         # an optimizer pays this once per parameter and step.
         recording = not state.switched or state.modes.grad_enabled
@@ -433,32 +434,36 @@ class Tensor(Operators, Node):
             self._refuse_change_while_tracing(what, traced)
         return value
 
-    def _changed(self) -> None:
-        """Record that this tensor's memory was just changed in place."""
-        versions.mark(self._data, self._bump_version())
+    def _write(self, what: str, value: Any, write: Callable[[np.ndarray, Any], Any]) -> None:
+        """``write(data, raw value)`` into this tensor's memory once :meth:`_inplace`
+        checked ``value`` (a write that fails changes nothing), and record the change;
+        under ``state.backward_lock`` from the write on (see Node._bump_version)."""
+        raw = self._inplace(what, value)
+        lock = state.backward_lock
+        lock.acquire()  # not ``with``: an optimizer pays this once per parameter and step
+        try:
+            write(self._data, raw)
+            versions.mark(self._data, self._bump_version())
+        finally:
+            lock.release()
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._data[_raw_key(key)] = self._inplace("item assignment", value)
-        self._changed()
+        self._write("item assignment", value, lambda data, raw: data.__setitem__(_raw_key(key), raw))
 
     def __iadd__(self, other: Any) -> Tensor:
-        self._data += self._inplace("+=", other)
-        self._changed()
+        self._write("+=", other, operator.iadd)
         return self
 
     def __isub__(self, other: Any) -> Tensor:
-        self._data -= self._inplace("-=", other)
-        self._changed()
+        self._write("-=", other, operator.isub)
         return self
 
     def __imul__(self, other: Any) -> Tensor:
-        self._data *= self._inplace("*=", other)
-        self._changed()
+        self._write("*=", other, operator.imul)
         return self
 
     def __itruediv__(self, other: Any) -> Tensor:
-        self._data /= self._inplace("/=", other)
-        self._changed()
+        self._write("/=", other, operator.itruediv)
         return self
 
 

@@ -42,11 +42,14 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   of the helpers it calls, or one a ``functools.partial`` or a default argument binds
   (``__defaults__`` and ``__kwdefaults__`` rebound too, of the helpers as well), a
   module's attributes (its ``training`` flag, a layer or parameter it holds), the
-  attributes it reads of a method's ``self`` and of a settings object a global names,
-  by name or by ``getattr`` (a name an expression computes: :class:`TraceError`; one
-  absent when traced, read by ``getattr`` with a default or ``hasattr``, set later), and
-  further down (``config.optimizer.lr``, the objects of a list: over 256 in one,
-  :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
+  attributes it reads of a method's ``self``, of a settings object a global names, of
+  a helper's arguments and of what a helper returns, by name, by ``getattr`` (a name
+  an expression computes: :class:`TraceError`; one absent when traced, read by
+  ``getattr`` with a default or ``hasattr``, set later), through ``vars(obj)`` or
+  ``obj.__dict__``, an ``operator.attrgetter`` or ``methodcaller``, a descriptor or
+  property of the user's, ``super()``, or a ``__getattr__`` (and that the object comes
+  to hold no such attribute), and further down (``config.optimizer.lr``, the objects
+  of a list: over 256 in one, :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
   ``self.scale`` held by the class, a method; ``Cfg`` rebound), the numbers and items
   of the arrays, lists and dicts it reads, also when changed in place, the data of a
   constant Tensor or frozen parameter read.
@@ -129,7 +132,10 @@ def _watch(names: dict[int, str], reads: Reads) -> Iterator[None]:
             reads.frame(frame)
         elif event == "c_call":
             reads.c_call(frame, arg)
-        elif event == "return" and not frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not _op_body(frame):
+        elif event == "return":
+            reads.returned(frame, arg)
+            if frame.f_code.co_filename.startswith(_PACKAGE_DIR) or _op_body(frame):
+                return
             for name, value in frame.f_locals.items():
                 if isinstance(value, Node) and name.isidentifier():
                     names.setdefault(id(value), name)
@@ -1141,12 +1147,20 @@ class Compiled:
         return self._latest.wrt
 
     def __call__(self, *inputs: Any) -> tuple[Any, tuple[Any, ...]]:
-        if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
-            result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
-            if result is not _MISS:
-                return result
-        value, grads, leaves = self._run(inputs)
-        return value, _hooked(leaves, grads)
+        # The step reads the parameters in its forward and again in its backward: an
+        # in-place change (which holds the lock, see Node._bump_version) waits for it.
+        # Not ``with``: the usual call costs a few microseconds, ``with`` a tenth of it.
+        lock = state.backward_lock
+        lock.acquire()
+        try:
+            if len(inputs) == len(self._wanted) and not (state.switched and state.modes.anomaly):
+                result: tuple[Any, tuple[Any, ...]] = self._latest.enter(*inputs)
+                if result is not _MISS:
+                    return result
+            value, grads, leaves = self._run(inputs)
+            return value, _hooked(leaves, grads)
+        finally:
+            lock.release()
 
     def _run(self, inputs: Sequence[Any]) -> tuple[Any, tuple[Any, ...], list[Node | None]]:
         """The general path: the program for these inputs (traced now if there is none),
@@ -1184,10 +1198,10 @@ class Compiled:
                     f"trace: input {i} requires grad, but the step was traced on an example input that does not, "
                     "so it computes no gradient for it; trace it with an input that requires grad"
                 )
-        value, grads, leaves = self._run(inputs)
         roots, seeds = [], []  # where the engine's backward pass goes on
-        # Stores into .grad one thread at a time, as backward passes make them.
+        # Runs, and stores into .grad, one thread at a time, as backward passes do.
         with state.backward_lock:
+            value, grads, leaves = self._run(inputs)
             for leaf, g in zip(leaves, grads):
                 if leaf is None or not leaf.requires_grad:
                     continue

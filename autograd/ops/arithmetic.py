@@ -7,6 +7,8 @@ broadcast shape and the graph driver sums them back to each input's shape
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -153,7 +155,8 @@ class Power(Function, register=True):
     @classmethod
     def domains_for(cls, params: dict[str, Any]) -> tuple[Domain | None, ...]:
         c = params["c"]
-        whole = float(c).is_integer()
+        # ±inf counts as whole: C's pow defines x^±inf for every x (0, 1 or inf by |x|).
+        whole = float(c).is_integer() or math.isinf(c)
         if whole and c >= 0:
             return (None,)
         return (NONZERO if whole else (NONNEGATIVE if c > 0 else POSITIVE),)
@@ -248,6 +251,27 @@ def power(x: Any, c: Any) -> Any:
     """xᶜ. A number exponent (Python's or numpy's) is a constant (op ``power``); an
     array or graph value as exponent is differentiated too (op ``graph_power``, needs
     x > 0)."""
-    if isinstance(c, (int, float, np.integer, np.floating)):
-        return call(Power, x, c=float(c))
+    if _is_number(c, type(x)):
+        return call(Power, x, c=_exponent(c))
     return call(GraphPower, x, c)
+
+
+def _is_number(c: Any, kind: type) -> bool:
+    """Whether the exponent is one constant real number: Python's (a bool or a
+    ``Fraction`` too) or numpy's, and beside a Scalar a 0-d real array (an array beside a
+    Tensor keeps NumPy's promotion of its dtype). xᶜ of a negative x is then defined
+    where c is whole, where ``graph_power`` needs x > 0 for its gradient in c. (Of
+    the exponent and the base's type only, so a trace computes it once.)"""
+    if isinstance(c, np.ndarray):
+        return c.ndim == 0 and c.dtype.kind in "biuf" and getattr(kind, "broadcasting", True) is False
+    return isinstance(c, (numbers.Real, np.integer, np.floating, np.bool_))
+
+
+def _exponent(c: Any) -> float:
+    """A number exponent as a float; an int beyond the floats is refused by name."""
+    try:
+        return float(c)
+    except OverflowError:
+        raise OverflowError(
+            f"power: the exponent, an int of {len(str(abs(int(c))))} digits, is beyond the largest float"
+        ) from None

@@ -2,12 +2,14 @@
 and cast.
 
 Backward formulas reuse the forward output where that is cheaper and exact
-(``exp``, ``sigmoid``, ``tanh``); comparisons such as ``x > 0`` give constant masks,
-so the same formula works on raw data and on graph values.
+(``exp``, ``sigmoid``, ``tanh``); comparisons such as ``x > 0`` give constant masks
+that select the gradient (:func:`selected`), so the same formula works on raw data and
+on graph values.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -151,7 +153,7 @@ class Relu(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, y, x):
-        return (g * (x > 0),)
+        return (selected(g, x > 0),)
 
     @staticmethod
     def formulas(ctx, y, x):
@@ -173,7 +175,7 @@ class Abs(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, y, x):
-        return (g * (x > 0) - g * (x < 0),)
+        return (selected(g, x > 0) - selected(g, x < 0),)
 
     @staticmethod
     def formulas(ctx, y, x):
@@ -267,7 +269,7 @@ class Clip(Function, register=True):
             inside = inside & (x >= lo)
         if hi is not None:
             inside = inside & (x <= hi)
-        return (g * inside,)
+        return (selected(g, inside),)
 
     @staticmethod
     def formulas(ctx, y, x):
@@ -312,7 +314,7 @@ class Where(Function, register=True):
     @staticmethod
     def backward(ctx, g, z, a, b):
         cond = ctx.saved.cond
-        return g * cond, g * ~cond
+        return selected(g, cond), selected(g, ~cond)
 
     @staticmethod
     def formulas(ctx, z, a, b):
@@ -323,9 +325,28 @@ class Where(Function, register=True):
         return b.op("Where", b.const(ctx.saved.cond), a, c)
 
 
+def selected(g: Any, mask: Any) -> Any:
+    """g where ``mask`` holds, 0 elsewhere: the gradient through a kink or a choice
+    (relu, abs, clip, where, maximum, minimum). Selected, not multiplied by the mask: an
+    infinite or NaN g (a log of 1e-320 after it) stays where the mask holds, where
+    g·0 would be NaN, as PyTorch's masks select."""
+    if type(g) is float:  # a Scalar's backward: one test
+        return g if mask else 0.0
+    if isinstance(g, Node):  # create_graph: recorded
+        return where(mask, g, 0.0)
+    return np.where(mask, g, 0.0)
+
+
 def _to_taken(g: Any, take_a: Any) -> tuple[Any, Any]:
     """The gradients of maximum and minimum: g goes to the operand whose value was taken."""
-    return g * take_a, g * ~take_a
+    return selected(g, take_a), selected(g, ~take_a)
+
+
+def _taken_mask(compare: Any, a: Any, b: Any) -> Any:
+    """Where a is taken: ``compare(a, b)`` or a is NaN, on the data (under create_graph
+    a and b are graph values; the mask is a constant of the graph, as relu's is)."""
+    a, b = read_values(a, "the backward of maximum or minimum"), read_values(b, "the backward of maximum or minimum")
+    return np.logical_or(compare(a, b), np.isnan(a))
 
 
 class Maximum(Function, register=True):
@@ -347,7 +368,7 @@ class Maximum(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, z, a, b):
-        return _to_taken(g, np.greater_equal(a, b) | np.isnan(a))
+        return _to_taken(g, _taken_mask(np.greater_equal, a, b))
 
     @staticmethod
     def formulas(ctx, z, a, b):
@@ -372,7 +393,7 @@ class Minimum(Function, register=True):
 
     @staticmethod
     def backward(ctx, g, z, a, b):
-        return _to_taken(g, np.less_equal(a, b) | np.isnan(a))
+        return _to_taken(g, _taken_mask(np.less_equal, a, b))
 
     @staticmethod
     def formulas(ctx, z, a, b):
@@ -463,7 +484,7 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
     if lo is None and hi is None:
         raise ValueError("clip: give lo, hi or both")
     if _is_number_or_none(lo) and _is_number_or_none(hi):
-        return call(Clip, x, lo=lo, hi=hi)
+        return call(Clip, x, lo=_bound(lo, "lo"), hi=_bound(hi, "hi"))
     if lo is not None:
         x = maximum(x, lo)
     return x if hi is None else minimum(x, hi)
@@ -471,6 +492,23 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
 
 def _is_number_or_none(v: Any) -> bool:
     return v is None or isinstance(v, (int, float, np.integer, np.floating))
+
+
+def _bound(v: Any, which: str) -> float | None:
+    """A number bound of clip as a float: a NaN bound (which would pass every x through
+    on a Scalar and make every element NaN in NumPy) and an int beyond the floats are
+    refused by name."""
+    if v is None:
+        return None
+    try:
+        bound = float(v)
+    except OverflowError:
+        raise OverflowError(
+            f"clip: {which}, an int of {len(str(abs(int(v))))} digits, is beyond the largest float"
+        ) from None
+    if math.isnan(bound):
+        raise ValueError(f"clip: {which} is NaN; give a number, or None for no bound")
+    return bound
 
 
 def where(cond: Any, a: Any, b: Any) -> Any:

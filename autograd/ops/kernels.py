@@ -41,7 +41,9 @@ class FloatKernels:
 
     @staticmethod
     def relu(x: float) -> float:
-        return x if x > 0 else 0.0
+        # max(x, 0) as a Tensor's numpy.maximum computes it: NaN stays NaN (NaN > 0 is
+        # false, so "x if x > 0 else 0.0" swallowed it), −0.0 gives 0.0.
+        return 0.0 if x <= 0 else x
 
     @staticmethod
     def power(x: float, c: float) -> float:
