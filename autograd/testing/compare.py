@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from .finite_differences import Direction, FiniteDifferences, lowest_precision
+from .finite_differences import Direction, FiniteDifferences, lowest_precision, phi_along
 from .jacobian import Column, Entries
 from .kink_search import kinked_elements
 from .report import BAD_SUBGRADIENT, DISCONTINUITY, KINK, MISMATCH, OK, UNRESOLVED, Row, worst_first
 from .result import GradcheckResult
 from .settings import GradcheckSettings
-from .small import Probe, confirm_small, phi_along, rounding_noise
+from .small import Probe, confirm_small, rounding_noise
 from .taylor import taylor_test
 from .ties import Element, tie_probes
 
