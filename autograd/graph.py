@@ -300,6 +300,19 @@ class Node:
     def _get_meta(self, key: str, default: Any = None) -> Any:
         return default if self._meta is None else self._meta.get(key, default)
 
+    def _meta_dict(self) -> dict[str, Any]:
+        """This value's metadata, made now if it has none: under
+        ``state.backward_lock``, since two threads each making it (one naming the
+        value, one recording an in-place change of it) would keep one dict, and the
+        other's entry (its version: a change that backward no longer sees) is lost."""
+        meta = self._meta
+        if meta is None:
+            with state.backward_lock:
+                meta = self._meta
+                if meta is None:
+                    meta = self._meta = {}
+        return meta
+
     @property
     def name(self) -> str | None:
         """A label for drawings and error messages (``Tensor(..., name="w")``)."""
@@ -314,9 +327,7 @@ class Node:
         else:
             # Only the name: scope and site belong to where the value was created,
             # not to where it is named.
-            if self._meta is None:
-                self._meta = {}
-            self._meta["name"] = str(value)
+            self._meta_dict()["name"] = str(value)
 
     @property
     def scope(self) -> tuple[str, ...]:
@@ -428,9 +439,7 @@ class Node:
         older reading, stored last, would hide the newer change from every graph made
         between the two."""
         global _last_inplace
-        if self._meta is None:
-            self._meta = {}
-        self._meta["version"] = _last_inplace = next(_clock)
+        self._meta_dict()["version"] = _last_inplace = next(_clock)
         return _last_inplace
 
     def _version(self) -> int:
@@ -455,9 +464,7 @@ class Node:
                 f"register_hook on a value that does not require grad ({self._describe()}): "
                 "no gradient will ever reach it"
             )
-        if self._meta is None:
-            self._meta = {}
-        hooks = self._meta.setdefault("hooks", [])
+        hooks = self._meta_dict().setdefault("hooks", [])
         hooks.append(hook)
         return lambda: hooks.remove(hook) if hook in hooks else None
 
@@ -465,13 +472,11 @@ class Node:
         """Keep ``.grad`` on this non-leaf value after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise GradError(f"retain_grad on a value that does not require grad ({self._describe()})")
-        if self._meta is None:
-            self._meta = {}
-        self._meta["retain"] = True
+        self._meta_dict()["retain"] = True
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
-        self._grad = None
+        self.grad = None
 
     @property
     def requires_grad(self) -> bool:
@@ -520,7 +525,16 @@ class Node:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        self._grad = None if value is None else self._checked_grad(value)
+        value = None if value is None else self._checked_grad(value)
+        # A backward pass in another thread reads the old gradient, then stores the sum:
+        # a change waits for it (not ``with``: an optimizer's zero_grad pays this per
+        # parameter).
+        lock = state.backward_lock
+        lock.acquire()
+        try:
+            self._grad = value
+        finally:
+            lock.release()
 
     def _checked_grad(self, value: Any) -> Any:
         """A gradient assigned to ``.grad``, as this kind of value keeps it."""
@@ -548,9 +562,7 @@ class Node:
 def _warn_non_leaf_grad(node: Node) -> None:
     if node._get_meta("warned_grad"):
         return
-    if node._meta is None:
-        node._meta = {}
-    node._meta["warned_grad"] = True
+    node._meta_dict()["warned_grad"] = True
     warnings.warn(
         f"the .grad of {node._describe()}, made by {node.op}, is not kept: backward() fills "
         ".grad on leaves only. Call .retain_grad() on it before backward() to keep it.",

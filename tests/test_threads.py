@@ -422,19 +422,25 @@ def test_an_inplace_update_waits_for_a_running_compiled_step(fast_switching):
     assert all(v in (n, 4.0 * n) and lo == hi == 2.0 * (v / n) ** 0.5 for v, lo, hi in seen), seen
 
 
-def _stall_before_storing(code, name, arrived, go):
-    """A tracer (``sys.settrace``) that holds the thread once, where ``code`` is about to
-    store the global ``name``: the switch between reading a count and storing it."""
-    stores = {i.offset for i in dis.get_instructions(code) if i.opname == "STORE_GLOBAL" and i.argval == name}
+def _stall_before(code, store, name, arrived, go):
+    """A tracer (``sys.settrace``) that holds the thread once, where it is about to store
+    ``name`` (``store``: STORE_GLOBAL, STORE_ATTR) in ``code`` (None: in any code), until
+    ``go``: a switch between reading a value and storing what was computed from it."""
+    stores = {}
 
     def local(frame, event, arg):
-        if event == "opcode" and frame.f_lasti in stores and not arrived.is_set():
+        if event == "opcode" and frame.f_lasti in stores[frame.f_code] and not arrived.is_set():
             arrived.set()
             go.wait(10)
         return local
 
     def tracer(frame, event, arg):
-        if frame.f_code is not code:
+        if code is not None and frame.f_code is not code:
+            return None
+        if frame.f_code not in stores:
+            found = dis.get_instructions(frame.f_code)
+            stores[frame.f_code] = {i.offset for i in found if i.opname == store and i.argval == name}
+        if not stores[frame.f_code]:
             return None
         frame.f_trace_opcodes = True
         return local
@@ -460,7 +466,7 @@ def test_a_module_attribute_set_while_another_thread_assigns_one_reaches_the_com
     model = Scaled()
     step = ag.trace(model, Tensor([1.0, 1.0], requires_grad=True))
     arrived, go = threading.Event(), threading.Event()
-    tracer = _stall_before_storing(nn.Module.__setattr__.__code__, "_assignments", arrived, go)
+    tracer = _stall_before(nn.Module.__setattr__.__code__, "STORE_GLOBAL", "_assignments", arrived, go)
 
     def assign():
         sys.settrace(tracer)
@@ -482,3 +488,73 @@ def test_a_module_attribute_set_while_another_thread_assigns_one_reaches_the_com
     model.scale = 7.0
     seen.append(float(step(Tensor([1.0, 1.0]))[0]))
     assert seen == [10.0, 14.0]
+
+
+def test_zero_grad_waits_for_a_backward_pass_adding_to_the_gradient():
+    """A backward pass in one thread adds to w.grad while another thread zeroes it: the
+    zeroing waits for the pass, so the gradient is None, never the old gradient plus
+    the pass's (the zeroing lost between the pass's read of the old gradient and its
+    store of the sum)."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    (w * 3.0).sum().backward()
+    arrived, go, zeroed = threading.Event(), threading.Event(), threading.Event()
+    tracer = _stall_before(type(w)._grad_store.__code__, "STORE_ATTR", "_grad", arrived, go)
+
+    def accumulate():
+        sys.settrace(tracer)
+        try:
+            (w * 3.0).sum().backward()
+        finally:
+            sys.settrace(None)
+
+    a = threading.Thread(target=accumulate)
+    b = threading.Thread(target=lambda: (w.zero_grad(), zeroed.set()))
+    a.start()
+    try:
+        assert arrived.wait(10)
+        b.start()
+        zeroed.wait(0.3)  # zeroes at once, unless it waits for the pass
+    finally:
+        go.set()
+        a.join()
+    b.join()
+    assert w.grad is None
+
+
+def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version():
+    """A value's metadata (name, hooks, in-place version) is made at its first use. Two
+    threads making it at once, one naming a constant and one changing it in place,
+    kept one dict: the version was lost, and a graph that saved the constant before
+    the change ran backward with the new numbers."""
+    from glassgrad import InPlaceError, Scalar
+
+    c = Scalar(2.0, requires_grad=False)  # a Scalar's version is its metadata's (a Tensor's memory has one too)
+    w = Scalar(3.0, requires_grad=True)
+    y = w * c  # saves c
+    arrived, go, changed = threading.Event(), threading.Event(), threading.Event()
+    tracer = _stall_before(None, "STORE_ATTR", "_meta", arrived, go)
+
+    def name():
+        sys.settrace(tracer)
+        try:
+            c.name = "c"
+        finally:
+            sys.settrace(None)
+
+    def change():
+        c.data = 5.0
+        changed.set()
+
+    a, b = threading.Thread(target=name), threading.Thread(target=change)
+    a.start()
+    try:
+        assert arrived.wait(10)
+        b.start()
+        changed.wait(0.3)  # changes at once, unless it waits for the dict being made
+    finally:
+        go.set()
+        a.join()
+    b.join()
+    assert c.name == "c"
+    with pytest.raises(InPlaceError):
+        y.backward()

@@ -15,6 +15,7 @@ all outputs at such inputs, the upstream gradient v and vᵀJ for it. It then
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -341,8 +342,26 @@ def _rounded_like(fd: FiniteDifferences, c: Comparison, num_dtype: np.dtype, h: 
         return None
     if rounding_noise(partial(phi_along, fd, ones), h / 16) < noise / 4:
         return None
-    coarser = [d for d in _COARSER if np.finfo(d).eps > np.finfo(num_dtype).eps]
+    # Only a dtype that holds the inputs and f's values: sin's values at x = 1e100 scatter
+    # like any dtype's rounding now and then, but no float16 computed them.
+    largest = max(fd.mag0, *(float(np.max(np.abs(b), initial=0.0)) for b in c.base))
+    coarser = [d for d in _COARSER if np.finfo(num_dtype).eps < np.finfo(d).eps and largest <= float(np.finfo(d).max)]
     return next((d for d in coarser if noise <= 16 * float(np.finfo(d).eps) * scale), None)
+
+
+def cotangents(rng: np.random.Generator, outputs: Sequence[Any]) -> list[np.ndarray]:
+    """The v of φ = Σ vᵀf, one per output: Gaussian, so that a derivative that forgets
+    to multiply by v is caught; scaled by a power of two, which changes no rounding,
+    where f's values are so near the largest float that Σ v·f would overflow."""
+    vs = [rng.standard_normal(np.shape(o)) for o in outputs]
+    top = max((float(np.max(np.abs(o), initial=0.0)) for o in outputs), default=0.0)
+    if not 0.0 < top < math.inf:  # a non-finite output is refused with its own message
+        return vs
+    # Σ|v·f| = top·Σ|v·f/top|, each factor finite. It is kept below 2**1020, leaving
+    # the steps room to grow f sixteenfold, by the least power of two that does.
+    spread = sum(float(np.sum(np.abs(v * (np.asarray(o) / top)))) for v, o in zip(vs, outputs))
+    magnitude = math.log2(top) + math.log2(spread) if spread > 0 else 0.0
+    return vs if magnitude <= 1020 else [v * 2.0 ** (1020 - math.ceil(magnitude)) for v in vs]
 
 
 def _finite_differences(c: Comparison) -> FiniteDifferences:

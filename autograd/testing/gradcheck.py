@@ -28,7 +28,7 @@ from ..errors import GradError
 from ..graph import Node, run_backward
 from ..scalar import Scalar
 from ..tensor import Tensor
-from .compare import Comparison, Outputs, compare
+from .compare import Comparison, Outputs, compare, cotangents
 from .finite_differences import lowest_precision
 from .handwritten import ArgNums, HandDerivative, check_handwritten
 from .localize import Localization
@@ -129,7 +129,7 @@ def _check_graph(fn: Callable[..., Any], inputs: Sequence[Any], s: GradcheckSett
     before = snapshot([leaf.data for leaf in wanted])
     outs = _outputs(fn(*leaves), name)
     rng = np.random.default_rng(s.seed)
-    vs = [rng.standard_normal(np.shape(o.data)) for o in outs]
+    vs = cotangents(rng, [o.data for o in outs])
     backward = _Backprop(outs, vs, wanted)
 
     result = GradcheckResult(fn_name=name)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .compare import Comparison, Outputs, compare
+from .compare import Comparison, Outputs, compare, cotangents
 from .finite_differences import lowest_precision
 from .result import GradcheckResult, function_name
 from .settings import GradcheckSettings
@@ -103,7 +103,7 @@ def check_handwritten(
             f"pass vjp=lambda *inputs, v: ... (the gradient of Σ v·f) or jvp= instead"
         )
     rng = np.random.default_rng(s.seed)
-    vs = [np.ones(()) if derivative.form == "grad" else rng.standard_normal(np.shape(o)) for o in outs]
+    vs = [np.ones(())] if derivative.form == "grad" else cotangents(rng, outs)
     side: _Pullback | _Pushforward = (
         _Pushforward(derivative, args, checked, outs, vs, labels)
         if derivative.form == "jvp"
@@ -251,7 +251,7 @@ def _checked(args: Sequence[Any], argnums: ArgNums | None, name: str) -> list[in
                 f"gradcheck: none of the {len(args)} inputs of {name} is a float or a floating-point array, "
                 "so there is nothing to check; pass the inputs to differentiate as floats or float arrays"
             )
-        return checked
+        return _unmasked(args, checked, name)
     checked = [argnums] if isinstance(argnums, int) else list(argnums) if isinstance(argnums, (tuple, list)) else []
     if not checked or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in checked):
         raise TypeError(
@@ -270,7 +270,21 @@ def _checked(args: Sequence[Any], argnums: ArgNums | None, name: str) -> list[in
     positions = [int(i) % len(args) for i in checked]
     if len(set(positions)) < len(positions):
         raise ValueError(f"gradcheck: argnums={argnums!r} names an input of {name} twice; name each input once")
-    return positions
+    return _unmasked(args, positions, name)
+
+
+def _unmasked(args: Sequence[Any], checked: list[int], name: str) -> list[int]:
+    """``checked``, once no checked input is a masked array: the steps move its masked
+    elements too, which f may or may not read, and its derivative's masked entries
+    hold no numbers to compare."""
+    for i in checked:
+        if isinstance(args[i], np.ma.MaskedArray):
+            raise TypeError(
+                f"gradcheck: input {i} of {name} is a masked array; central differences move every element, "
+                "masked or not. Check f on a plain array (x.filled(value), or x.data with the mask passed as "
+                "a constant input)"
+            )
+    return checked
 
 
 def _is_float(x: Any) -> bool:

@@ -75,8 +75,8 @@ class Entries:
             direction = Direction.element(*c.element)
             plus, minus = self.outputs(direction.moved(self.base, c.h)), self.outputs(direction.moved(self.base, -c.h))
             columns.append((plus - minus) / (2 * c.h))
-            noises.append(self.eps * (np.abs(plus) + np.abs(minus)) / (2 * c.h))
-            curvatures.append(np.abs(plus - 2 * self.first + minus) / c.h**2)
+            noises.append((self.eps * np.abs(plus) + self.eps * np.abs(minus)) / (2 * c.h))
+            curvatures.append(np.abs((plus - self.first) - (self.first - minus)) / c.h / c.h)  # 2f, h² overflow
         return np.stack(columns, axis=1), np.stack(noises, axis=1), np.stack(curvatures, axis=1)
 
     def output(self, i: int) -> FiniteDifferences:
