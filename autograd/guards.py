@@ -32,15 +32,18 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
   :class:`TraceError`), and those it looks up with ``getattr`` or ``hasattr`` that
   are absent (``getattr(obj, "lr", 0.1)``), which may come to be; the attributes an
   ``operator.attrgetter`` or ``methodcaller`` names (one the code reads, or makes of
-  strings: ``attrgetter("opt.lr")``) and those ``object.__getattribute__`` or
-  ``inspect.getattr_static`` read by a string; the whole ``__dict__`` of an object
-  read through ``vars(obj)`` or ``obj.__dict__`` (compared as a dict read), every
-  attribute of a class read so;
+  strings: ``attrgetter("opt.lr")``; one it makes of anything else is refused) and
+  those ``object.__getattribute__`` or ``inspect.getattr_static`` read by a string;
+  the whole ``__dict__`` of an object read through ``vars(obj)`` or ``obj.__dict__``
+  (compared as a dict read), every attribute of a class read so;
 - the attribute a ``__getattr__`` (or ``__getattribute__``) of the user's computes,
   an object's or a module's: that neither the object nor its classes come to hold it
   and that the method stays, besides what the method's code reads;
 - for a method that calls ``super()``, the attributes its code loads in every class
   of the user's in its object's method resolution order, where ``super()`` looks;
+- the whole ``__dict__`` of an object of the user's classes that its code hands to
+  the library's (``dataclasses.asdict(config)``), as ``vars(obj)``; and the object
+  of a ``weakref.ref`` read, as the ref itself;
 - the attributes of the user's classes it gets so (``Cfg.scale``, ``self.scale``
   where the class holds ``scale``, a method): the class that holds one, and each
   class before it in the method resolution order, which may come to hold its own
@@ -61,11 +64,10 @@ engine's, NumPy's or the standard library's; code run from a string, ``python -c
 Not guarded: what the function computes in Python or NumPy from a large array (over
 65,536 numbers) the ops also read afresh, or from a large constant Tensor's numbers
 changed through ``.data[...]``; the attributes of an object it reaches otherwise than
-through the places above, as from C code that hands out an object it holds (``ref()``
-of a ``weakref.ref``, a ``functools.cache`` answering from its cache); those that an
-``attrgetter`` or ``methodcaller`` the function makes of a name it computes reads
-(``attrgetter(prefix + "lr")``); the attributes of the library's classes (glassgrad's,
-NumPy's, Python's) and of a metaclass.
+through the places above, as one only C code or the library's modules hand out (a
+``functools.cache`` answering from its cache, ``sys.modules["config"]``); the
+attributes of the library's classes (glassgrad's, NumPy's, Python's) and of a
+metaclass.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ import operator
 import os
 import random
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from types import (
     BuiltinMethodType,
@@ -178,6 +181,8 @@ def _strings(constants: Any) -> Iterator[str]:
             yield from _strings(c)
 
 
+_WHOLE = frozenset({"__dict__"})  # the names of an object read whole: vars(obj)
+
 # The callables of the operator module that read attributes by name (their reduction
 # names them; see _called).
 _CALLERS = (operator.attrgetter, operator.methodcaller)
@@ -191,6 +196,29 @@ def _called(caller: Any) -> frozenset[str]:
         args = factory.args
     names = args if type(caller) is operator.attrgetter else args[:1]
     return frozenset(part for name in names for part in name.split("."))
+
+
+@functools.cache
+def _made_of_computed_names(code: CodeType) -> str | None:
+    """Where ``code`` makes an ``attrgetter`` or ``methodcaller`` of anything but
+    constants (``attrgetter(prefix + "lr")``, or of a variable): which attributes it
+    reads only running it tells (no call of either is seen as it runs). None: nowhere."""
+    instructions = _instructions(code)[0]
+    for i, ins in enumerate(instructions):
+        if ins.argval not in ("attrgetter", "methodcaller") or ins.opname not in _LOADING:
+            continue
+        after = next((later for later in instructions[i + 1 :] if later.opname not in _CONSTANT), ins)
+        if after.opname not in _CALLS:
+            line = max((n for start, n in dis.findlinestarts(code) if start <= ins.offset and n), default=0)
+            return f"{ins.argval} at line {line or code.co_firstlineno} of {code.co_name}"
+    return None
+
+
+# The instructions that load a callable by name, those that may stand between it and
+# its call when the call passes only constants, and the calls (Python 3.10 to 3.14).
+_LOADING = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD", "LOAD_DEREF"})
+_CONSTANT = frozenset({"LOAD_CONST", "LOAD_SMALL_INT", "PUSH_NULL", "KW_NAMES", "CACHE", "EXTENDED_ARG"})
+_CALLS = frozenset({"PRECALL", "CALL", "CALL_KW", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW"})
 
 
 def _computing(frame: FrameType) -> tuple[Any, Any] | None:
@@ -408,10 +436,13 @@ class Reads:
             self.modules[id(module)] = module
             return
         if _library_code(code, frame.f_globals):
+            self._handed(frame)
             return
         if code.co_freevars and code not in self.closures:
             self._closures(code)
         attributes = self._names(code)
+        if attributes & {"attrgetter", "methodcaller"} or _loads(code)[0] & {"attrgetter", "methodcaller"}:
+            self.computed = self.computed or _made_of_computed_names(code)
         called = self.called
         self._walk(frame, attributes | called)
         if self.called != called:  # an attrgetter or methodcaller among them: what it reads too
@@ -423,6 +454,22 @@ class Reads:
             self._super(frame.f_locals.get(code.co_varnames[0]), attributes)
         if "random" in attributes:  # np.random.normal(...): the global generator
             self._generator(np.random.mtrand._rand)
+
+    def _handed(self, frame: FrameType) -> None:
+        """Note the whole ``__dict__`` of the objects of the user's classes that the
+        user's code hands to the library's (``dataclasses.asdict(config)``,
+        ``copy.deepcopy``), which may read any of their attributes, and any of those
+        (a weakref's object too) held by them, as ``vars(obj)`` reads them. A module is
+        read as any module is (every attribute, by the counter of assignments)."""
+        caller = frame.f_back
+        if caller is None or _library_code(caller.f_code, caller.f_globals):
+            return
+        code = frame.f_code
+        for name in code.co_varnames[: _arguments(code)]:
+            value = frame.f_locals.get(name)
+            kind = type(value)
+            if not isinstance(value, (type, nn.Module, Node)) and not _library_class(kind):
+                self._attributes(value, _WHOLE)
 
     def _walk(self, frame: FrameType, attributes: frozenset[str]) -> None:
         """Note the globals a frame's code loads, and the ``attributes`` of those, of
@@ -536,6 +583,9 @@ class Reads:
         seen.add(id(owner))
         if type(owner) in _CALLERS:  # the attributes it reads, of the objects it is called with
             self.called |= _called(owner)
+            return
+        if type(owner) is weakref.ref:  # its object, which it holds for good or drops
+            self._attributes(owner(), names, seen)
             return
         if isinstance(owner, (list, tuple)) or type(owner) is dict:
             items = list(owner.values()) if type(owner) is dict else owner
@@ -651,7 +701,8 @@ class Reads:
             return (
                 f"reads an attribute by a name it computes ({self.computed}): which attribute that is only running "
                 "the function tells, so no test at every call can check it for changes",
-                'Name it with a string or a variable (getattr(obj, "name"))',
+                'Name it with a string (getattr(obj, "name"), attrgetter("name")) or, in getattr, a variable '
+                "(getattr(obj, name))",
             )
         if self.unwalked:
             return (
@@ -732,8 +783,8 @@ def _named(holder: Any, key: str) -> str:
     """A place in words: a class's attribute and a function's defaults by the name of
     their holder (``Cfg.scale``, ``loss.__defaults__``), others by their own."""
     holder = holder.owner if type(holder) is _Got else holder
-    if key == "__dict__":  # vars(obj), read whole
-        return f"vars() of a {type(holder).__name__} object"
+    if key == "__dict__":  # vars(obj), or an object handed to the library's code: read whole
+        return f"every attribute of a {type(holder).__name__} object"
     if isinstance(holder, (type, FunctionType)):
         return f"{holder.__qualname__}.{key}"
     return key

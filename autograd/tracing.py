@@ -44,12 +44,13 @@ The rules of tracing (as in any tracer, ``jax.jit`` among them):
   module's attributes (its ``training`` flag, a layer or parameter it holds), the
   attributes it reads of a method's ``self``, of a settings object a global names, of
   a helper's arguments and of what a helper returns, by name, by ``getattr`` (a name
-  an expression computes: :class:`TraceError`; one absent when traced, read by
-  ``getattr`` with a default or ``hasattr``, set later), through ``vars(obj)`` or
-  ``obj.__dict__``, an ``operator.attrgetter`` or ``methodcaller``, a descriptor or
-  property of the user's, ``super()``, or a ``__getattr__`` (and that the object comes
-  to hold no such attribute), and further down (``config.optimizer.lr``, the objects
-  of a list: over 256 in one, :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
+  an expression computes, or an ``attrgetter`` made of one: :class:`TraceError`; one
+  absent when traced, read by ``getattr`` with a default or ``hasattr``, set later),
+  through ``vars(obj)`` or ``obj.__dict__``, an ``operator.attrgetter`` or
+  ``methodcaller``, a descriptor or property of the user's, ``super()``, or a
+  ``__getattr__`` (and that the object comes to hold no such attribute), and further
+  down (``config.optimizer.lr``, the objects of a list: over 256 in one,
+  :class:`TraceError`), the attributes of the user's classes read so (``Cfg.scale``,
   ``self.scale`` held by the class, a method; ``Cfg`` rebound), the numbers and items
   of the arrays, lists and dicts it reads, also when changed in place, the data of a
   constant Tensor or frozen parameter read.

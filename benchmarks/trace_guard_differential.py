@@ -16,7 +16,8 @@ constant Tensor, a module of glassgrad.nn; and reads by other means than a name 
 function's code loads: ``vars(obj)`` and ``obj.__dict__``, ``operator.attrgetter``,
 ``itemgetter`` and ``methodcaller``, ``object.__getattribute__``, a ``__getattr__``, a
 descriptor and a property's getter, a helper's argument, an object a helper returns,
-``super()``) with the changes it may undergo. After each change, a call is one of:
+``super()``, ``dataclasses.asdict``, a ``weakref.ref``) with the changes it may
+undergo. After each change, a call is one of:
 
 - ``equal``: the compiled step gives what eager glassgrad gives;
 - ``retraced``: it traced the function again (what it read changed), and agrees;
@@ -242,6 +243,11 @@ def pieces() -> dict[str, Piece]:
             "operator.attrgetter('c.s')(o{i})",
             ["o{i}.c.s = {v}", "o{i}.c = types.SimpleNamespace(s={v})"],
         ),
+        "attrgetter_computed": Piece(  # refused: which attribute it reads only running it tells
+            "class K{i}:\n    pass\no{i} = K{i}()\no{i}.s = {v}\nname{i} = 's'\n",
+            "operator.attrgetter(name{i})(o{i})",
+            ["o{i}.s = {v}"],
+        ),
         "itemgetter": Piece(
             "class K{i}:\n    pass\no{i} = K{i}()\no{i}.s = {v}\nD{i} = {{'a': {v}}}\n"
             "item{i} = operator.itemgetter('a')\n",
@@ -290,6 +296,16 @@ def pieces() -> dict[str, Piece]:
             "hh{i}(cfg{i})",
             ["cfg{i}.lr = {v}", "C{i}.lr = {v}"],
         ),
+        "asdict": Piece(
+            "@dataclasses.dataclass\nclass DA{i}:\n    lr: float = {v}\nda{i} = DA{i}()\n",
+            "dataclasses.asdict(da{i})['lr']",
+            ["da{i}.lr = {v}"],
+        ),
+        "weakref": Piece(
+            "class K{i}:\n    pass\no{i} = K{i}()\no{i}.s = {v}\nR{i} = weakref.ref(o{i})\n",
+            "R{i}().s",
+            ["o{i}.s = {v}"],
+        ),
         "class_vars": Piece("class K{i}:\n    s = {v}\n", "vars(K{i})['s']", ["K{i}.s = {v}"]),
         "getattribute": Piece(
             "class K{i}:\n    s = {v}\no{i} = K{i}()\n",
@@ -317,7 +333,9 @@ def pieces() -> dict[str, Piece]:
 
 
 PIECES = pieces()
-PRELUDE = "import collections, dataclasses, functools, operator, types\nimport numpy as np\nimport glassgrad as gg\n"
+PRELUDE = (
+    "import collections, dataclasses, functools, operator, types, weakref\nimport numpy as np\nimport glassgrad as gg\n"
+)
 
 
 @dataclass

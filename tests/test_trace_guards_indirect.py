@@ -5,9 +5,11 @@ property's or descriptor's getter, a helper's argument, and ``super()``. When wh
 read has changed since the trace, the step traces the function again and computes
 what eager glassgrad computes; it never replays a stale number."""
 
+import dataclasses
 import operator
 import sys
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -230,5 +232,29 @@ def test_what_a_modules_getattr_computes_is_seen(monkeypatch):
 def test_a_dict_read_whole_too_large_to_compare_is_refused():
     """vars(s) holding an array of 70,000 numbers: the trace refuses it, naming it."""
     s = settings(X=np.ones(70_000), scale=1.0)
-    with pytest.raises(TraceError, match=r"reads vars\(\) of a Settings object, a dict of 70,001 numbers and items"):
+    with pytest.raises(TraceError, match=r"reads every attribute of a Settings object, a dict of 70,001 numbers"):
         trace(lambda x: (x * W * vars(s)["scale"]).sum(), Tensor(ONES))
+
+
+def test_an_attrgetter_made_of_a_computed_name_is_refused():
+    """attrgetter(prefix + "r"): which attribute it reads only running it tells, and
+    no call of it is seen as it runs; the step replayed 1 after s.lr = 3."""
+    s, prefix = settings(lr=1.0), "l"
+    with pytest.raises(TraceError, match=r"by a name it computes \(attrgetter at line \d+ of <lambda>\)"):
+        trace(lambda x: (x * W * operator.attrgetter(prefix + "r")(s)).sum(), Tensor(ONES))
+    trace(lambda x: (x * W * operator.attrgetter("lr")(s)).sum(), Tensor(ONES))  # a string is followed
+
+
+@dataclasses.dataclass
+class Hyper:
+    lr: float = 1.0
+
+
+def test_what_the_librarys_code_reads_of_an_object_handed_to_it_is_seen():
+    """dataclasses.asdict(hyper)["lr"] and a weakref's object: the step kept 1 after
+    hyper.lr = 3 (asdict's reads are the standard library's, which the walk skips)."""
+    hyper = Hyper()
+    changed_after_trace(lambda x: (x * W * dataclasses.asdict(hyper)["lr"]).sum(), lambda: setattr(hyper, "lr", 3.0))
+    config = settings(lr=1.0)
+    ref = weakref.ref(config)
+    changed_after_trace(lambda x: (x * W * ref().lr).sum(), lambda: setattr(config, "lr", 3.0))
