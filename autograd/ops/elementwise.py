@@ -283,8 +283,12 @@ class Clip(Function, register=True):
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        lo, hi = ctx.saved.lo, ctx.saved.hi
-        return b.op("Clip", x, *(("" if v is None else b.const(v, ctx.data.dtype)) for v in (lo, hi)))
+        # numpy's own definition, min(max(x, lo), hi), rather than ONNX's Clip: after a
+        # Relu, onnxruntime fuses the two and then fails on a float64 bound.
+        for extreme, bound in (("Max", ctx.saved.lo), ("Min", ctx.saved.hi)):
+            if bound is not None:
+                x = b.op(extreme, x, b.const(bound, ctx.data.dtype))
+        return x
 
 
 class Where(Function, register=True):

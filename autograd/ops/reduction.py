@@ -212,7 +212,10 @@ class Var(Function, register=True):
         axes = ctx.saved.axes
         centered = b.op("Sub", x, b.reduce("Mean", x, axes, True))
         total = b.reduce("Sum", b.op("Mul", centered, centered), axes, keeps_dims(ctx))
-        return b.op("Div", total, b.const(ctx.saved.dof, ctx.data.dtype))
+        # n − ddof, with n read at run time when it follows the batch size.
+        x_node, dtype = ctx.parents[0], ctx.data.dtype
+        ddof = np.prod([np.shape(x_node.data)[a] for a in axes]) - ctx.saved.dof
+        return b.op("Div", total, b.op("Sub", b.count(x, x_node, axes, dtype), b.const(ddof, dtype)))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:

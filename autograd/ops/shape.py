@@ -38,7 +38,7 @@ class Reshape(Function, register=True):
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        return b.op("Reshape", x, b.target_shape(ctx.parents[0].data.shape, ctx.data.shape))
+        return b.reshape(x, ctx.parents[0], ctx)
 
 
 class Transpose(Function, register=True):
@@ -69,7 +69,8 @@ class Transpose(Function, register=True):
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        return b.op("Transpose", x, perm=list(ctx.saved.axes))
+        # A 0-d value has no axes to permute (and ONNX no empty perm).
+        return b.op("Transpose", x, perm=list(ctx.saved.axes)) if ctx.saved.axes else b.op("Identity", x)
 
 
 class BroadcastTo(Function, register=True):
@@ -94,7 +95,19 @@ class BroadcastTo(Function, register=True):
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        return b.op("Expand", x, b.ints(ctx.data.shape))
+        # Expand broadcasts its input against the shape given: a 1 keeps the input's
+        # length, which is how an axis that follows the batch size stays free.
+        shape, source = list(ctx.data.shape), ctx.parents[0]
+        lead = len(shape) - np.ndim(source.data)
+        kept = {lead + i for i in b.batch_axes(source)}
+        for i in b.batch_axes(ctx):
+            if i not in kept:
+                raise b.refuse(
+                    f"the op broadcast_to {tuple(shape)} makes axis {i} follow the batch size from a value "
+                    f"of shape {np.shape(source.data)} that does not"
+                )
+            shape[i] = 1
+        return b.op("Expand", x, b.ints(shape))
 
 
 def _is_basic_index(key: Any) -> bool:
