@@ -2,6 +2,9 @@
 to 1e-6, at another batch size than the example's. Runs when the export extra
 (onnx, onnxruntime) is installed."""
 
+import subprocess
+import sys
+
 import glassgrad as gg
 import numpy as np
 import pytest
@@ -117,3 +120,26 @@ def test_a_constant_that_follows_the_batch_size_is_refused(name):
 def test_a_function_that_fails_at_another_batch_size_is_refused():
     with pytest.raises(ExportError, match=r"batch size 3.*dynamic_batch=False"):
         to_onnx(lambda x: x.reshape(2, 4), np.zeros((2, 4)))
+
+
+def test_a_transposed_value_cast_for_a_matmul_loads_in_onnxruntime(tmp_path):
+    # onnxruntime 1.32 crashes the process (SIGSEGV) building a session for a Transpose
+    # of the leading axes, a Cast, then a MatMul: load it in a process of its own.
+    W64 = RNG.normal(size=(3, 2))
+    fns = (
+        lambda x: gg.transpose(x, (1, 0, 2)) @ W64,
+        lambda x: gg.cast(gg.transpose(x * 2.0, (1, 0, 2)), np.float64) @ W64,
+    )
+    for i, fn in enumerate(fns):
+        path = tmp_path / f"model{i}.onnx"
+        path.write_bytes(to_onnx(fn, np.zeros((2, 4, 3), np.float32)).SerializeToString())
+        X = RNG.normal(size=(5, 4, 3)).astype(np.float32)
+        np.save(tmp_path / "x.npy", X)
+        code = (
+            "import numpy as np, onnxruntime as ort, sys; "
+            f"s = ort.InferenceSession({str(path)!r}); "
+            f"np.save(sys.argv[1], s.run(None, {{'input': np.load({str(tmp_path / 'x.npy')!r})}})[0])"
+        )
+        out = tmp_path / f"y{i}.npy"
+        assert subprocess.run([sys.executable, "-c", code, str(out)], timeout=60).returncode == 0
+        np.testing.assert_allclose(np.load(out), fn(Tensor(X)).data, rtol=1e-6, atol=1e-6)
