@@ -22,6 +22,8 @@ FUNCTIONS = {
     "arithmetic": lambda x: (x * 2.0 - 1.0) / (x * x + 1.0) + (-x) ** 3.0,
     "exp, log, sqrt, abs": lambda x: gg.exp(x * 0.5) + gg.log(gg.abs(x) + 1.0) + gg.sqrt(gg.abs(x)),
     "softplus, log_sigmoid, clip": lambda x: gg.softplus(x) + gg.log_sigmoid(x) + gg.clip(x, -0.5, None),
+    "a transposed stack times a vector": lambda x: gg.transpose(x.reshape(-1, 2, 2), (0, 2, 1)) @ B[:2],
+    "a vector times a transposed stack": lambda x: B[:2] @ gg.transpose(x.reshape(-1, 2, 2), (0, 2, 1)),
     "relu then clip": lambda x: gg.clip(gg.relu(x), -0.7, 0.9) + gg.clip(x, None, 0.2),
     "power with a graph exponent": lambda x: gg.power(gg.abs(x) + 0.5, gg.sigmoid(x)),
     "reductions keeping axes": lambda x: x - x.mean(axis=1, keepdims=True) + x.max(axis=1, keepdims=True),
