@@ -217,13 +217,14 @@ def optim_step(rng: random.Random, ops: Ops) -> list[str]:
     ]
 
 
-def hog_function(rng: random.Random, name: str, ops: Ops) -> str:
+def hog_function(rng: random.Random, name: str, ops: Ops, size: int) -> str:
     """A loss of ``h`` (the shared parameter H) and a constant, and its compiled step.
     H is read once, by an op that saves it: an eager forward pass that read H several
     times, while another thread updated it, computed from two values of H (each op
     with the value it read), which no copy of H reproduces."""
     body, last = graph_lines(rng, ["h", "c"], ops, rng.randint(1, 4))
-    fn = f"def {name}(h):\n    h = h * 1.0\n    c = {value(rng, 'Tensor', False)}\n"
+    c = value(rng, "Tensor", False) if size == SHAPE else f"Tensor({number(rng)})"
+    fn = f"def {name}(h):\n    h = h * 1.0\n    c = {c}\n"
     fn += "".join(f"    {line}\n" for line in body) + f"    return {reduce('Tensor', last)}\n"
     return fn + f"HOG_STEPS[{name!r}] = gg.trace({name}, Tensor(H.data.copy(), requires_grad=True))\n"
 
@@ -254,19 +255,23 @@ def hogwild_step(rng: random.Random, name: str) -> list[str]:
     ]
 
 
-def round_source(rng: random.Random, tag: str, threads: int) -> str:
-    """The module of one round: new ops, shared parameters, one program per thread."""
+def round_source(rng: random.Random, tag: str, threads: int, h_size: int) -> str:
+    """The module of one round: new ops, shared parameters, one program per thread; H
+    of ``h_size`` numbers."""
     ops_text, unary, binary = ops_source(rng, tag)
     ops = (unary, binary)
     module = [
         "import glassgrad as gg",
+        "import numpy as np",
         "from glassgrad import InPlaceError, Scalar, Tensor",
         "from glassgrad.optim import SGD, Adam",
         "",
         ops_text,
         f"PT = [{value(rng, 'Tensor')}, {value(rng, 'Tensor')}]",
         f"PS = [{value(rng, 'Scalar')}, {value(rng, 'Scalar')}]",
-        f"H = {value(rng, 'Tensor')}",
+        f"H = {value(rng, 'Tensor')}"
+        if h_size == SHAPE
+        else f"H = Tensor(np.linspace({number(rng)}, {number(rng)}, {h_size}), requires_grad=True)",
         "HOG_STEPS, STARTED, FINISHED = {}, [], []",
         traced_function(rng, "shared_fn", BUILT_IN),
         "SHARED_STEP = gg.trace(shared_fn, Tensor([0.5, 0.5, 0.5], requires_grad=True))",
@@ -292,7 +297,7 @@ def round_source(rng: random.Random, tag: str, threads: int) -> str:
             elif what == "optim":
                 step = optim_step(rng, ops)
             else:
-                module.append(hog_function(rng, f"hog_{name}", BUILT_IN))
+                module.append(hog_function(rng, f"hog_{name}", BUILT_IN, h_size))
                 step = hogwild_step(rng, f"hog_{name}")
             lines += ["try:", *indent(step), "except Exception as exc:", "    error(exc)", "next_step()"]
         module += [f"def program_{t}(note, ready, next_step, error, hog, applied):", *indent(lines), ""]
@@ -408,7 +413,7 @@ def compare(source: str, tag: str, threads: int, counts: dict[str, int], reporte
         elif len(got.notes) != len(want.notes):
             problems.append((f"thread {t}: notes", f"{len(got.notes)} in threads, {len(want.notes)} alone"))
         problems += judge_hogwild(space, t, got, counts)
-    made = space["H_START"] - sum((u for r in runs for u in r.updates), np.zeros(SHAPE))
+    made = space["H_START"] - sum((u for r in runs for u in r.updates), 0.0)
     if not np.allclose(space["H"].data, made, rtol=1e-12, atol=1e-15, equal_nan=True):
         problems.append(("H", f"{space['H'].data!r}, its start minus every update made is {made!r}"))
     for p, q in zip(space["PT"] + space["PS"], alone_space["PT"] + alone_space["PS"]):
@@ -442,6 +447,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget of the whole run (CPU)")
     parser.add_argument("--threads", type=int, default=3)
+    help_h = "numbers in the shared parameter H: NumPy lets other threads run during an operation on many"
+    parser.add_argument("--h-size", type=int, default=SHAPE, help=help_h)
     args = parser.parse_args()
     sys.setswitchinterval(1e-6)  # a switch between almost any two bytecodes
     rng = random.Random(args.seed)
@@ -462,7 +469,11 @@ def main() -> None:
     with np.errstate(all="ignore"):
         while time.process_time() - start < args.seconds:
             compare(
-                round_source(rng, f"{args.seed}r{i}", args.threads), f"{args.seed}r{i}", args.threads, counts, reported
+                round_source(rng, f"{args.seed}r{i}", args.threads, args.h_size),
+                f"{args.seed}r{i}",
+                args.threads,
+                counts,
+                reported,
             )
             i += 1
     cpu = time.process_time() - start
