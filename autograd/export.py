@@ -70,6 +70,7 @@ class OnnxBuilder:
         self._batch_axes = batch_axes
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        self._producers: dict[str, Any] = {}  # each node by the name of its output
         self._count = 0
 
     def _name(self, stem: str) -> str:
@@ -90,7 +91,19 @@ class OnnxBuilder:
         one); returns the name of its output."""
         out = self._name(op_type.lower())
         self.nodes.append(self._helper.make_node(op_type, list(inputs), [out], name=out, **attributes))
+        self._producers[out] = self.nodes[-1]
         return out
+
+    def cast(self, x: str, dtype: Any) -> str:
+        """``x`` converted to ``dtype``. The cast of a transpose is written as the
+        transpose of a cast (the two commute): onnxruntime 1.32 crashes the process
+        building a session where a Transpose of the leading axes feeds a MatMul
+        through a Cast."""
+        producer = self._producers.get(x)
+        if producer is not None and producer.op_type == "Transpose":
+            perm = self._helper.get_attribute_value(producer.attribute[0])
+            return self.op("Transpose", self.cast(producer.input[0], dtype), perm=list(perm))
+        return self.op("Cast", x, to=self.cast_code(dtype))
 
     def const(self, value: Any, dtype: Any = None, name: str | None = None) -> str:
         """A constant (an initializer) of ``dtype``; by default arrays keep their dtype
@@ -156,10 +169,7 @@ def translate(node: Node, b: OnnxBuilder, inputs: list[str]) -> str:
     fn = node.fn
     assert fn is not None
     dtype = np.result_type(node.data)
-    inputs = [
-        b.op("Cast", name, to=b.cast_code(dtype)) if np.result_type(p.data) != dtype else name
-        for name, p in zip(inputs, node.parents)
-    ]
+    inputs = [b.cast(name, dtype) if np.result_type(p.data) != dtype else name for name, p in zip(inputs, node.parents)]
     if fn.onnx_op is not None:
         return b.op(fn.onnx_op, *inputs)
     if fn.to_onnx is None:

@@ -2,6 +2,9 @@
 to 1e-6, at another batch size than the example's. Runs when the export extra
 (onnx, onnxruntime) is installed."""
 
+import subprocess
+import sys
+
 import glassgrad as gg
 import numpy as np
 import pytest
@@ -19,6 +22,8 @@ FUNCTIONS = {
     "arithmetic": lambda x: (x * 2.0 - 1.0) / (x * x + 1.0) + (-x) ** 3.0,
     "exp, log, sqrt, abs": lambda x: gg.exp(x * 0.5) + gg.log(gg.abs(x) + 1.0) + gg.sqrt(gg.abs(x)),
     "softplus, log_sigmoid, clip": lambda x: gg.softplus(x) + gg.log_sigmoid(x) + gg.clip(x, -0.5, None),
+    "a transposed stack times a vector": lambda x: gg.transpose(x.reshape(-1, 2, 2), (0, 2, 1)) @ B[:2],
+    "a vector times a transposed stack": lambda x: B[:2] @ gg.transpose(x.reshape(-1, 2, 2), (0, 2, 1)),
     "relu then clip": lambda x: gg.clip(gg.relu(x), -0.7, 0.9) + gg.clip(x, None, 0.2),
     "power with a graph exponent": lambda x: gg.power(gg.abs(x) + 0.5, gg.sigmoid(x)),
     "reductions keeping axes": lambda x: x - x.mean(axis=1, keepdims=True) + x.max(axis=1, keepdims=True),
@@ -117,3 +122,26 @@ def test_a_constant_that_follows_the_batch_size_is_refused(name):
 def test_a_function_that_fails_at_another_batch_size_is_refused():
     with pytest.raises(ExportError, match=r"batch size 3.*dynamic_batch=False"):
         to_onnx(lambda x: x.reshape(2, 4), np.zeros((2, 4)))
+
+
+def test_a_transposed_value_cast_for_a_matmul_loads_in_onnxruntime(tmp_path):
+    # onnxruntime 1.32 crashes the process (SIGSEGV) building a session for a Transpose
+    # of the leading axes, a Cast, then a MatMul: load it in a process of its own.
+    W64 = RNG.normal(size=(3, 2))
+    fns = (
+        lambda x: gg.transpose(x, (1, 0, 2)) @ W64,
+        lambda x: gg.cast(gg.transpose(x * 2.0, (1, 0, 2)), np.float64) @ W64,
+    )
+    for i, fn in enumerate(fns):
+        path = tmp_path / f"model{i}.onnx"
+        path.write_bytes(to_onnx(fn, np.zeros((2, 4, 3), np.float32)).SerializeToString())
+        X = RNG.normal(size=(5, 4, 3)).astype(np.float32)
+        np.save(tmp_path / "x.npy", X)
+        code = (
+            "import numpy as np, onnxruntime as ort, sys; "
+            f"s = ort.InferenceSession({str(path)!r}); "
+            f"np.save(sys.argv[1], s.run(None, {{'input': np.load({str(tmp_path / 'x.npy')!r})}})[0])"
+        )
+        out = tmp_path / f"y{i}.npy"
+        assert subprocess.run([sys.executable, "-c", code, str(out)], timeout=60).returncode == 0
+        np.testing.assert_allclose(np.load(out), fn(Tensor(X)).data, rtol=1e-6, atol=1e-6)

@@ -426,7 +426,7 @@ class Cast(Function, register=True):
 
     @staticmethod
     def to_onnx(ctx, b, x):
-        return b.op("Cast", x, to=b.cast_code(ctx.data.dtype))
+        return b.cast(x, ctx.data.dtype)
 
 
 def exp(x: Any) -> Any:

@@ -27,13 +27,22 @@ class MatMul(Function, register=True):
     """C = A @ B;  ∂L/∂A = G @ Bᵀ,  ∂L/∂B = Aᵀ @ G"""
 
     category = "matmul"
-    onnx_op = "MatMul"
     broadcasts = True
     reference = np.matmul
 
     @staticmethod
     def forward(ctx, a, b):
         return a @ b
+
+    @staticmethod
+    def to_onnx(ctx, b, a, c):
+        # A vector on the right of a matrix is written as a column, squeezed from the
+        # product: onnxruntime 1.32 fuses a Transpose of the matrix into a MatMul with a
+        # vector operand and gets other numbers.
+        if np.ndim(ctx.parents[1].data) != 1 or np.ndim(ctx.parents[0].data) == 1:
+            return b.op("MatMul", a, c)
+        last = b.ints([-1])
+        return b.op("Squeeze", b.op("MatMul", a, b.op("Unsqueeze", c, last)), last)
 
     @staticmethod
     def backward(ctx, g, c, a, b):
