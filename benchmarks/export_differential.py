@@ -48,6 +48,7 @@ from typing import Any
 import glassgrad as gg
 import numpy as np
 import onnxruntime as ort
+import shrinking
 from glassgrad import Tensor, ops
 from glassgrad.export import ExportError, to_onnx
 from glassgrad.graph import walk
@@ -406,22 +407,7 @@ def shrink(program: Program, example: np.ndarray, found: str, budget: int = 200)
             return None
         return m if kind == "compared" and m is not None and m.split()[0] == found.split()[0] else None
 
-    for k in range(1, len(program)):
-        m = still(program[:k])
-        if m:
-            program, found = program[:k], m
-            break
-    changed = True
-    while changed and budget > 0:
-        changed = False
-        for i in reversed(range(len(program))):
-            smaller = without(program, i)
-            budget -= 1
-            m = still(smaller) if smaller else None
-            if m:
-                program, found, changed = smaller, m, True
-                break
-    return program, found
+    return shrinking.shrink(program, found, still, without, budget)
 
 
 def render(program: Program, example: np.ndarray) -> str:

@@ -51,6 +51,7 @@ from typing import Any
 
 import glassgrad as gg
 import numpy as np
+import shrinking
 import torch
 from glassgrad import ops
 
@@ -761,22 +762,7 @@ def shrink(program: Program, family: str, found: str, budget: int = 300) -> tupl
             return None
         return m if m is not None and m.split(":")[0] == kind else None
 
-    for k in range(1, len(program)):
-        m = still(program[:k])
-        if m:
-            program, found = program[:k], m
-            break
-    changed = True
-    while changed and budget > 0:
-        changed = False
-        for i in reversed(range(len(program))):
-            smaller = without(program, i)
-            budget -= 1
-            m = still(smaller) if smaller is not None else None
-            if m:
-                program, found, changed = smaller, m, True
-                break
-    return program, found
+    return shrinking.shrink(program, found, still, without, budget)
 
 
 def render(program: Program) -> str:
