@@ -48,7 +48,7 @@ from typing import Any
 import glassgrad as gg
 import numpy as np
 import onnxruntime as ort
-import shrinking
+import programs
 from glassgrad import Tensor, ops
 from glassgrad.export import ExportError, to_onnx
 from glassgrad.graph import walk
@@ -407,7 +407,7 @@ def shrink(program: Program, example: np.ndarray, found: str, budget: int = 200)
             return None
         return m if kind == "compared" and m is not None and m.split()[0] == found.split()[0] else None
 
-    return shrinking.shrink(program, found, still, without, budget)
+    return programs.shrink(program, found, still, without, budget)
 
 
 def render(program: Program, example: np.ndarray) -> str:
@@ -419,8 +419,7 @@ def render(program: Program, example: np.ndarray) -> str:
             code = f"Tensor(np.random.default_rng({a[2]}).uniform(-2, 2, {a[0]}).astype(np.{a[1]}))"
         elif kind in ("unary", "binary"):
             names = {"x": f"v{a[1]}"} if kind == "unary" else {"a": f"v{a[1]}", "b": f"v{a[2]}"}
-            code = re.sub(r"\b([a-z_]+)\(", r"ops.\1(", (UNARY if kind == "unary" else BINARY)[a[0]])
-            code = re.sub(r"\b[abx]\b", lambda m, names=names: names[m[0]], code)
+            code = programs.formula_code((UNARY if kind == "unary" else BINARY)[a[0]], names)
         elif kind == "number":
             op, j, c, left = a
             right = {"+": f"v{j} + {c}", "-": f"{c} - v{j}", "*": f"v{j} * {c}", "/": f"{c} / (v{j} * v{j} + 1.0)"}

@@ -70,7 +70,7 @@ from typing import Any, ClassVar
 
 import glassgrad as gg
 import numpy as np
-import shrinking
+import programs
 
 try:
     import torch
@@ -907,7 +907,7 @@ def shrink(program: Program, mode: str, oracles: tuple[str, ...], found: str, bu
             return None
         return m if m is not None and m.split(":")[0] == kind else None
 
-    return shrinking.shrink(program, found, still, without, budget)
+    return programs.shrink(program, found, still, without, budget)
 
 
 def render(program: Program, mode: str) -> str:

@@ -44,14 +44,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import glassgrad as gg
 import numpy as np
-import shrinking
+import programs
 import torch
 from glassgrad import ops
 
@@ -762,7 +761,7 @@ def shrink(program: Program, family: str, found: str, budget: int = 300) -> tupl
             return None
         return m if m is not None and m.split(":")[0] == kind else None
 
-    return shrinking.shrink(program, found, still, without, budget)
+    return programs.shrink(program, found, still, without, budget)
 
 
 def render(program: Program) -> str:
@@ -777,9 +776,7 @@ def render(program: Program) -> str:
             code = f"{a[2]!r} {a[0]} v{a[1]}" if a[3] else f"v{a[1]} {a[0]} {a[2]!r}"
         elif kind in ("unary", "binary"):
             names = {"x": f"v{a[1]}"} if kind == "unary" else {"a": f"v{a[1]}", "b": f"v{a[2]}"}
-            src = (UNARY if kind == "unary" else BINARY)[a[0]]
-            code = re.sub(r"\b([a-z_]+)\(", r"ops.\1(", src)
-            code = re.sub(r"\b[abx]\b", lambda m, names=names: names[m[0]], code)
+            code = programs.formula_code((UNARY if kind == "unary" else BINARY)[a[0]], names)
         elif kind == "reduce":
             name, ddof = ("var", f", ddof={a[0][3:]}") if a[0].startswith("var") else (a[0], "")
             code = f"gg.{name}(v{a[1]}, axis={a[2]!r}, keepdims={a[3]}{ddof})"

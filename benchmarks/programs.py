@@ -1,8 +1,10 @@
-"""Shrinking a differential run's finding to a small program, the same way for every
-differential script: a program is a list of steps, each reading earlier ones."""
+"""What the differential scripts share about their random programs (lists of steps,
+each reading earlier ones): shrinking a finding to a small program, and writing a
+step's formula as the glassgrad code the printed reproduction runs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -33,3 +35,10 @@ def shrink(
                 program, found, changed = smaller, m, True
                 break
     return program, found
+
+
+def formula_code(formula: str, names: dict[str, str]) -> str:
+    """``formula`` over x (or a and b) as glassgrad code over the program's values:
+    each call is glassgrad's op of that name, each operand the value ``names`` gives."""
+    code = re.sub(r"\b([a-z_]+)\(", r"ops.\1(", formula)
+    return re.sub(r"\b[abx]\b", lambda m: names[m[0]], code)
