@@ -56,11 +56,11 @@ def apply({inputs}{params}):
         out._seq = 0
     try:
         data = {forward}
+        out._data = data if type(data) is kind.data_type else kind._as_data(data)
     except GlassgradError:
         raise
-    except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as exc:
+    except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError, AttributeError) as exc:
         raise kind._op_error(cls, {tuple}, exc) from None
-    out._data = data if type(data) is kind.data_type else kind._as_data(data)
     out._g = out._meta = None
     if out._fn is None:  # not recorded: keep no inputs and nothing for a backward
         out._p0 = out._p1 = out.saved = None

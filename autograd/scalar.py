@@ -52,6 +52,10 @@ def _one_number(gradient: Any, what: str) -> Any:
         raise GradError(f"{what} must be one number: {exc}") from None
 
 
+class _ArrayResult(TypeError):
+    """An op gave an array of some shape where a Scalar holds one number."""
+
+
 class Scalar(Operators, Node):
     """One float that records the operations applied to it.
 
@@ -89,6 +93,8 @@ class Scalar(Operators, Node):
 
     @staticmethod
     def _as_data(data: Any) -> float:
+        if getattr(data, "ndim", 0):
+            raise _ArrayResult(f"it made an array of shape {data.shape}")
         return data if type(data) is float else float(data)
 
     @staticmethod
@@ -114,6 +120,11 @@ class Scalar(Operators, Node):
     @classmethod
     def _op_error(cls, fn: type[Function], inputs: Sequence[Node], exc: Exception) -> Exception:
         args = ", ".join(repr(x._data) for x in inputs)
+        if isinstance(exc, (AttributeError, _ArrayResult)):  # an op of arrays: shapes, axes
+            return TypeError(
+                f"{fn.name}({args}): {fn.name} works on arrays, and a Scalar is one Python float; "
+                f"use Tensors for it (glassgrad.Tensor([...]))"
+            )
         return type(exc)(f"{fn.name}({args}): {exc}")
 
     def _check_new_data(self, value: Any) -> float:

@@ -1,4 +1,5 @@
-"""Scalar and Tensor never mix: every operator and op, in both orders, refuses clearly."""
+"""Scalar and Tensor never mix: every operator and op, in both orders, refuses clearly;
+an op of arrays (shapes, axes) on a Scalar says so."""
 
 import operator
 
@@ -74,3 +75,28 @@ def test_converting_explicitly_works_as_the_message_says():
     y = Scalar(Tensor([2.0]).item()) * s
     y.backward()
     assert s.grad == 2.0
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda s: ag.sum(s),
+        lambda s: ag.mean(s, axis=0),
+        lambda s: ag.var(s),
+        lambda s: ag.softmax(s),
+        lambda s: ag.logsumexp(s),
+        lambda s: ag.max(s),
+        lambda s: ag.cast(s, np.float32),
+        lambda s: ag.reshape(s, (1,)),
+        lambda s: ag.transpose(s),
+        lambda s: ag.stack([s, s]),
+        lambda s: ag.broadcast_to(s, (2,)),
+    ],
+)
+def test_an_array_op_on_a_scalar_names_itself(op):
+    # They raised AttributeError: 'float' object has no attribute 'ndim' (or a TypeError
+    # from converting their array result to a float), naming no op.
+    with pytest.raises(
+        TypeError, match=r"^\w+\(2\.0(, 2\.0)?\): (\w+) works on arrays, and a Scalar is one Python float"
+    ):
+        op(Scalar(2.0, requires_grad=True))
