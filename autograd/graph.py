@@ -62,15 +62,18 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # ---------------------------------------------------------------------------------------
 
 
+_NO_GRAD, _ENABLE_GRAD = GradMode(False), GradMode(True)
+
+
 def no_grad() -> GradMode:
     """Stop recording in this thread: inside ``with no_grad():`` (or a function
     decorated with ``@no_grad()``) results have no history and ``requires_grad=False``."""
-    return GradMode(False)
+    return _NO_GRAD
 
 
 def enable_grad() -> GradMode:
     """Record again inside a ``no_grad()`` region (in this thread)."""
-    return GradMode(True)
+    return _ENABLE_GRAD
 
 
 def is_grad_enabled() -> bool:
@@ -369,7 +372,7 @@ class Node:
         if self._fn is None:  # not recorded: no input gets a gradient through it
             return (False,) * (0 if p0 is None else 2 if p1 is not None else len(p0) if type(p0) is tuple else 1)
         if p1 is not None:  # binary: asked on every backward of matmul and the losses
-            return (p0.requires_grad, p1.requires_grad)
+            return (p0._seq != 0, p1._seq != 0)  # requires_grad, read without a call
         return tuple(p.requires_grad for p in self.parents)
 
     @property
@@ -439,7 +442,8 @@ class Node:
         older reading, stored last, would hide the newer change from every graph made
         between the two."""
         global _last_inplace
-        self._meta_dict()["version"] = _last_inplace = next(_clock)
+        meta = self._meta  # a leaf that requires grad always has it
+        (self._meta_dict() if meta is None else meta)["version"] = _last_inplace = next(_clock)
         return _last_inplace
 
     def _version(self) -> int:
@@ -518,7 +522,10 @@ class Node:
         """∂L/∂self accumulated by ``backward()``: on leaves that require grad, and on
         other values only after :meth:`retain_grad`. Reading it on a value an op made,
         without ``retain_grad()``, warns once (it stays None), as PyTorch does."""
-        g = self._grad
+        # The _grad property's read, written out: an optimizer reads .grad per
+        # parameter and step.
+        meta = self._meta
+        g = None if meta is None else meta.get("grad")
         if g is None and self._fn is not None and not self._get_meta("retain"):
             _warn_non_leaf_grad(self)
         return g
@@ -532,7 +539,11 @@ class Node:
         lock = state.backward_lock
         lock.acquire()
         try:
-            self._grad = value
+            meta = self._meta  # a leaf that requires grad always has it
+            if meta is not None:
+                meta["grad"] = value
+            else:
+                self._grad = value
         finally:
             lock.release()
 
@@ -877,32 +888,35 @@ def run_backward(
     """
     seeds = []
     for root, gradient in zip(roots, gradients):
-        if not root.requires_grad:
+        if not root._seq:  # requires_grad
             raise GradError(
                 f"backward from a value that does not require grad ({root._describe()}): "
                 "nothing it was computed from has requires_grad=True, or it was computed "
                 "under no_grad(). Create the leaves with requires_grad=True."
             )
-        seeds.append(_seed_for(root, gradient, create_graph))
+        seeds.append(root._seed() if gradient is None and not create_graph else _seed_for(root, gradient, create_graph))
 
     captured: dict[int, Any] | None = None if inputs is None else {id(x): None for x in inputs}
     order: list[Node] = []
     # One pass at a time: the pass keeps its running sums on the nodes (_g), and a
     # parameter shared by threads is a node of each thread's graph.
-    with state.backward_lock:
-        try:
-            order = _reachable(roots)
-            for root, seed in zip(roots, seeds):
-                root._g = seed if root._g is _VISITED else root._g + seed
-            if create_graph:
-                with GradMode(True), state.CollectorPause():
-                    _backward_pass(order, captured, retain_graph, 1)
-            else:
-                _backward_pass(order, captured, retain_graph, 0)
-        except BaseException:
-            for node in order:
-                node._g = None
-            raise
+    lock = state.backward_lock
+    lock.acquire()  # not ``with``: a training step pays it once
+    try:
+        order = _reachable(roots)
+        for root, seed in zip(roots, seeds):
+            root._g = seed if root._g is _VISITED else root._g + seed
+        if create_graph:
+            with GradMode(True), state.CollectorPause():
+                _backward_pass(order, captured, retain_graph, 1)
+        else:
+            _backward_pass(order, captured, retain_graph, 0)
+    except BaseException:
+        for node in order:
+            node._g = None
+        raise
+    finally:
+        lock.release()
     if captured is None:
         return None
     return [captured[id(x)] for x in inputs]  # type: ignore[union-attr]

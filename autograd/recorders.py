@@ -34,6 +34,8 @@ from functools import cache
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+import numpy as np
+
 from .errors import GlassgradError, mixed_kinds
 
 #: ``Function.apply``: run forward on the inputs' data and record the output node.
@@ -70,7 +72,9 @@ def apply({inputs}{params}):
 """
 
 #: The chain rule at one node of the op: ``∂L/∂x += backward(∂L/∂out)`` for each input
-#: x that requires grad and is reached by this pass (its running sum ``_g`` is not None).
+#: x that requires grad and is reached by this pass (its running sum ``_g`` is not None),
+#: summed back to x's shape when broadcasting stretched it (a gradient of x's own shape
+#: is tested here, where most are: a call costs more than the test).
 #: Backward sees raw data, or with ``create_graph`` the graph values themselves, so that
 #: it records itself. ``broadcasting``: the values are Tensors, so a broadcasting op's
 #: gradients are summed back to their inputs' shapes. ``check``: the anomaly check.
@@ -87,7 +91,7 @@ ACCUMULATE = """\
     if {g} is not None:
         sum_so_far = {x}._g
         if sum_so_far is not None:
-            if reduce:
+            if reduce and (type({g}) is not _ndarray or {g}.shape != {x}._data.shape):
                 {g} = {x}._sum_to({g})
             {x}._g = {g} if sum_so_far is _VISITED else sum_so_far + {g}
 """
@@ -159,7 +163,7 @@ def specialise(fn: Any, namespace: dict[str, Any]) -> Specialised:
     more than importing it); until then each is a stub that writes all three and
     calls on. Writing replaces their code in place, so every reference to them (the
     operators hold some) runs the written code from then on."""
-    scope = {**namespace, "GlassgradError": GlassgradError, "mixed_kinds": mixed_kinds}
+    scope = {**namespace, "GlassgradError": GlassgradError, "mixed_kinds": mixed_kinds, "_ndarray": np.ndarray}
     scope.update(cls=fn, forward=fn.forward, backward=fn.backward)
     made = Specialised(
         _function(STUB.format(name="apply", index="apply"), f"{fn.__qualname__}.apply", scope),

@@ -117,8 +117,8 @@ def grad_enabled() -> bool:
 class GradMode:
     """Context manager and decorator that sets whether this thread records operations.
 
-    A new object per ``no_grad()`` call; one object may be entered again, nested or in
-    several threads at once: the modes it replaced are kept per thread
+    One object may be entered again, nested or in several threads at once (``no_grad()``
+    hands out one object for every call): the modes it replaced are kept per thread
     (``modes.replaced``), and ``with`` blocks end in the reverse order of their start.
     """
 
@@ -129,9 +129,11 @@ class GradMode:
 
     # An optimizer step enters one per step: a switch to the mode in force costs only
     # the read, and grad mode leaves ``plain`` alone.
+    # Each read of a thread's modes looks up the thread's own dict, so the block
+    # reads ``replaced`` once, and ``grad_enabled`` only while some mode is switched.
     def __enter__(self) -> None:
         here = modes
-        old = here.grad_enabled
+        old = not switched or here.grad_enabled
         here.replaced.append(old)
         if old is not self.enabled:
             switched.append(None)

@@ -121,11 +121,8 @@ class Tensor(Operators, Node):
 
     def _sum_to(self, g: Any) -> Any:
         shape = self._data.shape
-        if type(g) is np.ndarray:
-            if g.shape == shape:  # no broadcasting happened: the usual case
-                return g
-            if not shape:  # to one number: a bias's gradient, every step
-                return np.add.reduce(g, axis=None)
+        if not shape and type(g) is np.ndarray:  # to one number: a bias's gradient, every step
+            return np.add.reduce(g, axis=None)
         return sum_to(g, shape)
 
     def _as_grad(self, g: Any) -> Any:
@@ -147,24 +144,29 @@ class Tensor(Operators, Node):
                 "returned a gradient of another shape than its input (glassgrad.testing.gradcheck "
                 "names the op)"
             )
-        if g.dtype != data.dtype:
+        if g.dtype is not data.dtype and g.dtype != data.dtype:
             g = g.astype(data.dtype)
-        old = self._grad
-        if old is not None:
+        # The _grad property written out: backward stores into every leaf it reaches.
+        meta = self._meta
+        old = None if meta is None else meta.get("grad")
+        if old is None:
+            # A copy: never alias another value's gradient (add's backward hands both
+            # inputs one array) or the caller's backward(gradient). A numpy scalar (a
+            # total) becomes a 0-d array like the data.
+            g = g.copy() if type(g) is np.ndarray else np.array(g)
+        else:
             if old.shape != data.shape:  # broadcasting the old gradient would be wrong
                 raise GradError(
                     f".grad has shape {tuple(old.shape)} but {self._describe()} has a new shape (its .data "
                     "was assigned): set .grad = None before backward()"
                 )
-            total = old + g
-            # Two 0-d arrays add to a numpy scalar: the gradient stays an array like the data.
-            self._grad = np.array(total) if isinstance(total, np.generic) else total
-        elif type(g) is np.ndarray:
-            # A copy: never alias another value's gradient (add's backward hands both
-            # inputs one array) or the caller's backward(gradient).
-            self._grad = g.copy()
-        else:  # a numpy scalar (a total): the gradient is a 0-d array like the data
-            self._grad = np.array(g)
+            g = old + g
+            if isinstance(g, np.generic):  # two 0-d arrays add to a numpy scalar
+                g = np.array(g)
+        if meta is not None:
+            meta["grad"] = g
+        else:
+            self._grad = g
 
     def _checked_grad(self, value: Any) -> Any:
         # Cast to the data's dtype, a Tensor as an array: a float64 gradient on float32
@@ -430,7 +432,7 @@ class Tensor(Operators, Node):
                     "gradient on purpose."
                 )
             value = value._data
-        if state.switched:
+        if state.switched and state.modes.tracing:
             self._refuse_change_while_tracing(what, traced)
         return value
 

@@ -424,7 +424,8 @@ def test_an_inplace_update_waits_for_a_running_compiled_step(fast_switching):
 
 def _stall_before(code, store, name, arrived, go):
     """A tracer (``sys.settrace``) that holds the thread once, where it is about to store
-    ``name`` (``store``: STORE_GLOBAL, STORE_ATTR) in ``code`` (None: in any code), until
+    ``name`` (``store``: STORE_GLOBAL, STORE_ATTR; STORE_SUBSCR with name None) in ``code``
+    (None: in any code), until
     ``go``: a switch between reading a value and storing what was computed from it."""
     stores = {}
 
@@ -498,7 +499,7 @@ def test_zero_grad_waits_for_a_backward_pass_adding_to_the_gradient():
     w = Tensor([1.0, 2.0], requires_grad=True)
     (w * 3.0).sum().backward()
     arrived, go, zeroed = threading.Event(), threading.Event(), threading.Event()
-    tracer = _stall_before(type(w)._grad_store.__code__, "STORE_ATTR", "_grad", arrived, go)
+    tracer = _stall_before(type(w)._grad_store.__code__, "STORE_SUBSCR", None, arrived, go)  # meta["grad"] = …
 
     def accumulate():
         sys.settrace(tracer)
