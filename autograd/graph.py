@@ -929,7 +929,7 @@ def _backward_pass(order: list[Node], captured: dict[int, Any] | None, retain_gr
     visited = _VISITED
     # One graph holds one kind of value (Scalars and Tensors do not mix).
     broadcasting = bool(order) and order[0].broadcasting
-    anomaly = state.modes.anomaly
+    anomaly = bool(state.switched) and state.modes.anomaly  # a thread-local read only when a mode is on
     for node in order:
         g = node._g
         node._g = None

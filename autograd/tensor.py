@@ -407,8 +407,14 @@ class Tensor(Operators, Node):
         return ops.cast(self, dtype)
 
     # -- in-place updates (allowed only where no gradient can be corrupted) ------------
-    def _inplace(self, what: str, value: Any) -> Any:
-        """Check an in-place change by ``value``; returns its raw data (see :meth:`_write`)."""
+    def _write(self, what: str, value: Any, write: Callable[[np.ndarray, Any], Any]) -> None:
+        """``write(data, raw value)`` into this tensor's memory, and record the change.
+
+        Refused where a gradient would be corrupted (this tensor requires grad) or lost
+        (``value`` requires grad) while recording, and inside a traced function where
+        the compiled step would not repeat it. The checks come first, so a refused or
+        failed write changes nothing; the write and its record hold
+        ``state.backward_lock`` (see Node._bump_version)."""
         # The grad mode is read from the state module, not through is_grad_enabled():
         # an optimizer pays this once per parameter and step.
         recording = not state.switched or state.modes.grad_enabled
@@ -434,17 +440,10 @@ class Tensor(Operators, Node):
             value = value._data
         if state.switched and state.modes.tracing:
             self._refuse_change_while_tracing(what, traced)
-        return value
-
-    def _write(self, what: str, value: Any, write: Callable[[np.ndarray, Any], Any]) -> None:
-        """``write(data, raw value)`` into this tensor's memory once :meth:`_inplace`
-        checked ``value`` (a write that fails changes nothing), and record the change;
-        under ``state.backward_lock`` from the write on (see Node._bump_version)."""
-        raw = self._inplace(what, value)
         lock = state.backward_lock
         lock.acquire()  # not ``with``: an optimizer pays this once per parameter and step
         try:
-            write(self._data, raw)
+            write(self._data, value)
             versions.mark(self._data, self._bump_version())
         finally:
             lock.release()
