@@ -1,11 +1,12 @@
 """Folders of MNIST files: which files are found for each split, and what is said when none."""
 
 import gzip
+import os
 import re
 
 import numpy as np
 import pytest
-from glassgrad.models.mnist import DataError, load_dir
+from glassgrad.models.mnist import DataError, has_split, load_dir
 from mnist_files import csv_text, random_digits, write_idx_pair
 
 
@@ -97,3 +98,23 @@ def test_errors_inside_a_file_pass_through(tmp_path):
     write_idx_pair(tmp_path, images, labels, prefix="t10k")
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte: label 12 at index 1"):
         load_dir(tmp_path, "test")
+
+
+@pytest.mark.parametrize(
+    ("stand_in", "words"),
+    [
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: p.symlink_to(p.parent / "moved-away"), "a link to"),
+    ],
+    ids=["folder", "fifo", "dangling-link"],
+)
+@pytest.mark.parametrize(("split", "prefix"), [("train", "train"), ("test", "t10k")])
+def test_an_idx_name_that_is_not_a_readable_file_is_named_as_what_it_is(tmp_path, stand_in, words, split, prefix):
+    images, _labels = write_idx_pair(tmp_path, *random_digits(2), prefix=prefix)
+    images.unlink()
+    stand_in(images)
+    assert has_split(tmp_path, split)
+    with pytest.raises(DataError) as caught:
+        load_dir(tmp_path, split)
+    assert str(caught.value).startswith(f"{images}: ") and words in str(caught.value), caught.value

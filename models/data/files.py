@@ -42,6 +42,8 @@ def opened(path: str | Path) -> Iterator[io.BufferedIOBase]:
             raw.seek(0)
             yield gzip.GzipFile(fileobj=raw) if gzipped else raw
     except FileNotFoundError:
+        if path.is_symlink():
+            raise DataError(f"{path}: a link to {os.readlink(path)}, which does not exist") from None
         raise DataError(f"{path}: no such file") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__

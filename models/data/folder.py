@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -44,9 +45,12 @@ def load_dir(path: str | Path, split: str = "train") -> Digits:
 
 
 def _find(folder: Path, name: str) -> Path | None:
+    """The first of the file's names that is in ``folder``, whatever stands there: a
+    folder, a FIFO or a broken link under the name is refused by the reader naming it,
+    not taken for a missing file."""
     dotted = name.replace("-idx", ".idx")
     for candidate in (name, f"{name}.gz", dotted, f"{dotted}.gz"):
-        if (folder / candidate).is_file():
+        if os.path.lexists(folder / candidate):
             return folder / candidate
     return None
 
@@ -62,7 +66,7 @@ def has_split(path: str | Path, split: str) -> bool:
     prefix = SPLITS[split]
     idx = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
     names = [n for name in idx for n in (name, name.replace("-idx", ".idx"))] + list(csv_names(split))
-    return any((folder / n).exists() or (folder / f"{n}.gz").exists() for n in names)
+    return any(os.path.lexists(folder / n) or os.path.lexists(folder / f"{n}.gz") for n in names)
 
 
 def is_test_named(name: str) -> bool:
