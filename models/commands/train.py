@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -228,8 +229,26 @@ def build_optimizer(args: argparse.Namespace, recipe: Recipe, model: Model, budg
     return recipe.build_optimizer(model.parameters(), budget, nesterov=args.nesterov)
 
 
-def check_out(out: Path) -> None:
-    """Refuse an output folder that holds anything but an earlier run (which is replaced)."""
+def check_out(out: Path, args: argparse.Namespace) -> None:
+    """Refuse an output folder that holds anything but an earlier run (which is replaced),
+    or that is or holds a folder the run must leave standing: the data it reads, the
+    download cache, the current folder."""
+    try:
+        here: Path | None = Path.cwd()
+    except FileNotFoundError:  # the current folder was deleted: nothing of it to keep
+        here = None
+    kept = {"the current folder": here, "the --data folder": args.data}
+    if args.download:
+        kept["the --cache-dir folder"] = args.cache_dir if args.cache_dir is not None else mnist.DEFAULT_CACHE
+    replaced = os.path.realpath(out)
+    for what, folder in kept.items():
+        inside = os.path.realpath(folder) if folder is not None else None
+        if inside is not None and os.path.commonpath([replaced, inside]) == replaced:
+            relation = "is" if inside == replaced else "holds"
+            raise UsageError(
+                f"--out {out} {relation} {what} ({folder}), and a run replaces its --out folder whole; "
+                "give another --out folder"
+            )
     if not out.is_dir():
         return
     names = sorted(p.name for p in out.iterdir())
@@ -307,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     plots.check_available()
     name = "digits" if args.classes is not None else f"digit{args.digit}"
     out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    check_out(out)
+    check_out(out, args)
     with atomic_dir(out) as folder:  # made now: an --out that cannot be written fails before training
         digits, test = load_data(args)
         recipe = resolve_recipe(args, len(digits))
