@@ -128,9 +128,9 @@ class GradMode:
         self.enabled = enabled
 
     # An optimizer step enters one per step: a switch to the mode in force costs only
-    # the read, and grad mode leaves ``plain`` alone.
-    # Each read of a thread's modes looks up the thread's own dict, so the block
-    # reads ``replaced`` once, and ``grad_enabled`` only while some mode is switched.
+    # the read, and grad mode leaves ``plain`` alone. Each read of a thread's modes
+    # looks up the thread's own dict, so the block reads ``replaced`` once, and
+    # ``grad_enabled`` only while some mode is switched (else it is on).
     def __enter__(self) -> None:
         here = modes
         old = not switched or here.grad_enabled

@@ -122,3 +122,24 @@ def test_scalar_differential_runs_against_python_floats_and_prints_runnable_prog
                     exec(sd.render(program, "backward"), namespace)
         for i, v in enumerate(run.vals):
             assert np.array_equal(namespace[f"v{i}"].data, v.data, equal_nan=True)
+
+
+def test_guarantees_times_every_variant_and_each_computes_the_whole_steps_parameters():
+    """Each variant takes one guarantee out of the eager step without changing its
+    numbers: the parameters after the timed steps equal the whole step's."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "guarantees.py"), "--rounds", "1", "--steps", "20"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for variant in (
+        "NumPy by hand",
+        "whole step",
+        "no domain test of the targets",
+        "no update",
+        "the tape engine",
+        "the least general engine with the guarantees",
+    ):
+        assert f"| {variant} |" in out
+    assert "Parameters after the timed steps: equal in every variant of glassgrad's step; the other steps' " in out
