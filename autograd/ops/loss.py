@@ -231,18 +231,31 @@ def check_mean_of_some(name: str, reduction: str, shape: tuple[int, ...]) -> Non
         )
 
 
-def _float_targets(x: Any, targets: Any) -> Any:
-    """Boolean or integer ``targets`` as floats of NumPy's result dtype with the
-    predictions ``x`` (float32 for a float32 model's bool labels). Left to the formulas,
-    ``1 − y`` on labels is integer arithmetic, whose int64 would promote the loss to
-    float64 where NumPy keeps float32."""
-    raw = as_raw(targets)
-    if not isinstance(raw, (np.ndarray, np.generic)) or raw.dtype.kind not in "biu":
-        return targets
+def _float_targets(x: Any, targets: Any, raw: Any) -> Any:
+    """Boolean or integer ``targets`` (their data: ``raw``) as floats of NumPy's result
+    dtype with the predictions ``x`` (float32 for a float32 model's bool labels). Left
+    to the formulas, ``1 − y`` on labels is integer arithmetic, whose int64 would
+    promote the loss to float64 where NumPy keeps float32."""
     dtype = np.result_type(as_raw(x), raw)
     if dtype.kind != "f":
         return targets
     return cast(targets, dtype) if isinstance(targets, Node) else raw.astype(dtype)
+
+
+def _loss_targets(name: str, x: Any, targets: Any, reduction: str) -> Any:
+    """The ``targets`` of a loss of the predictions ``x``, checked and converted: their
+    shapes must give a loss of x's pairs (:func:`_loss_shape`), a mean must be over
+    some losses (:func:`check_mean_of_some`), and boolean or integer targets become
+    floats (:func:`_float_targets`). Every training step calls it: the usual targets
+    (floats of the predictions' shape) cost a comparison of shapes and of a dtype."""
+    raw = as_raw(targets)
+    shape = getattr(as_raw(x), "shape", ())
+    if getattr(raw, "shape", ()) != shape:
+        shape = _loss_shape(name, x, targets)
+    check_mean_of_some(name, reduction, shape)
+    if isinstance(raw, (np.ndarray, np.generic)) and raw.dtype.kind in "biu":
+        return _float_targets(x, targets, raw)
+    return targets
 
 
 def binary_cross_entropy_with_logits(
@@ -257,8 +270,8 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if pos_weight is not None and not pos_weight > 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight!r}")
-    check_mean_of_some(BCEWithLogits.name, reduction, _loss_shape(BCEWithLogits.name, logits, targets))
-    return call(BCEWithLogits, logits, _float_targets(logits, targets), pos_weight=pos_weight, reduction=reduction)
+    targets = _loss_targets(BCEWithLogits.name, logits, targets, reduction)
+    return call(BCEWithLogits, logits, targets, pos_weight=pos_weight, reduction=reduction)
 
 
 def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> Any:
@@ -269,5 +282,4 @@ def binary_cross_entropy(probs: Any, targets: Any, reduction: str = "mean") -> A
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    check_mean_of_some(BCE.name, reduction, _loss_shape(BCE.name, probs, targets))
-    return call(BCE, probs, _float_targets(probs, targets), reduction=reduction)
+    return call(BCE, probs, _loss_targets(BCE.name, probs, targets, reduction), reduction=reduction)
