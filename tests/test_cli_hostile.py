@@ -378,6 +378,40 @@ def test_8_ctrl_c_while_python_m_starts_the_command_line_prints_one_line(module,
     assert interrupted_while_importing(module, "glassgrad.models.cli", signum) == (130, "", "glassgrad: interrupted\n")
 
 
+# The installed command, sent a signal by an exit handler: after its work is done, while
+# Python shuts down.
+SIGNALLED_AT_EXIT = """\
+import atexit, os, runpy, signal, sys, time
+
+command, signum = sys.argv[1], int(sys.argv[2])
+
+def signalled():
+    os.kill(os.getpid(), signum)
+    time.sleep(0.05)  # the handler runs here
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, whatever the parent ignores
+atexit.register(signalled)
+sys.argv = [command, "demo"]
+runpy.run_path(command, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_8_ctrl_c_after_the_command_is_done_is_no_traceback(signum):
+    # A signal in the last moments of the process (Python shutting down) raised
+    # KeyboardInterrupt where nothing catches it: a traceback after the command's answer.
+    if not EXE.exists():
+        pytest.skip("the glassgrad command is not installed beside this Python")
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_AT_EXIT, str(EXE), str(int(signum))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith("c = tanh(a·b + a²)")
+
+
 # -- 10. a gzip bomb stops at the header's size ------------------------------------------------------
 PEAK_RSS = (
     "import resource, sys\n"

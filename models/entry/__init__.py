@@ -18,7 +18,9 @@ import sys
 
 def main() -> int:
     """:func:`glassgrad.models.cli.main`, imported inside the handler of Ctrl-C, with
-    SIGTERM taken as Ctrl-C from the start, as the command's main takes it."""
+    SIGTERM taken as Ctrl-C from the start, as the command's main takes it. Once it
+    returns, the command is done: Ctrl-C and SIGTERM are ignored while Python shuts down,
+    where the KeyboardInterrupt they raise would be a traceback after the answer."""
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         from glassgrad.models import cli
@@ -27,6 +29,9 @@ def main() -> int:
     except KeyboardInterrupt:  # while the command line loads, or before its main's own handler
         print("glassgrad: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _interrupt(signum: int, frame: object) -> None:
