@@ -559,3 +559,41 @@ def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version()
     assert c.name == "c"
     with pytest.raises(InPlaceError):
         y.backward()
+
+
+def test_requires_grad_set_while_another_thread_changes_the_value_keeps_its_version():
+    """Setting requires_grad on a leaf makes its metadata (its gradient and in-place
+    version live there). Made while another thread changed the value in place, it
+    replaced the dict holding the change's version: a graph that saved the value
+    before the change ran backward with the new numbers."""
+    from glassgrad import InPlaceError, Scalar
+
+    c = Scalar(2.0, requires_grad=False)
+    w = Scalar(3.0, requires_grad=True)
+    y = w * c  # saves c
+    arrived, go, changed = threading.Event(), threading.Event(), threading.Event()
+    tracer = _stall_before(None, "STORE_ATTR", "_meta", arrived, go)
+
+    def require():
+        sys.settrace(tracer)
+        try:
+            c.requires_grad = True
+        finally:
+            sys.settrace(None)
+
+    def change():
+        c.data = 5.0
+        changed.set()
+
+    a, b = threading.Thread(target=require), threading.Thread(target=change)
+    a.start()
+    try:
+        assert arrived.wait(10)
+        b.start()
+        changed.wait(0.3)  # changes at once, unless it waits for the dict being made
+    finally:
+        go.set()
+        a.join()
+    b.join()
+    with pytest.raises(InPlaceError):
+        y.backward()
