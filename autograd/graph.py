@@ -496,12 +496,13 @@ class Node:
                 "use detach() to start a new leaf"
             )
         self._seq = -1 if value else 0
-        if value and self._meta is None:
+        if value:
             # The leaf's metadata exists from now on: its gradient and its in-place
             # version are kept there, and two threads that each created the dict (a
             # backward storing the gradient, an update under no_grad marking the
-            # version) could lose one of the two.
-            self._meta = {}
+            # version) could lose one of the two. It is made under the lock, as every
+            # first use makes it: a change in place meanwhile keeps its version.
+            self._meta_dict()
 
     @property
     def _grad(self) -> Any:

@@ -522,11 +522,11 @@ def test_zero_grad_waits_for_a_backward_pass_adding_to_the_gradient():
     assert w.grad is None
 
 
-def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version():
-    """A value's metadata (name, hooks, in-place version) is made at its first use. Two
-    threads making it at once, one naming a constant and one changing it in place,
-    kept one dict: the version was lost, and a graph that saved the constant before
-    the change ran backward with the new numbers."""
+def _metadata_made_while_changed(make):
+    """One thread makes a constant's metadata by ``make(constant)`` (held as it stores
+    the new dict), another changes the constant in place meanwhile: the change's
+    version must survive, so a graph that saved the constant before the change refuses
+    backward. Returns the constant."""
     from glassgrad import InPlaceError, Scalar
 
     c = Scalar(2.0, requires_grad=False)  # a Scalar's version is its metadata's (a Tensor's memory has one too)
@@ -535,10 +535,10 @@ def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version()
     arrived, go, changed = threading.Event(), threading.Event(), threading.Event()
     tracer = _stall_before(None, "STORE_ATTR", "_meta", arrived, go)
 
-    def name():
+    def first_use():
         sys.settrace(tracer)
         try:
-            c.name = "c"
+            make(c)
         finally:
             sys.settrace(None)
 
@@ -546,7 +546,7 @@ def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version()
         c.data = 5.0
         changed.set()
 
-    a, b = threading.Thread(target=name), threading.Thread(target=change)
+    a, b = threading.Thread(target=first_use), threading.Thread(target=change)
     a.start()
     try:
         assert arrived.wait(10)
@@ -556,6 +556,22 @@ def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version()
         go.set()
         a.join()
     b.join()
-    assert c.name == "c"
     with pytest.raises(InPlaceError):
         y.backward()
+    return c
+
+
+def test_a_name_given_while_another_thread_changes_the_value_keeps_its_version():
+    """A value's metadata (name, hooks, in-place version) is made at its first use. Two
+    threads making it at once, one naming a constant and one changing it in place,
+    kept one dict: the version was lost, and a graph that saved the constant before
+    the change ran backward with the new numbers."""
+    assert _metadata_made_while_changed(lambda c: setattr(c, "name", "c")).name == "c"
+
+
+def test_requires_grad_set_while_another_thread_changes_the_value_keeps_its_version():
+    """Setting requires_grad on a leaf makes its metadata (its gradient and in-place
+    version live there). Made while another thread changed the value in place, it
+    replaced the dict holding the change's version: a graph that saved the value
+    before the change ran backward with the new numbers."""
+    assert _metadata_made_while_changed(lambda c: setattr(c, "requires_grad", True)).requires_grad
