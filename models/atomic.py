@@ -72,6 +72,19 @@ def _naming(path: Path, only_unnamed: bool = False) -> Iterator[None]:
         raise type(exc)(exc.errno, exc.strerror or str(exc), str(path)) from None
 
 
+@contextmanager
+def _naming_inside(folder: Path, path: Path) -> Iterator[None]:
+    """Raise a system error about a file in the hidden ``folder`` again naming the file's
+    place in ``path``: the hidden folder is gone by the time anyone reads the error."""
+    try:
+        yield
+    except OSError as exc:
+        name = exc.filename
+        if exc.errno is None or not isinstance(name, str) or not Path(name).is_relative_to(folder):
+            raise
+        raise type(exc)(exc.errno, exc.strerror or str(exc), str(path / Path(name).relative_to(folder))) from None
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(f)`` on a temporary binary file, then rename it to ``path``."""
     with atomic_file(path) as f:
@@ -99,7 +112,8 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir(0o777)  # less the umask, like any new folder
     try:
-        yield tmp
+        with _naming_inside(tmp, path):
+            yield tmp
         with _naming(path):
             _swap_in(tmp, path)
     finally:

@@ -56,3 +56,13 @@ def test_a_folder_replacing_a_link_to_a_folder_leaves_the_link_s_target_and_noth
     assert sorted(os.listdir(tmp_path)) == ["earlier", "latest"]  # no hidden link left beside them
     assert (tmp_path / "latest" / "model.npz").read_text() == "new run"
     assert (tmp_path / "earlier" / "model.npz").read_text() == "earlier run"
+
+
+def test_an_error_inside_a_folder_names_the_file_s_place_in_the_target_never_the_hidden_folder(tmp_path):
+    def full_disk(f):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left") as info, atomic_dir(tmp_path / "run") as folder:
+        write_atomic(folder / "weights.png", full_disk)
+    assert info.value.filename == str(tmp_path / "run" / "weights.png")
+    assert os.listdir(tmp_path) == []
