@@ -254,6 +254,15 @@ def test_descent_stops_when_x_squared_overflows_instead_of_printing_nan(tmp_path
         assert "stopped: Diverged" in stdout and "learning rate" in stdout
 
 
+def test_descent_refuses_more_steps_than_its_table_can_show(tmp_path, capsys):
+    # lr 1 zig-zags between ±x₀ for ever: a billion steps filled the memory for minutes
+    # before the table's first line.
+    code, stdout, err = run(["descent", "--lr", "1", "--max-iterations", "1000000000", "--out", tmp_path], capsys)
+    assert code == 2 and stdout == ""
+    assert err.startswith("glassgrad descent: error: argument --max-iterations: 1000000000 is out of range"), err
+    assert "≤ 100000" in err and err.count("\n") == 1
+
+
 def corrupt_gzip(folder):
     data = (folder / "train-images-idx3-ubyte.gz").read_bytes()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
