@@ -240,3 +240,31 @@ def test_a_fifo_in_the_cache_under_a_file_s_name_is_refused_not_read(server, tmp
     assert not thread.is_alive() and len(outcome) == 1
     assert "a-images.gz" in outcome[0] and "not a regular file" in outcome[0]
     assert (tmp_path / "a-images.gz").is_fifo()
+
+
+@pytest.mark.parametrize("mirror", ["", " "])
+def test_a_blank_mirror_is_refused_not_taken_for_the_official_server(mirror, tmp_path, monkeypatch, capsys):
+    from glassgrad.models import mnist
+    from glassgrad.models.cli import main
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a blank --mirror downloaded from the official server")
+
+    monkeypatch.setattr(mnist, "download", no_download)
+    with pytest.raises(SystemExit) as caught:
+        main(
+            [
+                "train",
+                "--download",
+                "--mirror",
+                mirror,
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith("glassgrad train: error: argument --mirror: ") and "URL" in err, err
+    assert os.listdir(tmp_path) == []

@@ -85,6 +85,13 @@ def number(
     return parse
 
 
+def url(text: str) -> str:
+    """An argparse type: an address that is not blank (a blank one would mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a blank URL names no server; give the address of a folder of the MNIST files")
+    return text
+
+
 def existing_dir(text: str) -> Path:
     path = Path(text)
     if not _is(path, Path.is_dir):

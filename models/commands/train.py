@@ -41,7 +41,7 @@ from ..report import save_model, write_summary
 from ..stopping import Criterion, MaxIterations, Patience, TargetLoss, TimeBudget
 from ..train import FitSettings, Model, TrainResult, evaluate, fit
 from .blas import add_threads_argument
-from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir
+from .options import EXIT_INTERRUPTED, UsageError, existing_dir, number, output_dir, url
 
 RUN_MARKERS = ("summary.json", "model.npz")  # a folder holding one of these is a run's, replaced by a new run
 
@@ -75,7 +75,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument("--download", action="store_true", help="download the official MNIST files (SHA-256 verified)")
     data.add_argument("--cache-dir", type=Path, default=None, help="where --download keeps the files")
     data.add_argument(
-        "--mirror", default=None, metavar="URL", help=f"where --download fetches from (default {mnist.DEFAULT_URL})"
+        "--mirror",
+        type=url,
+        default=None,
+        metavar="URL",
+        help=f"where --download fetches from (default {mnist.DEFAULT_URL})",
     )
     data.add_argument("--digit", type=number(int, 0, 9), default=None, help="the digit to detect, 0..9 (default 9)")
     data.add_argument(
