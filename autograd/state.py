@@ -123,9 +123,15 @@ class GradMode:
     """
 
     __slots__ = ("enabled",)
+    enabled: bool
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+        object.__setattr__(self, "enabled", bool(enabled))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # One object serves every no_grad() (and enable_grad()) of the process: a change
+        # to it would switch every other caller's blocks too.
+        raise AttributeError(f"a grad mode cannot be changed; use GradMode({value!r}) for another mode")
 
     # An optimizer step enters one per step: a switch to the mode in force costs only
     # the read, and grad mode leaves ``plain`` alone. Each read of a thread's modes

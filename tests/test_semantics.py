@@ -80,6 +80,16 @@ def test_no_grad_context_and_decorator():
     assert ag.is_grad_enabled()
 
 
+def test_a_grad_mode_cannot_be_changed():
+    """no_grad() hands out one object for every call: changing it would switch every
+    other no_grad() block of the process."""
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        ag.no_grad().enabled = True
+    w = Tensor([1.0], requires_grad=True)
+    with ag.no_grad():
+        assert not (w * 2).requires_grad
+
+
 def test_detach_cuts_the_graph_and_shares_data():
     w = Tensor([1.0, 2.0], requires_grad=True)
     d = (w * 2).detach()
