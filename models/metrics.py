@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from glassgrad.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,22 @@ def class_labels(y_true: Any, n_classes: int, where: str) -> np.ndarray:
     return y.astype(np.intp)
 
 
+def _scores(values: Any, where: str) -> np.ndarray:
+    """``values`` (scores or probabilities) as float64, refused when any is NaN: a NaN
+    has no rank and lies on neither side of a threshold, so every metric of it would be
+    a number made up (a diverged model's NaNs scored 0.5 ROC AUC)."""
+    s = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(s)
+    if nan.any():
+        first = tuple(int(i) for i in np.argwhere(nan)[0])
+        raise DomainError(
+            f"{where}: {int(nan.sum())} of {s.size} scores are NaN (the first at index "
+            f"{first[0] if len(first) == 1 else first}); they have no rank and no side of a threshold, "
+            "so no metric of them is defined: check the model (a diverged training gives NaN)"
+        )
+    return s
+
+
 def _one_per_sample(y_true: Any, where: str) -> np.ndarray:
     y = np.asarray(y_true)
     if y.ndim != 1:
@@ -102,7 +119,7 @@ def _one_per_sample(y_true: Any, where: str) -> np.ndarray:
 
 def roc_auc(y_true: Any, scores: Any) -> float:
     """Area under the ROC curve (ties count ½); NaN when one class is absent."""
-    y, s = binary_labels(y_true, "roc_auc"), np.asarray(scores, dtype=np.float64)
+    y, s = binary_labels(y_true, "roc_auc"), _scores(scores, "roc_auc")
     if s.shape != y.shape:
         raise ValueError(f"roc_auc: {y.shape[0]} labels but scores of shape {s.shape}")
     n_pos = int(y.sum())
@@ -119,7 +136,7 @@ def roc_auc(y_true: Any, scores: Any) -> float:
 
 def binary_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> BinaryMetrics:
     """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (1 = positive)."""
-    y, p = binary_labels(y_true, "binary_metrics"), np.asarray(proba)
+    y, p = binary_labels(y_true, "binary_metrics"), _scores(proba, "binary_metrics")
     if p.shape != y.shape:
         raise ValueError(f"binary_metrics: {y.shape[0]} labels but probabilities of shape {p.shape}")
     pred = p >= threshold
@@ -147,7 +164,7 @@ def best_f1_threshold(y_true: Any, proba: Any) -> tuple[float, float]:
     high to low, TP and FP at threshold sᵢ are running counts. Among equal F1s the
     highest threshold wins. With no positives, 0.5 and F1 = 0.
     """
-    y, p = binary_labels(y_true, "best_f1_threshold"), np.asarray(proba, dtype=np.float64)
+    y, p = binary_labels(y_true, "best_f1_threshold"), _scores(proba, "best_f1_threshold")
     n_pos = int(y.sum())
     if n_pos == 0 or y.size == 0:
         return 0.5, 0.0
@@ -190,7 +207,7 @@ class ClassMetrics:
 
 def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
     """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``."""
-    p = np.asarray(proba)
+    p = _scores(proba, "class_metrics")
     if p.ndim != 2:
         raise ValueError(f"class_metrics: probabilities must have shape (N, K), got {p.shape}")
     y = class_labels(y_true, p.shape[1], "class_metrics")

@@ -85,6 +85,23 @@ def test_shape_mismatch_is_refused():
         binary_metrics(np.array([0, 1, 1]), np.array([0.5, 0.5]))
 
 
+@pytest.mark.parametrize(
+    "metric",
+    [
+        lambda p: roc_auc(np.array([0, 1, 0, 1]), p),
+        lambda p: binary_metrics(np.array([0, 1, 0, 1]), p),
+        lambda p: best_f1_threshold(np.array([0, 1, 0, 1]), p),
+        lambda p: class_metrics(np.array([0, 1, 0, 1]), np.stack([1 - p, p], axis=1)),
+    ],
+)
+def test_nan_scores_are_refused(metric):
+    """A NaN has no rank and no side of a threshold: ROC AUC was 0.625 for these
+    scores (0.5 when all were NaN), the threshold search passed over them, and a NaN
+    row's argmax counted as a prediction."""
+    with pytest.raises(ValueError, match=r"\d+ of \d+ scores are NaN \(the first at index"):
+        metric(np.array([np.nan, 0.2, 0.1, np.nan]))
+
+
 def test_a_class_neither_present_nor_predicted_has_no_f1_and_stays_out_of_macro_f1():
     # Class 3 is in no label and no prediction: its F1 (0/0) counted as 0 and pulled macro
     # F1 to 0.617, where scikit-learn's f1_score(average="macro") gives 0.822 (classes 0–2).
