@@ -131,7 +131,7 @@ class GradMode:
     def __setattr__(self, name: str, value: object) -> None:
         # One object serves every no_grad() (and enable_grad()) of the process: a change
         # to it would switch every other caller's blocks too.
-        raise AttributeError(f"a grad mode cannot be changed; use GradMode({value!r}) for another mode")
+        raise AttributeError("a grad mode cannot be changed; use no_grad() or enable_grad() for the other mode")
 
     # An optimizer step enters one per step: a switch to the mode in force costs only
     # the read, and grad mode leaves ``plain`` alone. Each read of a thread's modes

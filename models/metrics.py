@@ -97,7 +97,7 @@ def class_labels(y_true: Any, n_classes: int, where: str) -> np.ndarray:
 def _scores(values: Any, where: str) -> np.ndarray:
     """``values`` (scores or probabilities) as float64, refused when any is NaN: a NaN
     has no rank and lies on neither side of a threshold, so every metric of it would be
-    a number made up (a diverged model's NaNs scored 0.5 ROC AUC)."""
+    a number made up (all-NaN scores would rank as one tie: a ROC AUC of 0.5)."""
     s = np.asarray(values, dtype=np.float64)
     nan = np.isnan(s)
     if nan.any():
