@@ -118,7 +118,8 @@ def _one_per_sample(y_true: Any, where: str) -> np.ndarray:
 
 
 def roc_auc(y_true: Any, scores: Any) -> float:
-    """Area under the ROC curve (ties count ½); NaN when one class is absent."""
+    """Area under the ROC curve (ties count ½); NaN when one class is absent. NaN
+    scores are refused (:class:`DomainError`): they have no rank."""
     y, s = binary_labels(y_true, "roc_auc"), _scores(scores, "roc_auc")
     if s.shape != y.shape:
         raise ValueError(f"roc_auc: {y.shape[0]} labels but scores of shape {s.shape}")
@@ -135,7 +136,8 @@ def roc_auc(y_true: Any, scores: Any) -> float:
 
 
 def binary_metrics(y_true: Any, proba: Any, threshold: float = 0.5) -> BinaryMetrics:
-    """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (1 = positive)."""
+    """All metrics for predictions ``proba ≥ threshold`` against ``y_true`` (1 = positive);
+    NaN probabilities are refused (:class:`DomainError`)."""
     y, p = binary_labels(y_true, "binary_metrics"), _scores(proba, "binary_metrics")
     if p.shape != y.shape:
         raise ValueError(f"binary_metrics: {y.shape[0]} labels but probabilities of shape {p.shape}")
@@ -162,7 +164,8 @@ def best_f1_threshold(y_true: Any, proba: Any) -> tuple[float, float]:
 
     Only the distinct scores can change the predictions, so each is tried: sorted
     high to low, TP and FP at threshold sᵢ are running counts. Among equal F1s the
-    highest threshold wins. With no positives, 0.5 and F1 = 0.
+    highest threshold wins. With no positives, 0.5 and F1 = 0. NaN probabilities are
+    refused (:class:`DomainError`).
     """
     y, p = binary_labels(y_true, "best_f1_threshold"), _scores(proba, "best_f1_threshold")
     n_pos = int(y.sum())
@@ -206,7 +209,8 @@ class ClassMetrics:
 
 
 def class_metrics(y_true: Any, proba: Any) -> ClassMetrics:
-    """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``."""
+    """Metrics of predicting argmax(``proba``) (N, K) for the integer labels ``y_true``;
+    NaN probabilities are refused (:class:`DomainError`)."""
     p = _scores(proba, "class_metrics")
     if p.ndim != 2:
         raise ValueError(f"class_metrics: probabilities must have shape (N, K), got {p.shape}")
